@@ -1,0 +1,72 @@
+# The command surface of the project. Every command line lives here, once: the workflows, `.ci/run`,
+# the docs and the tests call these recipes. Recipes go through `uv run`, which creates or updates the
+# environment from uv.lock on first use, so a fresh clone needs nothing but uv and just.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The import name of the package: rename it here (and in pyproject.toml) when you adopt the template.
+package := "churn_model"
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Create or update the virtual environment with every dependency group.
+install:
+    uv sync --all-groups --all-extras
+
+# Fix formatting and import order in place.
+format:
+    uv run ruff check --select I --fix src tests
+    uv run ruff format src tests
+
+# Run every check, in the order the Check workflow runs them.
+check: check-code check-type check-format check-security check-coverage
+
+# Lint src/ and tests/ with ruff (reports, never fixes).
+check-code:
+    uv run ruff check --no-fix src tests
+
+# Type-check src/ and tests/ with mypy in strict mode.
+check-type:
+    uv run mypy
+
+# Verify formatting with ruff format (reports, never fixes).
+check-format:
+    uv run ruff format --check src tests
+
+# Scan src/ for security issues with bandit (configured in pyproject.toml).
+check-security:
+    uv run bandit -c pyproject.toml -r src --quiet
+
+# Run the test suite with branch coverage; fails under the bar set in pyproject.toml.
+check-coverage:
+    uv run pytest --cov --cov-report=term-missing:skip-covered
+
+# Run the slow end-to-end tests (every check fails on a planted defect, ...).
+check-slow:
+    uv run pytest -m slow --no-cov -p no:cacheprovider
+
+# Train on the bundled sample, then gate the candidate: the main job, end to end.
+pipeline: train gate
+
+# Materialise the pinned dataset, validate it, fit, evaluate and write a candidate model with its card.
+train data="":
+    uv run churn-model train {{ data }}
+
+# Check the newest candidate against ci/ thresholds and the baseline; exits non-zero on any failure.
+gate:
+    uv run churn-model gate
+
+# Build the wheel and sdist into dist/.
+package:
+    uv build --out-dir dist
+
+# Build the documentation site strictly (a warning fails) into site/.
+doc:
+    uv run mkdocs build --strict
+
+# Remove caches and build outputs (keeps data/ and the model registry).
+clean:
+    rm -rf dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+    find src tests -name __pycache__ -type d -prune -exec rm -rf {} +

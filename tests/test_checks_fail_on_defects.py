@@ -1,0 +1,124 @@
+"""Every ``check-*`` recipe can fail: plant one defect of each kind in a copy of the repository.
+
+A check that passes whatever the code does is worse than no check. This test copies the tracked
+files to a temporary folder, shows the clean copy passing every check, then plants one defect per
+check and asserts that exactly the matching recipe exits non-zero. The copy reuses this checkout's
+virtual environment (``UV_PROJECT_ENVIRONMENT`` with syncing off), so it installs nothing.
+"""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _tracked_files() -> list[str]:
+    """Return the files git tracks (and untracked, unignored ones), relative to the root."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return [name for name in out.decode().split("\0") if name and (ROOT / name).is_file()]
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository's tracked files, never modified."""
+    dest = tmp_path_factory.mktemp("pristine")
+    for name in _tracked_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    return dest
+
+
+def _copy(pristine: Path, tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(pristine, repo)
+    return repo
+
+
+def _just(repo: Path, recipe: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv"),
+        "UV_NO_SYNC": "1",
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        ["just", recipe], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _append(path: str, text: str) -> Callable[[Path], None]:
+    def plant(repo: Path) -> None:
+        with (repo / path).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return plant
+
+
+def _write(path: str, text: str) -> Callable[[Path], None]:
+    def plant(repo: Path) -> None:
+        (repo / path).write_text(text, encoding="utf-8")
+
+    return plant
+
+
+CHECKS = ["check-code", "check-type", "check-format", "check-security", "check-coverage"]
+
+DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    # recipe: (how to plant the defect, a fragment the failing output must contain)
+    "check-code": (
+        _write("src/churn_model/planted.py", '"""Planted."""\n\nimport os\n'),
+        "F401",
+    ),
+    "check-type": (
+        _write("src/churn_model/planted.py", '"""Planted."""\n\nCOUNT: int = "three"\n'),
+        "Incompatible types in assignment",
+    ),
+    "check-format": (
+        _write("src/churn_model/planted.py", '"""Planted."""\n\nVALUES = [1,2,   3]\n'),
+        "would be reformatted",
+    ),
+    "check-security": (
+        _write(
+            "src/churn_model/planted.py",
+            '"""Planted."""\n\n\ndef run(text: str) -> object:\n'
+            '    """Evaluate text."""\n    return eval(text)  # noqa: S307 -- planted defect\n',
+        ),
+        "B307",
+    ),
+    "check-coverage": (
+        _write("tests/test_planted.py", "def test_planted() -> None:\n    assert 1 + 1 == 3\n"),
+        "test_planted",
+    ),
+}
+
+
+def test_the_clean_copy_passes_every_check(pristine: Path, tmp_path: Path) -> None:
+    repo = _copy(pristine, tmp_path)
+    for recipe in CHECKS:
+        result = _just(repo, recipe)
+        assert result.returncode == 0, f"{recipe} failed on a clean copy:\n{result.stdout}"
+
+
+@pytest.mark.parametrize("recipe", CHECKS)
+def test_each_check_fails_on_its_planted_defect(
+    recipe: str, pristine: Path, tmp_path: Path
+) -> None:
+    repo = _copy(pristine, tmp_path)
+    plant, evidence = DEFECTS[recipe]
+    plant(repo)
+    result = _just(repo, recipe)
+    assert result.returncode != 0, f"{recipe} passed despite the planted defect"
+    assert evidence in result.stdout + result.stderr
