@@ -1,0 +1,87 @@
+"""The model card: what a trained model is, what produced it, and how good it was.
+
+Every candidate carries one (``card.json`` beside ``model.skops``). It answers "what is this?"
+for a model found on disk or served behind an endpoint: its id, code version, data version,
+feature spec, hyper-parameters, split policy and metrics.
+"""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from churn_model.errors import UserError
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitInfo(_Record):
+    """The code that trained the model."""
+
+    commit: str
+    dirty: bool
+
+
+class DataInfo(_Record):
+    """The data the model was trained and evaluated on."""
+
+    version: str
+    source: str
+    rows: int
+
+
+class SplitInfo(_Record):
+    """How rows were split between training and evaluation."""
+
+    policy: str
+    test_size: float
+    seed: int
+    train_rows: int
+    test_rows: int
+
+
+class FeatureSpec(_Record):
+    """One input column, as the schema declares it."""
+
+    name: str
+    kind: str
+    description: str
+    nullable: bool
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    categories: tuple[str, ...] = ()
+
+
+class ModelCard(_Record):
+    """Everything recorded about one trained model."""
+
+    id: str
+    created_at: datetime
+    package_version: str
+    git: GitInfo
+    data: DataInfo
+    features: list[FeatureSpec]
+    params: dict[str, Any]
+    threshold: float
+    libraries: dict[str, str]
+    split: SplitInfo
+    metrics: dict[str, Any]
+
+
+def write_card(card: ModelCard, path: Path) -> None:
+    """Write the card as indented JSON."""
+    path.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def read_card(path: Path) -> ModelCard:
+    """Read and validate a card written by :func:`write_card`."""
+    try:
+        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: model card not found") from None
+    except ValidationError as error:
+        raise UserError(f"{path}: invalid model card ({error.error_count()} problems)") from None

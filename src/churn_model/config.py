@@ -1,0 +1,78 @@
+"""Typed, validated configuration read from versioned TOML files.
+
+Values live in the files (``configs/model.toml``), never in code; these models only say what shape
+the files must have, so a typo or an out-of-range value fails loudly when the file is loaded.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from churn_model.errors import UserError
+
+DEFAULT_MODEL_CONFIG = Path("configs/model.toml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(_Strict):
+    """How rows are split between training and evaluation."""
+
+    test_size: float = Field(gt=0.0, lt=1.0)
+
+
+class ModelParams(_Strict):
+    """Hyper-parameters of the gradient-boosted trees classifier."""
+
+    learning_rate: float = Field(gt=0.0, le=1.0)
+    max_iter: int = Field(ge=1, le=10_000)
+    max_leaf_nodes: int = Field(ge=2, le=1_024)
+    min_samples_leaf: int = Field(ge=1)
+    l2_regularization: float = Field(ge=0.0)
+
+
+class DecisionConfig(_Strict):
+    """How a probability becomes a label."""
+
+    threshold: float = Field(gt=0.0, lt=1.0)
+
+
+class ModelConfig(_Strict):
+    """Everything that, with the data, determines a trained model."""
+
+    seed: int = Field(ge=0)
+    split: SplitConfig
+    model: ModelParams
+    decision: DecisionConfig
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning a missing or malformed file into a :class:`UserError`."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML ({error})") from None
+
+
+def describe_validation_error(path: Path, error: ValidationError) -> str:
+    """Render a pydantic error as one line per bad field, each naming the file and the field."""
+    lines = [f"{path}: invalid configuration"]
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  {field}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def load_model_config(path: Path = DEFAULT_MODEL_CONFIG) -> ModelConfig:
+    """Load and validate the training configuration."""
+    try:
+        return ModelConfig.model_validate(read_toml(path))
+    except ValidationError as error:
+        raise UserError(describe_validation_error(path, error)) from None

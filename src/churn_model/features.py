@@ -1,0 +1,54 @@
+"""Feature engineering and the model choice: the scikit-learn ``Pipeline`` trained and served.
+
+This module is *domain*. Every transformation lives inside the pipeline (imputation, missing-value
+indicators, encoding, the estimator), so the exact object that was evaluated is the one that
+serves: training and serving cannot skew.
+"""
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from churn_model.config import ModelParams
+from churn_model.schema import FEATURES
+
+NUMERIC = [c.name for c in FEATURES if c.kind in {"int", "float"}]
+BOOLEAN = [c.name for c in FEATURES if c.kind == "bool"]
+CATEGORICAL = [c.name for c in FEATURES if c.kind == "category"]
+
+
+def build_pipeline(params: ModelParams, seed: int) -> Pipeline:
+    """Build the untrained pipeline: preprocessing and estimator in one object.
+
+    Missing numbers are imputed with the median *and* flagged by an indicator column: a missing
+    ``days_since_last_purchase`` means "never purchased", which is itself a strong churn signal
+    that plain imputation would erase.
+    """
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="median", add_indicator=True), NUMERIC),
+            ("boolean", "passthrough", BOOLEAN),
+            (
+                "categorical",
+                OneHotEncoder(
+                    categories=[list(c.categories) for c in FEATURES if c.kind == "category"],
+                    handle_unknown="ignore",
+                    sparse_output=False,
+                ),
+                CATEGORICAL,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    estimator = HistGradientBoostingClassifier(
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
