@@ -17,23 +17,23 @@ install:
 
 # Fix formatting and import order in place.
 format:
-    uv run ruff check --select I --fix src tests
-    uv run ruff format src tests
+    uv run ruff check --select I --fix src tests scripts
+    uv run ruff format src tests scripts
 
 # Run every check, in the order the Check workflow runs them.
 check: check-code check-type check-format check-security check-coverage
 
-# Lint src/ and tests/ with ruff (reports, never fixes).
+# Lint src/, tests/ and scripts/ with ruff (reports, never fixes).
 check-code:
-    uv run ruff check --no-fix src tests
+    uv run ruff check --no-fix src tests scripts
 
-# Type-check src/ and tests/ with mypy in strict mode.
+# Type-check src/, tests/ and scripts/ with mypy in strict mode.
 check-type:
     uv run mypy
 
 # Verify formatting with ruff format (reports, never fixes).
 check-format:
-    uv run ruff format --check src tests
+    uv run ruff format --check src tests scripts
 
 # Scan src/ for security issues with bandit (configured in pyproject.toml).
 check-security:
@@ -70,3 +70,7 @@ doc:
 clean:
     rm -rf dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
     find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets).
+bench-check:
+    uv run python scripts/benchmark_check.py
