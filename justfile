@@ -70,3 +70,16 @@ doc:
 clean:
     rm -rf dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
     find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------- data
+# Materialise the DVC-pinned sample (pull, or rebuild offline), verify it against data.dvc, validate it.
+data:
+    uv run churn-model data
+
+# Validate a CSV or Parquet file against the schema, reporting every problem at once.
+validate path:
+    uv run churn-model validate {{ quote(path) }}
+
+# Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
+bench-pipeline:
+    uv run python scripts/benchmark_pipeline.py
