@@ -46,6 +46,14 @@ def small_csv(small: pd.DataFrame, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def sample_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of the full sample as materialise writes it (without needing data/ to exist)."""
+    path = tmp_path_factory.mktemp("sample") / "churn.csv"
+    write_csv(generate_sample(), path)
+    return path.read_bytes()
+
+
 @pytest.fixture
 def dvc_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The cheapest repository DVC accepts: git init, this project's .dvc/ and data.dvc."""
@@ -86,11 +94,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
     assert [p.name for p in small_csv.parent.iterdir()] == [small_csv.name]
 
 
-def test_the_pinned_sample_is_what_generate_sample_writes(tmp_path: Path) -> None:
-    path = tmp_path / "churn.csv"
-    write_csv(generate_sample(), path)
+def test_the_pinned_sample_is_what_generate_sample_writes(sample_bytes: bytes) -> None:
     pinned = (ROOT / DVC_FILE).read_text(encoding="utf-8")
-    assert f"size: {path.stat().st_size}" in pinned
+    assert f"size: {len(sample_bytes)}" in pinned
 
 
 def test_write_csv_round_trips_through_read_and_validate(
@@ -144,9 +150,12 @@ def test_a_broken_data_dvc_is_refused(dvc_repo: Path, content: str | None, messa
         data_version(SAMPLE_PATH)
 
 
-def test_dvc_verifies_the_sample_and_refuses_an_edited_copy(dvc_repo: Path) -> None:
+def test_dvc_verifies_the_sample_and_refuses_an_edited_copy(
+    dvc_repo: Path, sample_bytes: bytes
+) -> None:
     # A fresh clone: no DVC cache. The sample file is written as materialise would write it.
-    write_csv(generate_sample(), SAMPLE_PATH)
+    SAMPLE_PATH.parent.mkdir()
+    SAMPLE_PATH.write_bytes(sample_bytes)
     frame, info = load_dataset()
     assert info == DataInfo(version=data_version(SAMPLE_PATH), source=str(SAMPLE_PATH), rows=10_000)
     assert info.version.startswith("md5:")
@@ -191,6 +200,7 @@ def test_a_missing_sample_is_pulled_when_a_remote_answers_else_rebuilt(
     dvc_repo: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    sample_bytes: bytes,
     scenario: tuple[str, int, list[str], bool],
 ) -> None:
     remote, pull_rc, expected_calls, warned = scenario
@@ -203,7 +213,7 @@ def test_a_missing_sample_is_pulled_when_a_remote_answers_else_rebuilt(
     monkeypatch.setattr(data, "_dvc", _fake_dvc(answers, calls))
     assert materialise() == SAMPLE_PATH
     assert calls == expected_calls
-    assert SAMPLE_PATH.read_bytes() == (ROOT / "data/churn.csv").read_bytes()
+    assert SAMPLE_PATH.read_bytes() == sample_bytes
     assert ("dvc pull from remote 'storage' failed" in capsys.readouterr().err) is warned
 
 
@@ -428,7 +438,9 @@ def test_cli_validate_exits_0_on_a_valid_file_and_1_with_the_report(
 
 
 @pytest.mark.slow
-def test_just_data_rebuilds_and_verifies_the_sample_in_a_fresh_clone(tmp_path: Path) -> None:
+def test_just_data_rebuilds_and_verifies_the_sample_in_a_fresh_clone(
+    tmp_path: Path, sample_bytes: bytes
+) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv"), "UV_NO_SYNC": "1"}
@@ -437,4 +449,4 @@ def test_just_data_rebuilds_and_verifies_the_sample_in_a_fresh_clone(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert "data/churn.csv: 10000 rows" in result.stdout
-    assert (clone / "data/churn.csv").read_bytes() == (ROOT / "data/churn.csv").read_bytes()
+    assert (clone / "data/churn.csv").read_bytes() == sample_bytes
