@@ -362,6 +362,10 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path, Path], Path], list[str]]] = {
         _file_case(lambda _, p: p.write_text("a,b\n1,2\n3,4,5,6\n", encoding="utf-8"), "r.csv"),
         ["not a readable CSV file (Error tokenizing data"],
     ),
+    "not a table": (
+        _file_case(lambda _, p: p.write_text("hello world\nfoo\n", encoding="utf-8"), "t.csv"),
+        ["not a customer table: none of the expected columns", "holds 'hello world'"],
+    ),
     "a missing file": (_file_case(lambda _, p: None, "absent.csv"), ["file not found"]),
     "a directory": (_file_case(lambda _, p: p.mkdir(), "folder.csv"), ["is a directory"]),
     "semicolon-delimited": (

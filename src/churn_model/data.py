@@ -89,7 +89,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         if b"\0" in handle.read(_BINARY_PROBE):
             raise UserError(f"{path}: binary content, not a CSV text file.")
     try:
-        frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8")
+        # low_memory=False: infer each column's type from all rows, not chunk by chunk (which mixes
+        # types within a column and warns).
+        frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8", low_memory=False)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:

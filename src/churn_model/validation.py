@@ -114,7 +114,10 @@ def _rate_ok(frame: pd.DataFrame) -> bool:
 _DATASET_RULES: dict[str, tuple[Callable[[pd.DataFrame], bool], Callable[[pd.DataFrame], str]]] = {
     f"min_rows({MIN_ROWS})": (
         lambda frame: len(frame) >= MIN_ROWS,
-        lambda frame: f"{len(frame)} rows, at least {MIN_ROWS} are needed to train and evaluate",
+        lambda frame: (
+            f"{len(frame)} row{'s' if len(frame) != 1 else ''}, at least {MIN_ROWS} "
+            "are needed to train and evaluate"
+        ),
     ),
     "both_classes": (
         lambda frame: set(_labels(frame).unique()) >= {0, 1},
@@ -225,6 +228,13 @@ def validate(frame: pd.DataFrame, source: str, *, require_label: bool = True) ->
             offending rows numbered from 1 (the first data row after the header).
     """
     frame = frame.reset_index(drop=True)
+    expected = [c.name for c in COLUMNS if require_label or c.kind != "label"]
+    if not frame.columns.isin(expected).any():
+        header = ", ".join(repr(str(name)) for name in frame.columns[:5]) or "nothing"
+        raise DataValidationError(
+            f"{source}: not a customer table: none of the expected columns "
+            f"({', '.join(expected)}) is present; its header row holds {header}."
+        )
     try:
         valid = build_schema(require_label=require_label).validate(frame, lazy=True)
     except SchemaErrors as errors:
