@@ -74,7 +74,7 @@ def test_every_problem_is_reported_in_one_run(sample: pd.DataFrame) -> None:
         "payment_method: required: the column is missing",
         "customer_id: unique: 2 rows, e.g. row 8 ('C125-0000008'), row 9 ('C125-0000008')",
         "tenure_months: greater_than_or_equal_to(0): 1 row, e.g. row 4 (-1)",
-        "monthly_charges: type float: 1 value cannot be read as float, e.g. row 5 ('abc')",
+        "monthly_charges: type float: 1 value cannot be read as a number, e.g. row 5 ('abc')",
         "has_support_calls: boolean: 1 row, e.g. row 6 ('yes')",
         "contract: isin(['month-to-month', 'one-year', 'two-year']): 1 row, e.g. row 7 ('weekly')",
         "days_since_last_purchase: finite: 1 row, e.g. row 10 (inf)",

@@ -28,6 +28,7 @@ EXAMPLES = 5
 
 _BOOL_TOKENS: dict[str, bool] = {"true": True, "false": False, "1": True, "0": False}
 _BOOL_TOKENS |= {"1.0": True, "0.0": False}
+_KIND_WORDS = {"int": "a number", "float": "a number", "label": "a 0/1 number"}
 _RULE_NAMES = {"column_in_dataframe": "required", "field_uniqueness": "unique"}
 # Rules that still make sense on a column whose values could not be converted to its type.
 _TYPE_INDEPENDENT = {"not_nullable", "field_uniqueness"}
@@ -115,7 +116,7 @@ _DATASET_RULES: dict[str, tuple[Callable[[pd.DataFrame], bool], Callable[[pd.Dat
     f"min_rows({MIN_ROWS})": (
         lambda frame: len(frame) >= MIN_ROWS,
         lambda frame: (
-            f"{len(frame)} row{'s' if len(frame) != 1 else ''}, at least {MIN_ROWS} "
+            f"{len(frame):,} row{'s' if len(frame) != 1 else ''}, at least {MIN_ROWS} "
             "are needed to train and evaluate"
         ),
     ),
@@ -191,7 +192,7 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
             if coerce_failed and check not in _TYPE_INDEPENDENT:
                 continue
             rule = _RULE_NAMES.get(check, check)
-            found = f"{len(group)} row{'s' if len(group) != 1 else ''}"
+            found = f"{len(group):,} row{'s' if len(group) != 1 else ''}"
             lines.append(
                 f"{column}: {rule}: {found}, "
                 f"e.g. {_examples(group, show_values=check != 'not_nullable')}"
@@ -200,8 +201,9 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
             kind = next((c.kind for c in COLUMNS if c.name == str(column)), "value")
             bad = cases[checks.str.startswith("coerce_dtype")]
             lines.append(
-                f"{column}: type {kind}: {len(bad)} value{'s' if len(bad) != 1 else ''} "
-                f"cannot be read as {kind}, e.g. {_examples(bad, show_values=True)}"
+                f"{column}: type {kind}: {len(bad):,} value{'s' if len(bad) != 1 else ''} "
+                f"cannot be read as {_KIND_WORDS.get(kind, kind)}, "
+                f"e.g. {_examples(bad, show_values=True)}"
             )
     failed_rules = set(schema_level["check"].astype(str))
     for name, (_, detail) in _DATASET_RULES.items():
