@@ -236,7 +236,7 @@ def test_a_failing_dvc_is_a_user_error(
 
 
 def test_missing_dvc_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda _: None)
+    monkeypatch.setattr(shutil, "which", lambda *_, **__: None)
     with pytest.raises(UserError, match="dvc is not installed"):
         materialise()
 

@@ -123,8 +123,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _dvc_executable() -> str:
-    """Locate the ``dvc`` command installed by uv (the ``data`` dependency group)."""
-    found = shutil.which("dvc")
+    """Locate the ``dvc`` command installed by uv (the ``data`` dependency group).
+
+    On ``PATH`` first (``uv run`` puts the environment there), else beside the running Python, so
+    a test runner started as ``.venv/bin/pytest`` finds it too.
+    """
+    found = shutil.which("dvc") or shutil.which("dvc", path=str(Path(sys.executable).parent))
     if found is None:
         raise UserError(
             "dvc is not installed: run `uv sync` (it is in the 'data' dependency group) "
