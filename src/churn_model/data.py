@@ -13,6 +13,7 @@ import shutil
 import subprocess  # runs the dvc executable found on PATH, fixed arguments # nosec B404
 import sys
 import uuid
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -89,9 +90,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
         if b"\0" in handle.read(_BINARY_PROBE):
             raise UserError(f"{path}: binary content, not a CSV text file.")
     try:
-        # low_memory=False: infer each column's type from all rows, not chunk by chunk (which mixes
-        # types within a column and warns).
-        frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8", low_memory=False)
+        with warnings.catch_warnings():
+            # Mixed types in a column (numbers in some chunks, text in others) mean bad values,
+            # which validation reports row by row; reading the whole file at once instead
+            # (low_memory=False) is ~1.7 times slower at a million rows.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
