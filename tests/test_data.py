@@ -187,8 +187,8 @@ def _fake_dvc(
     "scenario",
     [
         ("", 0, ["remote default", "data status --json"], False),
-        ("storage\n", 0, ["remote default", "pull --quiet", "data status --json"], False),
-        ("storage\n", 1, ["remote default", "pull --quiet", "data status --json"], True),
+        ("storage\n", 0, ["remote default", "pull", "data status --json"], False),
+        ("storage\n", 1, ["remote default", "pull", "data status --json"], True),
     ],
     ids=["no remote: rebuilt", "remote: pulled", "remote unreachable: rebuilt"],
 )
@@ -219,7 +219,11 @@ def test_a_missing_sample_is_pulled_when_a_remote_answers_else_rebuilt(
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (_completed("boom", returncode=2), "dvc data status failed: boom"),
+        (
+            _completed("WARNING: odd\nERROR: boom", returncode=2),
+            "dvc data status failed: ERROR: boom",
+        ),
+        (_completed("", returncode=2), "dvc data status failed: no output"),
         (_completed("not json"), "printed no JSON"),
     ],
 )

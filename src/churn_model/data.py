@@ -152,8 +152,11 @@ def _dvc(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _first_line(text: str) -> str:
-    """Return the first non-empty line of a command's output, for one-sentence messages."""
-    return next((line.strip() for line in text.splitlines() if line.strip()), "no output")
+    """Return a command's ``ERROR`` line, else its first non-empty line, for one-line messages."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next(
+        (line for line in lines if line.startswith("ERROR")), lines[0] if lines else "no output"
+    )
 
 
 def _pinned() -> dict[str, object]:
@@ -226,7 +229,7 @@ def _pull() -> bool:
     if remote.returncode != 0 or not remote.stdout.strip():
         return False
     name = remote.stdout.strip()
-    pulled = _dvc("pull", "--quiet")
+    pulled = _dvc("pull")
     if pulled.returncode == 0:
         return True
     print(
