@@ -74,3 +74,16 @@ clean:
 # Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets).
 bench-check:
     uv run python scripts/benchmark_check.py
+
+# ---------------------------------------------------------------- data
+# Materialise the DVC-pinned sample (pull, or rebuild offline), verify it against data.dvc, validate it.
+data:
+    uv run churn-model data
+
+# Validate a CSV or Parquet file against the schema, reporting every problem at once.
+validate path:
+    uv run churn-model validate {{ quote(path) }}
+
+# Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
+bench-pipeline:
+    uv run python scripts/benchmark_pipeline.py

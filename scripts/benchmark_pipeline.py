@@ -1,0 +1,185 @@
+"""Time the ML path at growing sizes and measure its peak memory: does it scale linearly?
+
+For each row count (10k, 100k and 1M by default) a fresh Python process generates that many
+customers with the sample generator, then runs, timing each stage:
+
+- ``write``: write the table as CSV (the deterministic writer that produces the pinned sample);
+- ``read``: read it back with :func:`churn_model.data.read_table`;
+- ``validate``: :func:`churn_model.validation.validate` (pandera, lazy, every rule);
+- ``train``: fit the pipeline of :func:`churn_model.features.build_pipeline` with the versioned
+  hyper-parameters (``configs/model.toml``);
+- ``predict``: ``predict_proba`` on every row (batch scoring).
+
+Peak memory is the process's resident-set high-water mark (``ru_maxrss``) after each stage; it
+only grows, so the value after ``predict`` is the peak of the whole path. One process per size keeps
+the sizes from sharing a high-water mark. The table ends with a linearity check: the growth
+exponent ``k`` in ``time ~ rows^k`` between consecutive sizes (1 is linear; fixed start-up costs
+make small sizes look sub-linear). Exits non-zero if the largest size exceeds the memory budget or
+a stage grows clearly faster than linearly.
+
+Run from the repository root: ``just bench-pipeline`` (or ``uv run python
+scripts/benchmark_pipeline.py --rows 10000 100000``).
+"""
+
+import argparse
+import itertools
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from churn_model.config import load_model_config
+from churn_model.data import read_table, write_csv
+from churn_model.features import build_pipeline
+from churn_model.sample import generate_sample
+from churn_model.schema import TARGET, feature_names
+from churn_model.validation import validate
+
+STAGES = ("write", "read", "validate", "train", "predict")
+MEMORY_BUDGET_MB = 2_048
+MAX_EXPONENT = 1.15  # above this between the two largest sizes, growth is worse than linear
+
+
+def _peak_mb() -> float:
+    """This process's resident-set high-water mark, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _best_of[T](repeat: int, action: Callable[[], T]) -> tuple[float, T]:
+    """Run ``action`` ``repeat`` times; return the fastest wall time and the last result."""
+    timings, results = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        results.append(action())
+        timings.append(time.perf_counter() - start)
+    return min(timings), results[-1]
+
+
+def _write_and_read(rows: int, repeat: int, figures: dict[str, float]) -> pd.DataFrame:
+    """Generate ``rows`` customers, time writing them as CSV and reading them back."""
+    figures["generate_s"], frame = _best_of(1, lambda: generate_sample(rows))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.csv"
+        figures["write_s"], _ = _best_of(repeat, lambda: write_csv(frame, path))
+        figures["write_mb"], figures["csv_mb"] = _peak_mb(), path.stat().st_size / 2**20
+        figures["read_s"], raw = _best_of(repeat, lambda: read_table(path))
+        figures["read_mb"] = _peak_mb()
+    return raw
+
+
+def _worker(rows: int, repeat: int) -> None:
+    """Run every stage on ``rows`` generated customers; print one JSON object of figures."""
+    config = load_model_config()
+    # Warm up once on a tiny table, so one-time costs (lazy imports, schema construction) do not
+    # pass for per-row costs in the linearity check.
+    validate(generate_sample(600), "warm-up")
+    figures: dict[str, float] = {"baseline_mb": _peak_mb()}
+    raw = _write_and_read(rows, repeat, figures)
+    figures["validate_s"], valid = _best_of(repeat, lambda: validate(raw, "benchmark"))
+    figures["validate_mb"] = _peak_mb()
+    features, labels = valid[feature_names()], valid[TARGET.name]
+    model = build_pipeline(config.model, config.seed)
+    figures["train_s"], _ = _best_of(1, lambda: model.fit(features, labels))
+    figures["train_mb"] = _peak_mb()
+    figures["predict_s"], scores = _best_of(repeat, lambda: model.predict_proba(features)[:, 1])
+    figures["predict_mb"] = _peak_mb()
+    figures["share_flagged"] = float((scores >= config.decision.threshold).mean())
+    print(json.dumps(figures))
+
+
+def _run(rows: int, repeat: int, threads: int) -> dict[str, float]:
+    """Measure one size in a fresh process (so each size has its own memory high-water mark)."""
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    result = subprocess.run(  # our own script, same interpreter # noqa: S603
+        [sys.executable, __file__, "--worker", str(rows), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if result.returncode != 0:
+        sys.exit(f"benchmark worker for {rows} rows failed:\n{result.stderr}")
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _report(results: dict[int, dict[str, float]]) -> bool:
+    """Print the figures and the linearity check; return whether every budget is met."""
+    print(
+        f"{'rows':>9} {'stage':>9} {'seconds':>8} {'rows/s':>11} {'us/row':>8} {'peak RSS MB':>12}"
+    )
+    for rows, figures in results.items():
+        for stage in STAGES:
+            seconds = figures[f"{stage}_s"]
+            print(
+                f"{rows:>9,} {stage:>9} {seconds:>8.2f} {rows / seconds:>11,.0f} "
+                f"{1e6 * seconds / rows:>8.2f} {figures[f'{stage}_mb']:>12.0f}"
+            )
+        print(
+            f"{'':>9} {'(setup)':>9} generate {figures['generate_s']:.2f} s; CSV "
+            f"{figures['csv_mb']:.1f} MB; RSS after imports {figures['baseline_mb']:.0f} MB"
+        )
+    sizes = sorted(results)
+    ok = True
+    print("\nlinearity: k in time ~ rows^k between consecutive sizes (1 = linear)")
+    for stage in STAGES:
+        exponents = []
+        for small, large in itertools.pairwise(sizes):
+            ratio = results[large][f"{stage}_s"] / results[small][f"{stage}_s"]
+            exponents.append(math.log(ratio) / math.log(large / small))
+        worst = exponents[-1] if exponents else 0.0
+        verdict = "ok" if worst <= MAX_EXPONENT else "WORSE THAN LINEAR"
+        ok &= worst <= MAX_EXPONENT
+        shown = ", ".join(
+            f"{a:,}->{b:,}: {k:.2f}"
+            for (a, b), k in zip(itertools.pairwise(sizes), exponents, strict=True)
+        )
+        print(f"  {stage:>9}: {shown}  {verdict}")
+    peak = max(results[sizes[-1]][f"{stage}_mb"] for stage in STAGES)
+    within = peak < MEMORY_BUDGET_MB
+    ok &= within
+    print(
+        f"\npeak RSS at {sizes[-1]:,} rows: {peak:.0f} MB "
+        f"({'within' if within else 'OVER'} the {MEMORY_BUDGET_MB} MB budget)"
+    )
+    return ok
+
+
+def main() -> None:
+    """Parse arguments; run the worker, or drive one worker per size and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="best of N for every stage but training (default 3)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="OpenMP threads for scikit-learn (default 1; 0 = the library's default)",
+    )
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, max(1, args.repeat))
+        return
+    threads = "library default" if args.threads == 0 else str(args.threads)
+    print(f"best of {args.repeat} (training: one run); OpenMP threads: {threads}")
+    results = {}
+    for rows in sorted(args.rows):
+        print(f"measuring {rows:,} rows ...", file=sys.stderr, flush=True)
+        results[rows] = _run(rows, args.repeat, args.threads)
+    if not _report(results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

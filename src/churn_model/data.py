@@ -1,0 +1,283 @@
+"""Loading and pinning the dataset: read CSV/Parquet safely, materialise the DVC-pinned sample.
+
+This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``; out of the box
+there is no DVC remote, so the bundled sample is rebuilt from code (:mod:`churn_model.sample`)
+and DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote
+gets ``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the
+working directory of every recipe.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess  # runs the dvc executable found on PATH, fixed arguments # nosec B404
+import sys
+import uuid
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from churn_model.card import DataInfo
+from churn_model.errors import UserError
+from churn_model.sample import generate_sample
+from churn_model.schema import COLUMNS, ID
+from churn_model.validation import validate
+
+DATA_DIR = Path("data")
+SAMPLE_PATH = DATA_DIR / "churn.csv"
+DVC_FILE = Path("data.dvc")
+
+FLOAT_FORMAT = "%.15g"
+"""Fifteen significant digits: every decimal with up to 15 digits round-trips exactly, and the
+text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
+
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+_BINARY_PROBE = 8_192
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
+
+    Schema columns come first, in schema order, then any others; floats use :data:`FLOAT_FORMAT`,
+    booleans ``true``/``false``, missing values an empty field, lines end with a bare line feed.
+    The file is written beside ``path`` and renamed over it, so a crash never leaves a half-written
+    file.
+    """
+    known = [c.name for c in COLUMNS if c.name in frame.columns]
+    ordered = frame[known + [c for c in frame.columns if c not in known]]
+    text = ordered.assign(
+        **{
+            name: ordered[name].map({True: "true", False: "false"})
+            for name in ordered.columns
+            if pd.api.types.is_bool_dtype(ordered[name])
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name in the same folder (so the rename is atomic), created with the usual umask.
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temp.open("x", encoding="utf-8", newline="") as out:
+            text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file (chosen by suffix) into a frame, without validating it.
+
+    Identifiers are read as strings, so ``00123`` stays ``00123``. Every way a file can fail to be
+    a table (missing, a directory, an unknown suffix, empty, binary, not comma-separated, a broken
+    Parquet file) raises :class:`UserError` with one sentence naming the file.
+    """
+    if not path.exists():
+        raise UserError(f"{path}: file not found.")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a CSV or Parquet file.")
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise UserError(f"{path}: unsupported file type '{suffix}'; use a .csv or .parquet file.")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the file is empty (not even a header row).")
+    return _read_csv(path) if suffix == ".csv" else _read_parquet(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Read a comma-separated text file, refusing binary content and other separators."""
+    with path.open("rb") as handle:
+        if b"\0" in handle.read(_BINARY_PROBE):
+            raise UserError(f"{path}: binary content, not a CSV text file.")
+    try:
+        with warnings.catch_warnings():
+            # Mixed types in a column (numbers in some chunks, text in others) mean bad values,
+            # which validation reports row by row; reading the whole file at once instead
+            # (low_memory=False) is ~1.7 times slower at a million rows.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{path}: not a readable CSV file ({reason}).") from None
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for separator, name in _SEPARATORS.items():
+            if separator in header:
+                raise UserError(
+                    f"{path}: the header is one column '{header[:60]}', so the file looks "
+                    f"{name}-separated; save it comma-separated."
+                )
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`."""
+    try:
+        return pd.read_parquet(path)
+    except ImportError:
+        raise UserError(
+            f"{path}: reading Parquet needs pyarrow; install the 'train' extra "
+            "(`uv sync --extra train`)."
+        ) from None
+    except (OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{path}: not a readable Parquet file ({reason}).") from None
+
+
+def _dvc_executable() -> str:
+    """Locate the ``dvc`` command installed by uv (the ``data`` dependency group).
+
+    On ``PATH`` first (``uv run`` puts the environment there), else beside the running Python, so
+    a test runner started as ``.venv/bin/pytest`` finds it too.
+    """
+    found = shutil.which("dvc") or shutil.which("dvc", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise UserError(
+            "dvc is not installed: run `uv sync` (it is in the 'data' dependency group) "
+            "and call this through `uv run` or `just`."
+        )
+    return found
+
+
+def _dvc(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run one dvc command in the repository root and return its result (never raises on rc)."""
+    return subprocess.run(  # fixed arguments, no shell # noqa: S603 # nosec B603
+        [_dvc_executable(), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _first_line(text: str) -> str:
+    """Return a command's ``ERROR`` line, else its first non-empty line, for one-line messages."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next(
+        (line for line in lines if line.startswith("ERROR")), lines[0] if lines else "no output"
+    )
+
+
+def _pinned() -> dict[str, object]:
+    """Return the single output recorded in ``data.dvc`` (its md5, size, file count and path)."""
+    # PyYAML comes with the 'train' extra; imported here so serving, which never reads data.dvc,
+    # does not need it.
+    import yaml  # noqa: PLC0415 -- optional dependency, see the comment above
+
+    try:
+        document = yaml.safe_load(DVC_FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{DVC_FILE}: not found; run this from the repository root.") from None
+    except yaml.YAMLError:
+        raise UserError(f"{DVC_FILE}: not valid YAML, so not a DVC file.") from None
+    outs = document.get("outs") if isinstance(document, dict) else None
+    if not (isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)):
+        raise UserError(f"{DVC_FILE}: expected exactly one entry under 'outs'.")
+    out: dict[str, object] = outs[0]
+    if not isinstance(out.get("md5"), str):
+        raise UserError(f"{DVC_FILE}: the output has no md5; re-pin it with `dvc add data`.")
+    return out
+
+
+def _workspace_summary() -> str:
+    """Describe what ``data/`` holds now, to put beside what ``data.dvc`` pins."""
+    if not DATA_DIR.is_dir():
+        return f"{DATA_DIR}/ is missing"
+    files = sorted(p for p in DATA_DIR.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in files)
+    names = ", ".join(p.relative_to(DATA_DIR).as_posix() for p in files[:5])
+    more = ", ..." if len(files) > 5 else ""
+    return f"{DATA_DIR}/ holds: {len(files)} file(s), {size} bytes ({names}{more})"
+
+
+def verify() -> None:
+    """Ask DVC whether ``data/`` matches ``data.dvc``; raise :class:`UserError` if it does not.
+
+    ``dvc status`` cannot answer this in a fresh clone: with an empty cache it reports "not in
+    cache" whether or not the bytes match (and exits 0 either way). ``dvc data status --json``
+    hashes the workspace and lists it under ``uncommitted`` only when it differs from the pin.
+    """
+    result = _dvc("data", "status", "--json")
+    if result.returncode != 0:
+        raise UserError(f"dvc data status failed: {_first_line(result.stderr + result.stdout)}")
+    try:
+        report = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError:
+        raise UserError(f"dvc data status printed no JSON: {_first_line(result.stdout)}") from None
+    changes = {
+        kind: paths
+        for kind, paths in report.get("uncommitted", {}).items()
+        if any(str(p).rstrip("/") == DATA_DIR.as_posix() for p in paths)
+    }
+    if changes:
+        pinned = _pinned()
+        raise UserError(
+            f"{DATA_DIR}/ does not match {DVC_FILE} (dvc data status: {', '.join(sorted(changes))})"
+            f"\n  {DVC_FILE} pins: {pinned.get('nfiles', '?')} file(s), "
+            f"{pinned.get('size', '?')} bytes, md5 {pinned['md5']}"
+            f"\n  {_workspace_summary()}"
+            f"\n  To restore the pinned data, delete {DATA_DIR}/ and run `just data` again; to use"
+            " other data, train on its file (`just train path/to/file.csv`) or re-pin"
+            f" deliberately (`uv run dvc add data`, then commit {DVC_FILE})."
+        )
+
+
+def _pull() -> bool:
+    """``dvc pull`` from the default remote, if one is configured; say whether it succeeded."""
+    remote = _dvc("remote", "default")
+    if remote.returncode != 0 or not remote.stdout.strip():
+        return False
+    name = remote.stdout.strip()
+    pulled = _dvc("pull")
+    if pulled.returncode == 0:
+        return True
+    print(
+        f"warning: dvc pull from remote '{name}' failed "
+        f"({_first_line(pulled.stderr + pulled.stdout)}); rebuilding the bundled sample instead.",
+        file=sys.stderr,
+    )
+    return False
+
+
+def materialise() -> Path:
+    """Make ``data/churn.csv`` match ``data.dvc`` and return its path.
+
+    An existing file is only verified (one DVC call), never overwritten: if someone edited it,
+    that is an error to resolve, not something to undo silently. A missing file is pulled from
+    the default DVC remote when one is configured and reachable, otherwise rebuilt from code;
+    either way DVC then verifies it. Nothing here ever re-pins ``data.dvc``.
+    """
+    _dvc_executable()
+    if not SAMPLE_PATH.exists() and not _pull():
+        write_csv(generate_sample(), SAMPLE_PATH)
+    verify()
+    return SAMPLE_PATH
+
+
+def data_version(path: Path) -> str:
+    """Identify the bytes a model was trained on, for its card.
+
+    For the pinned sample, the md5 that ``data.dvc`` records (call :func:`materialise` first: this
+    does not re-verify); for any other file, the SHA-256 of its bytes.
+    """
+    if path.resolve() == SAMPLE_PATH.resolve():
+        return f"md5:{_pinned()['md5']}"
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
+    """Load, validate and describe the training data.
+
+    ``None`` (or the sample's own path) means the DVC-pinned sample, materialised and verified
+    first; any other path is read as CSV or Parquet. Invalid data raises
+    :class:`~churn_model.validation.DataValidationError` listing every problem.
+    """
+    if path is None or path.resolve() == SAMPLE_PATH.resolve():
+        path = materialise()
+    frame = validate(read_table(path), str(path))
+    return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))
