@@ -21,7 +21,7 @@ format:
     uv run ruff format src tests
 
 # Run every check, in the order the Check workflow runs them.
-check: check-code check-type check-format check-security check-coverage
+check: check-code check-type check-format check-security check-coverage check-workflows
 
 # Lint src/ and tests/ with ruff (reports, never fixes).
 check-code:
@@ -42,6 +42,11 @@ check-security:
 # Run the test suite with branch coverage; fails under the bar set in pyproject.toml.
 check-coverage:
     uv run pytest --cov --cov-report=term-missing:skip-covered
+
+# Lint the GitHub workflows with actionlint and audit them with zizmor (offline, pedantic persona).
+check-workflows:
+    uv run actionlint .github/workflows/*.yml
+    uv run zizmor --offline --persona pedantic .github/
 
 # Run the slow end-to-end tests (every check fails on a planted defect, ...).
 check-slow:
@@ -70,3 +75,18 @@ doc:
 clean:
     rm -rf dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
     find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
+ci-dry-run:
+    uv run python scripts/dry_run_check.py
+
+# (ci branch placeholder: replaced at merge) The ML branch owns these two recipes; they are here so the
+# workflow parity test can see every recipe the Retrain and Publish workflows call.
+
+# Materialise the pinned dataset into data/ (dvc pull when a remote is set up, else the bundled sample).
+data:
+    uv run churn-model data
+
+# Promote the gated candidate to champion (atomic; the previous champion stays available for rollback).
+promote:
+    uv run churn-model promote
