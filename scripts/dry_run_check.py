@@ -100,6 +100,10 @@ def dry_run(clone: Path, summary: Path) -> list[Result]:
     """Run the Check workflow's steps in ``clone``; return one result per step."""
     workflow = yaml.safe_load((clone / WORKFLOW).read_text(encoding="utf-8"))
     base = {k: v for k, v in os.environ.items() if k not in ISOLATE}
+    if venv := os.environ.get("VIRTUAL_ENV"):
+        # `uv run` put the working copy's environment first on PATH: the clone must not see it.
+        inherited = base.get("PATH", "").split(os.pathsep)
+        base["PATH"] = os.pathsep.join(p for p in inherited if Path(p) != Path(venv) / "bin")
     base |= {"CI": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     base |= _literal_env(workflow.get("env"))
     results: list[Result] = []
