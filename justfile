@@ -21,7 +21,7 @@ format:
     uv run ruff format src tests scripts
 
 # Run every check, in the order the Check workflow runs them.
-check: check-code check-type check-format check-security check-coverage
+check: check-code check-type check-format check-security check-coverage check-workflows
 
 # Lint src/, tests/ and scripts/ with ruff (reports, never fixes).
 check-code:
@@ -42,6 +42,11 @@ check-security:
 # Run the test suite with branch coverage; fails under the bar set in pyproject.toml.
 check-coverage:
     uv run pytest --cov --cov-report=term-missing:skip-covered
+
+# Lint the GitHub workflows with actionlint and audit them with zizmor (offline, pedantic persona).
+check-workflows:
+    uv run actionlint .github/workflows/*.yml
+    uv run zizmor --offline --persona pedantic .github/
 
 # Run the slow end-to-end tests (every check fails on a planted defect, ...).
 check-slow:
@@ -87,3 +92,7 @@ validate path:
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
+
+# Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
+ci-dry-run:
+    uv run python scripts/dry_run_check.py

@@ -98,7 +98,7 @@ def _worker(rows: int, repeat: int) -> None:
 def _run(rows: int, repeat: int, threads: int) -> dict[str, float]:
     """Measure one size in a fresh process (so each size has its own memory high-water mark)."""
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    result = subprocess.run(  # our own script, same interpreter # noqa: S603
+    result = subprocess.run(  # our own script, same interpreter
         [sys.executable, __file__, "--worker", str(rows), "--repeat", str(repeat)],
         capture_output=True,
         text=True,

@@ -74,7 +74,14 @@ def _write(path: str, text: str) -> Callable[[Path], None]:
     return plant
 
 
-CHECKS = ["check-code", "check-type", "check-format", "check-security", "check-coverage"]
+CHECKS = [
+    "check-code",
+    "check-type",
+    "check-format",
+    "check-security",
+    "check-coverage",
+    "check-workflows",
+]
 
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     # recipe: (how to plant the defect, a fragment the failing output must contain)
@@ -101,6 +108,15 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "check-coverage": (
         _write("tests/test_planted.py", "def test_planted() -> None:\n    assert 1 + 1 == 3\n"),
         "test_planted",
+    ),
+    "check-workflows": (
+        _write(
+            ".github/workflows/planted.yml",
+            "name: Planted\non: pull_request\npermissions: {}\njobs:\n  greet:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n"
+            '      - run: echo "${{ github.event.pull_request.title }}"\n',
+        ),
+        "potentially untrusted",
     ),
 }
 

