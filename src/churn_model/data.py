@@ -5,6 +5,10 @@ there is no DVC remote, so the bundled sample is rebuilt from code (:mod:`churn_
 and DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote
 gets ``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the
 working directory of every recipe.
+
+``data.dvc`` tracks the folder, not the file: ``dvc add data`` re-pins it under that name with no
+hand editing, and a team's dataset may be several files. The price: any other file dropped into
+``data/`` fails verification, so keep your own extracts elsewhere (``just train path/to/file.csv``).
 """
 
 import hashlib
