@@ -9,7 +9,7 @@ another.
 import platform
 import secrets
 import shutil
-import subprocess  # nosec B404 -- runs git only, with fixed arguments, to record the commit
+import subprocess  # only to run git, with fixed arguments  # nosec B404
 import tempfile
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -37,10 +37,10 @@ def git_info(cwd: Path | None = None) -> GitInfo:
     if git is None:
         return GitInfo(commit="unknown", dirty=False)
     try:
-        commit = subprocess.run(  # noqa: S603  # nosec B603 -- fixed git arguments, no shell
+        commit = subprocess.run(  # noqa: S603 -- fixed git arguments, no shell  # nosec B603
             [git, "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
         ).stdout.strip()
-        status = subprocess.run(  # noqa: S603  # nosec B603 -- fixed git arguments, no shell
+        status = subprocess.run(  # noqa: S603 -- fixed git arguments, no shell  # nosec B603
             [git, "status", "--porcelain"], cwd=cwd, capture_output=True, text=True, check=True
         ).stdout
     except subprocess.CalledProcessError:

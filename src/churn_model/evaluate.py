@@ -6,6 +6,7 @@ number of repeats, which keeps it comparable between a laptop and a CI runner an
 machine's thread scheduling from dominating the tail.
 """
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,10 +124,16 @@ def measure_latency(
     with threadpool_limits(limits=1):
         for _ in range(WARMUP_CALLS):
             predict(batch)
-        for i in range(repeats):
-            start = time.perf_counter()
-            predict(batch)
-            timings[i] = time.perf_counter() - start
+        # A garbage-collector pass landing inside one timed call is noise, not the model's cost.
+        gc.collect()
+        gc.disable()
+        try:
+            for i in range(repeats):
+                start = time.perf_counter()
+                predict(batch)
+                timings[i] = time.perf_counter() - start
+        finally:
+            gc.enable()
     p50, p95, p99 = np.percentile(timings * 1_000.0, [50, 95, 99])
     return LatencyStats(
         batch_size=batch_size,

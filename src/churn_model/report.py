@@ -81,7 +81,7 @@ def _row(name: str, m: ClassificationMetrics) -> str:
 def render_markdown(model_id: str, metrics: Metrics) -> str:
     """Return the Markdown report of one candidate's metrics."""
     header = (
-        "| rows | n | churners | accuracy | precision | recall | F1 | ROC AUC |\n"
+        "| customers | n | churners | accuracy | precision | recall | F1 | ROC AUC |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
     latency = "\n".join(
