@@ -6,6 +6,8 @@ barely moves, so a gate on accuracy alone lets it through. The slice floor on ``
 does not. Trained on the full 10,000-row sample and judged by the real ``ci/gates.toml``.
 """
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +18,7 @@ from churn_model import train as train_module
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
 from churn_model.config import ModelConfig, load_gate_config
-from churn_model.gate import Verdict, run_gate
+from churn_model.gate import Baseline, Verdict, run_gate
 from churn_model.sample import generate_sample
 from model_support import ROOT, fast_latency
 
@@ -37,16 +39,29 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     tmp = tmp_path_factory.mktemp("story")
     sample = tmp / "churn.csv"
     generate_sample().to_csv(sample, index=False)
+    reseeded = tmp / "reseeded.toml"
+    text = (ROOT / "configs/model.toml").read_text()
+    reseeded.write_text(re.sub(r"(?m)^seed = \d+$", "seed = 43", text))
     gates = load_gate_config(ROOT / "ci/gates.toml")
     results = {}
     with fast_latency(), pytest.MonkeyPatch.context() as patch:
-        for name in ("good", "buggy"):
-            if name == "buggy":
-                patch.setattr(train_module, "fit", _drops_never_purchased)
-            folder = candidate.create_candidate(
-                sample, config_path=ROOT / "configs/model.toml", root=tmp / name
-            )
-            results[name] = (folder, run_gate(folder, gates, None))
+        good = candidate.create_candidate(
+            sample, config_path=ROOT / "configs/model.toml", root=tmp / "good"
+        )
+        results["good"] = (good, run_gate(good, gates, None))
+        # Against the good model as baseline: only seeds differ, so only noise separates them.
+        baseline = Baseline(
+            model_id=good.name,
+            promoted_at=datetime.now(UTC),
+            metrics=read_card(good / CARD_FILE).metrics,
+        )
+        other = candidate.create_candidate(sample, config_path=reseeded, root=tmp / "reseeded")
+        results["reseeded"] = (other, run_gate(other, gates, baseline))
+        patch.setattr(train_module, "fit", _drops_never_purchased)
+        buggy = candidate.create_candidate(
+            sample, config_path=ROOT / "configs/model.toml", root=tmp / "buggy"
+        )
+        results["buggy"] = (buggy, run_gate(buggy, gates, None))
     return results
 
 
@@ -84,3 +99,13 @@ def test_the_gate_fails_the_buggy_model_on_the_never_purchased_slice(
     assert good_recall is not None
     assert recall < 0.6
     assert good_recall > 0.85
+
+
+def test_another_seed_is_noise_and_passes_against_the_good_baseline(
+    verdicts: dict[str, tuple[Path, Verdict]],
+) -> None:
+    _, verdict = verdicts["reseeded"]
+    regressions = [row for row in verdict.rows if row.check == "regression"]
+    assert regressions
+    assert all(row.status == "pass" for row in regressions)
+    assert verdict.passed, [row for row in verdict.rows if row.status == "fail"]
