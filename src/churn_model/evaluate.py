@@ -125,7 +125,6 @@ def measure_latency(
         for _ in range(WARMUP_CALLS):
             predict(batch)
         # A garbage-collector pass landing inside one timed call is noise, not the model's cost.
-        gc.collect()
         gc.disable()
         try:
             for i in range(repeats):
