@@ -4,6 +4,11 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# Let Python cache compiled bytecode even where the environment turns it off (some CI images and
+# sandboxes set PYTHONDONTWRITEBYTECODE=1): without the cache every recipe spends ~3 s re-compiling
+# pandas, scikit-learn and friends on import.
+export PYTHONDONTWRITEBYTECODE := ""
+
 # The import name of the package: rename it here (and in pyproject.toml) when you adopt the template.
 package := "churn_model"
 
@@ -62,6 +67,26 @@ train data="":
 # Check the newest candidate against ci/ thresholds and the baseline; exits non-zero on any failure.
 gate:
     uv run churn-model gate
+
+# Promote a candidate that passed the gate (default: the newest) to champion; refreshes ci/baseline.json and docs/model/.
+promote candidate="":
+    uv run churn-model promote {{ if candidate == "" { "" } else { "--candidate " + candidate } }}
+
+# Restore the previous champion (registry pointer, ci/baseline.json and docs/model/).
+rollback:
+    uv run churn-model rollback
+
+# Train several seeds and print each gated metric's spread (how ci/gates.toml tolerances are chosen).
+calibrate seeds="5":
+    uv run churn-model calibrate --seeds {{ seeds }}
+
+# Copy the champion's model.skops and card.json into a folder (what the serving image ships).
+export-model dest="build/model":
+    uv run churn-model export {{ dest }}
+
+# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures.
+bench-train-gate:
+    uv run python scripts/benchmark_train_gate.py
 
 # Build the wheel and sdist into dist/.
 package:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.errors import UserError
+from churn_model.evaluate import Metrics
 
 
 class _Record(BaseModel):
@@ -57,7 +58,12 @@ class FeatureSpec(_Record):
 
 
 class ModelCard(_Record):
-    """Everything recorded about one trained model."""
+    """Everything recorded about one trained model.
+
+    ``params`` are the estimator's hyper-parameters as configured; ``seed`` seeded the estimator
+    (``split.seed`` the split); ``libraries`` are the versions that trained it, which a loader
+    should match.
+    """
 
     id: str
     created_at: datetime
@@ -66,10 +72,11 @@ class ModelCard(_Record):
     data: DataInfo
     features: list[FeatureSpec]
     params: dict[str, Any]
+    seed: int
     threshold: float
     libraries: dict[str, str]
     split: SplitInfo
-    metrics: dict[str, Any]
+    metrics: Metrics
 
 
 def write_card(card: ModelCard, path: Path) -> None:

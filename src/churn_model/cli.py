@@ -4,16 +4,25 @@ The justfile calls these commands; each one is a thin shell over a plain functio
 so the same logic is reachable from tests and notebooks without going through the CLI.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from churn_model import __version__
+from churn_model import __version__, registry
+from churn_model.artifact import CARD_FILE
+from churn_model.calibrate import calibrate as run_calibration
+from churn_model.calibrate import render_table as render_calibration
+from churn_model.candidate import create_candidate, find_candidate
+from churn_model.card import read_card
+from churn_model.config import load_gate_config, load_model_config
 from churn_model.data import DVC_FILE, load_dataset, read_table
 from churn_model.errors import UserError
+from churn_model.gate import VERDICT_FILE, read_baseline, render_markdown, render_table, run_gate
 from churn_model.validation import validate
 
 app = typer.Typer(
@@ -87,3 +96,87 @@ def validate_file(
     with reporting_user_errors():
         frame = validate(read_table(path), str(path), require_label=not scoring)
     typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
+
+
+# ---------------------------------------------------------------- the model path (train ... export)
+# Logs (CI, pipes) are not terminals: give tables room there instead of rich's 80-column default.
+_console = Console(highlight=False)
+if not _console.is_terminal:
+    _console.width = 140
+CandidateOption = Annotated[
+    str | None, typer.Option("--candidate", help="Candidate id (default: the newest).")
+]
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path | None, typer.Argument(help="A CSV or Parquet file (default: the pinned sample).")
+    ] = None,
+) -> None:
+    """Validate the data, train, evaluate and write a new candidate with its card and report."""
+    with reporting_user_errors():
+        folder = create_candidate(data)
+        metrics = read_card(folder / CARD_FILE).metrics
+        typer.echo(f"candidate {folder.name} written to {folder}")
+        for name in ("roc_auc", "recall", "f1", "accuracy"):
+            typer.echo(f"  {name:<9} {getattr(metrics.overall, name):.4f}")
+
+
+@app.command()
+def gate(candidate: CandidateOption = None) -> None:
+    """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
+    with reporting_user_errors():
+        folder = find_candidate(candidate)
+        verdict = run_gate(folder, load_gate_config(), read_baseline())
+        _console.print(render_table(verdict))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with Path(summary).open("a", encoding="utf-8") as handle:
+                handle.write(render_markdown(verdict) + "\n")
+        typer.echo(f"verdict written to {folder / VERDICT_FILE}")
+        if not verdict.passed:
+            failed = [row.metric for row in verdict.rows if row.status == "fail"]
+            raise UserError(f"gate failed on: {', '.join(failed)}")
+
+
+@app.command()
+def promote(candidate: CandidateOption = None) -> None:
+    """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
+    with reporting_user_errors():
+        pointer = registry.promote(candidate)
+        typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
+
+
+@app.command()
+def rollback() -> None:
+    """Restore the previous champion, its baseline and its docs report."""
+    with reporting_user_errors():
+        pointer = registry.rollback()
+        typer.echo(f"champion: {pointer.champion} (rolled back)")
+
+
+@app.command()
+def export(
+    dest: Annotated[Path, typer.Argument(help="Folder to copy model.skops and card.json into.")],
+) -> None:
+    """Copy the champion's model and card into DEST (what the serving image ships)."""
+    with reporting_user_errors():
+        folder = registry.export(dest)
+        typer.echo(f"exported {folder.name} to {dest}")
+
+
+@app.command()
+def calibrate(
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="How many seeds to train.")] = 5,
+    data: Annotated[
+        Path | None, typer.Argument(help="A CSV or Parquet file (default: the pinned sample).")
+    ] = None,
+) -> None:
+    """Train several seeds and print each gated metric's spread, to set tolerances above noise."""
+    with reporting_user_errors():
+        config = load_model_config()
+        frame, _ = load_dataset(data)
+        seed_list = [config.seed + i for i in range(seeds)]
+        spreads = run_calibration(frame, config, load_gate_config(), seed_list)
+        _console.print(render_calibration(spreads, seed_list))

@@ -6,13 +6,14 @@ the files must have, so a typo or an out-of-range value fails loudly when the fi
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from churn_model.errors import UserError
 
 DEFAULT_MODEL_CONFIG = Path("configs/model.toml")
+DEFAULT_GATE_CONFIG = Path("ci/gates.toml")
 
 
 class _Strict(BaseModel):
@@ -74,5 +75,50 @@ def load_model_config(path: Path = DEFAULT_MODEL_CONFIG) -> ModelConfig:
     """Load and validate the training configuration."""
     try:
         return ModelConfig.model_validate(read_toml(path))
+    except ValidationError as error:
+        raise UserError(describe_validation_error(path, error)) from None
+
+
+# ---------------------------------------------------------------- the gate (ci/gates.toml)
+
+QualityMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
+"""The quality metrics a gate can put a floor or a regression tolerance on."""
+
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class LatencyBudget(_Strict):
+    """Prediction-latency budget: p99 of each timed batch size, relative to the baseline.
+
+    The limit is ``max(factor x baseline p99, floor_ms[run])``: latency depends on the machine,
+    so a ratio catches a model that got several times slower while the absolute floor keeps a
+    busy CI runner from failing a model whose baseline was timed on a fast laptop.
+    """
+
+    factor: float = Field(ge=1.0)
+    floor_ms: dict[str, Annotated[float, Field(gt=0.0)]] = Field(min_length=1)
+
+
+class SizeBudget(_Strict):
+    """Model-size budget: an absolute ceiling and a growth factor over the baseline's size."""
+
+    max_bytes: int = Field(gt=0)
+    max_growth: float = Field(ge=1.0)
+
+
+class GateConfig(_Strict):
+    """The thresholds a candidate must meet, read from ``ci/gates.toml``."""
+
+    floors: dict[QualityMetric, Score]
+    slice_floors: dict[str, dict[QualityMetric, Score]]
+    max_drop: dict[QualityMetric, Score]
+    latency: LatencyBudget
+    size: SizeBudget
+
+
+def load_gate_config(path: Path = DEFAULT_GATE_CONFIG) -> GateConfig:
+    """Load and validate the gate's thresholds."""
+    try:
+        return GateConfig.model_validate(read_toml(path))
     except ValidationError as error:
         raise UserError(describe_validation_error(path, error)) from None

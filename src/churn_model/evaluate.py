@@ -1,0 +1,199 @@
+"""Evaluation on the held-out split: quality overall and per slice, latency, size on disk.
+
+Quality metrics are a pure function of the model and the test rows (deterministic). Latency is
+measured, so it varies with the machine: it is timed single-threaded, after a warm-up, over a fixed
+number of repeats, which keeps it comparable between a laptop and a CI runner and stops a busy
+machine's thread scheduling from dominating the tail.
+"""
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from churn_model.schema import FEATURES
+
+LATENCY_PLAN: dict[str, tuple[int, int]] = {"batch_1": (1, 150), "batch_1000": (1_000, 15)}
+"""Latency runs: name -> (rows per call, timed repeats). About one second in total."""
+
+WARMUP_CALLS = 3
+"""Untimed calls before each latency run (first calls pay for lazy initialisation)."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassificationMetrics(_Record):
+    """Quality of the hard labels (at the decision threshold) and of the scores, on some rows."""
+
+    rows: int
+    positives: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float | None
+    """``None`` when the rows hold a single class, where ROC AUC is undefined."""
+
+
+class LatencyStats(_Record):
+    """Wall time of one ``predict_proba`` call, in milliseconds."""
+
+    batch_size: int
+    repeats: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+class Metrics(_Record):
+    """Everything measured about a candidate: written to ``metrics.json`` and the model card."""
+
+    threshold: float
+    overall: ClassificationMetrics
+    slices: dict[str, ClassificationMetrics]
+    latency: dict[str, LatencyStats]
+    model_size_bytes: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The metrics plus the raw scores the report plots from."""
+
+    metrics: Metrics
+    y_true: np.ndarray
+    y_score: np.ndarray
+
+
+def slice_masks(x: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Return the evaluation slices as boolean row masks over ``x``.
+
+    This is *domain*: slices are the sub-populations a model must not fail silently. Customers who
+    never purchased (``days_since_last_purchase`` missing) are the classic casualty of a pipeline
+    that drops rows with missing values; each contract type is a business segment.
+    """
+    masks = {"never_purchased": x["days_since_last_purchase"].isna().to_numpy()}
+    contract = next(c for c in FEATURES if c.name == "contract")
+    for category in contract.categories:
+        masks[f"contract={category}"] = (x["contract"] == category).to_numpy()
+    return masks
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_score: np.ndarray, threshold: float
+) -> ClassificationMetrics:
+    """Score hard labels (``y_score >= threshold``) and the scores themselves against ``y_true``."""
+    y_pred = (y_score >= threshold).astype(np.int64)
+    two_classes = len(np.unique(y_true)) == 2
+    return ClassificationMetrics(
+        rows=len(y_true),
+        positives=int(y_true.sum()),
+        accuracy=float(accuracy_score(y_true, y_pred)),
+        precision=float(precision_score(y_true, y_pred, zero_division=0.0)),
+        recall=float(recall_score(y_true, y_pred, zero_division=0.0)),
+        f1=float(f1_score(y_true, y_pred, zero_division=0.0)),
+        roc_auc=float(roc_auc_score(y_true, y_score)) if two_classes else None,
+    )
+
+
+def measure_latency(
+    predict: Callable[[pd.DataFrame], object], rows: pd.DataFrame, batch_size: int, repeats: int
+) -> LatencyStats:
+    """Time ``predict`` on ``batch_size`` rows, ``repeats`` times after a warm-up, single-threaded.
+
+    Rows are repeated when ``rows`` is shorter than the batch, so any test split can be timed.
+    """
+    reps = -(-batch_size // len(rows))
+    batch = pd.concat([rows] * reps).iloc[:batch_size] if reps > 1 else rows.iloc[:batch_size]
+    timings = np.empty(repeats)
+    with threadpool_limits(limits=1):
+        for _ in range(WARMUP_CALLS):
+            predict(batch)
+        # A garbage-collector pass landing inside one timed call is noise, not the model's cost.
+        gc.disable()
+        try:
+            for i in range(repeats):
+                start = time.perf_counter()
+                predict(batch)
+                timings[i] = time.perf_counter() - start
+        finally:
+            gc.enable()
+    p50, p95, p99 = np.percentile(timings * 1_000.0, [50, 95, 99])
+    return LatencyStats(
+        batch_size=batch_size,
+        repeats=repeats,
+        p50_ms=round(float(p50), 3),
+        p95_ms=round(float(p95), 3),
+        p99_ms=round(float(p99), 3),
+    )
+
+
+def score(pipeline: Pipeline, x: pd.DataFrame) -> np.ndarray:
+    """Return the predicted churn probability of each row, computed single-threaded.
+
+    One thread, as in :func:`churn_model.train.train`: on these sizes OpenMP threads only add
+    contention (and the scores do not depend on the thread count).
+    """
+    with threadpool_limits(limits=1):
+        return np.asarray(pipeline.predict_proba(x)[:, 1])
+
+
+def evaluate(
+    pipeline: Pipeline,
+    x_test: pd.DataFrame,
+    y_test: pd.Series,
+    threshold: float,
+    model_path: Path,
+) -> Evaluation:
+    """Measure ``pipeline`` on the held-out rows; ``model_path`` is its saved file (for size)."""
+    y_true = y_test.to_numpy(dtype=np.int64)
+    y_score = score(pipeline, x_test)
+    slices = {
+        name: classification_metrics(y_true[mask], y_score[mask], threshold)
+        for name, mask in slice_masks(x_test).items()
+    }
+    latency = {
+        name: measure_latency(pipeline.predict_proba, x_test, size, repeats)
+        for name, (size, repeats) in LATENCY_PLAN.items()
+    }
+    metrics = Metrics(
+        threshold=threshold,
+        overall=classification_metrics(y_true, y_score, threshold),
+        slices=slices,
+        latency=latency,
+        model_size_bytes=model_path.stat().st_size,
+    )
+    return Evaluation(metrics=metrics, y_true=y_true, y_score=y_score)
+
+
+def flatten(metrics: Metrics) -> dict[str, float | None]:
+    """Return every measured number under a dotted name (``slices.never_purchased.recall``).
+
+    The gate's config addresses metrics by these names.
+    """
+    flat: dict[str, float | None] = {}
+    for key, value in metrics.overall.model_dump().items():
+        flat[f"overall.{key}"] = value
+    for name, stats in metrics.slices.items():
+        for key, value in stats.model_dump().items():
+            flat[f"slices.{name}.{key}"] = value
+    for name, timing in metrics.latency.items():
+        for key, value in timing.model_dump().items():
+            flat[f"latency.{name}.{key}"] = value
+    flat["model_size_bytes"] = metrics.model_size_bytes
+    return flat

@@ -1,0 +1,198 @@
+"""The gate fails on each kind of shortfall, and only then."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from churn_model import candidate
+from churn_model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.card import ModelCard, read_card
+from churn_model.config import GateConfig, SizeBudget, load_gate_config
+from churn_model.errors import UserError
+from churn_model.evaluate import ClassificationMetrics, LatencyStats, Metrics
+from churn_model.gate import (
+    SUMMARY_FILE,
+    VERDICT_FILE,
+    Baseline,
+    GateRow,
+    Verdict,
+    check_metrics,
+    read_baseline,
+    render_markdown,
+    run_gate,
+    sha256_of,
+)
+from model_support import ROOT, fast_config, fast_latency, without_latency_budget, write_sample
+
+DEFAULT = load_gate_config(ROOT / "ci/gates.toml")
+NO_LATENCY = without_latency_budget(DEFAULT)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("gate")
+    with fast_latency():
+        return candidate.create_candidate(
+            write_sample(tmp / "s.csv", 2_500),
+            config_path=fast_config(tmp / "model.toml"),
+            root=tmp / "candidates",
+        )
+
+
+@pytest.fixture(scope="module")
+def card(folder: Path) -> ModelCard:
+    return read_card(folder / CARD_FILE)
+
+
+def lenient(config: GateConfig = NO_LATENCY) -> GateConfig:
+    """The default thresholds with floors any working model on 2,500 rows clears."""
+    return config.model_copy(
+        update={
+            "floors": dict.fromkeys(config.floors, 0.3),
+            "slice_floors": {
+                name: dict.fromkeys(floors, 0.3) for name, floors in config.slice_floors.items()
+            },
+        }
+    )
+
+
+def shifted(metrics: Metrics, delta: float) -> Metrics:
+    """``metrics`` with every overall quality metric raised by ``delta`` (a better baseline)."""
+    overall = metrics.overall.model_copy(
+        update={
+            key: getattr(metrics.overall, key) + delta
+            for key in ("accuracy", "precision", "recall", "f1", "roc_auc")
+        }
+    )
+    return metrics.model_copy(update={"overall": overall})
+
+
+def baseline_of(metrics: Metrics) -> Baseline:
+    return Baseline(
+        model_id="champion", promoted_at=datetime(2026, 1, 1, tzinfo=UTC), metrics=metrics
+    )
+
+
+def failed(rows: list[GateRow]) -> set[tuple[str, str]]:
+    return {(r.check, r.metric) for r in rows if r.status == "fail"}
+
+
+def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
+    folder: Path, card: ModelCard
+) -> None:
+    verdict = run_gate(folder, lenient(), baseline_of(card.metrics))
+    assert verdict.passed, render_markdown(verdict)
+    assert verdict.candidate_id == card.id
+    assert verdict.model_sha256 == sha256_of(folder / MODEL_FILE)
+    assert Verdict.model_validate_json((folder / VERDICT_FILE).read_text()) == verdict
+    summary = (folder / SUMMARY_FILE).read_text()
+    assert f"Model gate PASSED: `{card.id}`" in summary
+    assert "FAIL" not in summary
+    kinds = {row.check for row in verdict.rows}
+    assert kinds == {"floor", "slice floor", "regression", "latency", "size"}
+
+
+def test_an_absolute_floor_fails(card: ModelCard) -> None:
+    config = lenient().model_copy(update={"floors": {"roc_auc": 0.99}})
+    assert failed(check_metrics(card.metrics, config, None)) == {("floor", "overall.roc_auc")}
+
+
+def test_a_slice_floor_fails(card: ModelCard) -> None:
+    config = lenient().model_copy(update={"slice_floors": {"never_purchased": {"recall": 0.999}}})
+    assert failed(check_metrics(card.metrics, config, None)) == {
+        ("slice floor", "slices.never_purchased.recall")
+    }
+
+
+def test_a_regression_beyond_the_tolerance_fails_and_noise_does_not(card: ModelCard) -> None:
+    config = lenient()
+    smallest = min(config.max_drop.values())
+    within = check_metrics(card.metrics, config, baseline_of(shifted(card.metrics, smallest / 2)))
+    assert failed(within) == set()
+    beyond = check_metrics(card.metrics, config, baseline_of(shifted(card.metrics, 0.2)))
+    assert failed(beyond) == {("regression", f"overall.{name}") for name in config.max_drop}
+
+
+def test_without_a_baseline_regressions_are_skipped(card: ModelCard) -> None:
+    rows = check_metrics(card.metrics, lenient(), None)
+    regressions = [row for row in rows if row.check == "regression"]
+    assert regressions
+    assert all(row.status == "skip" and row.note == "no baseline" for row in regressions)
+
+
+def test_latency_over_the_budget_fails(card: ModelCard) -> None:
+    fast = {
+        name: stats.model_copy(update={"p99_ms": stats.p99_ms / 100})
+        for name, stats in card.metrics.latency.items()
+    }
+    baseline = baseline_of(card.metrics.model_copy(update={"latency": fast}))
+    config = lenient().model_copy(
+        update={"latency": DEFAULT.latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
+    )
+    rows = check_metrics(card.metrics, config, baseline)
+    assert failed(rows) == {("latency", "latency.batch_1.p99_ms")}
+    latency = next(row for row in rows if row.check == "latency")
+    assert latency.limit == pytest.approx(config.latency.factor * fast["batch_1"].p99_ms, abs=1e-3)
+
+
+def test_size_over_the_ceiling_or_the_growth_budget_fails(card: ModelCard) -> None:
+    tiny = lenient().model_copy(update={"size": SizeBudget(max_bytes=1_000, max_growth=1.5)})
+    assert failed(check_metrics(card.metrics, tiny, None)) == {("size", "model_size_bytes")}
+    smaller = card.metrics.model_copy(
+        update={"model_size_bytes": card.metrics.model_size_bytes // 2}
+    )
+    rows = check_metrics(card.metrics, lenient(), baseline_of(smaller))
+    growth = [row for row in rows if row.check == "size" and row.status == "fail"]
+    assert [row.note for row in growth] == ["1.5 x baseline"]
+
+
+def test_an_unmeasurable_metric_fails(card: ModelCard) -> None:
+    single = ClassificationMetrics(
+        rows=3, positives=0, accuracy=1.0, precision=0.0, recall=0.0, f1=0.0, roc_auc=None
+    )
+    metrics = card.metrics.model_copy(
+        update={"slices": {**card.metrics.slices, "never_purchased": single}}
+    )
+    config = lenient().model_copy(update={"slice_floors": {"never_purchased": {"roc_auc": 0.5}}})
+    row = next(r for r in check_metrics(metrics, config, None) if r.check == "slice floor")
+    assert (row.status, row.note) == ("fail", "not measurable on these rows")
+
+
+def test_an_unknown_metric_in_the_config_is_a_user_error(card: ModelCard) -> None:
+    config = lenient().model_copy(update={"slice_floors": {"vip": {"recall": 0.5}}})
+    with pytest.raises(UserError, match=r"'slices\.vip\.recall'"):
+        check_metrics(card.metrics, config, None)
+
+
+def test_the_config_is_validated(tmp_path: Path) -> None:
+    bad = tmp_path / "gates.toml"
+    text = (ROOT / "ci/gates.toml").read_text().replace("roc_auc = 0.78", "roc_auc = 1.5", 1)
+    bad.write_text(text + "\n[extra]\nkey = 1\n")
+    with pytest.raises(UserError) as caught:
+        load_gate_config(bad)
+    assert "floors.roc_auc" in str(caught.value)
+    assert "extra" in str(caught.value)
+
+
+def test_the_baseline_file_is_optional_but_must_be_valid(tmp_path: Path, card: ModelCard) -> None:
+    assert read_baseline(tmp_path / "missing.json") is None
+    path = tmp_path / "baseline.json"
+    path.write_text(baseline_of(card.metrics).model_dump_json())
+    assert read_baseline(path) == baseline_of(card.metrics)
+    path.write_text('{"model_id": 3}')
+    with pytest.raises(UserError, match="invalid baseline"):
+        read_baseline(path)
+
+
+def test_a_candidate_without_its_model_is_refused(tmp_path: Path, folder: Path) -> None:
+    copy = tmp_path / folder.name
+    copy.mkdir()
+    (copy / CARD_FILE).write_bytes((folder / CARD_FILE).read_bytes())
+    with pytest.raises(UserError, match="model file not found"):
+        run_gate(copy, lenient(), None)
+
+
+def test_latency_stats_are_typed() -> None:
+    stats = LatencyStats(batch_size=1, repeats=3, p50_ms=1.0, p95_ms=2.0, p99_ms=3.0)
+    assert stats.model_dump()["p99_ms"] == 3.0

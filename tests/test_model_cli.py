@@ -1,0 +1,159 @@
+"""The model commands end to end, as a user runs them: train, gate, promote, train, gate, rollback.
+
+Each test runs in a scratch project folder (copies of ``configs/`` and ``ci/``, no baseline yet)
+through typer's runner, so the real command functions, paths and exit codes are exercised.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from churn_model.cli import app
+from churn_model.config import load_gate_config
+from churn_model.gate import read_baseline
+from churn_model.sample import generate_sample
+from model_support import ROOT, fast_latency, make_project, write_sample
+
+runner = CliRunner()
+
+LENIENT_GATES = """
+[floors]
+roc_auc = 0.6
+[slice_floors.never_purchased]
+recall = 0.3
+[max_drop]
+roc_auc = 0.05
+[latency]
+factor = 3.0
+floor_ms = { batch_1 = 1000.0, batch_1000 = 5000.0 }
+[size]
+max_bytes = 50_000_000
+max_growth = 2.0
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    make_project(tmp_path)
+    (tmp_path / "ci" / "baseline.json").unlink(missing_ok=True)
+    (tmp_path / "ci" / "gates.toml").write_text(LENIENT_GATES)
+    write_sample(tmp_path / "sample.csv", 2_500)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    with fast_latency():
+        yield tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def candidates(project: Path) -> list[str]:
+    root = project / "artifacts" / "candidates"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def test_train_gate_promote_train_gate_promote_rollback_export(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    trained = invoke("train", "sample.csv")
+    assert trained.exit_code == 0, trained.output
+    assert "candidate " in trained.output
+    assert "roc_auc" in trained.output
+    first = candidates(project)[0]
+
+    gated = invoke("gate")
+    assert gated.exit_code == 0, gated.output
+    assert "Model gate PASSED" in gated.output
+    assert "PASS" in gated.output
+    assert "FAIL" not in gated.output
+    assert f"Model gate PASSED: `{first}`" in summary.read_text()
+    assert (project / "artifacts/candidates" / first / "gate.md").is_file()
+
+    assert invoke("promote").exit_code == 0
+    baseline = json.loads((project / "ci/baseline.json").read_text())
+    assert baseline["model_id"] == first
+    assert (project / "docs/model/report.md").is_file()
+
+    assert invoke("train", "sample.csv").exit_code == 0
+    second = next(name for name in candidates(project) if name != first)
+    regated = invoke("gate")
+    assert regated.exit_code == 0, regated.output
+    assert "regression" in regated.output
+    promoted = invoke("promote", "--candidate", second)
+    assert promoted.exit_code == 0, promoted.output
+    assert second in promoted.output
+
+    rolled = invoke("rollback")
+    assert rolled.exit_code == 0, rolled.output
+    assert json.loads((project / "ci/baseline.json").read_text())["model_id"] == first
+
+    exported = invoke("export", "image")
+    assert exported.exit_code == 0, exported.output
+    assert json.loads((project / "image/card.json").read_text())["id"] == first
+    assert (project / "image/model.skops").is_file()
+
+
+def test_gate_without_a_candidate_fails_cleanly(project: Path) -> None:
+    result = invoke("gate")
+    assert result.exit_code == 1
+    assert "error: no candidate in artifacts/candidates: run `just train` first" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_failing_gate_exits_non_zero_and_shows_fail(project: Path) -> None:
+    assert invoke("train", "sample.csv").exit_code == 0
+    strict = LENIENT_GATES.replace("roc_auc = 0.6", "roc_auc = 0.99")
+    (project / "ci/gates.toml").write_text(strict)
+    result = invoke("gate")
+    assert result.exit_code == 1
+    assert "Model gate FAILED" in result.stdout
+    assert "FAIL" in result.stdout
+    assert "error: gate failed on: overall.roc_auc" in result.stderr
+    verdict = json.loads(
+        (project / "artifacts/candidates" / candidates(project)[0] / "verdict.json").read_text()
+    )
+    assert verdict["passed"] is False
+    refused = invoke("promote")
+    assert refused.exit_code == 1
+    assert "cannot be promoted" in refused.stderr
+
+
+def test_invalid_data_is_refused_and_writes_nothing(project: Path) -> None:
+    generate_sample(800, seed=5).drop(columns=["tenure_months"]).to_csv("bad.csv", index=False)
+    for path in ("bad.csv", "missing.csv"):
+        result = invoke("train", path)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: ")
+        assert path in result.stderr
+        assert "Traceback" not in result.output
+    assert candidates(project) == []
+
+
+def test_rollback_and_export_without_a_champion_fail_cleanly(project: Path) -> None:
+    for args in (("rollback",), ("export", "out")):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: ")
+    assert not (project / "out").exists()
+
+
+def test_calibrate_prints_the_spread_of_every_gated_metric(project: Path) -> None:
+    result = invoke("calibrate", "--seeds", "2", "sample.csv")
+    assert result.exit_code == 0, result.output
+    assert "Calibration over 2 seeds (42..43)" in result.output
+    for metric in ("overall.roc_auc", "slices.never_purchased.recall", "latency.batch_1.p99_ms"):
+        assert metric in result.output
+    assert "model_size_bytes" in result.output
+
+
+def test_the_committed_gate_config_and_baseline_are_valid() -> None:
+    assert load_gate_config(ROOT / "ci/gates.toml").floors
+    baseline = read_baseline(ROOT / "ci/baseline.json")
+    auc = None if baseline is None else baseline.metrics.overall.roc_auc
+    assert baseline is None or (auc is not None and auc > 0.78)

@@ -1,0 +1,237 @@
+"""Promotion, rollback and export: only the exact gated model moves, atomically, one at a time."""
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from churn_model import candidate, registry
+from churn_model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.config import GateConfig, load_gate_config
+from churn_model.errors import UserError
+from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
+from churn_model.report import REPORT_FILE, ROC_FILE
+from model_support import ROOT, fast_config, fast_latency, without_latency_budget, write_sample
+
+GATES = without_latency_budget(load_gate_config(ROOT / "ci/gates.toml"))
+LENIENT = GATES.model_copy(update={"floors": {"roc_auc": 0.5}, "slice_floors": {}})
+FAILING = GATES.model_copy(update={"floors": {"roc_auc": 0.999}, "slice_floors": {}})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three ungated candidates, trained on different data (so their models differ)."""
+    tmp = tmp_path_factory.mktemp("built")
+    config = fast_config(tmp / "model.toml")
+    with fast_latency():
+        return [
+            candidate.create_candidate(
+                write_sample(tmp / f"s{seed}.csv", 2_000, seed=seed),
+                config_path=config,
+                root=tmp / "candidates",
+            )
+            for seed in (11, 12, 13)
+        ]
+
+
+class Env:
+    """A scratch registry with its own candidates, baseline and docs folder."""
+
+    def __init__(self, tmp: Path, built: list[Path]) -> None:
+        """Copy the ``built`` candidates under ``tmp`` and point every path there."""
+        self.candidates = tmp / "candidates"
+        for folder in built:
+            shutil.copytree(folder, self.candidates / folder.name)
+        self.ids = [folder.name for folder in built]
+        self.paths = {
+            "registry": tmp / "registry",
+            "baseline_path": tmp / "ci" / "baseline.json",
+            "docs_dir": tmp / "docs" / "model",
+        }
+
+    def gate(self, index: int, config: GateConfig = LENIENT) -> None:
+        """Gate candidate ``index`` against the scratch baseline."""
+        folder = self.candidates / self.ids[index]
+        run_gate(folder, config, read_baseline(self.paths["baseline_path"]))
+
+    def promote(self, index: int | None) -> registry.Pointer:
+        """Promote candidate ``index`` (``None``: the newest)."""
+        chosen = None if index is None else self.ids[index]
+        return registry.promote(chosen, candidates=self.candidates, **self.paths)
+
+    def rollback(self) -> registry.Pointer:
+        """Roll the scratch registry back."""
+        return registry.rollback(**self.paths)
+
+    def pointer(self) -> registry.Pointer:
+        """Return the scratch registry's pointer."""
+        return registry.read_pointer(self.paths["registry"])
+
+    def baseline_id(self) -> str | None:
+        """Return the model id the scratch baseline belongs to."""
+        baseline = read_baseline(self.paths["baseline_path"])
+        return None if baseline is None else baseline.model_id
+
+
+@pytest.fixture
+def env(tmp_path: Path, built: list[Path]) -> Env:
+    return Env(tmp_path, built)
+
+
+def test_promote_then_promote_then_rollback(env: Env) -> None:
+    env.gate(0)
+    first = env.promote(0)
+    assert (first.champion, first.history) == (env.ids[0], [env.ids[0]])
+    assert env.baseline_id() == env.ids[0]
+    docs = env.paths["docs_dir"]
+    assert (docs / ROC_FILE).read_bytes() == (env.candidates / env.ids[0] / ROC_FILE).read_bytes()
+    env.gate(2)
+    second = env.promote(None)  # the newest candidate
+    assert second.history == [env.ids[0], env.ids[2]]
+    assert env.baseline_id() == env.ids[2]
+    assert env.ids[2] in (docs / REPORT_FILE).read_text()
+    back = env.rollback()
+    assert (back.champion, back.history) == (env.ids[0], env.ids[:1])
+    assert env.baseline_id() == env.ids[0]
+    assert env.ids[0] in (docs / REPORT_FILE).read_text()
+    assert (env.paths["registry"] / "models" / env.ids[2] / MODEL_FILE).is_file()
+    with pytest.raises(UserError, match="no previous champion"):
+        env.rollback()
+
+
+def test_a_failing_or_missing_verdict_is_refused(env: Env) -> None:
+    with pytest.raises(UserError, match="no verdict"):
+        env.promote(0)
+    env.gate(0, FAILING)
+    with pytest.raises(UserError, match="the gate failed this candidate"):
+        env.promote(0)
+    assert env.pointer().champion is None
+    assert not env.paths["baseline_path"].exists()
+
+
+def test_a_model_changed_after_gating_is_refused(env: Env) -> None:
+    env.gate(0)
+    model = env.candidates / env.ids[0] / MODEL_FILE
+    model.write_bytes(model.read_bytes() + b"tampered")
+    with pytest.raises(UserError, match="changed after it was gated"):
+        env.promote(0)
+    assert env.pointer().champion is None
+
+
+def test_a_verdict_copied_from_another_candidate_is_refused(env: Env) -> None:
+    env.gate(0)
+    shutil.copy(env.candidates / env.ids[0] / VERDICT_FILE, env.candidates / env.ids[1])
+    with pytest.raises(UserError, match="belongs to candidate"):
+        env.promote(1)
+
+
+def test_a_verdict_against_a_stale_baseline_is_refused(env: Env) -> None:
+    env.gate(0)
+    env.gate(1)  # both judged with no baseline
+    env.promote(0)
+    with pytest.raises(UserError, match="run `just gate` again"):
+        env.promote(1)
+    env.gate(1)
+    assert env.promote(1).champion == env.ids[1]
+
+
+def test_repromoting_the_champion_repairs_its_views(env: Env) -> None:
+    env.gate(0)
+    env.promote(0)
+    env.paths["baseline_path"].unlink()
+    assert env.promote(0).history == [env.ids[0]]
+    assert env.baseline_id() == env.ids[0]
+
+
+def test_a_crash_while_switching_keeps_the_old_champion(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.gate(0)
+    env.promote(0)
+    env.gate(1)
+    before = {p: p.read_bytes() for p in env.paths["docs_dir"].iterdir()}
+    pointer_file = env.paths["registry"] / registry.POINTER_FILE
+    real_replace = os.replace
+
+    def crash_on_pointer(src: str, dst: str | Path) -> None:
+        if Path(dst) == pointer_file:
+            raise OSError("power cut")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crash_on_pointer)
+    with pytest.raises(OSError, match="power cut"):
+        env.promote(1)
+    assert env.pointer().champion == env.ids[0]
+    assert env.baseline_id() == env.ids[0]
+    assert {p: p.read_bytes() for p in env.paths["docs_dir"].iterdir()} == before
+    assert [p.name for p in pointer_file.parent.iterdir() if p.name.startswith(".champ")] == []
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert env.promote(1).champion == env.ids[1]
+
+
+def test_concurrent_promotions_do_not_corrupt_the_registry(env: Env) -> None:
+    env.gate(0)
+    env.promote(0)
+    env.gate(1)
+    env.gate(2)  # both judged against champion 0: only one may win
+    outcomes: list[str] = []
+
+    def run(index: int) -> None:
+        try:
+            outcomes.append(env.promote(index).champion or "")
+        except UserError as error:
+            outcomes.append(f"refused: {error}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (1, 2, 1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pointer = env.pointer()
+    assert pointer.champion in env.ids[1:]
+    assert pointer.history == [env.ids[0], pointer.champion]
+    assert outcomes.count(pointer.champion or "") == 2  # the winner, and its no-op repeat
+    assert sum(outcome.startswith("refused") for outcome in outcomes) == 2
+    assert env.baseline_id() == pointer.champion
+    json.loads((env.paths["registry"] / registry.POINTER_FILE).read_text())
+
+
+def test_a_locked_registry_is_reported(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.gate(0)
+    monkeypatch.setattr(registry, "LOCK_TIMEOUT_S", 0.05)
+    env.paths["registry"].mkdir(parents=True)
+    with FileLock(env.paths["registry"] / registry.LOCK_FILE):
+        with pytest.raises(UserError, match="locked by another run"):
+            env.promote(0)
+        with pytest.raises(UserError, match="locked by another run"):
+            env.rollback()
+
+
+def test_export_copies_the_champion_and_refuses_otherwise(env: Env, tmp_path: Path) -> None:
+    dest = tmp_path / "image"
+    with pytest.raises(UserError, match="no champion yet"):
+        registry.export(dest, registry=env.paths["registry"])
+    env.gate(0)
+    env.promote(0)
+    registry.export(dest, registry=env.paths["registry"])
+    champion = env.paths["registry"] / "models" / env.ids[0]
+    for name in (MODEL_FILE, CARD_FILE):
+        assert (dest / name).read_bytes() == (champion / name).read_bytes()
+    (champion / MODEL_FILE).write_bytes(b"tampered")
+    with pytest.raises(UserError, match="differs from the model the gate passed"):
+        registry.export(tmp_path / "again", registry=env.paths["registry"])
+
+
+def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
+    env.paths["registry"].mkdir(parents=True)
+    (env.paths["registry"] / registry.POINTER_FILE).write_text("{not json")
+    with pytest.raises(UserError, match="invalid registry pointer"):
+        env.pointer()
+    (env.candidates / env.ids[0] / VERDICT_FILE).write_text("[]")
+    (env.paths["registry"] / registry.POINTER_FILE).unlink()
+    with pytest.raises(UserError, match="invalid verdict"):
+        env.promote(0)

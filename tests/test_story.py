@@ -1,0 +1,112 @@
+"""The story this template exists for (seed 001): the bug that reached production.
+
+A colleague's training code silently drops the rows where ``days_since_last_purchase`` is missing,
+that is, every customer who never purchased. The model trains fine and its overall accuracy
+barely moves, so a gate on accuracy alone lets it through. The slice floor on ``never_purchased``
+does not. Trained on the full 10,000-row sample and judged by the real ``ci/gates.toml`` (all of
+it but the latency budget: see ``model_support.without_latency_budget``).
+"""
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churn_model import candidate
+from churn_model import train as train_module
+from churn_model.artifact import CARD_FILE
+from churn_model.card import read_card
+from churn_model.config import ModelConfig, load_gate_config
+from churn_model.gate import Baseline, Verdict, run_gate
+from churn_model.sample import generate_sample
+from model_support import ROOT, fast_latency, without_latency_budget
+
+
+def _drops_never_purchased(
+    x_train: pd.DataFrame, y_train: pd.Series, config: ModelConfig, seed: int
+) -> object:
+    """The classic bug: "clean" the training rows by dropping those with a missing value."""
+    keep = x_train["days_since_last_purchase"].notna()
+    return _REAL_FIT(x_train[keep], y_train[keep], config, seed)
+
+
+_REAL_FIT = train_module.fit
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Verdict]]:
+    tmp = tmp_path_factory.mktemp("story")
+    sample = tmp / "churn.csv"
+    generate_sample().to_csv(sample, index=False)
+    reseeded = tmp / "reseeded.toml"
+    text = (ROOT / "configs/model.toml").read_text()
+    reseeded.write_text(re.sub(r"(?m)^seed = \d+$", "seed = 43", text))
+    gates = without_latency_budget(load_gate_config(ROOT / "ci/gates.toml"))
+    results = {}
+    with fast_latency(), pytest.MonkeyPatch.context() as patch:
+        good = candidate.create_candidate(
+            sample, config_path=ROOT / "configs/model.toml", root=tmp / "good"
+        )
+        results["good"] = (good, run_gate(good, gates, None))
+        # Against the good model as baseline: only seeds differ, so only noise separates them.
+        baseline = Baseline(
+            model_id=good.name,
+            promoted_at=datetime.now(UTC),
+            metrics=read_card(good / CARD_FILE).metrics,
+        )
+        other = candidate.create_candidate(sample, config_path=reseeded, root=tmp / "reseeded")
+        results["reseeded"] = (other, run_gate(other, gates, baseline))
+        patch.setattr(train_module, "fit", _drops_never_purchased)
+        buggy = candidate.create_candidate(
+            sample, config_path=ROOT / "configs/model.toml", root=tmp / "buggy"
+        )
+        results["buggy"] = (buggy, run_gate(buggy, gates, None))
+    return results
+
+
+def _overall(folder: Path, metric: str) -> float:
+    return float(getattr(read_card(folder / CARD_FILE).metrics.overall, metric))
+
+
+def _slice_row(verdict: Verdict, metric: str) -> tuple[float | None, str]:
+    row = next(r for r in verdict.rows if r.metric == f"slices.never_purchased.{metric}")
+    return row.value, row.status
+
+
+def test_the_good_model_passes_the_default_gate(
+    verdicts: dict[str, tuple[Path, Verdict]],
+) -> None:
+    _, verdict = verdicts["good"]
+    assert verdict.passed, [row for row in verdict.rows if row.status == "fail"]
+
+
+def test_the_buggy_model_looks_fine_overall(verdicts: dict[str, tuple[Path, Verdict]]) -> None:
+    good, buggy = verdicts["good"][0], verdicts["buggy"][0]
+    assert abs(_overall(good, "accuracy") - _overall(buggy, "accuracy")) < 0.02
+    assert _overall(buggy, "roc_auc") > 0.75
+
+
+def test_the_gate_fails_the_buggy_model_on_the_never_purchased_slice(
+    verdicts: dict[str, tuple[Path, Verdict]],
+) -> None:
+    _, verdict = verdicts["buggy"]
+    assert not verdict.passed
+    recall, status = _slice_row(verdict, "recall")
+    good_recall, good_status = _slice_row(verdicts["good"][1], "recall")
+    assert (status, good_status) == ("fail", "pass")
+    assert recall is not None
+    assert good_recall is not None
+    assert recall < 0.6
+    assert good_recall > 0.85
+
+
+def test_another_seed_is_noise_and_passes_against_the_good_baseline(
+    verdicts: dict[str, tuple[Path, Verdict]],
+) -> None:
+    _, verdict = verdicts["reseeded"]
+    regressions = [row for row in verdict.rows if row.check == "regression"]
+    assert regressions
+    assert all(row.status == "pass" for row in regressions)
+    assert verdict.passed, [row for row in verdict.rows if row.status == "fail"]
