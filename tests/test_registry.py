@@ -139,6 +139,16 @@ def test_a_verdict_against_a_stale_baseline_is_refused(env: Env) -> None:
     assert env.promote(1).champion == env.ids[1]
 
 
+def test_a_fresh_clone_promotes_against_the_committed_baseline(env: Env) -> None:
+    # A CI runner has the committed ci/baseline.json but an empty local registry.
+    env.gate(0)
+    env.promote(0)
+    shutil.rmtree(env.paths["registry"])
+    env.gate(2)
+    assert env.promote(2).history == [env.ids[2]]
+    assert env.baseline_id() == env.ids[2]
+
+
 def test_repromoting_the_champion_repairs_its_views(env: Env) -> None:
     env.gate(0)
     env.promote(0)

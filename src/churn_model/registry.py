@@ -21,7 +21,14 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.candidate import CANDIDATES_DIR, find_candidate
 from churn_model.card import read_card
 from churn_model.errors import UserError
-from churn_model.gate import BASELINE_FILE, VERDICT_FILE, Baseline, Verdict, sha256_of
+from churn_model.gate import (
+    BASELINE_FILE,
+    VERDICT_FILE,
+    Baseline,
+    Verdict,
+    read_baseline,
+    sha256_of,
+)
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 
 REGISTRY_DIR = Path("artifacts/registry")
@@ -84,8 +91,12 @@ def _read_verdict(folder: Path) -> Verdict:
         raise UserError(f"{path}: invalid verdict ({error.error_count()} problems)") from None
 
 
-def _check_verdict(folder: Path, verdict: Verdict, champion: str | None) -> None:
-    """Refuse a verdict that failed, belongs to another model, or judged a stale baseline."""
+def _check_verdict(folder: Path, verdict: Verdict, baseline_id: str | None) -> None:
+    """Refuse a verdict that failed, belongs to another model, or judged a stale baseline.
+
+    Staleness is judged against the committed ``ci/baseline.json``, not the local registry: a
+    fresh clone (a CI runner) has an empty registry but gates against, and replaces, the baseline.
+    """
     if verdict.candidate_id != folder.name:
         raise UserError(f"{folder}: the verdict belongs to candidate {verdict.candidate_id!r}")
     if not verdict.passed:
@@ -94,10 +105,10 @@ def _check_verdict(folder: Path, verdict: Verdict, champion: str | None) -> None
         raise UserError(
             f"{folder.name}: model.skops changed after it was gated: run `just gate` again"
         )
-    if verdict.baseline_id != champion:
+    if verdict.baseline_id != baseline_id:
         raise UserError(
-            f"{folder.name}: gated against baseline {verdict.baseline_id!r}, but the champion is "
-            f"now {champion!r}: run `just gate` again"
+            f"{folder.name}: gated against baseline {verdict.baseline_id!r}, but the baseline is "
+            f"now {baseline_id!r}: run `just gate` again"
         )
 
 
@@ -151,7 +162,8 @@ def promote(
                 refresh_views(registry / "models" / folder.name, baseline_path, docs_dir)
                 return pointer
             verdict = _read_verdict(folder)
-            _check_verdict(folder, verdict, pointer.champion)
+            baseline = read_baseline(baseline_path)
+            _check_verdict(folder, verdict, baseline.model_id if baseline else None)
             copy = _copy_into_registry(folder, registry / "models")
             if sha256_of(copy / MODEL_FILE) != verdict.model_sha256:
                 raise UserError(f"{copy}: registered model differs from the gated one")
