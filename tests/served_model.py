@@ -70,6 +70,6 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     features = frame[feature_names()].astype(object)
     features = features.where(features.notna(), None)
     return [
-        {name: value for name, value in row.items() if name not in {ID.name, TARGET.name}}
+        {str(name): value for name, value in row.items() if name not in {ID.name, TARGET.name}}
         for row in features.to_dict(orient="records")
     ]

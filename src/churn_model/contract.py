@@ -3,17 +3,36 @@
 :data:`CustomerRecord` is built field by field from :data:`churn_model.schema.FEATURES` (type,
 bounds, allowed categories, nullability, description), so the service accepts exactly the records
 the training data obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an
-integer, ``1`` is not a boolean), unknown fields are refused, and a nullable field must still be
-sent (explicitly ``null``): a forgotten field must not silently mean "missing".
+integer, ``1`` is not a boolean, ``5.5`` is not an integer but ``5.0`` is, as JSON Schema says),
+unknown fields are refused, and a nullable field must still be sent (explicitly ``null``): a
+forgotten field must not silently mean "missing".
 """
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from churn_model.schema import FEATURES, Column
 
-_KIND_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
+
+def _number_only(value: object) -> object:
+    """Refuse a string or a boolean where an integer is expected (``"5"``, ``true``).
+
+    JSON Schema calls ``5.0`` an integer, so the int fields run in lax mode (which accepts it and
+    still refuses ``5.5``); lax mode alone would also accept ``"5"`` and ``true``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+_KIND_TYPES: dict[str, object] = {
+    "int": Annotated[int, BeforeValidator(_number_only)],
+    "float": float,
+    "bool": bool,
+}
+_STRICT_KINDS = {"float", "bool"}
 
 
 def _definition(column: Column) -> tuple[object, object]:
@@ -23,7 +42,7 @@ def _definition(column: Column) -> tuple[object, object]:
         base: Any = Literal.__getitem__(column.categories)  # a string outside them is refused
     else:
         base = _KIND_TYPES[column.kind]
-        rules["strict"] = True
+        rules["strict"] = column.kind in _STRICT_KINDS
     if column.kind == "float":
         rules["allow_inf_nan"] = False
     return base | None if column.nullable else base, Field(

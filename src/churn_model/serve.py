@@ -36,6 +36,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
 from churn_model import __version__, contract
@@ -154,6 +155,16 @@ async def _on_invalid_request(request: Request, error: Exception) -> JSONRespons
     return JSONResponse(status_code=status, content=jsonable_encoder(body))
 
 
+async def _on_http_error(_: Request, error: Exception) -> JSONResponse:
+    """Give every HTTP error (404, 405, 503, unreadable body, body too large) the same shape."""
+    assert isinstance(error, StarletteHTTPException)  # noqa: S101 -- registered for that type only
+    message = str(error.detail)
+    body = ErrorResponse(message=message, detail=[Problem(field="", message=message, type="http")])
+    return JSONResponse(
+        status_code=error.status_code, content=jsonable_encoder(body), headers=error.headers
+    )
+
+
 def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract.Prediction]]:
     """Return the function that scores a list of records into predictions (on the model thread)."""
 
@@ -202,10 +213,16 @@ def create_app(
         version=__version__,
         summary="Customer-churn predictions from the gated, promoted model.",
         lifespan=lifespan,
-        exception_handlers={RequestValidationError: _on_invalid_request},
+        exception_handlers={
+            RequestValidationError: _on_invalid_request,
+            StarletteHTTPException: _on_http_error,
+        },
+        # A record is ~250 bytes of JSON: 1 KiB each is generous, and a huge body is refused
+        # (413) before it is parsed.
+        max_body_size=max_batch * 1024 + 4096,
         responses={
-            400: {"model": ErrorResponse, "description": "Malformed JSON."},
-            413: {"model": ErrorResponse, "description": "Too many records."},
+            400: {"model": ErrorResponse, "description": "Malformed or unreadable JSON."},
+            413: {"model": ErrorResponse, "description": "Too many records, or body too large."},
             415: {"model": ErrorResponse, "description": "Body is not JSON."},
             422: {"model": ErrorResponse, "description": "A field breaks the schema."},
         },
@@ -223,7 +240,11 @@ def create_app(
         served: ServedModel | None = state.get("model")
         return Health(ready=served is not None, model_id=served.card.id if served else None)
 
-    @app.get("/health/ready", tags=["health"], responses={503: {"description": "Not ready."}})
+    @app.get(
+        "/health/ready",
+        tags=["health"],
+        responses={503: {"model": ErrorResponse, "description": "Model not loaded yet."}},
+    )
     async def ready() -> Health:
         """Readiness: 200 once the model is loaded, 503 before."""
         return Health(ready=True, model_id=loaded().card.id)
