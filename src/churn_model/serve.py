@@ -43,7 +43,7 @@ from churn_model import __version__, contract
 from churn_model.batching import MicroBatcher
 from churn_model.card import ModelCard
 from churn_model.errors import UserError
-from churn_model.predict import ServedModel, load_served_model, records_frame, score_frame
+from churn_model.scoring import ServedModel, load_served_model, records_frame, score_frame
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
