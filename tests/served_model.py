@@ -4,6 +4,7 @@ Tests train their own small model (fast, deterministic) instead of depending on 
 """
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,17 @@ def sample(rows: int = 2_000, seed: int = 7) -> pd.DataFrame:
     return generate_sample(rows, seed)
 
 
-def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline, ModelCard]:
-    """Train a small pipeline and write ``model.skops`` + ``card.json`` into ``target``."""
+@cache
+def _fitted() -> Pipeline:
+    """Train the small pipeline once per test process (every module reuses it)."""
     frame = sample()
-    pipeline = build_pipeline(PARAMS, seed=0).fit(frame[feature_names()], frame[TARGET.name])
+    return build_pipeline(PARAMS, seed=0).fit(frame[feature_names()], frame[TARGET.name])
+
+
+def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline, ModelCard]:
+    """Write a small trained pipeline's ``model.skops`` + ``card.json`` into ``target``."""
+    frame = sample()
+    pipeline = _fitted()
     target.mkdir(parents=True, exist_ok=True)
     save_model(pipeline, target / MODEL_FILE)
     card = ModelCard(
