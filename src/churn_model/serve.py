@@ -137,9 +137,8 @@ def _status(request: Request, problems: Sequence[Problem]) -> int:
     return 422
 
 
-async def _on_invalid_request(request: Request, error: Exception) -> JSONResponse:
+async def _on_invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
     """Answer a request FastAPI could not validate with a 4xx naming every bad field."""
-    assert isinstance(error, RequestValidationError)  # noqa: S101 -- registered for that type only
     problems = _problems(error)
     status = _status(request, problems)
     if status == 415:
@@ -155,9 +154,8 @@ async def _on_invalid_request(request: Request, error: Exception) -> JSONRespons
     return JSONResponse(status_code=status, content=jsonable_encoder(body))
 
 
-async def _on_http_error(_: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
     """Give every HTTP error (404, 405, 503, unreadable body, body too large) the same shape."""
-    assert isinstance(error, StarletteHTTPException)  # noqa: S101 -- registered for that type only
     message = str(error.detail)
     body = ErrorResponse(message=message, detail=[Problem(field="", message=message, type="http")])
     return JSONResponse(
