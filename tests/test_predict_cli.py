@@ -113,3 +113,21 @@ def test_serve_fails_fast_without_a_model(tmp_path: Path, monkeypatch: pytest.Mo
     result = runner.invoke(app, ["serve", "--model-dir", str(tmp_path / "absent")])
     assert result.exit_code == 1
     assert "model directory not found" in result.output
+
+
+def test_parquet_output_without_a_parquet_engine_fails_clearly(
+    trained: tuple[Path, Pipeline],
+    table: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_engine(*_: object, **__: object) -> None:
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", no_engine)
+    source = tmp_path / "in.csv"
+    table.to_csv(source, index=False)
+    result = _predict(source, tmp_path / "out.parquet", trained[0])
+    assert result.exit_code == 1
+    assert "cannot write Parquet" in result.output
+    assert not list(tmp_path.glob("*.parquet")) + list(tmp_path.glob(".*.tmp"))

@@ -13,10 +13,21 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 
 from churn_model.serve import create_app
 from served_model import make_model_dir
+
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            # Invalid input must be refused with exactly the codes the service documents (an
+            # oversized batch is a 413, a body that is not JSON a 415), and nothing else.
+            "negative_data_rejection": {"expected-statuses": [400, 413, 415, 422]},
+        }
+    }
+)
 
 OPERATIONS = [
     ("GET", "/health"),
@@ -31,7 +42,8 @@ OPERATIONS = [
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:
     model_dir: Path = tmp_path_factory.mktemp("fuzz") / "model"
     make_model_dir(model_dir)
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(model_dir, max_batch=20))
+    app = create_app(model_dir, max_batch=20)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
 
 
 def test_the_document_lists_every_operation(api_schema: schemathesis.BaseSchema) -> None:
