@@ -74,10 +74,10 @@ def predict(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [env PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env PORT).")] = None,
     model_dir: Annotated[
-        Path | None, typer.Option(help="Folder with model.skops and card.json [env MODEL_DIR].")
+        Path | None, typer.Option(help="Folder with model.skops and card.json (env MODEL_DIR).")
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
