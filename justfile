@@ -26,7 +26,7 @@ format:
     uv run ruff format src tests scripts
 
 # Run every check, in the order the Check workflow runs them.
-check: check-code check-type check-format check-security check-coverage check-workflows
+check: check-code check-type check-format check-security check-coverage check-workflows check-docker
 
 # Lint src/, tests/ and scripts/ with ruff (reports, never fixes).
 check-code:
@@ -88,9 +88,28 @@ export-model dest="build/model":
 bench-train-gate:
     uv run python scripts/benchmark_train_gate.py
 
-# Build the wheel and sdist into dist/.
+# Build the wheel and sdist into dist/, and gather the champion's model + card into dist/model (what the Dockerfile copies); fails without a champion.
 package:
     uv build --out-dir dist
+    uv run churn-model export dist/model
+
+# ---------------------------------------------------------------- serving (issue 4)
+
+# Serve the model over HTTP on 127.0.0.1:8000 from dist/model (env MODEL_DIR, HOST, PORT, MAX_BATCH or options override).
+serve *options:
+    uv run churn-model serve {{ options }}
+
+# Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
+predict input output *options:
+    uv run churn-model predict {{ input }} {{ output }} {{ options }}
+
+# Lint the Dockerfile with hadolint: any finding fails.
+check-docker:
+    uv run hadolint Dockerfile
+
+# Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
+bench-serve *options:
+    uv run python scripts/load_test.py {{ options }}
 
 # Build the documentation site strictly (a warning fails) into site/.
 doc:

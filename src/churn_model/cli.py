@@ -180,3 +180,44 @@ def calibrate(
         seed_list = [config.seed + i for i in range(seeds)]
         spreads = run_calibration(frame, config, load_gate_config(), seed_list)
         _console.print(render_calibration(spreads, seed_list))
+
+
+# ---------------------------------------------------------------- serving (issue 4)
+
+DEFAULT_MODEL_DIR = Path("dist/model")
+"""Where `just package` gathers the champion's model and card: `serve` and `predict` read it."""
+
+
+@app.command()
+def predict(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet to score.")],
+    output_path: Annotated[
+        Path, typer.Argument(metavar="OUTPUT", help="Where to write it (.csv or .parquet).")
+    ],
+    model_dir: Annotated[
+        Path, typer.Option(help="Folder with model.skops and card.json.")
+    ] = DEFAULT_MODEL_DIR,
+) -> None:
+    """Score a table: the input columns plus churn_probability and churn_label."""
+    from churn_model.predict import predict_file  # noqa: PLC0415 -- keep `--help` fast
+
+    with reporting_user_errors():
+        rows = predict_file(input_path, output_path, model_dir)
+    typer.echo(f"scored {rows} rows -> {output_path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env PORT).")] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Folder with model.skops and card.json (env MODEL_DIR).")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the model over HTTP (defaults: 127.0.0.1:8000, model from dist/model)."""
+    from churn_model.serve import run, settings_from_env  # noqa: PLC0415 -- keep `--help` fast
+
+    with reporting_user_errors():
+        settings = settings_from_env(host=host, port=port, model_dir=model_dir)
+        run(settings, access_log=access_log)

@@ -1,0 +1,307 @@
+"""Load-test the HTTP service on loopback and compare it with the pipeline called in process.
+
+Bounded in requests and in time, and loopback only. Without ``--url`` it starts the service itself
+(``python -m churn_model serve`` on a free 127.0.0.1 port) over ``--model-dir``, or, when that
+folder does not exist, over a model trained for the occasion on the bundled sample with
+``configs/model.toml``; it reports the time from process start to ready. Then it prints:
+
+- single-record ``POST /predict``: N requests from C concurrent clients: requests/s, p50/p95/p99;
+- ``POST /predict/batch`` with B records: M sequential requests: p50/p95/max;
+- the error count (any non-200 or transport error);
+- the floor: the same scoring called in process (frame building + ``predict_proba``, one thread).
+
+Usage: ``just bench-serve`` or ``uv run python scripts/load_test.py --help``.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from churn_model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.candidate import create_candidate
+from churn_model.contract import CustomerRecord
+from churn_model.sample import generate_sample
+from churn_model.schema import feature_names
+from churn_model.scoring import load_served_model, records_frame, score_frame
+
+LOOPBACK = "127.0.0.1"
+JSON = {"content-type": "application/json"}
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of latencies, in milliseconds."""
+    values = np.asarray(seconds) * 1_000
+    return {
+        "p50": float(np.percentile(values, 50)),
+        "p95": float(np.percentile(values, 95)),
+        "p99": float(np.percentile(values, 99)),
+        "max": float(values.max()),
+    }
+
+
+def _records(rows: int, seed: int) -> list[dict[str, Any]]:
+    """Request records from the synthetic sample (NaN becomes null)."""
+    frame = generate_sample(rows, seed)[feature_names()].astype(object)
+    frame = frame.where(frame.notna(), None)
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def train_temporary_model(target: Path) -> None:
+    """Train a real candidate on the bundled sample (versioned config) and copy it to ``target``.
+
+    It goes through the same path as `just train` (validation, training, evaluation, card), so
+    the service loads exactly what it would load in production.
+    """
+    with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:
+        data = Path(tmp) / "sample.csv"
+        generate_sample().to_csv(data, index=False)
+        folder = create_candidate(data, root=Path(tmp) / "candidates")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, CARD_FILE):
+            shutil.copyfile(folder / name, target / name)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _ready(port: int) -> bool:
+    """Whether ``GET /health/ready`` answers 200 on the loopback port."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=1)
+    try:
+        connection.request("GET", "/health/ready")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@contextmanager
+def started_service(model_dir: Path, timeout: float) -> Iterator[tuple[str, float]]:
+    """Start the service on a free loopback port; yield its URL and the seconds until ready.
+
+    The image ships compiled bytecode, so bytecode writing is allowed (whatever
+    PYTHONDONTWRITEBYTECODE says here) and the imports are compiled once before the timed start.
+    """
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    warm = "import churn_model.cli, churn_model.serve, uvicorn.main"
+    subprocess.run([sys.executable, "-c", warm], env=env, check=True)
+    command = [sys.executable, "-m", "churn_model", "serve", "--host", LOOPBACK, "--port"]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, str(port), "--model-dir", str(model_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    try:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the service exited: {process.stderr.read().decode()}")  # type: ignore[union-attr] # piped
+            if time.perf_counter() - started > timeout:
+                raise SystemExit(f"the service was not ready within {timeout} s")
+            if _ready(port):
+                break
+            time.sleep(0.02)
+        yield url, time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection per client thread (stdlib ``http.client``).
+
+    The load generator shares the machine with the service; ``http.client`` costs about a tenth of
+    a millisecond of CPU per request, an async httpx client about one, which on two cores would
+    measure the client more than the service.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._connection = http.client.HTTPConnection(
+            parts.hostname or LOOPBACK, parts.port, timeout=30
+        )
+
+    def post(self, path: str, body: bytes) -> bool:
+        """POST a JSON body; True when the answer is a 200."""
+        try:
+            self._connection.request("POST", path, body=body, headers=JSON)
+            response = self._connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            self._connection.close()
+            return False
+        return response.status == 200
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+
+def single_load(
+    url: str, bodies: list[bytes], concurrency: int, deadline: float
+) -> tuple[list[float], int, float]:
+    """POST each body to /predict from ``concurrency`` clients: latencies, errors, wall time."""
+    latencies: list[float] = []
+    failures: list[bool] = []
+    queue = iter(bodies)
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = _Connection(url)
+        try:
+            while time.perf_counter() < deadline:
+                with lock:
+                    body = next(queue, None)
+                if body is None:
+                    return
+                began = time.perf_counter()
+                ok = connection.post("/predict", body)
+                latencies.append(time.perf_counter() - began)
+                failures.append(not ok)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, sum(failures), time.perf_counter() - began
+
+
+def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list[float], int]:
+    """Send ``count`` batch requests one after the other; latencies and errors."""
+    latencies: list[float] = []
+    errors = 0
+    connection = _Connection(url)
+    try:
+        connection.post("/predict/batch", body)  # warm-up, not timed
+        for _ in range(count):
+            if time.perf_counter() > deadline:
+                break
+            began = time.perf_counter()
+            ok = connection.post("/predict/batch", body)
+            latencies.append(time.perf_counter() - began)
+            errors += not ok
+    finally:
+        connection.close()
+    return latencies, errors
+
+
+def in_process_floor(model_dir: Path, batch_size: int) -> dict[str, dict[str, float]]:
+    """Time the service's scoring path in process (records -> frame -> probabilities), 1 thread."""
+    model = load_served_model(model_dir)
+    one = [CustomerRecord.model_validate(r) for r in _records(1, seed=3)]
+    many = [CustomerRecord.model_validate(r) for r in _records(batch_size, seed=4)]
+
+    def measure() -> dict[str, dict[str, float]]:
+        threadpool_limits(1)  # as on the service's model thread
+        results = {}
+        for name, records, repeat in (("batch 1", one, 500), (f"batch {batch_size}", many, 30)):
+            score_frame(model, records_frame(records))
+            times = []
+            for _ in range(repeat):
+                began = time.perf_counter()
+                score_frame(model, records_frame(records))
+                times.append(time.perf_counter() - began)
+            results[name] = _percentiles(times)
+        return results
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(measure).result()
+
+
+def _line(name: str, stats: dict[str, float], extra: str = "") -> str:
+    figures = "  ".join(f"{key} {value:7.2f} ms" for key, value in stats.items())
+    return f"  {name:<24} {figures}  {extra}"
+
+
+def main() -> None:
+    """Parse options, run the bounded load, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--url", help="Service to hit (default: start one on loopback).")
+    parser.add_argument("--model-dir", type=Path, default=Path("dist/model"))
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=1_000)
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="Stop sending after this.")
+    options = parser.parse_args()
+    if options.url and not options.url.startswith(
+        ("http://127.", "http://localhost", "http://[::1]")
+    ):
+        parser.error("--url must be a loopback address")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = options.model_dir
+        if not (model_dir / MODEL_FILE).is_file():
+            model_dir = Path(scratch) / "model"
+            print(f"{options.model_dir} has no model: training a temporary one on the sample")
+            train_temporary_model(model_dir)
+        singles = [json.dumps(r).encode() for r in _records(options.requests, seed=1)]
+        batch_body = json.dumps({"records": _records(options.batch_size, seed=2)}).encode()
+
+        with _service(options.url, model_dir) as (url, ready_seconds):
+            deadline = time.perf_counter() + options.max_seconds
+            latencies, errors, wall = single_load(url, singles, options.concurrency, deadline)
+            batch_latencies, batch_errors = batch_load(url, batch_body, options.batches, deadline)
+        floor = in_process_floor(model_dir, options.batch_size)
+
+    print(f"service: {url}  model: {model_dir}")
+    if ready_seconds is not None:
+        print(f"  start to ready            {ready_seconds:.2f} s")
+    print(
+        f"POST /predict: {len(latencies)} requests, {options.concurrency} concurrent clients, "
+        f"{len(latencies) / wall:.0f} requests/s, {errors} errors"
+    )
+    print(_line("latency", _percentiles(latencies)))
+    print(
+        f"POST /predict/batch: {len(batch_latencies)} requests of {options.batch_size} records, "
+        f"{batch_errors} errors"
+    )
+    print(_line("latency", _percentiles(batch_latencies)))
+    print("floor: the same scoring in process (records -> frame -> predict_proba, one thread)")
+    for name, stats in floor.items():
+        print(_line(name, stats))
+    if errors or batch_errors:
+        raise SystemExit(1)
+
+
+@contextmanager
+def _service(url: str | None, model_dir: Path) -> Iterator[tuple[str, float | None]]:
+    """The given URL as is, or a service started here (with its time to ready)."""
+    if url:
+        yield url, None
+        return
+    with started_service(model_dir, timeout=60) as (started_url, ready):
+        yield started_url, ready
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Scoring with a packaged model: the shared core of the HTTP service and ``churn-model predict``.
+
+This module imports only what serving needs (no file readers, no data validation library), so the
+service starts fast. A *model directory* holds ``model.skops`` and ``card.json`` side by side
+(what ``just package`` gathers into ``dist/model`` and the image copies to ``/app/model``). The
+probability comes from the pipeline, the label from the card's threshold, so the served decision
+is the one that was gated.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel
+from sklearn.pipeline import Pipeline
+
+from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
+from churn_model.card import ModelCard, read_card
+from churn_model.errors import UserError
+from churn_model.schema import FEATURES, feature_names
+
+_DTYPES: dict[str, type[np.generic]] = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """A loaded pipeline with the card that describes it."""
+
+    pipeline: Pipeline
+    card: ModelCard
+
+
+def load_served_model(model_dir: Path) -> ServedModel:
+    """Load the pipeline and card from ``model_dir``, refusing a card whose features differ.
+
+    Raises:
+        UserError: a file is missing or unreadable, or the model was trained on other columns than
+            the schema declares (serving it would silently misread every request).
+    """
+    if not model_dir.is_dir():
+        raise UserError(f"{model_dir}: model directory not found (run `just package`?)")
+    card = read_card(model_dir / CARD_FILE)
+    pipeline = load_model(model_dir / MODEL_FILE)
+    trained_on = [feature.name for feature in card.features]
+    if trained_on != feature_names():
+        raise UserError(
+            f"{model_dir / CARD_FILE}: model was trained on features {trained_on}, "
+            f"but the schema declares {feature_names()}"
+        )
+    return ServedModel(pipeline=pipeline, card=card)
+
+
+def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
+    """Build the pipeline's input frame from validated records, column by column.
+
+    Columns get the dtypes the training frame has (int64, float64 with NaN for missing, bool,
+    strings), built straight from arrays: cheaper than ``pd.DataFrame(list_of_dicts)``, which
+    infers every dtype again.
+    """
+    columns: dict[str, object] = {}
+    for column in FEATURES:
+        values = [getattr(record, column.name) for record in records]
+        dtype = _DTYPES.get(column.kind)
+        columns[column.name] = values if dtype is None else np.array(values, dtype=dtype)
+    return pd.DataFrame(columns)
+
+
+def score_frame(
+    model: ServedModel, frame: pd.DataFrame
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Return the churn probability and the 0/1 label at the card's threshold for every row."""
+    probability = model.pipeline.predict_proba(frame[feature_names()])[:, 1].astype(np.float64)
+    label = (probability >= model.card.threshold).astype(np.int64)
+    return probability, label

@@ -1,0 +1,65 @@
+"""Helpers for the serving tests: a small trained model directory, laid out like the image's.
+
+Tests train their own small candidate (fast, deterministic) instead of depending on a registry run.
+"""
+
+import atexit
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
+from churn_model.candidate import create_candidate
+from churn_model.card import ModelCard, read_card, write_card
+from churn_model.config import load_model_config
+from churn_model.sample import generate_sample
+from churn_model.schema import ID, TARGET, feature_names
+from model_support import ROOT, fast_config, fast_latency, write_sample
+
+THRESHOLD = load_model_config(ROOT / "configs/model.toml").decision.threshold
+
+
+def sample(rows: int = 2_000, seed: int = 7) -> pd.DataFrame:
+    """A small synthetic churn table (schema columns, label included)."""
+    return generate_sample(rows, seed)
+
+
+@cache
+def _candidate() -> Path:
+    """Train one small real candidate per test process (every serving test module reuses it).
+
+    It goes through the real training path (validation, fit, evaluation, card), so the card the
+    service reads is exactly what `just train` writes.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="served-model-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    data = write_sample(scratch / "sample.csv", 2_000)
+    with fast_latency():
+        return create_candidate(
+            data, config_path=fast_config(scratch / "model.toml"), root=scratch / "candidates"
+        )
+
+
+def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline, ModelCard]:
+    """Lay out ``model.skops`` + ``card.json`` in ``target`` as the image does (id ``model_id``)."""
+    folder = _candidate()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / MODEL_FILE, target / MODEL_FILE)
+    card = read_card(folder / CARD_FILE).model_copy(update={"id": model_id})
+    write_card(card, target / CARD_FILE)
+    return load_model(target / MODEL_FILE), card
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Turn rows of a schema frame into JSON request records (NaN becomes null)."""
+    features = frame[feature_names()].astype(object)
+    features = features.where(features.notna(), None)
+    return [
+        {str(name): value for name, value in row.items() if name not in {ID.name, TARGET.name}}
+        for row in features.to_dict(orient="records")
+    ]

@@ -1,0 +1,58 @@
+"""Micro-batching: concurrent submissions share calls, keep their order, and share failures."""
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from churn_model.batching import MicroBatcher
+
+
+def test_concurrent_submissions_are_scored_together_in_order() -> None:
+    calls: list[list[int]] = []
+
+    def score(items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        return [item * 10 for item in items]
+
+    async def main() -> list[int]:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            batcher = MicroBatcher(score, executor, max_size=4)
+            return await asyncio.gather(*(batcher.submit(i) for i in range(10)))
+
+    assert asyncio.run(main()) == [i * 10 for i in range(10)]
+    # All ten were queued before the first call started: batches of at most 4, in arrival order.
+    assert calls == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_a_failing_batch_fails_each_of_its_callers_and_the_next_batch_still_runs() -> None:
+    def score(items: Sequence[int]) -> list[int]:
+        if 0 in items:
+            raise ValueError("boom")
+        return list(items)
+
+    async def main() -> tuple[tuple[int | BaseException], int]:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            batcher = MicroBatcher(score, executor, max_size=8)
+            first = await asyncio.gather(batcher.submit(0), return_exceptions=True)
+            return first, await batcher.submit(5)
+
+    first, later = asyncio.run(main())
+    assert isinstance(first[0], ValueError)
+    assert later == 5
+
+
+def test_a_caller_that_went_away_does_not_break_the_batch() -> None:
+    async def main() -> int:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            batcher: MicroBatcher[int, int] = MicroBatcher(list, executor, max_size=8)
+            gone: asyncio.Future[int] = asyncio.ensure_future(batcher.submit(1))
+            kept: asyncio.Future[int] = asyncio.ensure_future(batcher.submit(2))
+            await asyncio.sleep(0)  # both are queued, the first call is under way
+            gone.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+            return await kept
+
+    assert asyncio.run(main()) == 2

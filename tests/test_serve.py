@@ -1,0 +1,330 @@
+"""The HTTP service, in process: every endpoint, every kind of bad request, readiness, settings."""
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.pipeline import Pipeline
+
+from churn_model.artifact import CARD_FILE
+from churn_model.card import ModelCard, read_card, write_card
+from churn_model.errors import UserError
+from churn_model.schema import FEATURES, feature_names
+from churn_model.scoring import load_served_model
+from churn_model.serve import ENV_VARS, create_app, load_settings
+from served_model import THRESHOLD, make_model_dir, records, sample
+
+MAX_BATCH = 50
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipeline, ModelCard]:
+    model_dir = tmp_path_factory.mktemp("serve") / "model"
+    pipeline, card = make_model_dir(model_dir)
+    return model_dir, pipeline, card
+
+
+@pytest.fixture(scope="module")
+def client(trained: tuple[Path, Pipeline, ModelCard]) -> Iterator[TestClient]:
+    with TestClient(create_app(trained[0], max_batch=MAX_BATCH)) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def record() -> dict[str, Any]:
+    return records(sample(1, seed=11))[0]
+
+
+def expected(pipeline: Pipeline, rows: list[dict[str, Any]]) -> np.ndarray:
+    """The probabilities the pipeline gives for ``rows`` when called directly, in process."""
+    frame = sample(3_000, seed=11)[feature_names()].iloc[: len(rows)]
+    return np.asarray(pipeline.predict_proba(frame)[:, 1])
+
+
+# ------------------------------------------------------------------------------ endpoints
+
+
+def test_health_is_live_and_ready(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "ready": True,
+        "model_id": "test-model",
+        "version": response.json()["version"],
+    }
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_metadata_is_the_model_card(
+    client: TestClient, trained: tuple[Path, Pipeline, ModelCard]
+) -> None:
+    response = client.get("/metadata")
+    assert response.status_code == 200
+    assert ModelCard.model_validate(response.json()) == trained[2]
+    assert [f["name"] for f in response.json()["features"]] == feature_names()
+
+
+def test_predict_matches_the_pipeline_called_directly(
+    client: TestClient, trained: tuple[Path, Pipeline, ModelCard]
+) -> None:
+    rows = records(sample(3_000, seed=11).iloc[:1])
+    response = client.post("/predict", json=rows[0])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["churn_probability"] == expected(trained[1], rows)[0]
+    assert body["churn_label"] == int(body["churn_probability"] >= THRESHOLD)
+    assert body["model_id"] == "test-model"
+    assert body["threshold"] == THRESHOLD
+
+
+def test_batch_matches_the_pipeline_row_for_row(
+    client: TestClient, trained: tuple[Path, Pipeline, ModelCard]
+) -> None:
+    rows = records(sample(3_000, seed=11).iloc[:MAX_BATCH])
+    response = client.post("/predict/batch", json={"records": rows})
+    assert response.status_code == 200
+    probabilities = [p["churn_probability"] for p in response.json()["predictions"]]
+    # Exact equality: the frame built from JSON records is the one the pipeline was trained on.
+    assert probabilities == expected(trained[1], rows).tolist()
+    labels = [p["churn_label"] for p in response.json()["predictions"]]
+    assert labels == [int(p >= THRESHOLD) for p in probabilities]
+    assert any(r["days_since_last_purchase"] is None for r in rows)  # missing values covered
+
+
+def test_concurrent_single_predictions_are_each_exact(
+    client: TestClient, trained: tuple[Path, Pipeline, ModelCard]
+) -> None:
+    rows = records(sample(3_000, seed=11).iloc[:40])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda row: client.post("/predict", json=row), rows))
+    assert [r.status_code for r in responses] == [200] * len(rows)
+    got = [r.json()["churn_probability"] for r in responses]
+    assert got == expected(trained[1], rows).tolist()
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]) == {
+        "/health",
+        "/health/ready",
+        "/metadata",
+        "/predict",
+        "/predict/batch",
+    }
+    record_schema = document["components"]["schemas"]["CustomerRecord"]
+    assert record_schema["required"] == feature_names()
+    assert record_schema["additionalProperties"] is False
+    contract = next(c for c in FEATURES if c.name == "contract")
+    assert record_schema["properties"]["contract"]["enum"] == list(contract.categories)
+    batch = document["components"]["schemas"]["BatchRequest"]["properties"]["records"]
+    assert (batch["minItems"], batch["maxItems"]) == (1, MAX_BATCH)
+    assert "swagger" in client.get("/docs").text.lower()
+
+
+# ------------------------------------------------------------------------------ bad requests
+
+
+def _changed(record: dict[str, Any], **changes: object) -> dict[str, Any]:
+    return {**record, **changes}
+
+
+BAD_RECORDS: dict[str, tuple[Any, str]] = {
+    # kind: (how to break a good record, the field the message must name)
+    "missing field": (
+        lambda r: {k: v for k, v in r.items() if k != "num_products"},
+        "num_products",
+    ),
+    "missing nullable field": (
+        lambda r: {k: v for k, v in r.items() if k != "days_since_last_purchase"},
+        "days_since_last_purchase",
+    ),
+    "string for integer": (lambda r: _changed(r, tenure_months="12"), "tenure_months"),
+    "fraction for integer": (lambda r: _changed(r, tenure_months=12.5), "tenure_months"),
+    "boolean for integer": (lambda r: _changed(r, num_products=True), "num_products"),
+    "string for number": (lambda r: _changed(r, monthly_charges="cheap"), "monthly_charges"),
+    "number for boolean": (lambda r: _changed(r, has_support_calls=1), "has_support_calls"),
+    "above maximum": (lambda r: _changed(r, tenure_months=121), "tenure_months"),
+    "below minimum": (lambda r: _changed(r, total_charges=-1.0), "total_charges"),
+    "zero where positive": (lambda r: _changed(r, monthly_charges=0), "monthly_charges"),
+    "unknown category": (lambda r: _changed(r, contract="weekly"), "contract"),
+    "null where required": (lambda r: _changed(r, payment_method=None), "payment_method"),
+    "extra field": (lambda r: _changed(r, customer_age=40), "customer_age"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_RECORDS))
+@pytest.mark.parametrize("endpoint", ["/predict", "/predict/batch"])
+def test_a_bad_record_is_a_422_naming_the_field(
+    client: TestClient, record: dict[str, Any], kind: str, endpoint: str
+) -> None:
+    breaker, field = BAD_RECORDS[kind]
+    bad = breaker(record)
+    body = bad if endpoint == "/predict" else {"records": [record, bad]}
+    response = client.post(endpoint, json=body)
+    assert response.status_code == 422, response.text
+    expected_field = field if endpoint == "/predict" else f"records.1.{field}"
+    assert [p["field"] for p in response.json()["detail"]] == [expected_field]
+    assert response.json()["message"].startswith(f"{expected_field}: ")
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused(
+    client: TestClient, record: dict[str, Any], literal: str
+) -> None:
+    text = json.dumps(record).replace('"monthly_charges": ', f'"monthly_charges": {literal}, "x": ')
+    response = client.post("/predict", content=text, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_every_problem_is_reported_at_once(client: TestClient, record: dict[str, Any]) -> None:
+    bad = _changed(record, tenure_months=-3, contract="weekly", bogus=1)
+    response = client.post("/predict", json=bad)
+    assert response.status_code == 422
+    assert {p["field"] for p in response.json()["detail"]} == {"tenure_months", "contract", "bogus"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"records": []}, 422, "records"),
+        ({}, 422, "records"),
+        ({"records": "all"}, 422, "records"),
+        ([], 422, ""),
+    ],
+)
+def test_a_bad_batch_is_a_4xx(client: TestClient, body: object, status: int, field: str) -> None:
+    response = client.post("/predict/batch", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["detail"][0]["field"] == field
+
+
+def test_an_oversized_batch_is_a_413(client: TestClient, record: dict[str, Any]) -> None:
+    response = client.post("/predict/batch", json={"records": [record] * (MAX_BATCH + 1)})
+    assert response.status_code == 413
+    assert response.json()["message"].startswith("records: List should have at most 50 items")
+
+
+def test_a_body_too_large_is_a_413_before_parsing(client: TestClient) -> None:
+    junk = b"[" + b" " * (MAX_BATCH * 1024 + 8192) + b"]"
+    response = client.post(
+        "/predict/batch", content=junk, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("content", [b"{", b'{"tenure_months": 1,}', b"\xff\xfe", b"", b"null"])
+def test_malformed_json_is_a_4xx(client: TestClient, content: bytes) -> None:
+    response = client.post(
+        "/predict", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code in {400, 422}, response.text
+    assert response.json()["message"]
+
+
+def test_malformed_json_says_where(client: TestClient) -> None:
+    response = client.post(
+        "/predict", content=b'{"tenure_months": }', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("(body): malformed JSON at character 18")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_a_body_that_is_not_json_is_a_415(
+    client: TestClient, record: dict[str, Any], content_type: str
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/predict", content=json.dumps(record).encode(), headers=headers)
+    assert response.status_code == 415
+    assert "application/json" in response.json()["message"]
+
+
+def test_a_json_content_type_with_charset_is_accepted(
+    client: TestClient, record: dict[str, Any]
+) -> None:
+    response = client.post(
+        "/predict",
+        content=json.dumps(record).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+
+
+def test_unknown_paths_and_methods_are_4xx_with_the_same_shape(client: TestClient) -> None:
+    assert client.get("/nope").json()["message"] == "Not Found"
+    response = client.get("/predict")
+    assert response.status_code == 405
+    assert response.json()["detail"][0]["type"] == "http"
+
+
+# ------------------------------------------------------------------------------ readiness
+
+
+def test_before_the_model_is_loaded_the_service_is_live_but_not_ready(
+    trained: tuple[Path, Pipeline, ModelCard], record: dict[str, Any]
+) -> None:
+    client = TestClient(create_app(trained[0]))  # no `with`: the lifespan has not run
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["ready"] is False
+    assert client.get("/health/ready").status_code == 503
+    assert client.get("/metadata").status_code == 503
+    response = client.post("/predict", json=record)
+    assert response.status_code == 503
+    assert response.json()["message"] == "model not loaded yet"
+
+
+def test_a_missing_model_fails_startup_with_a_clear_error(tmp_path: Path) -> None:
+    with (
+        pytest.raises(UserError, match="model directory not found"),
+        TestClient(create_app(tmp_path / "absent")),
+    ):
+        pass  # pragma: no cover -- startup fails before the body runs
+
+
+def test_a_model_trained_on_other_features_is_refused(
+    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
+) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.skops").write_bytes((trained[0] / "model.skops").read_bytes())
+    card = read_card(trained[0] / CARD_FILE)
+    write_card(card.model_copy(update={"features": card.features[:-1]}), model_dir / CARD_FILE)
+    with pytest.raises(UserError, match="trained on features"):
+        load_served_model(model_dir)
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+def test_settings_default_to_loopback_and_dist_model() -> None:
+    settings = load_settings({})
+    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
+        "127.0.0.1",
+        8000,
+        Path("dist/model"),
+        10_000,
+    )
+
+
+def test_settings_come_from_the_environment_and_options_win() -> None:
+    environ = {"HOST": "0.0.0.0", "PORT": "9000", "MODEL_DIR": "/app/model", "MAX_BATCH": "5"}  # noqa: S104 -- a value under test, nothing binds
+    settings = load_settings(environ, port=9100, host=None)
+    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
+        "0.0.0.0",  # noqa: S104 -- a value under test, nothing binds
+        9100,
+        Path("/app/model"),
+        5,
+    )
+    assert set(ENV_VARS.values()) == set(environ)
+
+
+def test_a_bad_setting_names_its_variable() -> None:
+    with pytest.raises(UserError, match=r"port \(env PORT\)"):
+        load_settings({"PORT": "eighty"})
