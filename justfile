@@ -9,12 +9,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # pandas, scikit-learn and friends on import.
 export PYTHONDONTWRITEBYTECODE := ""
 
-# The import name of the package: rename it here (and in pyproject.toml) when you adopt the template.
-package := "churn_model"
-
 # List the recipes.
 default:
     @just --list --unsorted
+
+# ---------------------------------------------------------------- set up and tidy
 
 # Create or update the virtual environment with every dependency group.
 install:
@@ -24,6 +23,13 @@ install:
 format:
     uv run ruff check --select I --fix src tests scripts
     uv run ruff format src tests scripts
+
+# Remove caches and build outputs (keeps data/ and the model registry in artifacts/).
+clean:
+    rm -rf dist build site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+    find src tests scripts -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------- checks (the Check workflow)
 
 # Run every check, in the order the Check workflow runs them.
 check: check-code check-type check-format check-security check-coverage check-workflows check-docker
@@ -44,25 +50,43 @@ check-format:
 check-security:
     uv run bandit -c pyproject.toml -r src --quiet
 
-# Run the test suite with branch coverage; fails under the bar set in pyproject.toml.
+# Run the test suite on every core with branch coverage; fails under the bar set in pyproject.toml.
 check-coverage:
-    uv run pytest --cov --cov-report=term-missing:skip-covered
+    uv run pytest --numprocesses auto --dist loadfile --cov --cov-report=term-missing:skip-covered
 
 # Lint the GitHub workflows with actionlint and audit them with zizmor (offline, pedantic persona).
 check-workflows:
     uv run actionlint .github/workflows/*.yml
     uv run zizmor --offline --persona pedantic .github/
 
-# Run the slow end-to-end tests (every check fails on a planted defect, ...).
+# Lint the Dockerfile with hadolint: any finding fails.
+check-docker:
+    uv run hadolint Dockerfile
+
+# Run the slow end-to-end tests (each check fails on a planted defect; `just data` in a fresh clone).
 check-slow:
     uv run pytest -m slow --no-cov -p no:cacheprovider
+
+# Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
+ci-dry-run:
+    uv run python scripts/dry_run_check.py
+
+# ---------------------------------------------------------------- the ML path
 
 # Train on the bundled sample, then gate the candidate: the main job, end to end.
 pipeline: train gate
 
-# Materialise the pinned dataset, validate it, fit, evaluate and write a candidate model with its card.
+# Materialise the DVC-pinned sample (pull, or rebuild offline), verify it against data.dvc, validate it.
+data:
+    uv run churn-model data
+
+# Validate a CSV or Parquet file against the schema, reporting every problem at once.
+validate path:
+    uv run churn-model validate {{ quote(path) }}
+
+# Materialise the pinned dataset (or read PATH), validate it, fit, evaluate and write a candidate model with its card.
 train data="":
-    uv run churn-model train {{ data }}
+    uv run churn-model train {{ if data == "" { "" } else { quote(data) } }}
 
 # Check the newest candidate against ci/ thresholds and the baseline; exits non-zero on any failure.
 gate:
@@ -70,7 +94,7 @@ gate:
 
 # Promote a candidate that passed the gate (default: the newest) to champion; refreshes ci/baseline.json and docs/model/.
 promote candidate="":
-    uv run churn-model promote {{ if candidate == "" { "" } else { "--candidate " + candidate } }}
+    uv run churn-model promote {{ if candidate == "" { "" } else { "--candidate " + quote(candidate) } }}
 
 # Restore the previous champion (registry pointer, ci/baseline.json and docs/model/).
 rollback:
@@ -82,18 +106,14 @@ calibrate seeds="5":
 
 # Copy the champion's model.skops and card.json into a folder (what the serving image ships).
 export-model dest="build/model":
-    uv run churn-model export {{ dest }}
+    uv run churn-model export {{ quote(dest) }}
 
-# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures.
-bench-train-gate:
-    uv run python scripts/benchmark_train_gate.py
+# ---------------------------------------------------------------- package, serve, document
 
 # Build the wheel and sdist into dist/, and gather the champion's model + card into dist/model (what the Dockerfile copies); fails without a champion.
 package:
     uv build --out-dir dist
     uv run churn-model export dist/model
-
-# ---------------------------------------------------------------- serving (issue 4)
 
 # Serve the model over HTTP on 127.0.0.1:8000 from dist/model (env MODEL_DIR, HOST, PORT, MAX_BATCH or options override).
 serve *options:
@@ -101,42 +121,26 @@ serve *options:
 
 # Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
 predict input output *options:
-    uv run churn-model predict {{ input }} {{ output }} {{ options }}
-
-# Lint the Dockerfile with hadolint: any finding fails.
-check-docker:
-    uv run hadolint Dockerfile
-
-# Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
-bench-serve *options:
-    uv run python scripts/load_test.py {{ options }}
+    uv run churn-model predict {{ quote(input) }} {{ quote(output) }} {{ options }}
 
 # Build the documentation site strictly (a warning fails) into site/.
 doc:
     uv run mkdocs build --strict
 
-# Remove caches and build outputs (keeps data/ and the model registry).
-clean:
-    rm -rf dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
-    find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
+# ---------------------------------------------------------------- benchmarks (print figures)
 
 # Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets).
 bench-check:
     uv run python scripts/benchmark_check.py
 
-# ---------------------------------------------------------------- data
-# Materialise the DVC-pinned sample (pull, or rebuild offline), verify it against data.dvc, validate it.
-data:
-    uv run churn-model data
-
-# Validate a CSV or Parquet file against the schema, reporting every problem at once.
-validate path:
-    uv run churn-model validate {{ quote(path) }}
+# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures.
+bench-train-gate:
+    uv run python scripts/benchmark_train_gate.py
 
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
 
-# Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
-ci-dry-run:
-    uv run python scripts/dry_run_check.py
+# Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
+bench-serve *options:
+    uv run python scripts/load_test.py {{ options }}

@@ -177,7 +177,7 @@ def service(image_root: Path) -> Iterator[Running]:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate()  # reap it and close its output pipe
 
 
 def test_the_venv_holds_the_runtime_only_and_the_package_non_editable(image_root: Path) -> None:
