@@ -31,21 +31,23 @@ METRICS_FILE = "metrics.json"
 RECORDED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops")
 
 
+def _git(git: str, cwd: Path | None, *args: str) -> str:
+    """Run a read-only git command (fixed arguments, no shell) and return its output."""
+    output = subprocess.check_output([git, *args], cwd=cwd, text=True)  # no shell # noqa: S603 # nosec B603
+    return output.strip()
+
+
 def git_info(cwd: Path | None = None) -> GitInfo:
     """Return the current commit and whether the work tree has changes; "unknown" outside git."""
     git = shutil.which("git")
     if git is None:
         return GitInfo(commit="unknown", dirty=False)
     try:
-        commit = subprocess.run(  # noqa: S603 -- fixed git arguments, no shell  # nosec B603
-            [git, "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(  # noqa: S603 -- fixed git arguments, no shell  # nosec B603
-            [git, "status", "--porcelain"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout
+        commit = _git(git, cwd, "rev-parse", "HEAD")
+        dirty = bool(_git(git, cwd, "status", "--porcelain"))
     except subprocess.CalledProcessError:
         return GitInfo(commit="unknown", dirty=False)
-    return GitInfo(commit=commit, dirty=bool(status.strip()))
+    return GitInfo(commit=commit, dirty=dirty)
 
 
 def library_versions() -> dict[str, str]:
