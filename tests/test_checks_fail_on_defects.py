@@ -6,6 +6,7 @@ check and asserts that exactly the matching recipe exits non-zero. The copy reus
 virtual environment (``UV_PROJECT_ENVIRONMENT`` with syncing off), so it installs nothing.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -74,14 +75,19 @@ def _write(path: str, text: str) -> Callable[[Path], None]:
     return plant
 
 
-CHECKS = [
-    "check-code",
-    "check-type",
-    "check-format",
-    "check-security",
-    "check-coverage",
-    "check-workflows",
-]
+def _check_recipes() -> list[str]:
+    """Return the recipes `just check` runs, in order, as the justfile declares them."""
+    dump = subprocess.run(
+        ["just", "--dump", "--dump-format", "json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [dep["recipe"] for dep in json.loads(dump)["recipes"]["check"]["dependencies"]]
+
+
+CHECKS = _check_recipes()
 
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     # recipe: (how to plant the defect, a fragment the failing output must contain)
@@ -118,7 +124,12 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "potentially untrusted",
     ),
+    "check-docker": (_append("Dockerfile", "RUN cd /tmp && ls\n"), "DL3003"),
 }
+
+
+def test_every_check_has_a_planted_defect() -> None:
+    assert sorted(DEFECTS) == sorted(CHECKS)
 
 
 def test_the_clean_copy_passes_every_check(pristine: Path, tmp_path: Path) -> None:
