@@ -6,7 +6,6 @@ check and asserts that exactly the matching recipe exits non-zero. The copy reus
 virtual environment (``UV_PROJECT_ENVIRONMENT`` with syncing off), so it installs nothing.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from justfile_recipes import read_recipes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,14 +78,7 @@ def _write(path: str, text: str) -> Callable[[Path], None]:
 
 def _check_recipes() -> list[str]:
     """Return the recipes `just check` runs, in order, as the justfile declares them."""
-    dump = subprocess.run(
-        ["just", "--dump", "--dump-format", "json"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [dep["recipe"] for dep in json.loads(dump)["recipes"]["check"]["dependencies"]]
+    return [dep["recipe"] for dep in read_recipes()["check"]["dependencies"]]
 
 
 CHECKS = _check_recipes()

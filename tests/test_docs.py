@@ -5,12 +5,12 @@ catch what a strict build cannot: a recipe the table would omit, a module the AP
 """
 
 import importlib.util
-import json
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import yaml
+
+from justfile_recipes import read_recipes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -50,14 +50,7 @@ def test_every_page_of_the_nav_exists_and_has_content() -> None:
 def test_the_recipe_table_lists_every_public_recipe_with_its_doc() -> None:
     assert _hooks().MARKER in (DOCS / "recipes.md").read_text(encoding="utf-8")
     table = _hooks().recipes_table(ROOT)
-    dump = subprocess.run(
-        ["just", "--dump", "--dump-format", "json"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for name, recipe in json.loads(dump)["recipes"].items():
+    for name, recipe in read_recipes().items():
         if recipe["private"] or name == "default":
             continue
         row = next(line for line in table.splitlines() if line.startswith(f"| `just {name}"))

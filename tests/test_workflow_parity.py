@@ -12,11 +12,9 @@ test follows whatever justfile the branch has. Each rule is shown to fail on a p
 temporary copy of ``.github/``, the justfile and pyproject.toml.
 """
 
-import json
 import re
 import shlex
 import shutil
-import subprocess
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from justfile_recipes import read_recipes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_WORKFLOW = Path(".github/workflows/check.yml")
@@ -108,14 +108,7 @@ def _github_files(root: Path) -> list[Path]:
 
 def _project(root: Path) -> Project:
     """Read the recipes from ``just --dump`` and the groups and extras from pyproject.toml."""
-    dump = subprocess.run(
-        ["just", "--justfile", str(root / "justfile"), "--dump", "--dump-format", "json"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    recipes: dict[str, Any] = json.loads(dump)["recipes"]
+    recipes = read_recipes(root)
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     return Project(
         recipes=recipes,

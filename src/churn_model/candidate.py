@@ -11,6 +11,7 @@ import secrets
 import shutil
 import subprocess  # only to run git, with fixed arguments  # nosec B404
 import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -59,19 +60,7 @@ def library_versions() -> dict[str, str]:
 
 def feature_specs() -> list[FeatureSpec]:
     """Return the schema's features as card records."""
-    return [
-        FeatureSpec(
-            name=c.name,
-            kind=c.kind,
-            description=c.description,
-            nullable=c.nullable,
-            ge=c.ge,
-            gt=c.gt,
-            le=c.le,
-            categories=c.categories,
-        )
-        for c in FEATURES
-    ]
+    return [FeatureSpec.model_validate(asdict(column)) for column in FEATURES]
 
 
 def new_candidate_id(now: datetime) -> str:
