@@ -182,3 +182,7 @@ def test_a_dropped_remainder_and_dropped_step_are_skipped() -> None:
     compiled = compile_pipeline(pipeline)
     assert compiled is not None
     assert matches_pipeline(compiled, pipeline, _frame())
+
+
+def test_a_pipeline_that_does_not_compile_is_served_as_is() -> None:
+    assert scoring.verified_compiled(_fit(_columns(("s", StandardScaler(), ["y"])))) is None
