@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE
@@ -39,7 +40,7 @@ from churn_model.candidate import create_candidate
 from churn_model.contract import CustomerRecord
 from churn_model.sample import generate_sample
 from churn_model.schema import feature_names
-from churn_model.scoring import load_served_model, records_frame, score_frame
+from churn_model.scoring import load_served_model, records_frame, score_frame, score_records
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -214,27 +215,44 @@ def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list
     return latencies, errors
 
 
-def in_process_floor(model_dir: Path, batch_size: int) -> dict[str, dict[str, float]]:
-    """Time the service's scoring path in process (records -> frame -> probabilities), 1 thread."""
+def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[str, float]], bool]:
+    """Time the scoring in process, 1 thread: the service's path, and the pipeline on a frame.
+
+    The service's path (:func:`~churn_model.scoring.score_records`) is the compiled one when the
+    model has it (also returned); the pipeline line (records -> frame -> ``predict_proba``)
+    shows what it saves.
+    """
     model = load_served_model(model_dir)
     one = [CustomerRecord.model_validate(r) for r in _records(1, seed=3)]
     many = [CustomerRecord.model_validate(r) for r in _records(batch_size, seed=4)]
 
+    def pipeline(records: list[BaseModel]) -> object:
+        return score_frame(model, records_frame(records))
+
+    def service(records: list[BaseModel]) -> object:
+        return score_records(model, records)
+
+    paths: dict[str, Callable[[list[BaseModel]], object]] = {
+        "service": service,
+        "pipeline": pipeline,
+    }
+
     def measure() -> dict[str, dict[str, float]]:
         threadpool_limits(1)  # as on the service's model thread
         results = {}
-        for name, records, repeat in (("batch 1", one, 500), (f"batch {batch_size}", many, 30)):
-            score_frame(model, records_frame(records))
-            times = []
-            for _ in range(repeat):
-                began = time.perf_counter()
-                score_frame(model, records_frame(records))
-                times.append(time.perf_counter() - began)
-            results[name] = _percentiles(times)
+        for path, score in paths.items():
+            for size, records, repeat in ((1, one, 500), (batch_size, many, 30)):
+                score(records)
+                times = []
+                for _ in range(repeat):
+                    began = time.perf_counter()
+                    score(records)
+                    times.append(time.perf_counter() - began)
+                results[f"{path}, batch {size}"] = _percentiles(times)
         return results
 
     with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(measure).result()
+        return thread.submit(measure).result(), model.compiled is not None
 
 
 def _line(name: str, stats: dict[str, float], extra: str = "") -> str:
@@ -271,7 +289,7 @@ def main() -> None:
             deadline = time.perf_counter() + options.max_seconds
             latencies, errors, wall = single_load(url, singles, options.concurrency, deadline)
             batch_latencies, batch_errors = batch_load(url, batch_body, options.batches, deadline)
-        floor = in_process_floor(model_dir, options.batch_size)
+        floor, compiled = in_process_floor(model_dir, options.batch_size)
 
     print(f"service: {url}  model: {model_dir}")
     if ready_seconds is not None:
@@ -286,7 +304,8 @@ def main() -> None:
         f"{batch_errors} errors"
     )
     print(_line("latency", _percentiles(batch_latencies)))
-    print("floor: the same scoring in process (records -> frame -> predict_proba, one thread)")
+    path = "compiled arrays" if compiled else "no compiled path: the pipeline"
+    print(f"floor: scoring in process, one thread (service path: {path})")
     for name, stats in floor.items():
         print(_line(name, stats))
     if errors or batch_errors:

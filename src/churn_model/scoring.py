@@ -16,13 +16,19 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.card import ModelCard, read_card
+from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
 from churn_model.errors import UserError
+from churn_model.sample import generate_sample
 from churn_model.schema import FEATURES, feature_names
 
 _DTYPES: dict[str, type[np.generic]] = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+
+PROBE_ROWS = 256
+"""Rows of the synthetic sample the compiled path must score exactly as the pipeline does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,9 @@ class ServedModel:
 
     pipeline: Pipeline
     card: ModelCard
+    compiled: CompiledPipeline | None = None
+    """The same scoring on plain arrays (:mod:`churn_model.compiled`), when it reproduced the
+    pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
 def load_served_model(model_dir: Path) -> ServedModel:
@@ -50,7 +59,25 @@ def load_served_model(model_dir: Path) -> ServedModel:
             f"{model_dir / CARD_FILE}: model was trained on features {trained_on}, "
             f"but the schema declares {feature_names()}"
         )
-    return ServedModel(pipeline=pipeline, card=card)
+    return ServedModel(pipeline=pipeline, card=card, compiled=verified_compiled(pipeline))
+
+
+def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
+    """Compile ``pipeline`` for fast scoring, keeping it only if it matches the pipeline exactly.
+
+    The check scores :data:`PROBE_ROWS` rows of the synthetic sample (missing values and every
+    category included) both ways and requires equal probabilities, bit for bit: a pipeline the
+    compiler misreads is served by the pipeline itself, never by a drifted copy.
+    """
+    compiled = compile_pipeline(pipeline)
+    if compiled is None:
+        return None
+    probe = generate_sample(PROBE_ROWS, seed=0)[feature_names()]
+    # One OpenMP thread, as on the model thread: on a busy two-core machine a two-thread team can
+    # wait a scheduler slice per tree, which would add seconds to the start.
+    with threadpool_limits(limits=1):
+        matches = matches_pipeline(compiled, pipeline, probe)
+    return compiled if matches else None
 
 
 def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
@@ -66,6 +93,34 @@ def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
         dtype = _DTYPES.get(column.kind)
         columns[column.name] = values if dtype is None else np.array(values, dtype=dtype)
     return pd.DataFrame(columns)
+
+
+def record_columns(records: Sequence[BaseModel]) -> dict[str, npt.NDArray[np.generic]]:
+    """The feature columns of validated records as arrays, as the compiled path takes them.
+
+    Numbers and booleans become float64 (``None`` becomes NaN), categories stay Python strings.
+    """
+    return {
+        column.name: np.array(
+            [getattr(record, column.name) for record in records],
+            dtype=object if column.kind == "category" else np.float64,
+        )
+        for column in FEATURES
+    }
+
+
+def score_records(
+    model: ServedModel, records: Sequence[BaseModel]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Like :func:`score_frame` on the records' frame, through the compiled path when there is one.
+
+    This is the service's path: on one record the compiled path costs ~1.2 ms against ~5.5 ms
+    for building a frame and calling the pipeline, with the same probabilities.
+    """
+    if model.compiled is None:
+        return score_frame(model, records_frame(records))
+    probability = model.compiled.churn_probability(record_columns(records))
+    return probability, (probability >= model.card.threshold).astype(np.int64)
 
 
 def score_frame(

@@ -44,7 +44,7 @@ from churn_model import __version__, contract
 from churn_model.batching import MicroBatcher
 from churn_model.card import ModelCard
 from churn_model.errors import UserError
-from churn_model.scoring import ServedModel, load_served_model, records_frame, score_frame
+from churn_model.scoring import ServedModel, load_served_model, score_records
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
@@ -168,7 +168,7 @@ def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract
     """Return the function that scores a list of records into predictions (on the model thread)."""
 
     def score(records: Sequence[BaseModel]) -> list[contract.Prediction]:
-        probability, label = score_frame(model, records_frame(records))
+        probability, label = score_records(model, records)
         return [
             contract.Prediction(churn_probability=p, churn_label=1 if y else 0)
             for p, y in zip(probability.tolist(), label.tolist(), strict=True)

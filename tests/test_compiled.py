@@ -1,0 +1,188 @@
+"""The compiled scoring path gives exactly the pipeline's probabilities, and refuses what it can't.
+
+The service scores through :mod:`churn_model.compiled`; these tests pin that it computes the same
+thing as ``Pipeline.predict_proba``, bit for bit, on the real trained pipeline (missing values and
+every category included), and that any pipeline shape it does not understand falls back to the
+pipeline itself.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from churn_model import scoring
+from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
+from churn_model.contract import CustomerRecord
+from churn_model.schema import feature_names
+from churn_model.scoring import (
+    ServedModel,
+    load_served_model,
+    record_columns,
+    records_frame,
+    score_frame,
+    score_records,
+)
+from served_model import make_model_dir, records, sample
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_openmp_thread() -> Iterator[None]:
+    """Score on one OpenMP thread, as the service does.
+
+    On a busy two-core machine a two-thread OpenMP team can wait a scheduler slice per tree
+    (~10 ms instead of ~5 us), which would make these small predictions take seconds.
+    """
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+    """The small real candidate, loaded as the service loads it."""
+    folder = tmp_path_factory.mktemp("compiled") / "model"
+    make_model_dir(folder)
+    return load_served_model(folder)
+
+
+def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: ServedModel) -> None:
+    compiled = served.compiled
+    assert compiled is not None
+    frame = sample(rows=1_500, seed=11)[feature_names()]
+    assert frame["days_since_last_purchase"].isna().any()  # the missing-value path is exercised
+    preprocess = served.pipeline.steps[0][1]
+    assert np.array_equal(
+        compiled.transform(frame_columns(frame)), preprocess.transform(frame), equal_nan=False
+    )
+    assert np.array_equal(
+        compiled.churn_probability(frame_columns(frame)), served.pipeline.predict_proba(frame)[:, 1]
+    )
+
+
+@pytest.mark.parametrize("rows", [1, 8, 300])
+def test_the_service_path_scores_records_as_the_pipeline_does(
+    served: ServedModel, rows: int
+) -> None:
+    validated = [
+        CustomerRecord.model_validate(r) for r in records(sample(rows=rows, seed=rows).head(rows))
+    ]
+    probability, label = score_records(served, validated)
+    expected_probability, expected_label = score_frame(served, records_frame(validated))
+    assert np.array_equal(probability, expected_probability)
+    assert np.array_equal(label, expected_label)
+    assert record_columns(validated)["contract"].dtype == object
+
+
+def test_an_unknown_category_is_ignored_as_the_encoder_does(served: ServedModel) -> None:
+    assert served.compiled is not None
+    frame = sample(rows=20, seed=3)[feature_names()].astype({"contract": object})
+    frame.loc[0, "contract"] = "lifetime"
+    assert matches_pipeline(served.compiled, served.pipeline, frame)
+
+
+def test_without_a_compiled_path_the_pipeline_scores(served: ServedModel) -> None:
+    plain = ServedModel(pipeline=served.pipeline, card=served.card)
+    validated = [CustomerRecord.model_validate(r) for r in records(sample(rows=5, seed=5))]
+    assert np.array_equal(score_records(plain, validated)[0], score_records(served, validated)[0])
+
+
+def test_a_compiled_path_that_disagrees_is_not_used(
+    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scoring, "matches_pipeline", lambda *_: False)
+    assert scoring.verified_compiled(served.pipeline) is None
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "x": np.where(rng.random(60) < 0.2, np.nan, rng.normal(size=60)),
+            "empty": np.full(60, np.nan),
+            "c": rng.choice(["a", "b"], size=60).astype(object),
+            "y": rng.normal(size=60),
+        }
+    )
+
+
+def _fit(preprocess: ColumnTransformer, model: object = None) -> Pipeline:
+    pipeline = Pipeline([("preprocess", preprocess), ("model", model or LogisticRegression())])
+    return pipeline.fit(_frame(), np.arange(60) % 2)
+
+
+def _columns(
+    *steps: tuple[str, object, list[str] | list[int]], **options: object
+) -> ColumnTransformer:
+    return ColumnTransformer(list(steps), **options)
+
+
+def _fit_dropping_empty() -> Pipeline:
+    with pytest.warns(UserWarning, match="Skipping features without any observed values"):
+        return _fit(_columns(IMPUTE, ("e", SimpleImputer(), ["empty"])))
+
+
+IMPUTE = ("num", SimpleImputer(add_indicator=True), ["x"])
+ENCODE = ("cat", OneHotEncoder(sparse_output=False, handle_unknown="ignore"), ["c"])
+
+
+def test_another_understood_pipeline_matches_too() -> None:
+    pipeline = _fit(_columns(IMPUTE, ("keep", "passthrough", ["y"]), ENCODE))
+    compiled = compile_pipeline(pipeline)
+    assert compiled is not None
+    assert matches_pipeline(compiled, pipeline, _frame())
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        pytest.param(lambda: _fit(_columns(("s", StandardScaler(), ["y"]))), id="unknown-step"),
+        pytest.param(
+            lambda: _fit(_columns(("n", SimpleImputer(missing_values=-1.0), ["y"]))),
+            id="imputes-a-number",
+        ),
+        pytest.param(
+            lambda: _fit(_columns(("n", SimpleImputer(keep_empty_features=True), ["empty", "x"]))),
+            id="keeps-empty",
+        ),
+        pytest.param(_fit_dropping_empty, id="drops-empty"),
+        pytest.param(
+            lambda: _fit(_columns(("c", OneHotEncoder(drop="first", sparse_output=False), ["c"]))),
+            id="drops-a-category",
+        ),
+        pytest.param(
+            lambda: _fit(_columns(("c", OneHotEncoder(), ["c"]), sparse_threshold=1.0)),
+            id="sparse",
+        ),
+        pytest.param(
+            lambda: _fit(_columns(IMPUTE, ENCODE).set_output(transform="pandas")),
+            id="frame-output",
+        ),
+        pytest.param(lambda: _fit(_columns(("n", SimpleImputer(), [0]))), id="by-position"),
+        pytest.param(lambda: _fit(_columns(IMPUTE), LinearRegression()), id="not-a-classifier"),
+        pytest.param(
+            lambda: Pipeline([("m", LogisticRegression())]).fit(np.eye(4), [0, 1, 0, 1]),
+            id="one-step",
+        ),
+    ],
+)
+def test_a_pipeline_it_does_not_understand_is_not_compiled(pipeline: object) -> None:
+    assert callable(pipeline)
+    assert compile_pipeline(pipeline()) is None
+
+
+def test_a_dropped_remainder_and_dropped_step_are_skipped() -> None:
+    pipeline = _fit(_columns(IMPUTE, ("gone", "drop", ["c"]), remainder="drop"))
+    compiled = compile_pipeline(pipeline)
+    assert compiled is not None
+    assert matches_pipeline(compiled, pipeline, _frame())
+
+
+def test_a_pipeline_that_does_not_compile_is_served_as_is() -> None:
+    assert scoring.verified_compiled(_fit(_columns(("s", StandardScaler(), ["y"])))) is None
