@@ -153,7 +153,15 @@ def test_another_understood_pipeline_matches_too() -> None:
         ),
         pytest.param(_fit_dropping_empty, id="drops-empty"),
         pytest.param(
-            lambda: _fit(_columns(("c", OneHotEncoder(drop="first", sparse_output=False), ["c"]))),
+            lambda: _fit(
+                _columns(
+                    (
+                        "c",
+                        OneHotEncoder(drop="first", sparse_output=False, handle_unknown="ignore"),
+                        ["c"],
+                    )
+                )
+            ),
             id="drops-a-category",
         ),
         pytest.param(

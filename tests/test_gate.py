@@ -10,7 +10,7 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.card import ModelCard, read_card
 from churn_model.config import GateConfig, SizeBudget, load_gate_config
 from churn_model.errors import UserError
-from churn_model.evaluate import ClassificationMetrics, LatencyStats, Metrics
+from churn_model.evaluate import ClassificationMetrics, Metrics
 from churn_model.gate import (
     SUMMARY_FILE,
     VERDICT_FILE,
@@ -191,8 +191,3 @@ def test_a_candidate_without_its_model_is_refused(tmp_path: Path, folder: Path) 
     (copy / CARD_FILE).write_bytes((folder / CARD_FILE).read_bytes())
     with pytest.raises(UserError, match="model file not found"):
         run_gate(copy, lenient(), None)
-
-
-def test_latency_stats_are_typed() -> None:
-    stats = LatencyStats(batch_size=1, repeats=3, p50_ms=1.0, p95_ms=2.0, p99_ms=3.0)
-    assert stats.model_dump()["p99_ms"] == 3.0
