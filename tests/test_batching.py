@@ -1,6 +1,7 @@
 """Micro-batching: concurrent submissions share calls, keep their order, and share failures."""
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -56,3 +57,36 @@ def test_a_caller_that_went_away_does_not_break_the_batch() -> None:
             return await kept
 
     assert asyncio.run(main()) == 2
+
+
+def test_a_scorer_returning_the_wrong_count_fails_its_callers_instead_of_hanging() -> None:
+    async def main() -> BaseException | int:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            batcher: MicroBatcher[int, int] = MicroBatcher(lambda items: [], executor, max_size=8)
+            (outcome,) = await asyncio.wait_for(
+                asyncio.gather(batcher.submit(1), return_exceptions=True), timeout=5
+            )
+            return outcome
+
+    assert isinstance(asyncio.run(main()), ValueError)
+
+
+def test_cancelling_the_drain_cancels_every_waiting_caller() -> None:
+    release = threading.Event()
+
+    def score(items: Sequence[int]) -> list[int]:
+        release.wait(5)
+        return list(items)
+
+    async def main() -> list[bool]:
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            batcher = MicroBatcher(score, executor, max_size=1)
+            callers = [asyncio.ensure_future(batcher.submit(i)) for i in range(3)]
+            await asyncio.sleep(0.05)  # the first batch is being scored, two are queued
+            assert batcher._drainer is not None
+            batcher._drainer.cancel()
+            done = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
+            release.set()
+            return [isinstance(result, asyncio.CancelledError) for result in done]
+
+    assert asyncio.run(main()) == [True, True, True]

@@ -48,12 +48,17 @@ class MicroBatcher[In, Out]:
                 inputs = [item for item, _ in batch]
                 try:
                     outputs = await loop.run_in_executor(self._executor, self._score, inputs)
+                    paired = list(zip(batch, outputs, strict=True))
+                except asyncio.CancelledError:  # shutting down: no caller may wait forever
+                    for _, future in [*batch, *self._pending]:
+                        future.cancel()
+                    raise
                 except Exception as error:  # every caller of this batch sees the failure
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(error)
                     continue
-                for (_, future), output in zip(batch, outputs, strict=True):
+                for (_, future), output in paired:
                     if not future.done():  # the caller may have gone (client disconnected)
                         future.set_result(output)
         finally:

@@ -16,6 +16,7 @@ from rich.table import Table
 from churn_model.artifact import MODEL_FILE, save_model
 from churn_model.config import GateConfig, ModelConfig
 from churn_model.evaluate import evaluate, flatten
+from churn_model.gate import metric_value
 from churn_model.train import train
 
 
@@ -66,7 +67,7 @@ def calibrate(
     drops = {f"overall.{k}": v for k, v in gates.max_drop.items()}
     spreads = []
     for name in gated_metrics(gates):
-        values = [v for run in runs if (v := run[name]) is not None]
+        values = [v for run in runs if (v := metric_value(run, name)) is not None]
         if values:
             spreads.append(
                 Spread(

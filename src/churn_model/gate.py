@@ -113,7 +113,8 @@ def _row(
     )
 
 
-def _lookup(flat: dict[str, float | None], name: str) -> float | None:
+def metric_value(flat: dict[str, float | None], name: str) -> float | None:
+    """Return metric ``name`` from flattened metrics; a name the metrics lack is a config error."""
     if name not in flat:
         raise UserError(f"gate config names metric {name!r}, which the candidate does not have")
     return flat[name]
@@ -124,20 +125,28 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
     flat = flatten(metrics)
     base = flatten(baseline.metrics) if baseline else {}
     rows = [
-        _row("floor", f"overall.{name}", _lookup(flat, f"overall.{name}"), floor, ">=")
+        _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">=")
         for name, floor in config.floors.items()
     ]
     for slice_name, floors in config.slice_floors.items():
         for name, floor in floors.items():
             key = f"slices.{slice_name}.{name}"
-            rows.append(_row("slice floor", key, _lookup(flat, key), floor, ">="))
+            rows.append(_row("slice floor", key, metric_value(flat, key), floor, ">="))
     for name, drop in config.max_drop.items():
         key = f"overall.{name}"
         reference = base.get(key)
         limit = None if reference is None else round(reference - drop, 6)
         note = "no baseline" if reference is None else f"allowed drop {drop:g}"
         rows.append(
-            _row("regression", key, _lookup(flat, key), limit, ">=", baseline=reference, note=note)
+            _row(
+                "regression",
+                key,
+                metric_value(flat, key),
+                limit,
+                ">=",
+                baseline=reference,
+                note=note,
+            )
         )
     for run, floor_ms in config.latency.floor_ms.items():
         key = f"latency.{run}.p99_ms"
@@ -148,7 +157,7 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
             _row(
                 "latency",
                 key,
-                _lookup(flat, key),
+                metric_value(flat, key),
                 round(limit, 3),
                 "<=",
                 baseline=reference,

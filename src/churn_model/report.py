@@ -39,7 +39,9 @@ def plot_roc(y_true: np.ndarray, y_score: np.ndarray, auc: float | None, path: P
     fpr, tpr, _ = roc_curve(y_true, y_score)
     figure = _figure(4.5, 4.5)
     axes = figure.add_subplot()
-    axes.plot(fpr, tpr, color="tab:blue", label=f"model (AUC {auc:.3f})" if auc else "model")
+    axes.plot(
+        fpr, tpr, color="tab:blue", label="model" if auc is None else f"model (AUC {auc:.3f})"
+    )
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
     axes.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC (held-out)")
     axes.legend(loc="lower right")
