@@ -303,6 +303,24 @@ def test_a_model_trained_on_other_features_is_refused(
         load_served_model(model_dir)
 
 
+def test_a_model_trained_on_other_categories_is_refused(
+    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
+) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.skops").write_bytes((trained[0] / "model.skops").read_bytes())
+    card = read_card(trained[0] / CARD_FILE)
+    features = [
+        f.model_copy(update={"categories": (*f.categories, "weekly")})
+        if f.name == "contract"
+        else f
+        for f in card.features
+    ]
+    write_card(card.model_copy(update={"features": features}), model_dir / CARD_FILE)
+    with pytest.raises(UserError, match="schema changed since the model was trained: contract"):
+        load_served_model(model_dir)
+
+
 # ------------------------------------------------------------------------------ settings
 
 

@@ -11,20 +11,18 @@ import secrets
 import shutil
 import subprocess  # only to run git, with fixed arguments  # nosec B404
 import tempfile
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 from churn_model import __version__
 from churn_model.artifact import CARD_FILE, MODEL_FILE, save_model
-from churn_model.card import FeatureSpec, GitInfo, ModelCard, read_card, write_card
+from churn_model.card import GitInfo, ModelCard, feature_specs, read_card, write_card
 from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
 from churn_model.data import load_dataset
 from churn_model.errors import UserError
 from churn_model.evaluate import evaluate
 from churn_model.report import write_report
-from churn_model.schema import FEATURES
 from churn_model.train import train
 
 CANDIDATES_DIR = Path("artifacts/candidates")
@@ -56,11 +54,6 @@ def library_versions() -> dict[str, str]:
     versions = {name: version(name) for name in RECORDED_LIBRARIES}
     versions["python"] = platform.python_version()
     return versions
-
-
-def feature_specs() -> list[FeatureSpec]:
-    """Return the schema's features as card records."""
-    return [FeatureSpec.model_validate(asdict(column)) for column in FEATURES]
 
 
 def new_candidate_id(now: datetime) -> str:

@@ -5,6 +5,7 @@ for a model found on disk or served behind an endpoint: its id, code version, da
 feature spec, hyper-parameters, split policy and metrics.
 """
 
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics
+from churn_model.schema import FEATURES
 
 
 class _Record(BaseModel):
@@ -55,6 +57,11 @@ class FeatureSpec(_Record):
     gt: float | None = None
     le: float | None = None
     categories: tuple[str, ...] = ()
+
+
+def feature_specs() -> list[FeatureSpec]:
+    """Return the schema's features as card records (what a model is trained on today)."""
+    return [FeatureSpec.model_validate(asdict(column)) for column in FEATURES]
 
 
 class ModelCard(_Record):

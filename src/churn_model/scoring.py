@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
-from churn_model.card import ModelCard, read_card
+from churn_model.card import ModelCard, feature_specs, read_card
 from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
 from churn_model.errors import UserError
 from churn_model.sample import generate_sample
@@ -46,19 +46,30 @@ def load_served_model(model_dir: Path) -> ServedModel:
     """Load the pipeline and card from ``model_dir``, refusing a card whose features differ.
 
     Raises:
-        UserError: a file is missing or unreadable, or the model was trained on other columns than
-            the schema declares (serving it would silently misread every request).
+        UserError: a file is missing or unreadable, or the model was trained on other columns,
+            types, bounds or categories than the schema declares (serving it would silently
+            misread requests: an unknown category would score as "none of the known ones").
     """
     if not model_dir.is_dir():
         raise UserError(f"{model_dir}: model directory not found (run `just package`?)")
     card = read_card(model_dir / CARD_FILE)
-    pipeline = load_model(model_dir / MODEL_FILE)
     trained_on = [feature.name for feature in card.features]
     if trained_on != feature_names():
         raise UserError(
             f"{model_dir / CARD_FILE}: model was trained on features {trained_on}, "
             f"but the schema declares {feature_names()}"
         )
+    differing = [
+        f"{trained.name} (trained on {trained.model_dump()}, schema says {today.model_dump()})"
+        for trained, today in zip(card.features, feature_specs(), strict=True)
+        if trained != today
+    ]
+    if differing:
+        raise UserError(
+            f"{model_dir / CARD_FILE}: the schema changed since the model was trained: "
+            + "; ".join(differing)
+        )
+    pipeline = load_model(model_dir / MODEL_FILE)
     return ServedModel(pipeline=pipeline, card=card, compiled=verified_compiled(pipeline))
 
 
