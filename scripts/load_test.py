@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.candidate import create_candidate
 from churn_model.contract import CustomerRecord
 from churn_model.sample import generate_sample
@@ -264,7 +264,7 @@ def main() -> None:
     """Parse options, run the bounded load, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--url", help="Service to hit (default: start one on loopback).")
-    parser.add_argument("--model-dir", type=Path, default=Path("dist/model"))
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batches", type=int, default=20)

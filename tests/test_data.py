@@ -414,7 +414,7 @@ runner = CliRunner()
 
 def test_cli_data_prints_a_one_line_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     info = DataInfo(version="md5:abc.dir", source="data/churn.csv", rows=3)
-    monkeypatch.setattr("churn_model.cli.load_dataset", lambda: (generate_sample(3), info))
+    monkeypatch.setattr("churn_model.data.load_dataset", lambda: (generate_sample(3), info))
     result = runner.invoke(app, ["data"])
     assert result.exit_code == 0
     assert result.stdout == (

@@ -1,7 +1,9 @@
 """The command-line interface: one sub-command per stage of the ML path.
 
 The justfile calls these commands; each one is a thin shell over a plain function in its own module,
-so the same logic is reachable from tests and notebooks without going through the CLI.
+so the same logic is reachable from tests and notebooks without going through the CLI. Each command
+imports its module when it runs: `--help` stays instant, and `serve` (the image's entry point) loads
+only what serving needs, not the training, validation and reporting stack.
 """
 
 import os
@@ -13,17 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from churn_model import __version__, registry
-from churn_model.artifact import CARD_FILE
-from churn_model.calibrate import calibrate as run_calibration
-from churn_model.calibrate import render_table as render_calibration
-from churn_model.candidate import create_candidate, find_candidate
-from churn_model.card import read_card
-from churn_model.config import load_gate_config, load_model_config
-from churn_model.data import DVC_FILE, load_dataset, read_table
+from churn_model import __version__
 from churn_model.errors import UserError
-from churn_model.gate import VERDICT_FILE, read_baseline, render_markdown, render_table, run_gate
-from churn_model.validation import validate
 
 app = typer.Typer(
     name="churn-model",
@@ -72,6 +65,8 @@ def reporting_user_errors() -> Iterator[None]:
 @app.command()
 def data() -> None:
     """Materialise the DVC-pinned sample, verify it against data.dvc, and validate it."""
+    from churn_model.data import DVC_FILE, load_dataset
+
     with reporting_user_errors():
         frame, info = load_dataset()
     typer.echo(
@@ -93,6 +88,9 @@ def validate_file(
     ] = False,
 ) -> None:
     """Validate any CSV or Parquet file against the schema, reporting every problem at once."""
+    from churn_model.data import read_table
+    from churn_model.validation import validate
+
     with reporting_user_errors():
         frame = validate(read_table(path), str(path), require_label=not scoring)
     typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
@@ -115,6 +113,10 @@ def train(
     ] = None,
 ) -> None:
     """Validate the data, train, evaluate and write a new candidate with its card and report."""
+    from churn_model.artifact import CARD_FILE
+    from churn_model.candidate import create_candidate
+    from churn_model.card import read_card
+
     with reporting_user_errors():
         folder = create_candidate(data)
         metrics = read_card(folder / CARD_FILE).metrics
@@ -126,6 +128,16 @@ def train(
 @app.command()
 def gate(candidate: CandidateOption = None) -> None:
     """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
+    from churn_model.candidate import find_candidate
+    from churn_model.config import load_gate_config
+    from churn_model.gate import (
+        VERDICT_FILE,
+        read_baseline,
+        render_markdown,
+        render_table,
+        run_gate,
+    )
+
     with reporting_user_errors():
         folder = find_candidate(candidate)
         verdict = run_gate(folder, load_gate_config(), read_baseline())
@@ -143,6 +155,8 @@ def gate(candidate: CandidateOption = None) -> None:
 @app.command()
 def promote(candidate: CandidateOption = None) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
+    from churn_model import registry
+
     with reporting_user_errors():
         pointer = registry.promote(candidate)
         typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
@@ -151,6 +165,8 @@ def promote(candidate: CandidateOption = None) -> None:
 @app.command()
 def rollback() -> None:
     """Restore the previous champion, its baseline and its docs report."""
+    from churn_model import registry
+
     with reporting_user_errors():
         pointer = registry.rollback()
         typer.echo(f"champion: {pointer.champion} (rolled back)")
@@ -161,6 +177,8 @@ def export(
     dest: Annotated[Path, typer.Argument(help="Folder to copy model.skops and card.json into.")],
 ) -> None:
     """Copy the champion's model and card into DEST (what the serving image ships)."""
+    from churn_model import registry
+
     with reporting_user_errors():
         folder = registry.export(dest)
         typer.echo(f"exported {folder.name} to {dest}")
@@ -174,18 +192,20 @@ def calibrate(
     ] = None,
 ) -> None:
     """Train several seeds and print each gated metric's spread, to set tolerances above noise."""
+    from churn_model.calibrate import calibrate as run_calibration
+    from churn_model.calibrate import render_table
+    from churn_model.config import load_gate_config, load_model_config
+    from churn_model.data import load_dataset
+
     with reporting_user_errors():
         config = load_model_config()
         frame, _ = load_dataset(data)
         seed_list = [config.seed + i for i in range(seeds)]
         spreads = run_calibration(frame, config, load_gate_config(), seed_list)
-        _console.print(render_calibration(spreads, seed_list))
+        _console.print(render_table(spreads, seed_list))
 
 
 # ---------------------------------------------------------------- serving (issue 4)
-
-DEFAULT_MODEL_DIR = Path("dist/model")
-"""Where `just package` gathers the champion's model and card: `serve` and `predict` read it."""
 
 
 @app.command()
@@ -195,14 +215,16 @@ def predict(
         Path, typer.Argument(metavar="OUTPUT", help="Where to write it (.csv or .parquet).")
     ],
     model_dir: Annotated[
-        Path, typer.Option(help="Folder with model.skops and card.json.")
-    ] = DEFAULT_MODEL_DIR,
+        Path | None,
+        typer.Option(help="Folder with model.skops and card.json [default: dist/model]."),
+    ] = None,
 ) -> None:
     """Score a table: the input columns plus churn_probability and churn_label."""
-    from churn_model.predict import predict_file  # noqa: PLC0415 -- keep `--help` fast
+    from churn_model.artifact import DEFAULT_MODEL_DIR
+    from churn_model.predict import predict_file
 
     with reporting_user_errors():
-        rows = predict_file(input_path, output_path, model_dir)
+        rows = predict_file(input_path, output_path, model_dir or DEFAULT_MODEL_DIR)
     typer.echo(f"scored {rows} rows -> {output_path}")
 
 
@@ -216,7 +238,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the model over HTTP (defaults: 127.0.0.1:8000, model from dist/model)."""
-    from churn_model.serve import run, settings_from_env  # noqa: PLC0415 -- keep `--help` fast
+    from churn_model.serve import run, settings_from_env
 
     with reporting_user_errors():
         settings = settings_from_env(host=host, port=port, model_dir=model_dir)

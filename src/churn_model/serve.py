@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
 from churn_model import __version__, contract
+from churn_model.artifact import DEFAULT_MODEL_DIR
 from churn_model.batching import MicroBatcher
 from churn_model.card import ModelCard
 from churn_model.errors import UserError
@@ -57,7 +58,7 @@ class ServeSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
-    model_dir: Path = Path("dist/model")
+    model_dir: Path = DEFAULT_MODEL_DIR
     max_batch: int = Field(default=10_000, ge=1, le=1_000_000)
 
 
