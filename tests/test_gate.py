@@ -11,6 +11,7 @@ from churn_model.card import ModelCard, read_card
 from churn_model.config import GateConfig, SizeBudget, load_gate_config
 from churn_model.errors import UserError
 from churn_model.evaluate import ClassificationMetrics, Metrics
+from churn_model.files import sha256_of
 from churn_model.gate import (
     SUMMARY_FILE,
     VERDICT_FILE,
@@ -21,7 +22,6 @@ from churn_model.gate import (
     read_baseline,
     render_markdown,
     run_gate,
-    sha256_of,
 )
 from model_support import ROOT, fast_config, fast_latency, without_latency_budget, write_sample
 

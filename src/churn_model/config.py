@@ -71,12 +71,17 @@ def describe_validation_error(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_model_config(path: Path = DEFAULT_MODEL_CONFIG) -> ModelConfig:
-    """Load and validate the training configuration."""
+def _load[Config: BaseModel](kind: type[Config], path: Path) -> Config:
+    """Read ``path`` and validate it as ``kind``; any problem is a UserError naming the field."""
     try:
-        return ModelConfig.model_validate(read_toml(path))
+        return kind.model_validate(read_toml(path))
     except ValidationError as error:
         raise UserError(describe_validation_error(path, error)) from None
+
+
+def load_model_config(path: Path = DEFAULT_MODEL_CONFIG) -> ModelConfig:
+    """Load and validate the training configuration."""
+    return _load(ModelConfig, path)
 
 
 # ---------------------------------------------------------------- the gate (ci/gates.toml)
@@ -118,7 +123,4 @@ class GateConfig(_Strict):
 
 def load_gate_config(path: Path = DEFAULT_GATE_CONFIG) -> GateConfig:
     """Load and validate the gate's thresholds."""
-    try:
-        return GateConfig.model_validate(read_toml(path))
-    except ValidationError as error:
-        raise UserError(describe_validation_error(path, error)) from None
+    return _load(GateConfig, path)

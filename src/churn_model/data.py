@@ -11,12 +11,10 @@ hand editing, and a team's dataset may be several files. The price: any other fi
 ``data/`` fails verification, so keep your own extracts elsewhere (``just train path/to/file.csv``).
 """
 
-import hashlib
 import json
 import shutil
 import subprocess  # runs the dvc executable found on PATH, fixed arguments # nosec B404
 import sys
-import uuid
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pandas as pd
 
 from churn_model.card import DataInfo
 from churn_model.errors import UserError
+from churn_model.files import atomic_path, sha256_of
 from churn_model.sample import generate_sample
 from churn_model.schema import COLUMNS, ID
 from churn_model.validation import validate
@@ -57,16 +56,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
             if pd.api.types.is_bool_dtype(ordered[name])
         }
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name in the same folder (so the rename is atomic), created with the usual umask.
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temp.open("x", encoding="utf-8", newline="") as out:
-            text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp, temp.open("x", encoding="utf-8", newline="") as out:
+        text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -267,11 +258,7 @@ def data_version(path: Path) -> str:
     """
     if path.resolve() == SAMPLE_PATH.resolve():
         return f"md5:{_pinned()['md5']}"
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
+    return f"sha256:{sha256_of(path)}"
 
 
 def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:

@@ -6,7 +6,6 @@ size budget. The verdict (every row, pass or fail, and a hash of the exact model
 is written beside the candidate; promotion trusts nothing else.
 """
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,6 +18,7 @@ from churn_model.card import read_card
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics, flatten
+from churn_model.files import sha256_of, write_atomic
 
 BASELINE_FILE = Path("ci/baseline.json")
 VERDICT_FILE = "verdict.json"
@@ -62,15 +62,6 @@ class Verdict(_Record):
     checked_at: datetime
     passed: bool
     rows: list[GateRow]
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_baseline(path: Path = BASELINE_FILE) -> Baseline | None:
@@ -191,8 +182,8 @@ def run_gate(candidate: Path, config: GateConfig, baseline: Baseline | None) -> 
         passed=all(row.status != "fail" for row in rows),
         rows=rows,
     )
-    (candidate / VERDICT_FILE).write_text(verdict.model_dump_json(indent=2) + "\n", "utf-8")
-    (candidate / SUMMARY_FILE).write_text(render_markdown(verdict), encoding="utf-8")
+    write_atomic(candidate / VERDICT_FILE, (verdict.model_dump_json(indent=2) + "\n").encode())
+    write_atomic(candidate / SUMMARY_FILE, render_markdown(verdict).encode())
     return verdict
 
 

@@ -4,14 +4,13 @@ The input is validated against the schema like training data (without requiring 
 the output, written atomically, is the input plus ``churn_probability`` and ``churn_label``.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from churn_model.data import read_table
 from churn_model.errors import UserError
+from churn_model.files import atomic_path
 from churn_model.scoring import load_served_model, score_frame
 from churn_model.validation import validate
 
@@ -21,24 +20,15 @@ OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 
 def _write_atomically(frame: pd.DataFrame, output: Path) -> None:
-    """Write ``frame`` to a temporary file beside ``output``, then rename it into place.
-
-    A crash or a failed write never leaves a half-written file at ``output``, nor touches a file
-    already there.
-    """
-    handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
+    """Write ``frame`` as CSV or Parquet (by suffix) without ever leaving a half-written file."""
     try:
-        if output.suffix.lower() == ".csv":
-            frame.to_csv(temporary, index=False)
-        else:
-            frame.to_parquet(temporary, index=False)
-        temporary.replace(output)
+        with atomic_path(output) as temporary:
+            if output.suffix.lower() == ".csv":
+                frame.to_csv(temporary, index=False)
+            else:
+                frame.to_parquet(temporary, index=False)
     except ImportError as error:
         raise UserError(f"{output}: cannot write Parquet ({error})") from None
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def predict_file(input_path: Path, output_path: Path, model_dir: Path) -> int:

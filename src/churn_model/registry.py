@@ -8,9 +8,10 @@ serialises concurrent promotions and rollbacks. After each change the derived vi
 ``ci/baseline.json`` (what the gate compares against) and ``docs/model/`` (the published report).
 """
 
-import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +22,13 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.candidate import CANDIDATES_DIR, find_candidate
 from churn_model.card import read_card
 from churn_model.errors import UserError
+from churn_model.files import sha256_of, write_atomic
 from churn_model.gate import (
     BASELINE_FILE,
     VERDICT_FILE,
     Baseline,
     Verdict,
     read_baseline,
-    sha256_of,
 )
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 
@@ -48,21 +49,6 @@ class Pointer(BaseModel):
     updated_at: datetime | None = None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old bytes or the new ones, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
     """Return the registry's pointer (an empty one before the first promotion)."""
     path = registry / POINTER_FILE
@@ -76,9 +62,19 @@ def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
         ) from None
 
 
-def _lock(registry: Path) -> FileLock:
+@contextmanager
+def _locked(registry: Path) -> Iterator[None]:
+    """Hold the registry's lock for the block; another run holding it too long is a UserError."""
     registry.mkdir(parents=True, exist_ok=True)
-    return FileLock(registry / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
+    lock = FileLock(registry / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UserError(f"{registry}: registry is locked by another run; try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _read_verdict(folder: Path) -> Verdict:
@@ -155,28 +151,25 @@ def promote(
         The registry pointer after the promotion.
     """
     folder = find_candidate(candidate_id, candidates)
-    try:
-        with _lock(registry):
-            pointer = read_pointer(registry)
-            if pointer.champion == folder.name:
-                refresh_views(registry / "models" / folder.name, baseline_path, docs_dir)
-                return pointer
-            verdict = _read_verdict(folder)
-            baseline = read_baseline(baseline_path)
-            _check_verdict(folder, verdict, baseline.model_id if baseline else None)
-            copy = _copy_into_registry(folder, registry / "models")
-            if sha256_of(copy / MODEL_FILE) != verdict.model_sha256:
-                raise UserError(f"{copy}: registered model differs from the gated one")
-            pointer = Pointer(
-                champion=folder.name,
-                history=[*pointer.history, folder.name],
-                updated_at=datetime.now(UTC),
-            )
-            write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
-            refresh_views(copy, baseline_path, docs_dir)
+    with _locked(registry):
+        pointer = read_pointer(registry)
+        if pointer.champion == folder.name:
+            refresh_views(registry / "models" / folder.name, baseline_path, docs_dir)
             return pointer
-    except Timeout:
-        raise UserError(f"{registry}: registry is locked by another run; try again") from None
+        verdict = _read_verdict(folder)
+        baseline = read_baseline(baseline_path)
+        _check_verdict(folder, verdict, baseline.model_id if baseline else None)
+        copy = _copy_into_registry(folder, registry / "models")
+        if sha256_of(copy / MODEL_FILE) != verdict.model_sha256:
+            raise UserError(f"{copy}: registered model differs from the gated one")
+        pointer = Pointer(
+            champion=folder.name,
+            history=[*pointer.history, folder.name],
+            updated_at=datetime.now(UTC),
+        )
+        write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
+        refresh_views(copy, baseline_path, docs_dir)
+        return pointer
 
 
 def rollback(
@@ -190,18 +183,15 @@ def rollback(
     Returns:
         The registry pointer after the rollback.
     """
-    try:
-        with _lock(registry):
-            pointer = read_pointer(registry)
-            if len(pointer.history) < 2:
-                raise UserError(f"{registry}: no previous champion to roll back to")
-            history = pointer.history[:-1]
-            pointer = Pointer(champion=history[-1], history=history, updated_at=datetime.now(UTC))
-            write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
-            refresh_views(registry / "models" / history[-1], baseline_path, docs_dir)
-            return pointer
-    except Timeout:
-        raise UserError(f"{registry}: registry is locked by another run; try again") from None
+    with _locked(registry):
+        pointer = read_pointer(registry)
+        if len(pointer.history) < 2:
+            raise UserError(f"{registry}: no previous champion to roll back to")
+        history = pointer.history[:-1]
+        pointer = Pointer(champion=history[-1], history=history, updated_at=datetime.now(UTC))
+        write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
+        refresh_views(registry / "models" / history[-1], baseline_path, docs_dir)
+        return pointer
 
 
 def export(dest: Path, *, registry: Path = REGISTRY_DIR) -> Path:
