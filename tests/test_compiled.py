@@ -6,7 +6,6 @@ every category included), and that any pipeline shape it does not understand fal
 pipeline itself.
 """
 
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from churn_model import scoring
 from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
@@ -31,17 +29,6 @@ from churn_model.scoring import (
     score_records,
 )
 from served_model import make_model_dir, records, sample
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_openmp_thread() -> Iterator[None]:
-    """Score on one OpenMP thread, as the service does.
-
-    On a busy two-core machine a two-thread OpenMP team can wait a scheduler slice per tree
-    (~10 ms instead of ~5 us), which would make these small predictions take seconds.
-    """
-    with threadpool_limits(limits=1):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def predict_file(input_path: Path, output_path: Path, model_dir: Path) -> int:
     if not output_path.parent.is_dir():
         raise UserError(f"{output_path.parent}: output folder does not exist")
     frame = validate(read_table(input_path), str(input_path), require_label=False)
-    model = load_served_model(model_dir)
+    model = load_served_model(model_dir, fast_path=False)
     probability, label = score_frame(model, frame)
     _write_atomically(frame.assign(**{PROBABILITY: probability, LABEL: label}), output_path)
     return len(frame)

@@ -42,8 +42,11 @@ class ServedModel:
     pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
-def load_served_model(model_dir: Path) -> ServedModel:
+def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel:
     """Load the pipeline and card from ``model_dir``, refusing a card whose features differ.
+
+    ``fast_path`` also compiles (and verifies) the array scoring path that serving uses per
+    request; batch scoring of a file gains nothing from it and skips it.
 
     Raises:
         UserError: a file is missing or unreadable, or the model was trained on other columns,
@@ -70,7 +73,8 @@ def load_served_model(model_dir: Path) -> ServedModel:
             + "; ".join(differing)
         )
     pipeline = load_model(model_dir / MODEL_FILE)
-    return ServedModel(pipeline=pipeline, card=card, compiled=verified_compiled(pipeline))
+    compiled = verified_compiled(pipeline) if fast_path else None
+    return ServedModel(pipeline=pipeline, card=card, compiled=compiled)
 
 
 def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
