@@ -143,3 +143,20 @@ def test_each_check_fails_on_its_planted_defect(
     result = _just(repo, recipe)
     assert result.returncode != 0, f"{recipe} passed despite the planted defect"
     assert evidence in result.stdout + result.stderr
+
+
+def test_check_coverage_fails_when_coverage_drops_under_the_bar(
+    pristine: Path, tmp_path: Path
+) -> None:
+    # Every test passes here: only the `fail_under` bar in pyproject.toml can fail the recipe.
+    repo = _copy(pristine, tmp_path)
+    untested = "".join(f"    total += {i}\n" for i in range(600))
+    _write(
+        "src/churn_model/_planted.py",  # private: the API reference does not list it
+        f'"""Planted."""\n\n\ndef unused() -> int:\n    """Never called."""\n    total = 0\n'
+        f"{untested}    return total\n",
+    )(repo)
+    result = _just(repo, "check-coverage")
+    assert result.returncode != 0, "check-coverage passed with coverage under the bar"
+    assert "Required test coverage of 90" in result.stdout
+    assert " failed" not in result.stdout.splitlines()[-1]

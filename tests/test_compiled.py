@@ -6,7 +6,6 @@ every category included), and that any pipeline shape it does not understand fal
 pipeline itself.
 """
 
-
 import numpy as np
 import pandas as pd
 import pytest
