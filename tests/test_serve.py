@@ -185,6 +185,16 @@ def test_non_finite_numbers_are_refused(
     assert {p["field"] for p in response.json()["detail"]} == {"monthly_charges"}
 
 
+def test_a_bad_record_in_a_json_flavoured_media_type_is_a_422(
+    client: TestClient, record: dict[str, Any]
+) -> None:
+    body = json.dumps(_changed(record, contract="weekly"))
+    headers = {"content-type": "application/merge-patch+json"}
+    response = client.post("/predict", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert {p["field"] for p in response.json()["detail"]} == {"contract"}
+
+
 def test_every_problem_is_reported_at_once(client: TestClient, record: dict[str, Any]) -> None:
     bad = _changed(record, tenure_months=-3, contract="weekly", bogus=1)
     response = client.post("/predict", json=bad)

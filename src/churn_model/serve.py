@@ -130,7 +130,11 @@ def _status(request: Request, problems: Sequence[Problem]) -> int:
     """Pick the 4xx: 415 not JSON, 400 malformed JSON, 413 too many records, else 422."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if request.method == "POST" and media_type != "application/json":
+    # FastAPI parses application/json and any application/*+json body as JSON: so must this.
+    is_json = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    if request.method == "POST" and not is_json:
         return 415
     if any(problem.type == "json_invalid" for problem in problems):
         return 400
