@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from churn_model import __version__
 from churn_model.artifact import CARD_FILE
-from churn_model.card import ModelCard, read_card, write_card
+from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
 from churn_model.errors import UserError
 from churn_model.schema import FEATURES, feature_names
 from churn_model.scoring import load_served_model
@@ -301,14 +301,21 @@ def test_a_missing_model_fails_startup_with_a_clear_error(tmp_path: Path) -> Non
         pass  # pragma: no cover -- startup fails before the body runs
 
 
-def test_a_model_trained_on_other_features_is_refused(
-    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
-) -> None:
-    model_dir = tmp_path / "model"
+def _with_features(
+    trained: tuple[Path, Pipeline, ModelCard], model_dir: Path, features: list[FeatureSpec]
+) -> Path:
+    """Copy the trained model to ``model_dir`` with a card claiming other ``features``."""
     model_dir.mkdir()
     (model_dir / "model.skops").write_bytes((trained[0] / "model.skops").read_bytes())
     card = read_card(trained[0] / CARD_FILE)
-    write_card(card.model_copy(update={"features": card.features[:-1]}), model_dir / CARD_FILE)
+    write_card(card.model_copy(update={"features": features}), model_dir / CARD_FILE)
+    return model_dir
+
+
+def test_a_model_trained_on_other_features_is_refused(
+    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
+) -> None:
+    model_dir = _with_features(trained, tmp_path / "model", trained[2].features[:-1])
     with pytest.raises(UserError, match="trained on features"):
         load_served_model(model_dir)
 
@@ -316,17 +323,13 @@ def test_a_model_trained_on_other_features_is_refused(
 def test_a_model_trained_on_other_categories_is_refused(
     trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
 ) -> None:
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "model.skops").write_bytes((trained[0] / "model.skops").read_bytes())
-    card = read_card(trained[0] / CARD_FILE)
     features = [
         f.model_copy(update={"categories": (*f.categories, "weekly")})
         if f.name == "contract"
         else f
-        for f in card.features
+        for f in trained[2].features
     ]
-    write_card(card.model_copy(update={"features": features}), model_dir / CARD_FILE)
+    model_dir = _with_features(trained, tmp_path / "model", features)
     with pytest.raises(UserError, match="schema changed since the model was trained: contract"):
         load_served_model(model_dir)
 
