@@ -6,8 +6,8 @@ customers with the sample generator, then runs, timing each stage:
 - ``write``: write the table as CSV (the deterministic writer that produces the pinned sample);
 - ``read``: read it back with :func:`churn_model.data.read_table`;
 - ``validate``: :func:`churn_model.validation.validate` (pandera, lazy, every rule);
-- ``train``: fit the pipeline of :func:`churn_model.features.build_pipeline` with the versioned
-  hyper-parameters (``configs/model.toml``);
+- ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline` with the
+  versioned hyper-parameters (``configs/model.toml``);
 - ``predict``: ``predict_proba`` on every row (batch scoring).
 
 Each stage reports its wall time and its CPU time (best of ``--repeat`` runs, training once).
@@ -40,9 +40,9 @@ import pandas as pd
 
 from churn_model.config import load_model_config
 from churn_model.data import read_table, write_csv
-from churn_model.features import build_pipeline
-from churn_model.sample import generate_sample
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.example import generate_sample
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import TARGET, feature_names
 from churn_model.validation import validate
 
 STAGES = ("write", "read", "validate", "train", "predict")

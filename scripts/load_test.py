@@ -38,8 +38,8 @@ from threadpoolctl import threadpool_limits
 from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.candidate import create_candidate
 from churn_model.contract import CustomerRecord
-from churn_model.sample import generate_sample
-from churn_model.schema import feature_names
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import feature_names
 from churn_model.scoring import load_served_model, records_frame, score_frame, score_records
 
 LOOPBACK = "127.0.0.1"

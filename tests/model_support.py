@@ -14,7 +14,7 @@ import pytest
 
 from churn_model import evaluate
 from churn_model.config import GateConfig
-from churn_model.sample import generate_sample
+from churn_model.domain.example import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_LATENCY = {"batch_1": (1, 5), "batch_1000": (1_000, 2)}

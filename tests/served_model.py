@@ -17,8 +17,8 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.candidate import create_candidate
 from churn_model.card import ModelCard, read_card, write_card
 from churn_model.config import load_model_config
-from churn_model.sample import generate_sample
-from churn_model.schema import ID, TARGET, feature_names
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import ID, TARGET, feature_names
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
 THRESHOLD = load_model_config(ROOT / "configs/model.toml").decision.threshold

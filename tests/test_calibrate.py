@@ -6,8 +6,8 @@ import pytest
 
 from churn_model.calibrate import calibrate
 from churn_model.config import load_gate_config, load_model_config
+from churn_model.domain.example import generate_sample
 from churn_model.errors import UserError
-from churn_model.sample import generate_sample
 from model_support import ROOT, fast_config, fast_latency
 
 

@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from churn_model import scoring
 from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
 from churn_model.contract import CustomerRecord
-from churn_model.schema import feature_names
+from churn_model.domain.schema import feature_names
 from churn_model.scoring import (
     ServedModel,
     load_served_model,

@@ -24,8 +24,8 @@ from churn_model.data import (
     read_table,
     write_csv,
 )
+from churn_model.domain.example import generate_sample
 from churn_model.errors import UserError
-from churn_model.sample import generate_sample
 from churn_model.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
 from churn_model.config import load_gate_config
+from churn_model.domain.example import generate_sample
 from churn_model.gate import read_baseline
-from churn_model.sample import generate_sample
 from model_support import ROOT, fast_latency, make_project, write_sample
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.schema import TARGET, feature_names
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()

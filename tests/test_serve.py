@@ -14,8 +14,8 @@ from sklearn.pipeline import Pipeline
 from churn_model import __version__
 from churn_model.artifact import CARD_FILE
 from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
+from churn_model.domain.schema import FEATURES, feature_names
 from churn_model.errors import UserError
-from churn_model.schema import FEATURES, feature_names
 from churn_model.scoring import load_served_model
 from churn_model.serve import ENV_VARS, create_app, load_settings
 from served_model import THRESHOLD, make_model_dir, records, sample

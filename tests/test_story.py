@@ -19,8 +19,8 @@ from churn_model import train as train_module
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
 from churn_model.config import ModelConfig, load_gate_config
+from churn_model.domain.example import generate_sample
 from churn_model.gate import Baseline, Verdict, run_gate
-from churn_model.sample import generate_sample
 from model_support import ROOT, fast_latency, without_latency_budget
 
 

@@ -12,10 +12,10 @@ from churn_model import candidate, evaluate
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model, save_model
 from churn_model.card import read_card
 from churn_model.config import ModelConfig, load_model_config
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import feature_names
 from churn_model.errors import UserError
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
-from churn_model.sample import generate_sample
-from churn_model.schema import feature_names
 from churn_model.train import TrainedModel, train
 from model_support import ROOT, fast_config, fast_latency, write_sample
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import COLUMNS, MIN_ROWS, TARGET
 from churn_model.errors import UserError
-from churn_model.sample import generate_sample
-from churn_model.schema import COLUMNS, MIN_ROWS, TARGET
 from churn_model.validation import DataValidationError, build_schema, validate
 
 

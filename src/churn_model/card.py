@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from churn_model.domain.schema import FEATURES
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics
-from churn_model.schema import FEATURES
 
 
 class _Record(BaseModel):

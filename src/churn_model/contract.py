@@ -1,9 +1,9 @@
 """The HTTP contract: request and response models derived from the schema, never written by hand.
 
-:data:`CustomerRecord` is built field by field from :data:`churn_model.schema.FEATURES` (type,
-bounds, allowed categories, nullability, description), so the service accepts exactly the records
-the training data obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an
-integer, ``1`` is not a boolean, ``5.5`` is not an integer but ``5.0`` is, as JSON Schema says),
+:data:`CustomerRecord` is built field by field from :data:`churn_model.domain.schema.FEATURES`
+(type, bounds, allowed categories, nullability, description), so the service accepts exactly the
+records the training data obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not
+an integer, ``1`` is not a boolean, ``5.5`` is not an integer but ``5.0`` is, as JSON Schema says),
 unknown fields are refused, and a nullable field must still be sent (explicitly ``null``): a
 forgotten field must not silently mean "missing".
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
-from churn_model.schema import FEATURES, Column
+from churn_model.domain.schema import FEATURES, Column
 
 
 def _number_only(value: object) -> object:

@@ -1,10 +1,10 @@
 """Loading and pinning the dataset: read CSV/Parquet safely, materialise the DVC-pinned sample.
 
-This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``; out of the box
-there is no DVC remote, so the bundled sample is rebuilt from code (:mod:`churn_model.sample`)
-and DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote
-gets ``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the
-working directory of every recipe.
+This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``; out of the box there
+is no DVC remote, so the bundled sample is rebuilt from code (:mod:`churn_model.domain.example`) and
+DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote gets
+``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the working
+directory of every recipe.
 
 ``data.dvc`` tracks the folder, not the file: ``dvc add data`` re-pins it under that name with no
 hand editing, and a team's dataset may be several files. The price: any other file dropped into
@@ -21,10 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from churn_model.card import DataInfo
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import COLUMNS, ID
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, sha256_of
-from churn_model.sample import generate_sample
-from churn_model.schema import COLUMNS, ID
 from churn_model.validation import validate
 
 DATA_DIR = Path("data")

@@ -25,7 +25,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from churn_model.schema import FEATURES
+from churn_model.domain.schema import FEATURES
 
 LATENCY_PLAN: dict[str, tuple[int, int]] = {"batch_1": (1, 150), "batch_1000": (1_000, 15)}
 """Latency runs: name -> (rows per call, timed repeats). About one second in total."""

@@ -21,9 +21,9 @@ from threadpoolctl import threadpool_limits
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.card import ModelCard, feature_specs, read_card
 from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
+from churn_model.domain.example import generate_sample
+from churn_model.domain.schema import FEATURES, feature_names
 from churn_model.errors import UserError
-from churn_model.sample import generate_sample
-from churn_model.schema import FEATURES, feature_names
 
 _DTYPES: dict[str, type[np.generic]] = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 

@@ -13,8 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from churn_model.card import SplitInfo
 from churn_model.config import ModelConfig
-from churn_model.features import build_pipeline
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import TARGET, feature_names
 
 SPLIT_POLICY = "stratified random hold-out on the label (sklearn train_test_split)"
 

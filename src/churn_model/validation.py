@@ -1,10 +1,10 @@
 """Validate a table against the schema with pandera, reporting every problem at once.
 
-This module is *machinery*: the pandera schema is derived from :data:`churn_model.schema.COLUMNS`,
-never written out a second time, so editing the schema is all it takes to change the rules.
-Validation is lazy: one run collects every problem (missing columns, wrong types, nulls, ranges,
-categories, duplicate ids, non-finite numbers, row count and class balance) into one readable
-report, one line per column and rule, with a few offending rows.
+This module is *machinery*: the pandera schema is derived from
+:data:`churn_model.domain.schema.COLUMNS`, never written out a second time, so editing the schema is
+all it takes to change the rules. Validation is lazy: one run collects every problem (missing
+columns, wrong types, nulls, ranges, categories, duplicate ids, non-finite numbers, row count and
+class balance) into one readable report, one line per column and rule, with a few offending rows.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
@@ -20,8 +20,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from churn_model.domain.schema import COLUMNS, MIN_ROWS, POSITIVE_RATE_RANGE, TARGET, Column
 from churn_model.errors import UserError
-from churn_model.schema import COLUMNS, MIN_ROWS, POSITIVE_RATE_RANGE, TARGET, Column
 
 EXAMPLES = 5
 """How many offending rows each line of the report shows."""
@@ -135,7 +135,7 @@ _DATASET_RULES: dict[str, tuple[Callable[[pd.DataFrame], bool], Callable[[pd.Dat
 
 @cache
 def build_schema(*, require_label: bool = True) -> pa.DataFrameSchema:
-    """Derive the pandera schema from :data:`churn_model.schema.COLUMNS`.
+    """Derive the pandera schema from :data:`churn_model.domain.schema.COLUMNS`.
 
     With ``require_label=False`` (batch-scoring input) the label may be absent and the
     dataset-wide rules (row count, class balance) are not checked.

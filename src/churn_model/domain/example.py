@@ -10,7 +10,7 @@ mishandles them is visibly worse on that slice.
 import numpy as np
 import pandas as pd
 
-from churn_model.schema import FEATURES, ID, TARGET
+from churn_model.domain.schema import FEATURES, ID, TARGET
 
 SAMPLE_ROWS = 10_000
 SAMPLE_SEED = 20_261_125
@@ -22,7 +22,8 @@ _PAYMENTS = next(c for c in FEATURES if c.name == "payment_method").categories
 def generate_sample(rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> pd.DataFrame:
     """Generate ``rows`` synthetic customers with a churn label, deterministically from ``seed``.
 
-    Columns follow :mod:`churn_model.schema`, in its order. About a quarter of customers churn.
+    Columns follow :mod:`churn_model.domain.schema`, in its order. About a quarter of customers
+    churn.
     """
     rng = np.random.default_rng(seed)
     # Draw category *codes* (the same random stream as drawing the labels) and compare integers:

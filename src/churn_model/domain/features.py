@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from churn_model.config import ModelParams
-from churn_model.schema import FEATURES
+from churn_model.domain.schema import FEATURES
 
 NUMERIC = [c.name for c in FEATURES if c.kind in {"int", "float"}]
 BOOLEAN = [c.name for c in FEATURES if c.kind == "bool"]
