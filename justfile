@@ -100,9 +100,15 @@ promote candidate="":
 rollback:
     uv run churn-model rollback
 
-# Train several seeds and print each gated metric's spread (how ci/gates.toml tolerances are chosen).
-calibrate seeds="5":
-    uv run churn-model calibrate --seeds {{ seeds }}
+# Train several seeds on the pinned data (or FILE) and print every metric's spread; `--seeds N`, `--draft PATH` writes a gates.toml from it.
+[positional-arguments]
+calibrate *args:
+    uv run churn-model calibrate "$@"
+
+# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--output`, `--force`); prints where it wrote it.
+[positional-arguments]
+infer-schema file *options:
+    uv run churn-model infer-schema "$@"
 
 # Copy the champion's model.skops and card.json into a folder (what the serving image ships).
 export-model dest="build/model":

@@ -29,11 +29,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from churn_model.domain.schema import SCHEMA
 from served_model import make_model_dir, records, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 MAX_BATCH = 5
+FIRST = SCHEMA.feature_names()[0]
 
 
 @dataclass(frozen=True)
@@ -229,9 +231,9 @@ def test_the_served_probabilities_equal_the_pipeline_in_process(service: Running
 @pytest.mark.parametrize(
     ("body", "headers", "status"),
     [
-        ({"tenure_months": 3}, {}, 422),
+        ({FIRST: 3}, {}, 422),
         (b"{not json", {"content-type": "application/json"}, 400),
-        (b"tenure_months=3", {"content-type": "application/x-www-form-urlencoded"}, 415),
+        (f"{FIRST}=3".encode(), {"content-type": "application/x-www-form-urlencoded"}, 415),
     ],
 )
 def test_bad_requests_get_a_4xx_over_http(

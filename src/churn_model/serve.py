@@ -6,7 +6,7 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
 - ``GET /health/ready``: readiness. 200 once the model is loaded, 503 before (the image's
   ``HEALTHCHECK`` and an orchestrator's readiness probe call this one).
 - ``GET /metadata``: the model card (id, data version, metrics, feature spec, threshold, ...).
-- ``POST /predict``: one customer record -> churn probability and label.
+- ``POST /predict``: one record -> probability of the label's positive value, and the label.
 - ``POST /predict/batch``: ``{"records": [...]}`` (1 to ``MAX_BATCH`` records) -> one prediction
   per record, in order.
 
@@ -175,8 +175,8 @@ def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract
     def score(records: Sequence[BaseModel]) -> list[contract.Prediction]:
         probability, label = score_records(model, records)
         return [
-            contract.Prediction(churn_probability=p, churn_label=1 if y else 0)
-            for p, y in zip(probability.tolist(), label.tolist(), strict=True)
+            contract.prediction(record, p, y)
+            for record, p, y in zip(records, probability.tolist(), label.tolist(), strict=True)
         ]
 
     return score
@@ -264,8 +264,8 @@ def create_app(
         return loaded().card
 
     @app.post("/predict", tags=["model"])
-    async def predict(record: contract.CustomerRecord) -> contract.PredictionResponse:
-        """Score one customer."""
+    async def predict(record: contract.Record) -> contract.PredictionResponse:
+        """Score one record (its id, when the schema has one and the record carries it, echoed)."""
         served = loaded()
         batcher: MicroBatcher[BaseModel, contract.Prediction] = state["batcher"]
         prediction = await batcher.submit(record)
@@ -274,7 +274,7 @@ def create_app(
         )
 
     async def predict_batch(request: contract.BatchRequest) -> contract.BatchResponse:
-        """Score many customers at once; predictions come back in request order."""
+        """Score many records at once; predictions come back in request order."""
         served = loaded()
         loop = asyncio.get_running_loop()
         score = _scorer(served)
