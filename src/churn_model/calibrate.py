@@ -219,6 +219,7 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
         f"# Drafted by `just calibrate` on {datetime.now(UTC):%Y-%m-%d} from {source},",
         f"# {runs} seeds ({seeds[0]}..{seeds[-1]}), split and estimator seed both varied:",
         *_table_comment(found),
+        "#",
         *(f"# {line}" for line in RULE.splitlines()),
         "",
         "[floors]",

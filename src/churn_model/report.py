@@ -89,7 +89,7 @@ def _row(name: str, m: ClassificationMetrics) -> str:
 def render_markdown(model_id: str, metrics: Metrics) -> str:
     """Return the Markdown report of one candidate's metrics."""
     header = (
-        f"| rows | n | {_CLASSES[1]} | accuracy | precision | recall | F1 | ROC AUC |\n"
+        f"| slice | n | {_CLASSES[1]} | accuracy | precision | recall | F1 | ROC AUC |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
     latency = "\n".join(
