@@ -13,6 +13,7 @@ it touched must all be domain files, ``ci/`` files, the data pin or the example'
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -158,20 +159,23 @@ def _free_port() -> int:
 
 @contextmanager
 def _served(project: Project) -> Iterator[str]:
+    """`just serve` on a free loopback port, until the block ends (SIGTERM to its group)."""
     port = _free_port()
-    process = subprocess.Popen(
-        ["just", "serve", "--port", str(port)],
-        cwd=project.root,
-        env=project.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    log = project.root.parent / "serve.log"  # outside the project: git does not see it
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["just", "serve", "--port", str(port)],
+            cwd=project.root,
+            env=project.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert process.poll() is None, log.read_text(encoding="utf-8")
             try:
                 if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
                     break
@@ -181,7 +185,7 @@ def _served(project: Project) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(process.pid, 15)
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 

@@ -412,16 +412,18 @@ def test_a_model_trained_on_other_features_is_refused(
         load_served_model(model_dir)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [{"nullable": True}, {"categories": ("another",)}, {"le": -1.0}, {"kind": "float"}],
-    ids=["nullability", "categories", "bounds", "kind"],
-)
+@pytest.mark.parametrize("field", ["nullable", "categories", "le", "kind"])
 def test_a_model_trained_on_another_spec_of_a_column_is_refused(
-    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path, change: dict[str, object]
+    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path, field: str
 ) -> None:
     first, *rest = trained[2].features
-    features = [first.model_copy(update=change), *rest]
+    other = {
+        "nullable": not first.nullable,
+        "categories": (*first.categories, "another"),
+        "le": (first.le or 0.0) - 1.0,
+        "kind": "int" if first.kind == "float" else "float",
+    }
+    features = [first.model_copy(update={field: other[field]}), *rest]
     model_dir = _with_features(trained, tmp_path / "model", features)
     with pytest.raises(UserError, match=f"schema changed since the model was trained: {FIRST}"):
         load_served_model(model_dir)
