@@ -328,7 +328,7 @@ def render(inferred: Inferred, source: str) -> str:
         "",
         f"Drafted on {datetime.now(UTC):%Y-%m-%d} from {inferred.rows:,} rows. Review every line:",
         "the bounds (the extract's range with a margin), the categories, which columns may be",
-        "missing, the label and its positive value, the slices; then describe each column.",
+        "missing, the label and its positive value, the slices. Then describe each column.",
         '"""',
         "",
         "from churn_model.spec import Column, Label, Schema, Slice",
