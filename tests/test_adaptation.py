@@ -27,10 +27,9 @@ import pytest
 
 from churn_model.spec import Column, Label, Schema
 from churn_model.synthetic import synthetic_frame
+from repo_copy import copy_repository
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
 
 LOANS = Schema(
     features=(
@@ -77,16 +76,6 @@ def test_the_pinned_extract_validates() -> None:
 '''
 
 
-def _tracked(root: Path) -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return [name for name in out.decode().split("\0") if name and (root / name).is_file()]
-
-
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True
@@ -98,13 +87,9 @@ class Project:
 
     def __init__(self, root: Path) -> None:
         """Copy the tracked files of this checkout to ``root`` and commit them."""
-        self.root = root
-        for name in _tracked(ROOT):
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target)
-        # The copy gets a virtual environment of its own (uv links it from its warm cache in
-        # seconds): this checkout's would import this checkout's domain.
+        self.root = copy_repository(root)
+        # Unlike other copy-based tests, the copy gets a virtual environment of its own (uv links
+        # it from its warm cache in seconds): this checkout's would import this checkout's domain.
         own = ("UV_PROJECT_ENVIRONMENT", "UV_NO_SYNC", "VIRTUAL_ENV")
         self.env = {k: v for k, v in os.environ.items() if k not in own} | {"NO_COLOR": "1"}
         _git(root, "init", "--quiet")

@@ -146,7 +146,10 @@ def evaluate(
     threshold: float,
     model_path: Path,
 ) -> Evaluation:
-    """Measure ``pipeline`` on the held-out rows; ``model_path`` is its saved file (for size)."""
+    """Measure ``pipeline`` on the held-out rows, overall and on every slice the schema declares.
+
+    ``model_path`` is the saved model file (for its size).
+    """
     y_true = y_test.to_numpy(dtype=np.int64)
     y_score = score(pipeline, x_test)
     slices = {
