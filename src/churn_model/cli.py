@@ -227,7 +227,6 @@ def calibrate(
             )
         if draft is not None:
             text = calibration.draft_gates(found, seed_list, info.source)
-            draft.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(draft, text.encode())
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
@@ -260,7 +259,6 @@ def infer_schema(
         if output.exists() and not force:
             raise UserError(f"{output}: already exists; pass --force to overwrite it")
         inferred = infer(path, label=label, positive=positive, id_column=id_column)
-        output.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(output, render(inferred, source=path.name).encode())
     for note in inferred.notes:
         typer.echo(f"note: {note}")
