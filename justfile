@@ -69,9 +69,9 @@ check-workflows:
 check-docker:
     uv run hadolint Dockerfile
 
-# Run the slow end-to-end tests (each check fails on a planted defect; `just data` in a fresh clone).
+# Run the slow end-to-end tests (each check fails on a planted defect, `just data` in a fresh clone, adopting another table) and print their times.
 check-slow:
-    uv run pytest -m slow --no-cov -p no:cacheprovider
+    uv run pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
 
 # Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
 ci-dry-run:
