@@ -1,9 +1,9 @@
-"""`just data-refresh` updates the pin from its source and says whether the data changed (slow set).
+"""`just data-refresh` updates the pin from its source and says whether the data changed.
 
-Each test builds a git repository whose ``data.dvc`` is a real DVC import of a local folder (the
-offline stand-in for a bucket or a data registry), with a local DVC remote, and runs the real
-command in it. The step output Retrain reads (``changed=...`` in ``$GITHUB_OUTPUT``) is checked
-too.
+The slow tests build a git repository whose ``data.dvc`` is a real DVC import of a local folder
+(the offline stand-in for a bucket or a data registry), with a local DVC remote, and run the real
+command in it. The fast ones check the decision itself on hand-written pins. Both check the step
+output Retrain reads (``changed=...`` in ``$GITHUB_OUTPUT``).
 """
 
 import os
@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-pytestmark = pytest.mark.slow
+from churn_model.cli import app
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
 
@@ -63,6 +64,7 @@ def _repo(tmp_path: Path, *, imported: bool) -> tuple[Path, Path]:
     return repo, source
 
 
+@pytest.mark.slow
 def test_an_import_is_updated_and_only_a_real_change_counts(tmp_path: Path) -> None:
     repo, source = _repo(tmp_path, imported=True)
     pinned = (repo / "data.dvc").read_text()
@@ -88,6 +90,7 @@ def test_an_import_is_updated_and_only_a_real_change_counts(tmp_path: Path) -> N
     assert output == "changed=false\n"
 
 
+@pytest.mark.slow
 def test_a_pin_without_a_source_counts_a_re_pin_made_before_it(tmp_path: Path) -> None:
     repo, _ = _repo(tmp_path, imported=False)
     result, output = _refresh(repo, tmp_path)
@@ -101,6 +104,7 @@ def test_a_pin_without_a_source_counts_a_re_pin_made_before_it(tmp_path: Path) -
     assert output == "changed=true\n"
 
 
+@pytest.mark.slow
 def test_an_unreachable_source_fails_with_one_sentence(tmp_path: Path) -> None:
     repo, source = _repo(tmp_path, imported=True)
     shutil.rmtree(source)
@@ -109,3 +113,55 @@ def test_an_unreachable_source_fails_with_one_sentence(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: dvc update failed: ")
     assert "Traceback" not in result.stderr
     assert output == ""
+
+
+# ---------------------------------------------------------------- fast: the decision, on plain pins
+
+PIN = "outs:\n- md5: {md5}.dir\n  size: 8\n  nfiles: 1\n  hash: md5\n  path: data\n"
+
+
+def _git_repo(tmp_path: Path, pin: str) -> Path:
+    """A git repository whose HEAD holds ``data.dvc`` = ``pin``."""
+    subprocess.run([*GIT, "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / "data.dvc").write_text(pin)
+    _commit(tmp_path)
+    return tmp_path
+
+
+def _invoke(repo: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(repo / "github_output"))
+    result = CliRunner().invoke(app, ["refresh-data"])
+    outputs = repo / "github_output"
+    return result.exit_code, result.output, outputs.read_text() if outputs.exists() else ""
+
+
+def test_the_committed_pin_is_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _git_repo(tmp_path, PIN.format(md5="a" * 32))
+    code, output, changed = _invoke(repo, monkeypatch)
+    assert (code, changed) == (0, "changed=false\n")
+    assert output == (
+        f"data.dvc is not a DVC import, so nothing to update: the data is unchanged "
+        f"(md5 {'a' * 32}.dir)\n"
+    )
+
+
+def test_a_pin_that_differs_from_head_is_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _git_repo(tmp_path, PIN.format(md5="a" * 32))
+    (repo / "data.dvc").write_text(PIN.format(md5="b" * 32))  # re-pinned by the team's step
+    code, output, changed = _invoke(repo, monkeypatch)
+    assert (code, changed) == (0, "changed=true\n")
+    assert "the data changed (md5 " in output
+    assert f"-> {'b' * 32}.dir)" in output
+
+
+def test_an_import_whose_update_fails_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imported = "deps:\n- path: /nowhere/data\n" + PIN.format(md5="a" * 32)
+    repo = _git_repo(tmp_path, imported)
+    code, output, changed = _invoke(repo, monkeypatch)
+    assert (code, changed) == (1, "")
+    assert output.startswith("error: dvc update failed: ")

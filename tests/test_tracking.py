@@ -69,12 +69,13 @@ def test_without_the_variable_nothing_connects(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_help_and_the_model_path_modules_do_not_import_mlflow() -> None:
-    # A fresh interpreter: the CLI's --help, and every module the train, gate, promote and
-    # rollback commands import, with the hook called as those commands call it.
+    # A fresh interpreter: the CLI's --help, and the tracking module the model-path commands
+    # import, its hook called as they call it. (The slow set profiles real `just train` and
+    # `just gate` runs for the same.)
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from churn_model import candidate, cli, gate, registry, tracking\n"
+        "from churn_model import cli, tracking\n"
         "assert CliRunner().invoke(cli.app, ['--help']).exit_code == 0\n"
         "assert tracking.connect() is None\n"
         "print(sorted(name for name in sys.modules if name.partition('.')[0] == 'mlflow'))\n"

@@ -306,10 +306,15 @@ def mark_failed(tracker: Tracker, run_id: str) -> None:
         _terminate(tracker, run_id, "FAILED")
 
 
-def find_run(tracker: Tracker, candidate_id: str) -> "Run | None":
-    """Return the finished run of candidate ``candidate_id`` in the experiment, if there is one."""
+def _check_id(candidate_id: str) -> None:
+    """Refuse an id that is not a plain name: it goes into MLflow's search filters."""
     if not _SAFE_ID.match(candidate_id):
         raise UserError(f"{candidate_id!r} is not a candidate id")
+
+
+def find_run(tracker: Tracker, candidate_id: str) -> "Run | None":
+    """Return the finished run of candidate ``candidate_id`` in the experiment, if there is one."""
+    _check_id(candidate_id)
     with _reported(f"searching MLflow at {tracker.uri} failed", tracker.uri):
         runs = tracker.client.search_runs(
             [tracker.experiment_id],
@@ -353,6 +358,7 @@ def _version_of(tracker: Tracker, model_id: str) -> str | None:
     Returns ``None`` when there is no finished run for it, or the run carries no passing verdict
     for its own model file: only a gated model is ever registered.
     """
+    _check_id(model_id)
     client, name = tracker.client, tracker.model_name
     versions = client.search_model_versions(
         f"name = '{name}' and tags.{CANDIDATE_TAG} = '{model_id}'"
