@@ -27,7 +27,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -74,6 +74,8 @@ class Tracker:
     experiment: str
     experiment_id: str
     model_name: str
+    raw_uri: str = field(repr=False, default="")
+    """The URI as given, only to scrub its credentials from error messages; never printed."""
 
 
 # ---------------------------------------------------------------- credentials stay out of output
@@ -99,8 +101,8 @@ def scrub(text: str, uri: str) -> str:
     secret = parts.password if parts.password is not None else parts.username
     secrets |= {userinfo, parts.query, secret or ""}
     secrets |= {unquote(text) for text in secrets}
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
+    for value in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(value, "***")
     return _USERINFO.sub("***@", text)
 
 
@@ -163,7 +165,7 @@ def connect() -> Tracker | None:
         client = MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else client.create_experiment(experiment)
-    return Tracker(client, shown, experiment, experiment_id, PROJECT_NAME)
+    return Tracker(client, shown, experiment, experiment_id, PROJECT_NAME, raw_uri=uri)
 
 
 def describe(tracker: Tracker) -> str:
@@ -274,7 +276,7 @@ def log_candidate(tracker: Tracker, folder: Path, card: ModelCard) -> str:
     so the caller can discard the staged candidate.
     """
     failed = f"logging candidate {card.id} to MLflow at {tracker.uri} failed"
-    with _reported(failed, tracker.uri):
+    with _reported(failed, tracker.raw_uri):
         run = tracker.client.create_run(
             tracker.experiment_id,
             start_time=int(card.created_at.timestamp() * 1000),
@@ -283,7 +285,7 @@ def log_candidate(tracker: Tracker, folder: Path, card: ModelCard) -> str:
         )
     run_id = str(run.info.run_id)
     try:
-        with _reported(failed, tracker.uri):
+        with _reported(failed, tracker.raw_uri):
             _log_batch(
                 tracker,
                 run_id,
@@ -315,7 +317,7 @@ def _check_id(candidate_id: str) -> None:
 def find_run(tracker: Tracker, candidate_id: str) -> "Run | None":
     """Return the finished run of candidate ``candidate_id`` in the experiment, if there is one."""
     _check_id(candidate_id)
-    with _reported(f"searching MLflow at {tracker.uri} failed", tracker.uri):
+    with _reported(f"searching MLflow at {tracker.uri} failed", tracker.raw_uri):
         runs = tracker.client.search_runs(
             [tracker.experiment_id],
             filter_string=(
@@ -333,7 +335,7 @@ def log_verdict(tracker: Tracker, folder: Path, verdict: Verdict) -> str | None:
         return None
     run_id = str(run.info.run_id)
     failures = sum(row.status == "fail" for row in verdict.rows)
-    with _reported(f"logging the verdict to MLflow at {tracker.uri} failed", tracker.uri):
+    with _reported(f"logging the verdict to MLflow at {tracker.uri} failed", tracker.raw_uri):
         _log_batch(
             tracker,
             run_id,
@@ -399,7 +401,7 @@ def follow_baseline(tracker: Tracker, model_id: str | None) -> str:
     (trained or gated with tracking off), the alias is removed rather than left on another model.
     """
     name = tracker.model_name
-    with _reported(f"updating the MLflow registry at {tracker.uri} failed", tracker.uri):
+    with _reported(f"updating the MLflow registry at {tracker.uri} failed", tracker.raw_uri):
         version = None if model_id is None else _version_of(tracker, model_id)
         if version is None:
             _drop_alias(tracker)
