@@ -30,10 +30,10 @@ from churn_model.card import read_card
 from churn_model.files import sha256_of
 from churn_model.tracking import CHAMPION_ALIAS, flat_numbers
 from model_support import fast_config
+from repo_copy import ROOT, copy_repository, reused_environment
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-in-the-uri"  # noqa: S105 -- a fake, asserted absent from every output
 TOKEN = "tok-in-the-environment"  # noqa: S105 -- likewise
 HEALTHY_WITHIN_S = 240.0  # a cold start on a busy 2-core machine has taken a minute
@@ -99,10 +99,8 @@ def client(server: str) -> MlflowClient:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    """This environment, reusing this checkout's virtualenv, without tracking unless given."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}
-    env |= {"UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv"), "UV_NO_SYNC": "1", "NO_COLOR": "1"}
-    return env | extra
+    """This checkout's environment (no MLflow variable: conftest removed them) plus ``extra``."""
+    return reused_environment(**extra)
 
 
 def _toml(tables: Mapping[str, object], prefix: str = "") -> str:
@@ -134,17 +132,7 @@ def _lenient_gates(path: Path) -> None:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository holding this checkout's files, a fast model config and no baseline yet."""
-    dest = tmp_path_factory.mktemp("pristine")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
+    dest = copy_repository(tmp_path_factory.mktemp("pristine"))
     fast_config(dest / "configs/model.toml")
     _lenient_gates(dest / "ci/gates.toml")
     (dest / "ci/baseline.json").unlink()
