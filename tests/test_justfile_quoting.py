@@ -19,7 +19,7 @@ from justfile_recipes import ROOT, read_recipes
 from served_model import make_model_dir, sample
 
 
-def _unquoted(expression: Any, parameters: set[str], *, quoted: bool = False) -> list[str]:
+def _unquoted(expression: object, parameters: set[str], *, quoted: bool = False) -> list[str]:
     """The parameters ``expression`` pastes into the command line without ``quote()``."""
     if not isinstance(expression, list):
         return []  # literal text
@@ -90,7 +90,9 @@ def test_variadic_recipes_pass_their_arguments_word_for_word() -> None:
     for name, recipe in read_recipes().items():
         if any(parameter["kind"] != "singular" for parameter in recipe["parameters"]):
             assert "positional-arguments" in recipe["attributes"], name
-            text = "".join(part for line in recipe["body"] for part in line if isinstance(part, str))
+            text = "".join(
+                part for line in recipe["body"] for part in line if isinstance(part, str)
+            )
             assert '"$@"' in text, name
 
 

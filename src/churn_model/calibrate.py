@@ -40,7 +40,7 @@ def gated_metrics(config: GateConfig) -> list[str]:
     for slice_name, floors in config.slice_floors.items():
         names += [f"slices.{slice_name}.{name}" for name in floors]
     names += [f"latency.{run}.p99_ms" for run in config.latency.floor_ms]
-    return [*dict.fromkeys(names), "model_size_bytes"]
+    return [*dict.fromkeys(names), "model_loaded_bytes"]
 
 
 def calibrate(

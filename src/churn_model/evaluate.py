@@ -1,4 +1,4 @@
-"""Evaluation on the held-out split: quality overall and per slice, latency, size on disk.
+"""Evaluation on the held-out split: quality overall and per slice, latency, size.
 
 Quality metrics are a pure function of the model and the test rows (deterministic). Latency is
 measured, so it varies with the machine: it is timed single-threaded, after a warm-up, over a fixed
@@ -25,6 +25,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from churn_model.artifact import model_loaded_bytes
 from churn_model.schema import FEATURES
 
 LATENCY_PLAN: dict[str, tuple[int, int]] = {"batch_1": (1, 150), "batch_1000": (1_000, 15)}
@@ -69,6 +70,9 @@ class Metrics(_Record):
     slices: dict[str, ClassificationMetrics]
     latency: dict[str, LatencyStats]
     model_size_bytes: int
+    """Size of ``model.skops`` on disk."""
+    model_loaded_bytes: int
+    """What loading ``model.skops`` inflates: the uncompressed size of its zip members."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ def evaluate(
         slices=slices,
         latency=latency,
         model_size_bytes=model_path.stat().st_size,
+        model_loaded_bytes=model_loaded_bytes(model_path),
     )
     return Evaluation(metrics=metrics, y_true=y_true, y_score=y_score)
 
@@ -196,4 +201,5 @@ def flatten(metrics: Metrics) -> dict[str, float | None]:
         for key, value in timing.model_dump().items():
             flat[f"latency.{name}.{key}"] = value
     flat["model_size_bytes"] = metrics.model_size_bytes
+    flat["model_loaded_bytes"] = metrics.model_loaded_bytes
     return flat

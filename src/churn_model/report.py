@@ -113,7 +113,7 @@ Single-threaded `predict_proba` wall time, in milliseconds.
 | ---: | ---: | ---: | ---: | ---: |
 {latency}
 
-Model file: {metrics.model_size_bytes:,} bytes.
+Model file: {metrics.model_size_bytes:,} bytes on disk, {metrics.model_loaded_bytes:,} bytes loaded.
 
 ## Plots
 
