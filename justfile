@@ -143,6 +143,10 @@ bench-train-gate:
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
 
+# Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
+bench-bad-requests:
+    uv run python scripts/benchmark_bad_requests.py
+
 # Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
 [positional-arguments]
 bench-serve *options:

@@ -72,7 +72,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def append_text(path: Path, text: str) -> None:
-    """Append ``text`` to ``path`` (a log such as the CI job summary), naming it if the disk is full."""
+    """Append ``text`` to ``path`` (a log such as the CI job summary); a full disk names it."""
     try:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(text)
