@@ -10,6 +10,7 @@ closed.
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -184,6 +185,22 @@ def test_a_body_that_stops_arriving_is_a_408(monkeypatch: pytest.MonkeyPatch) ->
         asyncio.run(read_body(Request(scope, receive), limit=1_000))
     assert caught.value.status == 408
     assert caught.value.response().message == "(body): request body not received within 0.05 s"
+
+
+# ------------------------------------------------------------------------------ docs
+
+
+def test_the_docs_load_swagger_ui_from_the_service_itself(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r"""(?:src|href)=["']?([^"'\s>]+)""", page.text)
+    assets = re.findall(r"""(?:url|js_url|css_url)\s*[:=]\s*["']([^"']+)""", page.text)
+    urls = [*sources, *assets, *re.findall(r"https?://[^\s\"'<>]+", page.text)]
+    assert any(u.endswith("swagger-ui-bundle.js") for u in urls), page.text
+    assert all(u.startswith("/") for u in urls), urls  # nothing from another origin
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/redoc").status_code == 404
 
 
 # ------------------------------------------------------------------------------ the real server

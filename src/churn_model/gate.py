@@ -140,7 +140,7 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
             )
         )
     for run, floor_ms in config.latency.floor_ms.items():
-        key = f"latency.{run}.p99_ms"
+        key = f"latency.{run}.cpu_p50_ms"
         reference = base.get(key)
         limit = floor_ms if reference is None else max(config.latency.factor * reference, floor_ms)
         note = f"max({config.latency.factor:g}x baseline, {floor_ms:g} ms)"

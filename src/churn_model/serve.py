@@ -38,6 +38,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -231,7 +232,11 @@ def create_app(
             validators.shutdown(wait=True)
             gc.unfreeze()
 
-    app = FastAPI(
+    # The interactive docs (/docs, Swagger UI) load their scripts and styles from this package's
+    # fastapi-offline dependency, not from a CDN: nothing outside the image runs in a browser that
+    # opens them. ReDoc is not served.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="churn-model",
         version=__version__,
         summary="Customer-churn predictions from the gated, promoted model.",
