@@ -48,8 +48,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from churn_model import __version__, contract
 from churn_model.artifact import DEFAULT_MODEL_DIR
 from churn_model.batching import MicroBatcher
-from churn_model.bodies import BadRequest, RecordValidator, batch_bytes, parse_json, read_body
-from churn_model.bodies import record_bytes as single_record_bytes
+from churn_model.bodies import (
+    BadRequest,
+    RecordValidator,
+    batch_bytes,
+    parse_json,
+    read_body,
+    record_bytes,
+)
 from churn_model.card import ModelCard
 from churn_model.contract import ErrorResponse, Problem
 from churn_model.errors import UserError
@@ -204,7 +210,7 @@ def create_app(
     state: dict[str, Any] = {}
     validate = RecordValidator(contract.CustomerRecord)
     batch_model = contract.batch_model(max_batch)
-    record_limit, batch_limit = single_record_bytes(), batch_bytes(max_batch)
+    record_limit, batch_limit = record_bytes(), batch_bytes(max_batch)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
