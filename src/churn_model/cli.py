@@ -52,12 +52,20 @@ def reporting_user_errors() -> Iterator[None]:
     """Turn a :class:`UserError` into ``error: <message>`` on stderr and exit status 1.
 
     A user error is something the user can fix, so it gets a message, not a traceback; any other
-    exception is a bug and keeps its traceback.
+    exception is a bug and keeps its traceback. A full disk is the user's to fix too, wherever the
+    write happened (the writers that know the file name it; this is the net under them).
     """
+    from churn_model.files import disk_full, is_disk_full
+
     try:
         yield
     except UserError as error:
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        typer.echo(f"error: {disk_full(error.filename)}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -130,6 +138,7 @@ def gate(candidate: CandidateOption = None) -> None:
     """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
     from churn_model.candidate import find_candidate
     from churn_model.config import load_gate_config
+    from churn_model.files import append_text
     from churn_model.gate import (
         VERDICT_FILE,
         read_baseline,
@@ -144,8 +153,7 @@ def gate(candidate: CandidateOption = None) -> None:
         _console.print(render_table(verdict))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(render_markdown(verdict) + "\n")
+            append_text(Path(summary), render_markdown(verdict) + "\n")
         typer.echo(f"verdict written to {folder / VERDICT_FILE}")
         if not verdict.passed:
             failed = [row.metric for row in verdict.rows if row.status == "fail"]
