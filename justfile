@@ -116,7 +116,7 @@ register:
 
 # Train several seeds and print each gated metric's spread (how ci/gates.toml tolerances are chosen).
 calibrate seeds="5":
-    uv run churn-model calibrate --seeds {{ seeds }}
+    uv run churn-model calibrate --seeds {{ quote(seeds) }}
 
 # Copy the champion's model.skops and card.json into a folder (what the serving image ships).
 export-model dest="build/model":
@@ -130,12 +130,14 @@ package:
     uv run churn-model export dist/model
 
 # Serve the model over HTTP on 127.0.0.1:8000 from dist/model (env MODEL_DIR, HOST, PORT, MAX_BATCH or options override).
+[positional-arguments]
 serve *options:
-    uv run churn-model serve {{ options }}
+    uv run churn-model serve "$@"
 
 # Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
+[positional-arguments]
 predict input output *options:
-    uv run churn-model predict {{ quote(input) }} {{ quote(output) }} {{ options }}
+    uv run churn-model predict "$@"
 
 # Build the documentation site strictly (a warning fails) into site/.
 doc:
@@ -165,6 +167,11 @@ bench-train-gate *options:
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
 
+# Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
+bench-bad-requests:
+    uv run python scripts/benchmark_bad_requests.py
+
 # Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
+[positional-arguments]
 bench-serve *options:
-    uv run python scripts/load_test.py {{ options }}
+    uv run python scripts/load_test.py "$@"

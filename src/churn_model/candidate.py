@@ -23,6 +23,7 @@ from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
 from churn_model.data import load_dataset
 from churn_model.errors import UserError
 from churn_model.evaluate import evaluate
+from churn_model.files import disk_full, is_disk_full
 from churn_model.report import write_report
 from churn_model.tracking import Tracker, log_candidate, mark_failed
 from churn_model.train import train
@@ -120,10 +121,12 @@ def create_candidate(
         final = root / model_id
         # rename() is atomic, and refuses a non-empty target: an existing candidate is never hit.
         staging.rename(final)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         if tracker is not None and run_id is not None:
             mark_failed(tracker, run_id)
+        if is_disk_full(error):
+            raise disk_full(root) from None
         raise
     return final
 

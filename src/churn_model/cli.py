@@ -56,12 +56,20 @@ def reporting_user_errors() -> Iterator[None]:
     """Turn a :class:`UserError` into ``error: <message>`` on stderr and exit status 1.
 
     A user error is something the user can fix, so it gets a message, not a traceback; any other
-    exception is a bug and keeps its traceback.
+    exception is a bug and keeps its traceback. A full disk is the user's to fix too, wherever the
+    write happened (the writers that know the file name it; this is the net under them).
     """
+    from churn_model.files import disk_full, is_disk_full
+
     try:
         yield
     except UserError as error:
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        typer.echo(f"error: {disk_full(error.filename)}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -87,14 +95,15 @@ def refresh_data() -> None:
     Retrain trains and opens a pull request only when the data changed.
     """
     from churn_model.data import refresh_pin
+    from churn_model.files import append_text
 
     with reporting_user_errors():
         refresh = refresh_pin()
     typer.echo(refresh.message)
     outputs = os.environ.get("GITHUB_OUTPUT")
     if outputs:
-        with Path(outputs).open("a", encoding="utf-8") as handle:
-            handle.write(f"changed={str(refresh.changed).lower()}\n")
+        with reporting_user_errors():
+            append_text(Path(outputs), f"changed={str(refresh.changed).lower()}\n")
 
 
 @app.command("validate")
@@ -157,6 +166,7 @@ def gate(candidate: CandidateOption = None) -> None:
     from churn_model import tracking
     from churn_model.candidate import find_candidate
     from churn_model.config import load_gate_config
+    from churn_model.files import append_text
     from churn_model.gate import (
         VERDICT_FILE,
         read_baseline,
@@ -172,8 +182,7 @@ def gate(candidate: CandidateOption = None) -> None:
         _console.print(render_table(verdict))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(render_markdown(verdict) + "\n")
+            append_text(Path(summary), render_markdown(verdict) + "\n")
         typer.echo(f"verdict written to {folder / VERDICT_FILE}")
         if tracker is not None:
             _log_verdict(tracker, folder, verdict)

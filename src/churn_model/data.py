@@ -109,7 +109,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`."""
+    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`.
+
+    Columns pandas cannot rebuild from the file's pandas metadata (nested structs or lists, a
+    type the metadata misstates) raise pyarrow's NotImplementedError or TypeError subclasses:
+    those are a file this reader cannot take, too, not a bug.
+    """
     try:
         return pd.read_parquet(path)
     except ImportError:
@@ -117,7 +122,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path}: reading Parquet needs pyarrow; install the 'train' extra "
             "(`uv sync --extra train`)."
         ) from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError, NotImplementedError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"{path}: not a readable Parquet file ({reason}).") from None
 
