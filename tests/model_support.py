@@ -24,7 +24,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_LATENCY = {"batch_1": (1, 5), "batch_1000": (1_000, 2)}
+FAST_LATENCY = {"batch_1": (1, 5, 1), "batch_1000": (1_000, 2, 1)}
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
@@ -55,7 +55,7 @@ def lenient_gates() -> GateConfig:
         slice_floors={name: {"recall": 0.0} for name in SCHEMA.slice_names()},
         max_drop={"roc_auc": 0.05, "recall": 0.1, "f1": 0.1},
         latency=LatencyBudget(factor=3.0, floor_ms={"batch_1": 60_000.0, "batch_1000": 60_000.0}),
-        size=SizeBudget(max_bytes=50_000_000, max_growth=2.0),
+        size=SizeBudget(max_loaded_bytes=50_000_000, max_growth=2.0),
     )
 
 
@@ -71,7 +71,7 @@ def gates_toml(config: GateConfig) -> str:
     lines += ["[max_drop]", *(f"{k} = {v}" for k, v in config.max_drop.items()), ""]
     budget = ", ".join(f"{_key(k)} = {v}" for k, v in config.latency.floor_ms.items())
     lines += ["[latency]", f"factor = {config.latency.factor}", f"floor_ms = {{ {budget} }}", ""]
-    lines += ["[size]", f"max_bytes = {config.size.max_bytes}"]
+    lines += ["[size]", f"max_loaded_bytes = {config.size.max_loaded_bytes}"]
     return "\n".join([*lines, f"max_growth = {config.size.max_growth}"]) + "\n"
 
 

@@ -23,7 +23,8 @@ def test_every_measured_metric_gets_a_spread(runs: list[dict[str, float | None]]
     found = {spread.metric: spread for spread in calibrate.spreads(runs)}
     for name in SCHEMA.slice_names():
         assert f"slices.{name}.recall" in found
-    assert {"overall.roc_auc", "overall.accuracy", "model_size_bytes"} <= set(found)
+    assert {"overall.roc_auc", "overall.accuracy", "model_loaded_bytes"} <= set(found)
+    assert {"latency.batch_1.cpu_p50_ms", "latency.batch_1000.cpu_p50_ms"} <= set(found)
     auc = found["overall.roc_auc"]
     assert auc.runs == 3
     assert auc.min <= auc.mean <= auc.max
@@ -63,7 +64,10 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
         spread = by_name[f"overall.{metric}"]
         assert drop > spread.max - spread.min
         assert drop > 3 * 2**0.5 * spread.std
-    assert drafted.size.max_bytes >= 3 * by_name["model_size_bytes"].max
+    assert drafted.size.max_loaded_bytes >= 3 * by_name["model_loaded_bytes"].max
+    assert drafted.latency.factor == calibrate.LATENCY_FACTOR
+    for run, floor in drafted.latency.floor_ms.items():
+        assert floor >= by_name[f"latency.{run}.cpu_p50_ms"].mean / 4
     assert "Drafted by `just calibrate`" in text
     (tmp_path / "gates.toml").write_text(gates_toml(drafted))
 

@@ -196,6 +196,7 @@ def test_the_venv_holds_the_runtime_only_and_the_package_non_editable(image_root
     installed = {path.name.split("-")[0].lower() for path in site.glob("*.dist-info")}
     assert {"fastapi", "uvicorn", "scikit_learn", "skops", "churn_model"} <= installed
     assert not {"matplotlib", "pyarrow", "pytest", "ruff", "mypy", "mkdocs", "dvc"} & installed
+    assert not {"mlflow", "mlflow_skinny"} & installed  # tracking is opt-in: never in the image
 
 
 def test_every_endpoint_answers_over_http(service: Running) -> None:

@@ -134,7 +134,7 @@ def test_calibrate_prints_every_spread_notes_unmeasured_gates_and_drafts(project
     result = invoke("calibrate", "sample.csv", "--seeds", "2", "--draft", "drafted.toml")
     assert result.exit_code == 0, result.output
     assert "Calibration over 2 seeds (42..43)" in result.output
-    expected = ["overall.roc_auc", "latency.batch_1.p99_ms", "model_size_bytes"]
+    expected = ["overall.roc_auc", "latency.batch_1.cpu_p50_ms", "model_loaded_bytes"]
     expected += [f"slices.{name}.recall" for name in SCHEMA.slice_names()]
     for metric in expected:
         assert metric in result.output

@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from churn_model import __version__
 from churn_model.artifact import CARD_FILE
+from churn_model.bodies import batch_bytes
 from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
 from churn_model.data import read_table, write_csv
 from churn_model.domain.schema import SCHEMA
@@ -277,7 +278,7 @@ def test_an_oversized_batch_is_a_413(client: TestClient, record: dict[str, Any])
 
 
 def test_a_body_too_large_is_a_413_before_parsing(client: TestClient) -> None:
-    junk = b"[" + b" " * (MAX_BATCH * 1024 + 8192) + b"]"
+    junk = b"[" + b" " * batch_bytes(MAX_BATCH) + b"]"
     response = client.post(
         "/predict/batch", content=junk, headers={"content-type": "application/json"}
     )
@@ -299,8 +300,9 @@ def test_malformed_json_says_where(client: TestClient) -> None:
     body = f'{{"{FIRST}": }}'.encode()
     response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    where = len(body) - 1  # the closing brace, where a value was expected
-    assert response.json()["message"].startswith(f"(body): malformed JSON at character {where}")
+    where = len(body)  # the closing brace (columns count from 1), where a value was expected
+    expected = f"(body): malformed JSON: expected value at line 1 column {where}"
+    assert response.json()["message"] == expected
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
@@ -438,7 +440,7 @@ def test_settings_default_to_loopback_and_dist_model() -> None:
         "127.0.0.1",
         8000,
         Path("dist/model"),
-        10_000,
+        1_000,
     )
 
 

@@ -41,10 +41,15 @@ Floors sit 4 standard deviations under the mean, and under every seed's value, r
 metric that some seed could not measure (a slice with a single class). Allowed drops exceed both
 3 x the standard deviation of the difference of two seeds (sqrt(2) x std) and the whole min-max
 range, rounded up to 0.005, so retraining under another seed never fails on noise alone. Latency
-floors are about twice the worst p99 seen, rounded up to 1, 2 or 5 x 10^k ms (factor 3 over the
-baseline); the size ceiling about three times the largest model, rounded up the same way (growth
-1.5 x the baseline). Re-run `just calibrate` and revisit these after changing the data, the
-features or the model."""
+is judged by a factor of 2.5 over the baseline's CPU time; its floors, a quarter of the mean CPU
+time per call rounded up to 1, 2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The
+size ceiling is about three times the largest loaded model, rounded up the same way (growth 1.5 x
+the baseline). Re-run `just calibrate` and revisit these after changing the data, the features or
+the model."""
+
+LATENCY_FACTOR = 2.5
+"""The drafted latency factor: an identical model measured up to 1.6x its baseline's CPU time on a
+busy or slower machine, a model doing three times the work 3.2x and more (see ``ci/gates.toml``)."""
 
 
 class Spread(BaseModel):
@@ -69,8 +74,8 @@ def measured_names(flat: dict[str, float | None]) -> list[str]:
     slices = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("slices."))
     names += [f"slices.{name}.{metric}" for name in slices for metric in QUALITY]
     runs = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("latency."))
-    names += [f"latency.{run}.p99_ms" for run in runs]
-    return [*names, "model_size_bytes"]
+    names += [f"latency.{run}.cpu_p50_ms" for run in runs]
+    return [*names, "model_loaded_bytes", "model_size_bytes"]
 
 
 def gated_names(config: GateConfig) -> list[str]:
@@ -78,8 +83,8 @@ def gated_names(config: GateConfig) -> list[str]:
     names = [f"overall.{name}" for name in {**config.floors, **config.max_drop}]
     for slice_name, floors in config.slice_floors.items():
         names += [f"slices.{slice_name}.{name}" for name in floors]
-    names += [f"latency.{run}.p99_ms" for run in config.latency.floor_ms]
-    return [*dict.fromkeys(names), "model_size_bytes"]
+    names += [f"latency.{run}.cpu_p50_ms" for run in config.latency.floor_ms]
+    return [*dict.fromkeys(names), "model_loaded_bytes"]
 
 
 def run_seeds(
@@ -259,24 +264,30 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
         if spread is not None and spread.runs == runs:
             lines.append(f"{metric} = {draft_drop(spread):.3f}")
     latency = {
-        s.metric.split(".")[1]: nice_ceiling(2 * s.max)
+        s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
         for s in found
         if s.metric.startswith("latency.")
     }
-    inline = ", ".join(f"{_key(run)} = {floor:.1f}" for run, floor in latency.items())
-    size = by_name.get("model_size_bytes")
+    inline = ", ".join(f"{_key(run)} = {floor:g}" for run, floor in latency.items())
+    size = by_name.get("model_loaded_bytes")
     ceiling = nice_ceiling(3 * size.max) if size is not None else 5_000_000
     lines += [
         "",
         "[latency]",
-        "# p99 of single-threaded predict_proba per batch size, under max(factor x baseline,",
-        "# floor): the factor catches a model several times slower, the floor absorbs noise.",
-        "factor = 3.0",
+        "# CPU time of one single-threaded predict_proba call per batch size (cpu_p50_ms, the",
+        "# median of the least disturbed of several rounds) must stay under",
+        "# max(factor x baseline, floor). Wall time on a busy machine is several times the model's",
+        "# cost; its CPU time grows 1.2-1.6x there (3 CPU-bound neighbours per 2 cores), while a",
+        "# model doing three times the work measures 3.2-3.9x: the factor sits between. The floors",
+        "# only keep a sub-millisecond baseline's timer noise from failing a good model.",
+        f"factor = {LATENCY_FACTOR:g}",
         f"floor_ms = {{ {inline} }}",
         "",
         "[size]",
-        "# model.skops on disk: an absolute ceiling, and at most this growth over the baseline's.",
-        f"max_bytes = {int(ceiling):_}",
+        "# What loading model.skops inflates (model_loaded_bytes): an absolute ceiling, and at",
+        "# most this growth over the baseline's. It must stay under the loader's own ceiling",
+        "# (churn_model.artifact.MAX_LOADED_BYTES).",
+        f"max_loaded_bytes = {int(ceiling):_}",
         "max_growth = 1.5",
     ]
     return "\n".join(lines) + "\n"

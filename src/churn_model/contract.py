@@ -50,8 +50,14 @@ def _boolean(value: object) -> object:
     raise PydanticCustomError("bool_type", "Input should be true, false, 1 or 0")
 
 
+ID_LENGTH = 64
+"""Longest id a record may carry (a string of at most this many characters, or an integer)."""
+
+
 def _identifier(value: object) -> object:
     """Accept an id as a string or an integer (a ``null`` is handled by the optional type)."""
+    if isinstance(value, str) and len(value) > ID_LENGTH:
+        raise PydanticCustomError("id_too_long", f"An id has at most {ID_LENGTH} characters")
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     raise PydanticCustomError("id_type", "Input should be a string or an integer")
@@ -117,6 +123,31 @@ def record_model(schema: Schema = SCHEMA) -> type[BaseModel]:
         __doc__="One record's features, as the training data records them.",
         **_id_field(schema),
         **fields,
+    )
+
+
+MAX_PROBLEMS = 20
+"""Most problems one error answer lists: validation stops there, so an answer stays small."""
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request."""
+
+    field: str = Field(description="Dotted path of the offending field ('' for the whole body).")
+    message: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx answer to a bad request."""
+
+    message: str = Field(description="One line per problem: field, then what is wrong.")
+    detail: list[Problem] = Field(
+        description=f"The problems, at most {MAX_PROBLEMS}: validation stops there."
+    )
+    truncated: bool = Field(
+        default=False,
+        description=f"Validation stopped after {MAX_PROBLEMS} problems; there may be more.",
     )
 
 
