@@ -117,11 +117,15 @@ def test_a_regression_beyond_the_tolerance_fails_and_noise_does_not(card: ModelC
     assert failed(beyond) == {("regression", f"overall.{name}") for name in config.max_drop}
 
 
-def test_without_a_baseline_regressions_are_skipped(card: ModelCard) -> None:
-    rows = check_metrics(card.metrics, lenient(), None)
-    regressions = [row for row in rows if row.check == "regression"]
-    assert regressions
-    assert all(row.status == "skip" and row.note == "no baseline" for row in regressions)
+def test_without_a_baseline_regressions_and_latency_are_skipped(card: ModelCard) -> None:
+    # Both budgets are relative to the promoted model: the first model of a project has none.
+    tight = lenient().model_copy(
+        update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
+    )
+    rows = check_metrics(card.metrics, tight, None)
+    relative = [row for row in rows if row.check in {"regression", "latency"}]
+    assert {row.check for row in relative} == {"regression", "latency"}
+    assert all(row.status == "skip" and row.note == "no baseline" for row in relative)
 
 
 def test_latency_over_the_budget_fails(card: ModelCard) -> None:
