@@ -146,9 +146,9 @@ image-smoke tag="churn-model:dev":
 image-model tag:
     uv run python scripts/image.py model {{ quote(tag) }}
 
-# Smoke-test the service running at URL against the model in dist/model: health, readiness, model id, a known prediction, a 4xx.
-smoke url:
-    uv run churn-model smoke {{ quote(url) }}
+# Smoke-test the service running at URL against the model it should serve (default dist/model): health, readiness, model id, a known prediction, a 4xx.
+smoke url model_dir="dist/model":
+    uv run churn-model smoke {{ quote(url) }} --model-dir {{ quote(model_dir) }}
 
 # Roll IMAGE (name@sha256:digest) out with kubectl to the cluster of KUBE_CONFIG (the kubeconfig's text) or the current kubeconfig, in NAMESPACE, and wait until it is ready.
 deploy image namespace="":
