@@ -12,6 +12,7 @@ file that only kubectl reads and that is removed afterwards. It is never printed
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 ROLLOUT_TIMEOUT = "300s"
+DIGEST_REFERENCE = re.compile(r"^\S+@sha256:[0-9a-f]{64}$")
+"""What ``apply`` rolls out: an image by digest, so what runs is exactly what was tested."""
 
 
 class DeployError(Exception):
@@ -85,6 +88,8 @@ def _kubectl(args: Sequence[str], env: dict[str, str], stdin: str | None = None)
 
 def apply(image: str, namespace: str | None) -> None:
     """Apply the rendered manifests and wait until every Deployment has rolled out."""
+    if not DIGEST_REFERENCE.match(image):
+        raise DeployError(f"{image!r}: deploy an image by digest (name@sha256:<64 hex>), not a tag")
     objects = render(image)
     scope = ["--namespace", namespace] if namespace else []
     with kubeconfig() as env:

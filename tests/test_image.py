@@ -110,6 +110,35 @@ def test_the_image_passes_its_smoke_test(built: Built) -> None:
         assert expected in names
 
 
+INVENTORY = """
+import importlib.metadata, pathlib, sys
+print(*sorted(d.metadata["Name"].lower() for d in importlib.metadata.distributions()))
+print(*sorted(str(p) for p in pathlib.Path(sys.prefix).rglob("tests") if p.is_dir()))
+"""
+
+
+def test_the_image_carries_the_runtime_dependencies_only(built: Built) -> None:
+    listing = subprocess.run(
+        [
+            image_script.engine(),
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python",
+            built.tag,
+            "-c",
+            INVENTORY,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    installed, test_suites = set(listing[0].split()), listing[1].split()
+    assert {"fastapi", "uvicorn", "scikit-learn", "skops", "churn-model"} <= installed
+    assert not {"matplotlib", "pyarrow", "pytest", "ruff", "mypy", "mkdocs", "dvc"} & installed
+    assert test_suites == [], "the libraries' test suites are removed in the builder"
+
+
 # ------------------------------------------------------------------ planted defects
 
 PLANTED = {
