@@ -19,10 +19,14 @@ default:
 install:
     uv sync --all-groups --all-extras
 
-# Fix formatting and import order in place.
+# Fix formatting and import order in place (every Python file git does not ignore).
 format:
-    uv run ruff check --select I --fix src tests scripts
-    uv run ruff format src tests scripts
+    uv run ruff check --select I --fix
+    uv run ruff format
+
+# Install the git pre-commit hook: the fast checks (check-code, check-format) on the files you commit.
+hooks:
+    uv run pre-commit install --overwrite
 
 # Remove caches and build outputs (keeps data/ and the model registry in artifacts/).
 clean:
@@ -34,17 +38,19 @@ clean:
 # Run every check, in the order the Check workflow runs them.
 check: check-code check-type check-format check-security check-coverage check-workflows check-docker check-manifests
 
-# Lint src/, tests/ and scripts/ with ruff (reports, never fixes).
-check-code:
-    uv run ruff check --no-fix src tests scripts
+# Lint with ruff (reports, never fixes): every Python file git does not ignore, or only FILES (the git hook passes the staged ones).
+[positional-arguments]
+check-code *files:
+    uv run ruff check --no-fix "$@"
 
 # Type-check src/, tests/ and scripts/ with mypy in strict mode.
 check-type:
     uv run mypy
 
-# Verify formatting with ruff format (reports, never fixes).
-check-format:
-    uv run ruff format --check src tests scripts
+# Verify formatting with ruff format (reports, never fixes): every Python file, or only FILES.
+[positional-arguments]
+check-format *files:
+    uv run ruff format --check "$@"
 
 # Scan src/ for security issues with bandit (configured in pyproject.toml).
 check-security:

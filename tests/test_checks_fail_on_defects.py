@@ -6,7 +6,6 @@ check and asserts that exactly the matching recipe exits non-zero. The copy reus
 virtual environment (``UV_PROJECT_ENVIRONMENT`` with syncing off), so it installs nothing.
 """
 
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,32 +14,15 @@ from pathlib import Path
 import pytest
 
 from justfile_recipes import read_recipes
-
-ROOT = Path(__file__).resolve().parents[1]
+from repo_copy import copy_repository, reused_environment
 
 pytestmark = pytest.mark.slow
-
-
-def _tracked_files() -> list[str]:
-    """Return the files git tracks (and untracked, unignored ones), relative to the root."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return [name for name in out.decode().split("\0") if name and (ROOT / name).is_file()]
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository's tracked files, never modified."""
-    dest = tmp_path_factory.mktemp("pristine")
-    for name in _tracked_files():
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
-    return dest
+    return copy_repository(tmp_path_factory.mktemp("pristine"))
 
 
 def _copy(pristine: Path, tmp_path: Path) -> Path:
@@ -50,14 +32,13 @@ def _copy(pristine: Path, tmp_path: Path) -> Path:
 
 
 def _just(repo: Path, recipe: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "UV_PROJECT_ENVIRONMENT": str(ROOT / ".venv"),
-        "UV_NO_SYNC": "1",
-        "NO_COLOR": "1",
-    }
     return subprocess.run(
-        ["just", recipe], cwd=repo, env=env, capture_output=True, text=True, check=False
+        ["just", recipe],
+        cwd=repo,
+        env=reused_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -431,7 +431,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         "group `chek`",
     ),
     "too many arguments": (
-        _edit(CHECK, "run: just check-code", "run: just check-code src"),
+        _edit(CHECK, "run: just check-type", "run: just check-type src"),
         "passes 1 arguments",
     ),
     "steps out of order": (
