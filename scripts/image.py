@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ class ImageError(Exception):
     """The engine could not do what was asked (build, run, inspect); the message says what."""
 
 
+@cache
 def engine() -> str:
     """The engine to use: ``CONTAINER_ENGINE``, else docker if its daemon answers, else podman."""
     chosen = os.environ.get("CONTAINER_ENGINE")
@@ -113,10 +115,13 @@ def inspect_image(tool: str, tag: str) -> dict[str, Any]:
 
 
 def healthcheck_of(image: dict[str, Any]) -> list[str]:
-    """The ``HEALTHCHECK`` test an image declares (``[]`` when none): docker and podman differ."""
+    """The ``HEALTHCHECK`` test an image declares (``[]`` when none or ``NONE``).
+
+    Docker keeps it in the image's config, podman beside it.
+    """
     check = image.get("Config", {}).get("Healthcheck") or image.get("Healthcheck") or {}
     test: list[str] = check.get("Test") or []
-    return test
+    return [] if test[:1] == ["NONE"] else test
 
 
 def _http_status(url: str) -> int | None:
@@ -139,7 +144,6 @@ class Running:
     name: str
     url: str
     ready_seconds: float | None
-    logs: str = ""
 
 
 @contextmanager
@@ -222,7 +226,7 @@ def _no_model_check(tool: str, tag: str) -> Check:
     )
 
 
-def smoke(tag: str, model_dir: Path) -> tuple[list[Check], Running | None]:
+def smoke(tag: str, model_dir: Path) -> tuple[list[Check], Running]:
     """Run every check of the module docstring against ``tag``; the checks and the container."""
     tool = engine()
     image = inspect_image(tool, tag)
@@ -314,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(render(checks))
     size = int(inspect_image(engine(), options.tag)["Size"])
-    ready = running.ready_seconds if running else None
+    ready = running.ready_seconds
     print(
         f"image {options.tag}: size {_megabytes(size)}; start to ready "
         + (f"{ready:.1f} s" if ready is not None else "never")
