@@ -160,9 +160,10 @@ def started(tool: str, tag: str, port: int, *extra: str) -> Iterator[Running]:
     began = time.perf_counter()
     try:
         _run([*command, tag])
-        address = _run([tool, "port", name, f"{port}/tcp"]).split()[0]
-        running = Running(name, f"http://{address}", None)
-        while time.perf_counter() - began < READY_WITHIN:
+        # Nothing published: the container has already exited (its logs will say why).
+        published = _run([tool, "port", name, f"{port}/tcp"]).split()
+        running = Running(name, f"http://{published[0]}" if published else "", None)
+        while published and time.perf_counter() - began < READY_WITHIN:
             if _http_status(f"{running.url}/health/ready") == 200:
                 running.ready_seconds = time.perf_counter() - began
                 break
@@ -202,6 +203,7 @@ def _sigterm_check(tool: str, name: str) -> Check:
     try:
         code = _run([tool, "wait", name], timeout=STOP_WITHIN).strip()
     except subprocess.TimeoutExpired:
+        _run([tool, "kill", name])  # SIGKILL: removing it would wait for SIGTERM once more
         return Check("SIGTERM", False, f"still running {STOP_WITHIN:.0f} s after SIGTERM")
     seconds = time.perf_counter() - began
     # 0: the server shut down and returned; 143 (128 + 15): it re-raised the signal it handled.
