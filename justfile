@@ -74,9 +74,9 @@ check-manifests:
     uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
-# Run the slow end-to-end tests (each check fails on a planted defect; `just data` in a fresh clone).
+# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh).
 check-slow:
-    uv run pytest -m slow --no-cov -p no:cacheprovider
+    uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider
 
 # Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
 ci-dry-run:
@@ -90,6 +90,10 @@ pipeline: train gate
 # Materialise the DVC-pinned sample (pull, or rebuild offline), verify it against data.dvc, validate it.
 data:
     uv run churn-model data
+
+# Update data.dvc from the team's source (`dvc update` of a DVC import; put your own export step before it); says whether the data changed.
+data-refresh:
+    uv run churn-model refresh-data
 
 # Validate a CSV or Parquet file against the schema, reporting every problem at once.
 validate path:
@@ -111,9 +115,13 @@ promote candidate="":
 rollback:
     uv run churn-model rollback
 
+# Point MLflow's `champion` alias at the model ci/baseline.json names, registering it if needed (with MLFLOW_TRACKING_URI set; retries a failed registration).
+register:
+    uv run churn-model register
+
 # Train several seeds and print each gated metric's spread (how ci/gates.toml tolerances are chosen).
 calibrate seeds="5":
-    uv run churn-model calibrate --seeds {{ seeds }}
+    uv run churn-model calibrate --seeds {{ quote(seeds) }}
 
 # Copy the champion's model.skops and card.json into a folder (what the serving image ships).
 export-model dest="build/model":
@@ -127,16 +135,27 @@ package:
     uv run churn-model export dist/model
 
 # Serve the model over HTTP on 127.0.0.1:8000 from dist/model (env MODEL_DIR, HOST, PORT, MAX_BATCH or options override).
+[positional-arguments]
 serve *options:
-    uv run churn-model serve {{ options }}
+    uv run churn-model serve "$@"
 
 # Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
+[positional-arguments]
 predict input output *options:
-    uv run churn-model predict {{ quote(input) }} {{ quote(output) }} {{ options }}
+    uv run churn-model predict "$@"
 
 # Build the documentation site strictly (a warning fails) into site/.
 doc:
     uv run mkdocs build --strict
+
+# Run a local MLflow tracking server on 127.0.0.1:PORT (SQLite and artifacts under DIR) to try tracking.
+tracking-server port="5000" dir="mlruns":
+    mkdir -p {{ quote(dir) }}
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false uv run --group tracking-server mlflow server --host 127.0.0.1 --port {{ quote(port) }} --backend-store-uri {{ quote("sqlite:///" + dir + "/mlflow.db") }} --artifacts-destination {{ quote(dir + "/artifacts") }} --workers 1
+
+# Post "<workflow> failed" with a link to the run to the chat webhook in CHAT_WEBHOOK_URL; does nothing when it is unset.
+notify-failure:
+    uv run --no-project python scripts/notify_webhook.py
 
 # ---------------------------------------------------------------- the image and its deployment
 
@@ -180,14 +199,20 @@ release-is-latest tag:
 bench-check:
     uv run python scripts/benchmark_check.py
 
-# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures.
-bench-train-gate:
-    uv run python scripts/benchmark_train_gate.py
+# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures (--tracking: also against a local MLflow server).
+[positional-arguments]
+bench-train-gate *options:
+    uv run python scripts/benchmark_train_gate.py "$@"
 
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
 
+# Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
+bench-bad-requests:
+    uv run python scripts/benchmark_bad_requests.py
+
 # Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
+[positional-arguments]
 bench-serve *options:
-    uv run python scripts/load_test.py {{ options }}
+    uv run python scripts/load_test.py "$@"

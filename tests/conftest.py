@@ -4,8 +4,13 @@ Every test process scores and trains with one OpenMP thread. The suite already r
 (pytest-xdist), and on a busy machine OpenMP's spinning threads turn a sub-millisecond tree call
 into tens of milliseconds; training is single-threaded for the same reason (see ``train.py``).
 Results do not depend on the thread count.
+
+No test talks to a tracking server or a chat webhook the developer has configured: their variables
+are removed for the session (and so for every subprocess); the tests that need a server start their
+own on loopback and pass its address explicitly.
 """
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,4 +20,13 @@ from threadpoolctl import threadpool_limits
 @pytest.fixture(autouse=True, scope="session")
 def _one_openmp_thread() -> Iterator[None]:
     with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_tracking_server_nor_webhook() -> Iterator[None]:
+    names = [name for name in os.environ if name.startswith("MLFLOW_")] + ["CHAT_WEBHOOK_URL"]
+    with pytest.MonkeyPatch.context() as patch:
+        for name in names:
+            patch.delenv(name, raising=False)
         yield

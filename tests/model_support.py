@@ -17,7 +17,7 @@ from churn_model.config import GateConfig
 from churn_model.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_LATENCY = {"batch_1": (1, 5), "batch_1000": (1_000, 2)}
+FAST_LATENCY = {"batch_1": (1, 5, 1), "batch_1000": (1_000, 2, 1)}
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 

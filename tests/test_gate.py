@@ -123,7 +123,7 @@ def test_without_a_baseline_regressions_are_skipped(card: ModelCard) -> None:
 
 def test_latency_over_the_budget_fails(card: ModelCard) -> None:
     fast = {
-        name: stats.model_copy(update={"p99_ms": stats.p99_ms / 100})
+        name: stats.model_copy(update={"cpu_p50_ms": stats.cpu_p50_ms / 100})
         for name, stats in card.metrics.latency.items()
     }
     baseline = baseline_of(card.metrics.model_copy(update={"latency": fast}))
@@ -131,16 +131,17 @@ def test_latency_over_the_budget_fails(card: ModelCard) -> None:
         update={"latency": DEFAULT.latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
     )
     rows = check_metrics(card.metrics, config, baseline)
-    assert failed(rows) == {("latency", "latency.batch_1.p99_ms")}
+    assert failed(rows) == {("latency", "latency.batch_1.cpu_p50_ms")}
     latency = next(row for row in rows if row.check == "latency")
-    assert latency.limit == pytest.approx(config.latency.factor * fast["batch_1"].p99_ms, abs=1e-3)
+    limit = config.latency.factor * fast["batch_1"].cpu_p50_ms
+    assert latency.limit == pytest.approx(limit, abs=1e-3)
 
 
 def test_size_over_the_ceiling_or_the_growth_budget_fails(card: ModelCard) -> None:
-    tiny = lenient().model_copy(update={"size": SizeBudget(max_bytes=1_000, max_growth=1.5)})
-    assert failed(check_metrics(card.metrics, tiny, None)) == {("size", "model_size_bytes")}
+    tiny = lenient().model_copy(update={"size": SizeBudget(max_loaded_bytes=1_000, max_growth=1.5)})
+    assert failed(check_metrics(card.metrics, tiny, None)) == {("size", "model_loaded_bytes")}
     smaller = card.metrics.model_copy(
-        update={"model_size_bytes": card.metrics.model_size_bytes // 2}
+        update={"model_loaded_bytes": card.metrics.model_loaded_bytes // 2}
     )
     rows = check_metrics(card.metrics, lenient(), baseline_of(smaller))
     growth = [row for row in rows if row.check == "size" and row.status == "fail"]

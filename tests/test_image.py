@@ -136,6 +136,7 @@ def test_the_image_carries_the_runtime_dependencies_only(built: Built) -> None:
     installed, test_suites = set(listing[0].split()), listing[1].split()
     assert {"fastapi", "uvicorn", "scikit-learn", "skops", "churn-model"} <= installed
     assert not {"matplotlib", "pyarrow", "pytest", "ruff", "mypy", "mkdocs", "dvc"} & installed
+    assert not {"mlflow", "mlflow-skinny"} & installed  # tracking is opt-in: never in the image
     assert test_suites == [], "the libraries' test suites are removed in the builder"
 
 

@@ -13,7 +13,7 @@ from churn_model import candidate, registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.config import GateConfig, load_gate_config
 from churn_model.errors import UserError
-from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
+from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, read_baseline, run_gate
 from churn_model.report import REPORT_FILE, ROC_FILE
 from model_support import ROOT, fast_config, fast_latency, without_latency_budget, write_sample
 
@@ -94,10 +94,12 @@ def test_promote_then_promote_then_rollback(env: Env) -> None:
     assert second.history == [env.ids[0], env.ids[2]]
     assert env.baseline_id() == env.ids[2]
     assert env.ids[2] in (docs / REPORT_FILE).read_text()
+    assert env.ids[2] in (docs / SUMMARY_FILE).read_text()  # the table it passed
     back = env.rollback()
     assert (back.champion, back.history) == (env.ids[0], env.ids[:1])
     assert env.baseline_id() == env.ids[0]
     assert env.ids[0] in (docs / REPORT_FILE).read_text()
+    assert env.ids[0] in (docs / SUMMARY_FILE).read_text()
     assert (env.paths["registry"] / "models" / env.ids[2] / MODEL_FILE).is_file()
     with pytest.raises(UserError, match="no previous champion"):
         env.rollback()

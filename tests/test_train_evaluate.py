@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,7 @@ def test_same_data_config_and_seed_give_identical_metrics(
     assert first.overall == second.overall
     assert first.slices == second.slices
     assert first.model_size_bytes == second.model_size_bytes
+    assert first.model_loaded_bytes == second.model_loaded_bytes
 
 
 def test_a_different_seed_gives_a_different_split_and_model(
@@ -125,10 +127,11 @@ def test_latency_pads_short_tables_to_the_batch_size() -> None:
         seen.append(len(batch))
         return None
 
-    stats = evaluate.measure_latency(predict, generate_sample(600, seed=1), 1_000, 4)
+    stats = evaluate.measure_latency(predict, generate_sample(600, seed=1), 1_000, 4, rounds=2)
     assert set(seen) == {1_000}
-    assert len(seen) == evaluate.WARMUP_CALLS + 4
-    assert 0 <= stats.p50_ms <= stats.p95_ms <= stats.p99_ms
+    assert len(seen) == evaluate.WARMUP_CALLS + 2 * 4
+    assert 0 <= stats.cpu_p50_ms <= stats.cpu_p95_ms <= stats.cpu_p99_ms
+    assert 0 <= stats.wall_p50_ms <= stats.wall_p99_ms
 
 
 def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) -> None:
@@ -141,6 +144,9 @@ def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) ->
     stored = evaluate.Metrics.model_validate_json((built / "metrics.json").read_text())
     assert stored == card.metrics
     assert card.metrics.model_size_bytes == (built / MODEL_FILE).stat().st_size
+    with zipfile.ZipFile(built / MODEL_FILE) as archive:
+        inflated = sum(member.file_size for member in archive.infolist())
+    assert card.metrics.model_loaded_bytes == inflated
     assert set(card.metrics.latency) == set(evaluate.LATENCY_PLAN)
     report = (built / REPORT_FILE).read_text()
     assert f"`{card.id}`" in report

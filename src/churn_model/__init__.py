@@ -2,9 +2,12 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+PROJECT_NAME = "churn-model"
+"""The distribution's name: the package version, MLflow's experiment and registered model."""
+
 try:
-    __version__ = version("churn-model")
+    __version__ = version(PROJECT_NAME)
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = ["PROJECT_NAME", "__version__"]

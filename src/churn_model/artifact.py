@@ -4,8 +4,15 @@ Models are stored with ``skops.io``, which refuses to instantiate a type it was 
 instead of ``pickle``/``joblib``, which run whatever code the file names. The allow-list below is
 the exact set of non-default types our pipeline contains: a file that needs anything else (a
 tampered or foreign model) is refused with the offending type names.
+
+A ``.skops`` file is a zip archive, and a zip member may inflate far past the file's size (a 1.8 MB
+file can hold a 1.5 GB array of zeros). Before anything is parsed, the uncompressed sizes the
+archive declares are added up and checked against :data:`MAX_LOADED_BYTES`; the zip reader never
+inflates a member past its declared size, so the check bounds what loading can allocate.
 """
 
+import io
+import zipfile
 from pathlib import Path
 
 import skops.io as sio
@@ -24,24 +31,78 @@ TRUSTED_TYPES = (
 )
 """Types skops does not trust by default but our pipeline (features.build_pipeline) contains."""
 
+MAX_LOADED_BYTES = 256 * 1024 * 1024
+"""Most bytes a model file may hold, on disk or inflated. A sanity ceiling for the loader, far above
+what the gate lets a model weigh (``[size] max_loaded_bytes`` in ``ci/gates.toml``, kept below this
+by a test); raise both together if your models are heavier."""
+
 
 def save_model(pipeline: Pipeline, path: Path) -> None:
     """Serialise a fitted pipeline to ``path`` with skops."""
     sio.dump(pipeline, path)
 
 
-def load_model(path: Path) -> Pipeline:
-    """Load a pipeline saved by :func:`save_model`, refusing any type outside the allow-list."""
+def loaded_size(archive: zipfile.ZipFile) -> int:
+    """Return the bytes the archive's members inflate to, as its central directory declares."""
+    return sum(member.file_size for member in archive.infolist())
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
+
+
+def read_model_bytes(path: Path, max_bytes: int = MAX_LOADED_BYTES) -> bytes:
+    """Read a model file whose size and inflated size are both within ``max_bytes``.
+
+    The bytes are read once: what is checked is exactly what is loaded.
+
+    Raises:
+        UserError: the file is missing, not a zip archive, or too large on disk or inflated.
+    """
     if not path.is_file():
         raise UserError(f"{path}: model file not found")
+    on_disk = path.stat().st_size
+    if on_disk > max_bytes:
+        limit = _mib(max_bytes)
+        raise UserError(
+            f"{path}: refusing to load a {_mib(on_disk)} model file (the limit is {limit})"
+        )
+    data = path.read_bytes()
     try:
-        untrusted = set(sio.get_untrusted_types(file=path))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = loaded_size(archive)
+    except zipfile.BadZipFile as error:
+        raise UserError(f"{path}: not a readable skops model ({error})") from None
+    if inflated > max_bytes:
+        raise UserError(
+            f"{path}: refusing to load a model whose {_mib(on_disk)} file inflates to "
+            f"{_mib(inflated)} (the limit is {_mib(max_bytes)})"
+        )
+    return data
+
+
+def model_loaded_bytes(path: Path) -> int:
+    """Return what loading the model at ``path`` inflates (the gate's size budget counts this)."""
+    with zipfile.ZipFile(path) as archive:
+        return loaded_size(archive)
+
+
+def load_model(path: Path, *, max_bytes: int = MAX_LOADED_BYTES) -> Pipeline:
+    """Load a pipeline saved by :func:`save_model`, refusing any type outside the allow-list.
+
+    Raises:
+        UserError: the file is missing, unreadable, too large (on disk or inflated, see
+            :func:`read_model_bytes`), needs an untrusted type, or is not a Pipeline.
+    """
+    data = read_model_bytes(path, max_bytes)
+    try:
+        untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as error:  # skops raises many types on corrupt input; all mean the same
         raise UserError(f"{path}: not a readable skops model ({error})") from None
     unexpected = sorted(untrusted - set(TRUSTED_TYPES))
     if unexpected:
         raise UserError(f"{path}: refusing to load untrusted types: {', '.join(unexpected)}")
-    model = sio.load(path, trusted=sorted(untrusted))
+    model = sio.load(io.BytesIO(data), trusted=sorted(untrusted))
     if not isinstance(model, Pipeline):
         raise UserError(f"{path}: expected a scikit-learn Pipeline, found {type(model).__name__}")
     return model

@@ -39,8 +39,8 @@ def gated_metrics(config: GateConfig) -> list[str]:
     names = [f"overall.{name}" for name in {**config.floors, **config.max_drop}]
     for slice_name, floors in config.slice_floors.items():
         names += [f"slices.{slice_name}.{name}" for name in floors]
-    names += [f"latency.{run}.p99_ms" for run in config.latency.floor_ms]
-    return [*dict.fromkeys(names), "model_size_bytes"]
+    names += [f"latency.{run}.cpu_p50_ms" for run in config.latency.floor_ms]
+    return [*dict.fromkeys(names), "model_loaded_bytes"]
 
 
 def calibrate(

@@ -3,7 +3,8 @@
 ``artifacts/candidates/<id>/`` holds ``model.skops``, ``card.json``, ``metrics.json``, the report
 and its plots. A candidate is assembled in a hidden staging folder and renamed into place in one
 step, so a crash or an error never leaves a half-written candidate, and a new one never replaces
-another.
+another. With tracking on (:mod:`churn_model.tracking`), the run is logged from the staging
+folder before that rename, so a candidate exists only if its run was logged completely.
 """
 
 import platform
@@ -22,7 +23,9 @@ from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
 from churn_model.data import load_dataset
 from churn_model.errors import UserError
 from churn_model.evaluate import evaluate
+from churn_model.files import disk_full, is_disk_full
 from churn_model.report import write_report
+from churn_model.tracking import Tracker, log_candidate, mark_failed
 from churn_model.train import train
 
 CANDIDATES_DIR = Path("artifacts/candidates")
@@ -66,10 +69,13 @@ def create_candidate(
     *,
     config_path: Path = DEFAULT_MODEL_CONFIG,
     root: Path = CANDIDATES_DIR,
+    tracker: Tracker | None = None,
 ) -> Path:
     """Load and validate the data, train, evaluate and write a new candidate folder under ``root``.
 
-    Invalid configuration or data raise :class:`UserError` before anything is written.
+    Invalid configuration or data raise :class:`UserError` before anything is written. With a
+    ``tracker``, the staged candidate is logged as an MLflow run before it is renamed into place;
+    if logging (or the rename) fails, the staged folder is removed and the run marked failed.
 
     Returns:
         The new candidate's folder.
@@ -81,6 +87,7 @@ def create_candidate(
     model_id = new_candidate_id(created_at)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    run_id = None
     try:
         save_model(trained.pipeline, staging / MODEL_FILE)
         evaluation = evaluate(
@@ -109,11 +116,17 @@ def create_candidate(
             evaluation.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8"
         )
         write_report(model_id, evaluation.metrics, evaluation.y_true, evaluation.y_score, staging)
+        if tracker is not None:
+            run_id = log_candidate(tracker, staging, card)
         final = root / model_id
         # rename() is atomic, and refuses a non-empty target: an existing candidate is never hit.
         staging.rename(final)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if tracker is not None and run_id is not None:
+            mark_failed(tracker, run_id)
+        if is_disk_full(error):
+            raise disk_full(root) from None
         raise
     return final
 

@@ -10,13 +10,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from churn_model import __version__
 from churn_model.errors import UserError
+
+if TYPE_CHECKING:
+    from churn_model.gate import Verdict
+    from churn_model.tracking import Tracker
 
 app = typer.Typer(
     name="churn-model",
@@ -52,12 +56,20 @@ def reporting_user_errors() -> Iterator[None]:
     """Turn a :class:`UserError` into ``error: <message>`` on stderr and exit status 1.
 
     A user error is something the user can fix, so it gets a message, not a traceback; any other
-    exception is a bug and keeps its traceback.
+    exception is a bug and keeps its traceback. A full disk is the user's to fix too, wherever the
+    write happened (the writers that know the file name it; this is the net under them).
     """
+    from churn_model.files import disk_full, is_disk_full
+
     try:
         yield
     except UserError as error:
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        typer.echo(f"error: {disk_full(error.filename)}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -73,6 +85,25 @@ def data() -> None:
         f"{info.source}: {info.rows} rows, {len(frame.columns)} columns, valid; "
         f"version {info.version} (verified against {DVC_FILE})"
     )
+
+
+@app.command("refresh-data")
+def refresh_data() -> None:
+    """Update data.dvc from the team's source (`dvc update` of a DVC import); say if it changed.
+
+    In GitHub Actions it also writes ``changed=true`` or ``changed=false`` to the step's outputs:
+    Retrain trains and opens a pull request only when the data changed.
+    """
+    from churn_model.data import refresh_pin
+    from churn_model.files import append_text
+
+    with reporting_user_errors():
+        refresh = refresh_pin()
+    typer.echo(refresh.message)
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with reporting_user_errors():
+            append_text(Path(outputs), f"changed={str(refresh.changed).lower()}\n")
 
 
 @app.command("validate")
@@ -113,23 +144,29 @@ def train(
     ] = None,
 ) -> None:
     """Validate the data, train, evaluate and write a new candidate with its card and report."""
+    from churn_model import tracking
     from churn_model.artifact import CARD_FILE
     from churn_model.candidate import create_candidate
     from churn_model.card import read_card
 
     with reporting_user_errors():
-        folder = create_candidate(data)
+        tracker = tracking.connect()  # before any work: a bad server is reported at once
+        folder = create_candidate(data, tracker=tracker)
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
             typer.echo(f"  {name:<9} {getattr(metrics.overall, name):.4f}")
+        if tracker is not None:
+            typer.echo(f"MLflow: run {folder.name} logged to {tracking.describe(tracker)}")
 
 
 @app.command()
 def gate(candidate: CandidateOption = None) -> None:
     """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
+    from churn_model import tracking
     from churn_model.candidate import find_candidate
     from churn_model.config import load_gate_config
+    from churn_model.files import append_text
     from churn_model.gate import (
         VERDICT_FILE,
         read_baseline,
@@ -139,14 +176,16 @@ def gate(candidate: CandidateOption = None) -> None:
     )
 
     with reporting_user_errors():
+        tracker = tracking.connect()
         folder = find_candidate(candidate)
         verdict = run_gate(folder, load_gate_config(), read_baseline())
         _console.print(render_table(verdict))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(render_markdown(verdict) + "\n")
+            append_text(Path(summary), render_markdown(verdict) + "\n")
         typer.echo(f"verdict written to {folder / VERDICT_FILE}")
+        if tracker is not None:
+            _log_verdict(tracker, folder, verdict)
         if not verdict.passed:
             failed = [row.metric for row in verdict.rows if row.status == "fail"]
             raise UserError(f"gate failed on: {', '.join(failed)}")
@@ -155,21 +194,83 @@ def gate(candidate: CandidateOption = None) -> None:
 @app.command()
 def promote(candidate: CandidateOption = None) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
-    from churn_model import registry
+    from churn_model import registry, tracking
 
     with reporting_user_errors():
+        tracker = tracking.connect()
         pointer = registry.promote(candidate)
         typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
+        _follow_baseline(tracker, f"promoted {pointer.champion} locally")
 
 
 @app.command()
 def rollback() -> None:
     """Restore the previous champion, its baseline and its docs report."""
-    from churn_model import registry
+    from churn_model import registry, tracking
 
     with reporting_user_errors():
+        tracker = tracking.connect()
         pointer = registry.rollback()
         typer.echo(f"champion: {pointer.champion} (rolled back)")
+        _follow_baseline(tracker, f"rolled back to {pointer.champion} locally")
+
+
+@app.command()
+def register() -> None:
+    """Point MLflow's champion alias at the model ci/baseline.json names (with tracking on).
+
+    Registers that model's version first if it has none. Idempotent: the retry after a failed
+    registration, and what the Check workflow runs on main once a promotion has merged.
+    """
+    from churn_model import tracking
+
+    with reporting_user_errors():
+        tracker = tracking.connect()
+        if tracker is None:
+            typer.echo(f"{tracking.URI_ENV} is not set: no MLflow registry to update")
+            return
+        _follow_baseline(tracker, "ci/baseline.json is the source of truth")
+
+
+# ---------------------------------------------------------------- MLflow hooks (opt-in)
+# Each runs after the local step has committed, so a tracking failure can neither undo nor half-do
+# it: the error says what is already done locally and how to retry.
+
+
+def _log_verdict(tracker: "Tracker", folder: Path, verdict: "Verdict") -> None:
+    """Add the verdict to the candidate's MLflow run, or say why it cannot."""
+    from churn_model import tracking
+
+    try:
+        run_id = tracking.log_verdict(tracker, folder, verdict)
+    except UserError as error:
+        raise UserError(
+            f"{error}\n  the verdict is written locally; run `just gate` to retry"
+        ) from None
+    if run_id is None:
+        typer.echo(
+            f"MLflow: candidate {verdict.candidate_id} has no run in "
+            f"{tracking.describe(tracker)} (trained with tracking off): verdict not logged"
+        )
+    else:
+        typer.echo(f"MLflow: verdict added to run {run_id}")
+
+
+def _follow_baseline(tracker: "Tracker | None", done: str) -> None:
+    """Make MLflow's champion alias follow ``ci/baseline.json`` (nothing when tracking is off)."""
+    from churn_model import tracking
+    from churn_model.gate import BASELINE_FILE, read_baseline
+
+    if tracker is None:
+        return
+    baseline = read_baseline()
+    try:
+        typer.echo(tracking.follow_baseline(tracker, baseline.model_id if baseline else None))
+    except UserError as error:
+        raise UserError(
+            f"{error}\n  {done}: the local registry, {BASELINE_FILE} and docs/model/ are updated "
+            "and remain the source of truth; run `just register` to retry the MLflow registry"
+        ) from None
 
 
 @app.command()

@@ -72,6 +72,31 @@ else:
     CustomerRecord = record_model()
 
 
+MAX_PROBLEMS = 20
+"""Most problems one error answer lists: validation stops there, so an answer stays small."""
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request."""
+
+    field: str = Field(description="Dotted path of the offending field ('' for the whole body).")
+    message: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx answer to a bad request."""
+
+    message: str = Field(description="One line per problem: field, then what is wrong.")
+    detail: list[Problem] = Field(
+        description=f"The problems, at most {MAX_PROBLEMS}: validation stops there."
+    )
+    truncated: bool = Field(
+        default=False,
+        description=f"Validation stopped after {MAX_PROBLEMS} problems; there may be more.",
+    )
+
+
 class Prediction(BaseModel):
     """The model's answer for one customer."""
 

@@ -16,6 +16,7 @@ import shutil
 import subprocess  # runs the dvc executable found on PATH, fixed arguments # nosec B404
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -108,7 +109,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`."""
+    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`.
+
+    Columns pandas cannot rebuild from the file's pandas metadata (nested structs or lists, a
+    type the metadata misstates) raise pyarrow's NotImplementedError or TypeError subclasses:
+    those are a file this reader cannot take, too, not a bug.
+    """
     try:
         return pd.read_parquet(path)
     except ImportError:
@@ -116,7 +122,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path}: reading Parquet needs pyarrow; install the 'train' extra "
             "(`uv sync --extra train`)."
         ) from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError, NotImplementedError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"{path}: not a readable Parquet file ({reason}).") from None
 
@@ -154,24 +160,31 @@ def _first_line(text: str) -> str:
     )
 
 
-def _pinned() -> dict[str, object]:
-    """Return the single output recorded in ``data.dvc`` (its md5, size, file count and path)."""
+def _dvc_document(text: str | None = None, where: str = str(DVC_FILE)) -> dict[str, object]:
+    """Parse ``data.dvc`` (or ``text``, a version of it) into a mapping."""
     # PyYAML comes with the 'train' extra; imported here so serving, which never reads data.dvc,
     # does not need it.
     import yaml  # noqa: PLC0415 -- optional dependency, see the comment above
 
     try:
-        document = yaml.safe_load(DVC_FILE.read_text(encoding="utf-8"))
+        document = yaml.safe_load(DVC_FILE.read_text(encoding="utf-8") if text is None else text)
     except FileNotFoundError:
         raise UserError(f"{DVC_FILE}: not found; run this from the repository root.") from None
     except yaml.YAMLError:
-        raise UserError(f"{DVC_FILE}: not valid YAML, so not a DVC file.") from None
-    outs = document.get("outs") if isinstance(document, dict) else None
+        raise UserError(f"{where}: not valid YAML, so not a DVC file.") from None
+    if not isinstance(document, dict):
+        raise UserError(f"{where}: not a DVC file (expected a mapping).")
+    return document
+
+
+def _pinned(text: str | None = None, where: str = str(DVC_FILE)) -> dict[str, object]:
+    """Return the single output recorded in ``data.dvc`` (its md5, size, file count and path)."""
+    outs = _dvc_document(text, where).get("outs")
     if not (isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)):
-        raise UserError(f"{DVC_FILE}: expected exactly one entry under 'outs'.")
+        raise UserError(f"{where}: expected exactly one entry under 'outs'.")
     out: dict[str, object] = outs[0]
     if not isinstance(out.get("md5"), str):
-        raise UserError(f"{DVC_FILE}: the output has no md5; re-pin it with `dvc add data`.")
+        raise UserError(f"{where}: the output has no md5; re-pin it with `dvc add data`.")
     return out
 
 
@@ -272,3 +285,61 @@ def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
         path = materialise()
     frame = validate(read_table(path), str(path))
     return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))
+
+
+# ---------------------------------------------------------------- refreshing the pin (Retrain)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What :func:`refresh_pin` did: whether the pin moved, and a sentence saying how."""
+
+    changed: bool
+    message: str
+
+
+def _committed_pin() -> str | None:
+    """The md5 ``data.dvc`` pins at git's ``HEAD``, or ``None`` when HEAD has no ``data.dvc``."""
+    git = shutil.which("git")
+    if git is None:
+        raise UserError("git is not installed: refreshing the data compares with the commit")
+    shown = subprocess.run(  # fixed arguments, no shell # noqa: S603 # nosec B603
+        [git, "show", f"HEAD:{DVC_FILE.as_posix()}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        return None
+    return str(_pinned(shown.stdout, f"HEAD:{DVC_FILE}")["md5"])
+
+
+def refresh_pin() -> Refresh:
+    """Update ``data.dvc`` from the team's source and say whether the pinned data changed.
+
+    When ``data.dvc`` is a DVC import (``dvc import`` from a data registry, ``dvc import-url`` from
+    a bucket, URL or path: it records its source under ``deps``), ``dvc update`` fetches the
+    source's current version and re-pins it; when the data changed and a default DVC remote is
+    configured, ``dvc push`` uploads it, so a fresh clone (the Check workflow) can pull what the
+    new pin names. A pin made with ``dvc add`` has no source to update from: a team puts its own
+    export step (ending in ``dvc add data``) before this command in the ``data-refresh`` recipe.
+
+    Either way "changed" compares the md5 pinned now with the one committed at git's ``HEAD``,
+    so a re-pin made by such a step counts too.
+    """
+    updated = bool(_dvc_document().get("deps"))
+    if updated:
+        result = _dvc("update", DVC_FILE.as_posix())
+        if result.returncode != 0:
+            raise UserError(f"dvc update failed: {_first_line(result.stderr + result.stdout)}")
+    before, now = _committed_pin(), str(_pinned()["md5"])
+    how = "dvc update" if updated else f"{DVC_FILE} is not a DVC import, so nothing to update"
+    if before == now:
+        return Refresh(changed=False, message=f"{how}: the data is unchanged (md5 {now})")
+    remote = _dvc("remote", "default")
+    if remote.returncode == 0 and remote.stdout.strip():
+        pushed = _dvc("push")
+        if pushed.returncode != 0:
+            reason = _first_line(pushed.stderr + pushed.stdout)
+            raise UserError(f"dvc push to '{remote.stdout.strip()}' failed: {reason}")
+    return Refresh(changed=True, message=f"{how}: the data changed (md5 {before} -> {now})")

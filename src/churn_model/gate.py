@@ -140,7 +140,7 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
             )
         )
     for run, floor_ms in config.latency.floor_ms.items():
-        key = f"latency.{run}.p99_ms"
+        key = f"latency.{run}.cpu_p50_ms"
         reference = base.get(key)
         limit = floor_ms if reference is None else max(config.latency.factor * reference, floor_ms)
         note = f"max({config.latency.factor:g}x baseline, {floor_ms:g} ms)"
@@ -155,15 +155,14 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
                 note=note,
             )
         )
-    size = float(metrics.model_size_bytes)
-    rows.append(_row("size", "model_size_bytes", size, config.size.max_bytes, "<=", note="ceiling"))
+    key = "model_loaded_bytes"
+    size = float(metrics.model_loaded_bytes)
+    rows.append(_row("size", key, size, config.size.max_loaded_bytes, "<=", note="ceiling"))
     if baseline is not None:
-        reference = float(baseline.metrics.model_size_bytes)
+        reference = float(baseline.metrics.model_loaded_bytes)
         limit = round(config.size.max_growth * reference)
         note = f"{config.size.max_growth:g} x baseline"
-        rows.append(
-            _row("size", "model_size_bytes", size, limit, "<=", baseline=reference, note=note)
-        )
+        rows.append(_row("size", key, size, limit, "<=", baseline=reference, note=note))
     return rows
 
 

@@ -25,6 +25,7 @@ from churn_model.errors import UserError
 from churn_model.files import sha256_of, write_atomic
 from churn_model.gate import (
     BASELINE_FILE,
+    SUMMARY_FILE,
     VERDICT_FILE,
     Baseline,
     Verdict,
@@ -125,12 +126,19 @@ def _copy_into_registry(folder: Path, models: Path) -> Path:
 
 
 def refresh_views(model_dir: Path, baseline_path: Path, docs_dir: Path) -> None:
-    """Point ``ci/baseline.json`` and ``docs/model/`` at the model in ``model_dir``."""
+    """Point ``ci/baseline.json`` and ``docs/model/`` at the model in ``model_dir``.
+
+    ``docs/model/gate.md`` is the table the model passed (the body of Retrain's pull request).
+    """
     card = read_card(model_dir / CARD_FILE)
     baseline = Baseline(model_id=card.id, promoted_at=datetime.now(UTC), metrics=card.metrics)
     write_atomic(baseline_path, (baseline.model_dump_json(indent=2) + "\n").encode())
     for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
         write_atomic(docs_dir / name, (model_dir / name).read_bytes())
+    if (model_dir / SUMMARY_FILE).is_file():
+        write_atomic(docs_dir / SUMMARY_FILE, (model_dir / SUMMARY_FILE).read_bytes())
+    else:  # promoted before gate.md existed: no table rather than another model's
+        (docs_dir / SUMMARY_FILE).unlink(missing_ok=True)
 
 
 def promote(

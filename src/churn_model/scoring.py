@@ -9,12 +9,14 @@ is the one that was gated.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -28,7 +30,8 @@ from churn_model.schema import FEATURES, feature_names
 _DTYPES: dict[str, type[np.generic]] = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 
 PROBE_ROWS = 256
-"""Rows of the synthetic sample the compiled path must score exactly as the pipeline does."""
+"""Rows of the synthetic sample every loaded model must score (a model that cannot is refused),
+and that the compiled path must score exactly as the pipeline does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +76,63 @@ def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel
             + "; ".join(differing)
         )
     pipeline = load_model(model_dir / MODEL_FILE)
+    with threadpool_limits(limits=1):  # as below, and as on the model thread
+        check_scores(pipeline, probe_rows(), model_dir / MODEL_FILE)
     compiled = verified_compiled(pipeline) if fast_path else None
     return ServedModel(pipeline=pipeline, card=card, compiled=compiled)
+
+
+@cache
+def probe_rows() -> pd.DataFrame:
+    """The :data:`PROBE_ROWS` feature rows every model is tried on at load.
+
+    Missing values and every category are included. Built once per process; nothing may modify it.
+    """
+    return generate_sample(PROBE_ROWS, seed=0)[feature_names()]
+
+
+def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
+    """Score the probe rows, refusing a model that cannot: ready must mean able to score.
+
+    An allow-listed pipeline may still be unable to score (never fitted, fitted on other columns,
+    a single class): found here, at load, it stops the service from starting instead of turning
+    every request into a 500.
+
+    Raises:
+        UserError: one sentence naming the model file and why it cannot score.
+    """
+    try:
+        scores = np.asarray(pipeline.predict_proba(probe), dtype=np.float64)
+    except NotFittedError:
+        raise UserError(f"{path}: this model cannot score: it was never fitted") from None
+    except Exception as error:  # any failure means the same: this model cannot serve
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UserError(
+            f"{path}: this model cannot score a probe row ({type(error).__name__}: {reason[:200]})"
+        ) from None
+    if scores.shape != (len(probe), 2):
+        raise UserError(
+            f"{path}: this model cannot score: it gives probabilities of shape {scores.shape} "
+            f"for {len(probe)} rows, not one per class of two"
+        )
+    if not np.isfinite(scores).all():
+        raise UserError(f"{path}: this model cannot score: it gives non-finite probabilities")
 
 
 def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
     """Compile ``pipeline`` for fast scoring, keeping it only if it matches the pipeline exactly.
 
-    The check scores :data:`PROBE_ROWS` rows of the synthetic sample (missing values and every
-    category included) both ways and requires equal probabilities, bit for bit: a pipeline the
-    compiler misreads is served by the pipeline itself, never by a drifted copy.
+    The check scores the probe rows (:func:`probe_rows`) both ways and requires equal
+    probabilities, bit for bit: a pipeline the compiler misreads is served by the pipeline itself,
+    never by a drifted copy.
     """
     compiled = compile_pipeline(pipeline)
     if compiled is None:
         return None
-    probe = generate_sample(PROBE_ROWS, seed=0)[feature_names()]
     # One OpenMP thread, as on the model thread: on a busy two-core machine a two-thread team can
     # wait a scheduler slice per tree, which would add seconds to the start.
     with threadpool_limits(limits=1):
-        matches = matches_pipeline(compiled, pipeline, probe)
+        matches = matches_pipeline(compiled, pipeline, probe_rows())
     return compiled if matches else None
 
 

@@ -11,15 +11,18 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
   per record, in order.
 
 The model is loaded once, at startup, before the server accepts connections. Every bad request is a
-4xx whose ``message`` names the field: 400 malformed JSON, 413 too many records, 415 not JSON, 422
-anything the schema refuses. Predictions run on one dedicated thread whose OpenMP pool is limited to
-one thread: on a tiny batch a thread team costs more than it saves, and concurrent requests are
-served by micro-batching (:mod:`churn_model.batching`), not by threads fighting over two cores.
-The endpoints are ``async``: they never block the event loop (the model runs on its thread), so
-parsing, validation and responses of other requests go on while the model is busy.
+4xx whose ``message`` names the field: 400 unreadable JSON (malformed, not UTF-8, nested too deeply,
+a number too large), 408 a body that stops arriving, 413 a body or batch over the route's limit, 415
+not JSON, 422 anything the schema refuses. Bodies are read, parsed and validated within bounds
+(:mod:`churn_model.bodies`): one request cannot stall the service. Predictions run on one dedicated
+thread whose OpenMP pool is limited to one thread: on a tiny batch a thread team costs more than it
+saves, and concurrent requests are served by micro-batching (:mod:`churn_model.batching`), not by
+threads fighting over two cores. The endpoints are ``async`` and never block the event loop: the
+model runs on its thread and batches are validated on another, so ``/health`` and other requests
+are answered meanwhile.
 
 Settings come from the environment (:func:`load_settings`): ``MODEL_DIR`` (default ``dist/model``),
-``HOST`` (default ``127.0.0.1``), ``PORT`` (default ``8000``), ``MAX_BATCH`` (default ``10000``).
+``HOST`` (default ``127.0.0.1``), ``PORT`` (default ``8000``), ``MAX_BATCH`` (default ``1000``).
 """
 
 import asyncio
@@ -34,21 +37,41 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from churn_model import __version__, contract
 from churn_model.artifact import DEFAULT_MODEL_DIR
 from churn_model.batching import MicroBatcher
+from churn_model.bodies import (
+    BadRequest,
+    RecordValidator,
+    batch_bytes,
+    parse_json,
+    read_body,
+    record_bytes,
+)
 from churn_model.card import ModelCard
+from churn_model.contract import ErrorResponse, Problem
 from churn_model.errors import UserError
 from churn_model.scoring import ServedModel, load_served_model, score_records
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
+
+IDLE_TIMEOUT_S = 5
+"""Seconds a connection may stay idle (before its first request or between requests) before the
+server closes it: uvicorn's keep-alive timeout, also applied to a connection that never sends."""
+
+VALIDATION_THREADS = 1
+"""Batches parsed and validated at once, on a worker thread (more wait their turn). Parsing is one
+call into pydantic-core that holds the interpreter (up to ~40 ms for the largest body): two at once
+would stack, and the event loop, ``/health`` included, would wait for both."""
 
 
 class ServeSettings(BaseModel):
@@ -59,7 +82,7 @@ class ServeSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
     model_dir: Path = DEFAULT_MODEL_DIR
-    max_batch: int = Field(default=10_000, ge=1, le=1_000_000)
+    max_batch: int = Field(default=1_000, ge=1, le=100_000)
 
 
 ENV_VARS = {"host": "HOST", "port": "PORT", "model_dir": "MODEL_DIR", "max_batch": "MAX_BATCH"}
@@ -95,69 +118,9 @@ class Health(BaseModel):
     version: str = __version__
 
 
-class Problem(BaseModel):
-    """One thing wrong with a request."""
-
-    field: str = Field(description="Dotted path of the offending field ('' for the whole body).")
-    message: str
-    type: str
-
-
-class ErrorResponse(BaseModel):
-    """The body of every 4xx answer to a bad request."""
-
-    message: str = Field(description="One line per problem: field, then what is wrong.")
-    detail: list[Problem]
-
-
-def _problems(error: RequestValidationError) -> list[Problem]:
-    """Turn FastAPI's validation errors into problems named by field (without echoing input)."""
-    problems = []
-    for item in error.errors():
-        location = [str(part) for part in item.get("loc", ())]
-        if location[:1] == ["body"]:
-            location = location[1:]
-        message = str(item["msg"])
-        if item["type"] == "json_invalid":  # its location is a character offset, not a field
-            reason = item.get("ctx", {}).get("error", "")
-            message = f"malformed JSON at character {'.'.join(location)}: {reason}"
-            location = []
-        problems.append(Problem(field=".".join(location), message=message, type=str(item["type"])))
-    return problems
-
-
-def _status(request: Request, problems: Sequence[Problem]) -> int:
-    """Pick the 4xx: 415 not JSON, 400 malformed JSON, 413 too many records, else 422."""
-    content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    # FastAPI parses application/json and any application/*+json body as JSON: so must this.
-    is_json = media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-    if request.method == "POST" and not is_json:
-        return 415
-    if any(problem.type == "json_invalid" for problem in problems):
-        return 400
-    if any(problem.type == "too_long" and problem.field == "records" for problem in problems):
-        return 413
-    return 422
-
-
-async def _on_invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-    """Answer a request FastAPI could not validate with a 4xx naming every bad field."""
-    problems = _problems(error)
-    status = _status(request, problems)
-    if status == 415:
-        problems = [
-            Problem(
-                field="",
-                message="request body must be JSON (Content-Type: application/json)",
-                type="unsupported_media_type",
-            )
-        ]
-    message = "\n".join(f"{p.field or '(body)'}: {p.message}" for p in problems)
-    body = ErrorResponse(message=message, detail=problems)
-    return JSONResponse(status_code=status, content=jsonable_encoder(body))
+async def _on_bad_request(_: Request, error: BadRequest) -> JSONResponse:
+    """Answer a refused request with its status and problems (the :class:`ErrorResponse` shape)."""
+    return JSONResponse(status_code=error.status, content=jsonable_encoder(error.response()))
 
 
 async def _on_http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -182,17 +145,72 @@ def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract
     return score
 
 
+_BAD_REQUESTS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorResponse,
+        "description": "Unreadable JSON: malformed, not UTF-8, nested "
+        "too deeply, or a number too large.",
+    },
+    408: {"model": ErrorResponse, "description": "The body did not arrive in time."},
+    413: {
+        "model": ErrorResponse,
+        "description": "Body larger than the route takes, or too many records.",
+    },
+    415: {"model": ErrorResponse, "description": "Body is not JSON."},
+    422: {
+        "model": ErrorResponse,
+        "description": "A field breaks the schema (at most 20 problems are listed).",
+    },
+    503: {"model": ErrorResponse, "description": "Model not loaded yet."},
+}
+
+
+def _json_body(schema: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON itself: component ``schema``."""
+    reference = {"$ref": f"#/components/schemas/{schema}"}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
+    }
+
+
+def _with_body_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """Add the JSON schemas of the request bodies to the app's OpenAPI components.
+
+    The predict routes read their bodies themselves (within bounds, see :mod:`churn_model.bodies`),
+    so FastAPI does not see the models; the document still describes them exactly.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            _, schemas = models_json_schema(
+                [(model, "validation") for model in models],
+                ref_template="#/components/schemas/{model}",
+            )
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schemas.get("$defs", {}))
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign] # FastAPI's documented way to extend it
+
+
 def create_app(
-    model_dir: Path, *, max_batch: int = 10_000, model: ServedModel | None = None
+    model_dir: Path, *, max_batch: int = 1_000, model: ServedModel | None = None
 ) -> FastAPI:
     """Build the service for the model in ``model_dir`` (loaded at startup unless ``model`` given).
 
     Args:
         model_dir: Folder holding ``model.skops`` and ``card.json``.
-        max_batch: Most records one ``POST /predict/batch`` may carry (more is a 413).
+        max_batch: Most records one ``POST /predict/batch`` may carry (more is a 413); its body
+            may be that many records long (:func:`churn_model.bodies.batch_bytes`).
         model: An already loaded model (the CLI loads it first to fail fast with a clear message).
     """
     state: dict[str, Any] = {}
+    validate = RecordValidator(contract.CustomerRecord)
+    batch_model = contract.batch_model(max_batch)
+    record_limit, batch_limit = record_bytes(), batch_bytes(max_batch)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -203,39 +221,38 @@ def create_app(
             initializer=threadpool_limits,  # per thread: the OpenMP limit applies to this one
             initargs=(1,),
         )
+        validators = ThreadPoolExecutor(VALIDATION_THREADS, thread_name_prefix="validate")
         state["model"] = served
         # The model and the imported libraries live as long as the process: move them out of the
         # collector's reach, so full collections stay short (fewer latency spikes under load).
         gc.collect()
         gc.freeze()
         state["executor"] = executor
+        state["validators"] = validators
         state["batcher"] = MicroBatcher(_scorer(served), executor, MICRO_BATCH_MAX)
         try:
             yield
         finally:
             state.clear()
             executor.shutdown(wait=True)
+            validators.shutdown(wait=True)
             gc.unfreeze()
 
-    app = FastAPI(
+    # The interactive docs (/docs, Swagger UI) load their scripts and styles from this package's
+    # fastapi-offline dependency, not from a CDN: nothing outside the image runs in a browser that
+    # opens them. ReDoc is not served.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="churn-model",
         version=__version__,
         summary="Customer-churn predictions from the gated, promoted model.",
         lifespan=lifespan,
         exception_handlers={
-            RequestValidationError: _on_invalid_request,
+            BadRequest: _on_bad_request,
             StarletteHTTPException: _on_http_error,
         },
-        # A record is ~250 bytes of JSON: 1 KiB each is generous, and a huge body is refused
-        # (413) before it is parsed.
-        max_body_size=max_batch * 1024 + 4096,
-        responses={
-            400: {"model": ErrorResponse, "description": "Malformed or unreadable JSON."},
-            413: {"model": ErrorResponse, "description": "Too many records, or body too large."},
-            415: {"model": ErrorResponse, "description": "Body is not JSON."},
-            422: {"model": ErrorResponse, "description": "A field breaks the schema."},
-        },
     )
+    _with_body_schemas(app, [contract.CustomerRecord, batch_model])
 
     def loaded() -> ServedModel:
         served: ServedModel | None = state.get("model")
@@ -258,42 +275,89 @@ def create_app(
         """Readiness: 200 once the model is loaded, 503 before."""
         return Health(ready=True, model_id=loaded().card.id)
 
-    @app.get("/metadata", tags=["model"])
+    @app.get(
+        "/metadata",
+        tags=["model"],
+        responses={503: {"model": ErrorResponse, "description": "Model not loaded yet."}},
+    )
     async def metadata() -> ModelCard:
-        """The model card of the served model."""
+        """The model card of the served model (see the serving docs for what it exposes)."""
         return loaded().card
 
-    @app.post("/predict", tags=["model"])
-    async def predict(record: contract.CustomerRecord) -> contract.PredictionResponse:
-        """Score one customer."""
+    @app.post(
+        "/predict",
+        tags=["model"],
+        responses=_BAD_REQUESTS,
+        openapi_extra=_json_body("CustomerRecord"),
+    )
+    async def predict(request: Request) -> contract.PredictionResponse:
+        """Score one customer: the body is one ``CustomerRecord``."""
         served = loaded()
+        # One record is small (a kilobyte at most): parsed and validated right here.
+        record = validate.record(parse_json(await read_body(request, record_limit)))
         batcher: MicroBatcher[BaseModel, contract.Prediction] = state["batcher"]
         prediction = await batcher.submit(record)
         return contract.PredictionResponse(
             **prediction.model_dump(), model_id=served.card.id, threshold=served.card.threshold
         )
 
-    async def predict_batch(request: contract.BatchRequest) -> contract.BatchResponse:
-        """Score many customers at once; predictions come back in request order."""
+    def parse_batch(body: bytes) -> list[BaseModel]:
+        return validate.batch(parse_json(body), max_batch)
+
+    @app.post(
+        "/predict/batch",
+        tags=["model"],
+        responses=_BAD_REQUESTS,
+        openapi_extra=_json_body("BatchRequest"),
+    )
+    async def predict_batch(request: Request) -> contract.BatchResponse:
+        """Score many customers at once (a ``BatchRequest``); predictions come back in order."""
         served = loaded()
+        body = await read_body(request, batch_limit)
         loop = asyncio.get_running_loop()
-        score = _scorer(served)
-        predictions = await loop.run_in_executor(state["executor"], score, request.records)
+        # Up to a megabyte of JSON: parsed and validated on a worker thread, so the event loop
+        # goes on answering other requests (/health above all) meanwhile.
+        records = await loop.run_in_executor(state["validators"], parse_batch, body)
+        predictions = await loop.run_in_executor(state["executor"], _scorer(served), records)
         return contract.BatchResponse(
             model_id=served.card.id, threshold=served.card.threshold, predictions=predictions
         )
 
-    # FastAPI validates against the annotation: the sized model carries this service's max_batch.
-    predict_batch.__annotations__["request"] = contract.batch_model(max_batch)
-    app.post("/predict/batch", tags=["model"])(predict_batch)
     return app
 
 
+class _IdleTimeoutProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends nothing at all.
+
+    uvicorn times a connection out only between requests (``timeout_keep_alive``): one that opens
+    and never sends a byte would stay open forever. This arms the same timer when the connection
+    opens; the first bytes cancel it, as they cancel the keep-alive timer.
+    """
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Accept the connection, and close it if it stays idle for ``timeout_keep_alive``."""
+        super().connection_made(transport)  # type: ignore[arg-type] # uvicorn narrows the type
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+
 def run(settings: ServeSettings, *, access_log: bool = False) -> None:
-    """Load the model (failing fast with a clear error), then serve it with uvicorn."""
+    """Load the model (failing fast with a clear error), then serve it with uvicorn.
+
+    Idle connections are closed after :data:`IDLE_TIMEOUT_S`, including one that never sends a
+    request; a request body that stops arriving is a 408 (:mod:`churn_model.bodies`).
+    """
     model = load_served_model(settings.model_dir)
     app = create_app(settings.model_dir, max_batch=settings.max_batch, model=model)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=access_log)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        http=_IdleTimeoutProtocol,
+        timeout_keep_alive=IDLE_TIMEOUT_S,
+    )
 
 
 def settings_from_env(**overrides: object) -> ServeSettings:

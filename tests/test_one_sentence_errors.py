@@ -1,0 +1,157 @@
+"""Every user error is one sentence: a full disk and a Parquet file pandas cannot rebuild.
+
+A full disk is produced for real, never simulated: ``/dev/full`` answers every write with ENOSPC
+(the gate's job summary is a file the user names, so it can be that device), and the slow test
+mounts a tiny tmpfs in a user namespace (``unshare --user --map-root-user --mount``, no privileges
+needed where unprivileged user namespaces are allowed, as on this project's CI machine), fills it,
+and runs ``train`` and ``predict`` into it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from churn_model.cli import app
+from churn_model.schema import TARGET
+from model_support import ROOT, fast_config, make_project, write_sample
+from served_model import make_model_dir, sample
+
+runner = CliRunner()
+DEV_FULL = Path("/dev/full")
+FULL = "cannot write it: no space left on the device (or over quota)"
+
+
+def _one_line_error(output: str) -> str:
+    assert output.count("\n") == 1, output
+    assert output.startswith("error: "), output
+    assert "Traceback" not in output
+    return output
+
+
+# ------------------------------------------------------------------------------ a full disk
+
+
+def test_the_gate_summary_on_a_full_device_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(tmp_path)
+    make_model_dir(tmp_path / "artifacts/candidates/test-model", model_id="test-model")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(DEV_FULL))
+    result = runner.invoke(app, ["gate"])
+    assert result.exit_code == 1
+    line = _one_line_error(result.output.splitlines()[-1] + "\n")
+    assert (
+        line == f"error: {DEV_FULL}: cannot write it: no space left on the device (or over quota)\n"
+    )
+
+
+def _in_a_full_tmpfs(
+    workdir: Path, commands: list[list[str]]
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run each command with ``workdir`` a 1 MiB tmpfs, filled up after its files were copied in.
+
+    The tmpfs is mounted in a private user and mount namespace, so nothing outside the test sees it
+    and no privilege is needed. Returns one result per command, in order.
+    """
+    staging = workdir.with_name(workdir.name + "-staging")
+    shutil.copytree(workdir, staging)
+    script = workdir.parent / "run.py"
+    script.write_text(
+        "import json, subprocess, sys\n"
+        "commands = json.loads(sys.argv[1])\n"
+        "results = [subprocess.run(c, capture_output=True, text=True) for c in commands]\n"
+        "print(json.dumps([[r.returncode, r.stdout, r.stderr] for r in results]))\n"
+    )
+    shell = (
+        f'mount -t tmpfs -o size=1m tmpfs "{workdir}" && cp -r "{staging}/." "{workdir}" '
+        f'&& (dd if=/dev/zero of="{workdir}/filler" bs=4k 2>/dev/null || true) '
+        f'&& cd "{workdir}" && exec "{sys.executable}" "{script}" "$0"'
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            shell,
+            json.dumps(commands),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 0, f"could not run in a full tmpfs: {done.stderr}"
+    return [
+        subprocess.CompletedProcess(command, code, out, err)
+        for command, (code, out, err) in zip(commands, json.loads(done.stdout), strict=True)
+    ]
+
+
+@pytest.mark.slow
+def test_train_and_predict_on_a_full_disk_say_one_sentence(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    fast_config(project / "configs/model.toml")
+    write_sample(project / "sample.csv", 600)
+    source = project / "in.csv"
+    sample(50, seed=2).drop(columns=[TARGET.name]).to_csv(source, index=False)
+    model_dir = tmp_path / "model"
+    make_model_dir(model_dir)
+    cli = [sys.executable, "-m", "churn_model"]
+    train, predict = _in_a_full_tmpfs(
+        project,
+        [
+            [*cli, "train", "sample.csv"],
+            [*cli, "predict", "in.csv", "out.csv", "--model-dir", str(model_dir)],
+        ],
+    )
+    assert train.returncode == 1, train.stderr
+    assert _one_line_error(train.stderr) == f"error: artifacts/candidates: {FULL}\n"
+    assert predict.returncode == 1, predict.stderr
+    assert _one_line_error(predict.stderr) == f"error: out.csv: {FULL}\n"
+
+
+# ------------------------------------------------------------------------------ Parquet
+
+
+def _nested_by_pandas(path: Path) -> None:
+    """A nested (struct) column written by pandas itself: its metadata names an Arrow dtype."""
+    frame = sample(20, seed=3)
+    struct = pd.ArrowDtype(pa.struct([("a", pa.int64())]))
+    nested = pd.Series([{"a": 1}] * len(frame), dtype=struct, index=frame.index)
+    frame.assign(extra=nested).to_parquet(path)
+
+
+def _nested_misdeclared(path: Path) -> None:
+    """A struct column whose pandas metadata says it holds strings (pyarrow cannot cast it)."""
+    table = pa.Table.from_pandas(sample(20, seed=3).assign(extra="x"), preserve_index=False)
+    table = table.set_column(
+        table.schema.get_field_index("extra"), "extra", pa.array([{"a": 1}] * table.num_rows)
+    )
+    pq.write_table(table, path)
+
+
+@pytest.mark.parametrize("write", [_nested_by_pandas, _nested_misdeclared])
+def test_a_nested_parquet_file_is_one_sentence(write: object, tmp_path: Path) -> None:
+    path = tmp_path / "nested.parquet"
+    assert callable(write)
+    write(path)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert _one_line_error(result.output).startswith(
+        f"error: {path}: not a readable Parquet file ("
+    )
