@@ -36,7 +36,7 @@ clean:
 # ---------------------------------------------------------------- checks (the Check workflow)
 
 # Run every check, in the order the Check workflow runs them.
-check: check-code check-type check-format check-security check-coverage check-workflows check-docker
+check: check-code check-type check-format check-security check-coverage check-workflows check-docker check-manifests
 
 # Lint with ruff (reports, never fixes): every Python file git does not ignore, or only FILES (the git hook passes the staged ones).
 [positional-arguments]
@@ -68,6 +68,11 @@ check-workflows:
 # Lint the Dockerfile with hadolint: any finding fails.
 check-docker:
     uv run hadolint Dockerfile
+
+# Validate the Kubernetes manifests offline against the schemas of the oldest and newest Kubernetes the validator ships (strict: an unknown field fails).
+check-manifests:
+    uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
+    uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 # Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting another table) and print their times.
 check-slow:
@@ -157,6 +162,42 @@ tracking-server port="5000" dir="mlruns":
 # Post "<workflow> failed" with a link to the run to the chat webhook in CHAT_WEBHOOK_URL; does nothing when it is unset.
 notify-failure:
     uv run --no-project python scripts/notify_webhook.py
+
+# ---------------------------------------------------------------- the image and its deployment
+
+# Build the serving image as TAG from this checkout and dist/model (`just package` first), with docker or podman, whichever works here; prints the build time and the size.
+image tag="churn-model:dev":
+    uv run python scripts/image.py build {{ quote(tag) }}
+
+# Run image TAG hardened (read-only root, no capabilities) and prove it serves: ready in 10 s, /predict equal to `churn-model predict`, a 4xx, non-root, HEALTHCHECK, SIGTERM, a clear error without a model.
+image-smoke tag="churn-model:dev":
+    uv run python scripts/image.py smoke {{ quote(tag) }}
+
+# Copy the model out of image TAG into dist/model (the model the smoke test then expects the deployment to serve).
+image-model tag:
+    uv run python scripts/image.py model {{ quote(tag) }}
+
+# Smoke-test the service running at URL against the model it should serve (default dist/model): health, readiness, model id, a known prediction, a 4xx.
+smoke url model_dir="dist/model":
+    uv run churn-model smoke {{ quote(url) }} --model-dir {{ quote(model_dir) }}
+
+# Roll IMAGE (name@sha256:digest) out with kubectl to the cluster of KUBE_CONFIG (the kubeconfig's text) or the current kubeconfig, in NAMESPACE, and wait until it is ready.
+deploy image namespace="":
+    uv run python scripts/deploy.py apply {{ quote(image) }} --namespace {{ quote(namespace) }}
+
+# Say, as a notice in GitHub Actions, that deploying to ENVIRONMENT is skipped because it is not configured (no KUBE_CONFIG secret or SERVICE_URL variable).
+deploy-not-configured environment:
+    @echo "::notice title=Deploy skipped::"{{ quote(environment) }}": not configured (needs the KUBE_CONFIG secret and the SERVICE_URL variable; see docs/serving.md). Nothing was deployed."
+
+# Print whether release TAG is the repository's latest release (GitHub's Latest badge) and, in GitHub Actions, write latest=true or false to the step's outputs: Publish moves the image's `latest` tag only then.
+release-is-latest tag:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # No latest release at all (only pre-releases, or the API refuses) means "not the latest".
+    newest="$(gh release view --json tagName --jq .tagName 2>/dev/null || true)"
+    if [ "$newest" = {{ quote(tag) }} ]; then latest=true; else latest=false; fi
+    echo "release "{{ quote(tag) }}": latest=$latest (the repository's latest release: ${newest:-none})"
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "latest=$latest" >> "$GITHUB_OUTPUT"; fi
 
 # ---------------------------------------------------------------- benchmarks (print figures)
 

@@ -9,12 +9,18 @@ start to ready. The requests are synthetic rows of the schema too. Then it print
 - single-record ``POST /predict``: N requests from C concurrent clients: requests/s, p50/p95/p99;
 - ``POST /predict/batch`` with B records: M sequential requests: p50/p95/max;
 - the error count (any non-200 or transport error);
-- the floor: the same scoring called in process (frame building + ``predict_proba``, one thread).
+- the floor: the same scoring called in process (frame building + ``predict_proba``, one thread);
+- side by side, in the same run: the plain path a tutorial writes (a one-row ``DataFrame`` and
+  ``predict_proba`` per request, no micro-batching), then each optimisation switched on in turn
+  (one OpenMP thread, compiled scoring, micro-batching: the service itself), each its own process
+  under the same single-record load, medians of ``--rounds`` interleaved rounds, with the ratios to
+  the plain path (``scripts/serving_variants.py`` has the variants).
 
 Usage: ``just bench-serve`` or ``uv run python scripts/load_test.py --help``.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -101,24 +107,29 @@ def _ready(port: int) -> bool:
 
 
 @contextmanager
-def started_service(model_dir: Path, timeout: float) -> Iterator[tuple[str, float]]:
-    """Start the service on a free loopback port; yield its URL and the seconds until ready.
+def started_service(
+    model_dir: Path, timeout: float, variant: str | None = None
+) -> Iterator[tuple[str, float]]:
+    """Start the service (or a variant) on a free loopback port; yield its URL, seconds to ready.
 
-    The image ships compiled bytecode, so bytecode writing is allowed (whatever
+    ``variant`` names one of ``scripts/serving_variants.py`` (None: the service itself). The
+    image ships compiled bytecode, so bytecode writing is allowed (whatever
     PYTHONDONTWRITEBYTECODE says here) and the imports are compiled once before the timed start.
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     warm = "import churn_model.cli, churn_model.serve, uvicorn.main"
     subprocess.run([sys.executable, "-c", warm], env=env, check=True)
-    command = [sys.executable, "-m", "churn_model", "serve", "--host", LOOPBACK, "--port"]
+    if variant is None:
+        command = [sys.executable, "-m", "churn_model", "serve", "--host", LOOPBACK]
+        command += ["--port", str(port), "--model-dir", str(model_dir)]
+    else:
+        command = [sys.executable, str(Path(__file__).with_name("serving_variants.py")), variant]
+        command += ["--port", str(port), "--model-dir", str(model_dir)]
+        if variant != "plain":
+            env["OMP_NUM_THREADS"] = "1"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [*command, str(port), "--model-dir", str(model_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://{LOOPBACK}:{port}"
     try:
         while True:
@@ -257,6 +268,56 @@ def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[s
         return thread.submit(measure).result(), model.compiled is not None
 
 
+COMPARED = {
+    "plain": "plain: DataFrame + predict_proba per request",
+    "one-thread": "+ one OpenMP thread",
+    "compiled": "+ compiled scoring",
+    None: "+ micro-batching (this service)",
+}
+"""The variants side by side, in order (None: the service itself), as the table names them."""
+
+
+def compare_variants(
+    model_dir: Path, bodies: list[bytes], concurrency: int, rounds: int, max_seconds: float
+) -> dict[str | None, list[tuple[float, float, float, int]]]:
+    """Load every variant in turn, ``rounds`` times interleaved; (req/s, p50, p99, errors) each.
+
+    All the variants run at once, each in its own process (idle while another is loaded), so a
+    round measures them back to back under the same conditions of the machine.
+    """
+    results: dict[str | None, list[tuple[float, float, float, int]]] = {v: [] for v in COMPARED}
+    with contextlib.ExitStack() as stack:
+        urls = {
+            variant: stack.enter_context(started_service(model_dir, 60, variant))[0]
+            for variant in COMPARED
+        }
+        for _ in range(rounds):
+            for variant, url in urls.items():
+                deadline = time.perf_counter() + max_seconds
+                latencies, errors, wall = single_load(url, bodies, concurrency, deadline)
+                stats = _percentiles(latencies)
+                results[variant].append((len(latencies) / wall, stats["p50"], stats["p99"], errors))
+    return results
+
+
+def render_comparison(results: dict[str | None, list[tuple[float, float, float, int]]]) -> str:
+    """The medians of each variant, with throughput and p99 as ratios to the plain path."""
+    medians = {
+        variant: tuple(float(np.median([r[i] for r in rounds])) for i in range(3))
+        for variant, rounds in results.items()
+    }
+    base_rate, _, base_p99 = medians["plain"]
+    lines = [
+        f"  {'variant':<46} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'x req/s':>8} {'/ p99':>7}"
+    ]
+    for variant, (rate, p50, p99) in medians.items():
+        lines.append(
+            f"  {COMPARED[variant]:<46} {rate:7.0f} {p50:8.2f} {p99:8.2f} "
+            f"{rate / base_rate:8.1f} {base_p99 / p99:7.1f}"
+        )
+    return "\n".join(lines)
+
+
 def _line(name: str, stats: dict[str, float], extra: str = "") -> str:
     figures = "  ".join(f"{key} {value:7.2f} ms" for key, value in stats.items())
     return f"  {name:<24} {figures}  {extra}"
@@ -272,6 +333,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=1_000)
     parser.add_argument("--max-seconds", type=float, default=120.0, help="Stop sending after this.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Interleaved rounds of the side-by-side comparison (0 skips it; not with --url).",
+    )
     options = parser.parse_args()
     if options.url and not options.url.startswith(
         ("http://127.", "http://localhost", "http://[::1]")
@@ -292,6 +359,11 @@ def main() -> None:
             latencies, errors, wall = single_load(url, singles, options.concurrency, deadline)
             batch_latencies, batch_errors = batch_load(url, batch_body, options.batches, deadline)
         floor, compiled = in_process_floor(model_dir, options.batch_size)
+        compared = None
+        if options.rounds > 0 and not options.url:
+            compared = compare_variants(
+                model_dir, singles, options.concurrency, options.rounds, options.max_seconds
+            )
 
     print(f"service: {url}  model: {model_dir}")
     if ready_seconds is not None:
@@ -310,7 +382,17 @@ def main() -> None:
     print(f"floor: scoring in process, one thread (service path: {path})")
     for name, stats in floor.items():
         print(_line(name, stats))
-    if errors or batch_errors:
+    compare_errors = 0
+    if compared is not None:
+        print(
+            f"side by side: {len(singles)} single-record requests from {options.concurrency} "
+            f"clients per variant, medians of {options.rounds} interleaved rounds"
+        )
+        print(render_comparison(compared))
+        compare_errors = sum(r[3] for rounds in compared.values() for r in rounds)
+        if compare_errors:
+            print(f"  {compare_errors} errors across the variants")
+    if errors or batch_errors or compare_errors:
         raise SystemExit(1)
 
 

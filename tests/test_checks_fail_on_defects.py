@@ -100,6 +100,15 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         "potentially untrusted",
     ),
     "check-docker": (_append("Dockerfile", "RUN cd /tmp && ls\n"), "DL3003"),
+    "check-manifests": (
+        # A misspelt field: Kubernetes would drop it silently; the strict schema refuses it.
+        _write(
+            "deploy/kubernetes/planted.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: planted\nspec:\n"
+            "  ports:\n    - port: 80\n      protocl: TCP\n",
+        ),
+        "'protocl' was unexpected",
+    ),
 }
 
 

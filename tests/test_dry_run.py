@@ -26,7 +26,7 @@ jobs:
       FROM_JOB: "also"
     steps:
       - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
-      - uses: $/.github/actions/setup
+      - uses: ./.github/actions/setup
       - run: just env
       - run: just fail
       - run: just ok

@@ -407,3 +407,26 @@ def serve(
     with reporting_user_errors():
         settings = settings_from_env(host=host, port=port, model_dir=model_dir)
         run(settings, access_log=access_log)
+
+
+@app.command()
+def smoke(
+    url: Annotated[str, typer.Argument(help="Base URL of the running service.")],
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The model it should serve (model.skops + card.json) [default: dist/model]."
+        ),
+    ] = None,
+) -> None:
+    """Smoke-test a running service: health, readiness, model id, a known prediction, a 4xx."""
+    from churn_model.artifact import DEFAULT_MODEL_DIR
+    from churn_model.smoke import render, run_smoke
+
+    with reporting_user_errors():
+        checks = run_smoke(url, model_dir or DEFAULT_MODEL_DIR)
+        typer.echo(render(checks))
+        failed = [check.name for check in checks if not check.passed]
+        if failed:
+            raise UserError(f"smoke test of {url} failed: {', '.join(failed)} (see above)")
+        typer.echo(f"smoke test of {url} passed")
