@@ -52,9 +52,10 @@ def test_with_an_id_a_record_may_carry_it_and_the_answer_echoes_it() -> None:
     with_id = replace(OTHER, id=Column("order", "id", "The order."))
     record = record_model(with_id)
     assert "order" not in record.model_json_schema()["required"]
-    for value in ("A-001", 7, None):
+    for value in ("A-001", 7, None, "x" * 64, -(2**63)):
         assert record.model_validate({**GOOD, "order": value}).order == value  # type: ignore[attr-defined] # a field of the built model
-    for wrong in (True, 1.5, ["A"]):
+    assert record.model_validate({**GOOD, "order": 30.0}).order == 30  # type: ignore[attr-defined] # JSON Schema's integer
+    for wrong in (True, 1.5, ["A"], "x" * 65, 2**63):
         with pytest.raises(ValidationError):
             record.model_validate({**GOOD, "order": wrong})
     answer = prediction_model(with_id)(churn_probability=0.3, churn_label=0, order="A-001")

@@ -73,7 +73,7 @@ def _refuse(status: int, kind: str, message: str, field: str = _WHOLE_BODY) -> B
 def _longest_value(column: Column) -> int:
     """The most characters a valid JSON value of ``column`` can take."""
     if column.kind == "id":
-        longest = 2 + 4 * ID_LENGTH  # a quoted string of up to four UTF-8 bytes a character
+        longest = 2 + 6 * ID_LENGTH  # a quoted string, every character escaped as \uXXXX
     elif column.kind == "category":
         longest = max(
             max(len(json.dumps(c)), len(json.dumps(c, ensure_ascii=False).encode()))

@@ -51,22 +51,39 @@ def _boolean(value: object) -> object:
 
 
 ID_LENGTH = 64
-"""Longest id a record may carry (a string of at most this many characters, or an integer)."""
+"""Longest id a record may carry as a string (characters)."""
+
+ID_LIMIT = 2**63
+"""An integer id lies in ``[-ID_LIMIT, ID_LIMIT)``, the range of a 64-bit integer."""
 
 
 def _identifier(value: object) -> object:
-    """Accept an id as a string or an integer (a ``null`` is handled by the optional type)."""
-    if isinstance(value, str) and len(value) > ID_LENGTH:
-        raise PydanticCustomError("id_too_long", f"An id has at most {ID_LENGTH} characters")
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+    """Accept an id as a string or an integer (a ``null`` is handled by the optional type).
+
+    As JSON Schema says, ``30.0`` is the integer ``30`` (and is echoed as ``30``).
+    """
+    if isinstance(value, str):
+        if len(value) > ID_LENGTH:
+            raise PydanticCustomError("id_too_long", f"An id has at most {ID_LENGTH} characters")
         return value
-    raise PydanticCustomError("id_type", "Input should be a string or an integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -ID_LIMIT <= value < ID_LIMIT:
+        return value
+    raise PydanticCustomError("id_type", "Input should be a string or a 64-bit integer")
 
 
 Identifier = Annotated[
     StrictStr | StrictInt,
     BeforeValidator(_identifier),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": ID_LENGTH},
+                {"type": "integer", "minimum": -ID_LIMIT, "maximum": ID_LIMIT - 1},
+            ]
+        }
+    ),
 ]
 """An id as a record carries it: a string or an integer, echoed back as it came."""
 
