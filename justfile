@@ -74,9 +74,9 @@ check-manifests:
     uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
-# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh).
+# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting another table) and print their times.
 check-slow:
-    uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider
+    uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
 
 # Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
 ci-dry-run:
@@ -119,9 +119,15 @@ rollback:
 register:
     uv run churn-model register
 
-# Train several seeds and print each gated metric's spread (how ci/gates.toml tolerances are chosen).
-calibrate seeds="5":
-    uv run churn-model calibrate --seeds {{ quote(seeds) }}
+# Train several seeds on the pinned data (or FILE) and print every metric's spread; `--seeds N`, `--draft PATH` writes a gates.toml from it.
+[positional-arguments]
+calibrate *args:
+    uv run churn-model calibrate "$@"
+
+# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--output`, `--force`); prints where it wrote it.
+[positional-arguments]
+infer-schema file *options:
+    uv run churn-model infer-schema "$@"
 
 # Copy the champion's model.skops and card.json into a folder (what the serving image ships).
 export-model dest="build/model":

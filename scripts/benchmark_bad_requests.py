@@ -32,7 +32,8 @@ import numpy as np
 
 from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.candidate import create_candidate
-from churn_model.sample import generate_sample
+from churn_model.data import write_csv
+from churn_model.synthetic import synthetic_frame
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -46,10 +47,10 @@ def unknown_keys(count: int) -> bytes:
 
 
 def _train(target: Path) -> None:
-    """Train a real candidate on the bundled sample and copy its model and card to ``target``."""
+    """Train a real candidate on synthetic rows of the schema; copy model and card to ``target``."""
     with tempfile.TemporaryDirectory(prefix="bench-bad-") as tmp:
         data = Path(tmp) / "sample.csv"
-        generate_sample().to_csv(data, index=False)
+        write_csv(synthetic_frame(10_000, seed=0), data)
         folder = create_candidate(data, root=Path(tmp) / "candidates")
         target.mkdir(parents=True, exist_ok=True)
         for name in (MODEL_FILE, CARD_FILE):

@@ -1,13 +1,13 @@
 """Time the ML path at growing sizes and measure its peak memory: does it scale linearly?
 
-For each row count (10k, 100k and 1M by default) a fresh Python process generates that many
-customers with the sample generator, then runs, timing each stage:
+For each row count (10k, 100k and 1M by default) a fresh Python process draws that many synthetic
+rows of the project's schema (:mod:`churn_model.synthetic`), then runs, timing each stage:
 
-- ``write``: write the table as CSV (the deterministic writer that produces the pinned sample);
+- ``write``: write the table as CSV (the deterministic writer that produces the pinned data);
 - ``read``: read it back with :func:`churn_model.data.read_table`;
 - ``validate``: :func:`churn_model.validation.validate` (pandera, lazy, every rule);
-- ``train``: fit the pipeline of :func:`churn_model.features.build_pipeline` with the versioned
-  hyper-parameters (``configs/model.toml``);
+- ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline` with the
+  versioned hyper-parameters (``configs/model.toml``);
 - ``predict``: ``predict_proba`` on every row (batch scoring).
 
 Each stage reports its wall time and its CPU time (best of ``--repeat`` runs, training once).
@@ -40,9 +40,9 @@ import pandas as pd
 
 from churn_model.config import load_model_config
 from churn_model.data import read_table, write_csv
-from churn_model.features import build_pipeline
-from churn_model.sample import generate_sample
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import SCHEMA
+from churn_model.synthetic import synthetic_frame
 from churn_model.validation import validate
 
 STAGES = ("write", "read", "validate", "train", "predict")
@@ -78,8 +78,8 @@ def _timed[T](figures: dict[str, float], stage: str, repeat: int, action: Callab
 
 
 def _write_and_read(rows: int, repeat: int, figures: dict[str, float]) -> pd.DataFrame:
-    """Generate ``rows`` customers, time writing them as CSV and reading them back."""
-    frame = _timed(figures, "generate", 1, lambda: generate_sample(rows))
+    """Draw ``rows`` synthetic rows, time writing them as CSV and reading them back."""
+    frame = _timed(figures, "generate", 1, lambda: synthetic_frame(rows))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.csv"
         _timed(figures, "write", repeat, lambda: write_csv(frame, path))
@@ -88,15 +88,16 @@ def _write_and_read(rows: int, repeat: int, figures: dict[str, float]) -> pd.Dat
 
 
 def _worker(rows: int, repeat: int) -> None:
-    """Run every stage on ``rows`` generated customers; print one JSON object of figures."""
+    """Run every stage on ``rows`` synthetic rows; print one JSON object of figures."""
     config = load_model_config()
     # Warm up once on a tiny table, so one-time costs (lazy imports, schema construction) do not
     # pass for per-row costs in the linearity check.
-    validate(generate_sample(600), "warm-up")
+    validate(synthetic_frame(SCHEMA.min_rows + 100), "warm-up")
     figures: dict[str, float] = {"baseline_mb": _peak_mb()}
     raw = _write_and_read(rows, repeat, figures)
     valid = _timed(figures, "validate", repeat, lambda: validate(raw, "benchmark"))
-    features, labels = valid[feature_names()], valid[TARGET.name]
+    features = valid[SCHEMA.feature_names()]
+    labels = SCHEMA.label.encode(valid[SCHEMA.label.name])
     model = build_pipeline(config.model, config.seed)
     _timed(figures, "train", 1, lambda: model.fit(features, labels))
     scores = _timed(figures, "predict", repeat, lambda: model.predict_proba(features)[:, 1])

@@ -2,8 +2,9 @@
 
 Bounded in requests and in time, and loopback only. Without ``--url`` it starts the service itself
 (``python -m churn_model serve`` on a free 127.0.0.1 port) over ``--model-dir``, or, when that
-folder does not exist, over a model trained for the occasion on the bundled sample with
-``configs/model.toml``; it reports the time from process start to ready. Then it prints:
+folder does not exist, over a model trained for the occasion on synthetic rows of the project's
+schema (:mod:`churn_model.synthetic`) with ``configs/model.toml``; it reports the time from process
+start to ready. The requests are synthetic rows of the schema too. Then it prints:
 
 - single-record ``POST /predict``: N requests from C concurrent clients: requests/s, p50/p95/p99;
 - ``POST /predict/batch`` with B records: M sequential requests: p50/p95/max;
@@ -43,10 +44,11 @@ from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.candidate import create_candidate
-from churn_model.contract import CustomerRecord
-from churn_model.sample import generate_sample
-from churn_model.schema import feature_names
+from churn_model.contract import Record
+from churn_model.data import write_csv
+from churn_model.domain.schema import SCHEMA
 from churn_model.scoring import load_served_model, records_frame, score_frame, score_records
+from churn_model.synthetic import synthetic_frame
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -64,21 +66,21 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 def _records(rows: int, seed: int) -> list[dict[str, Any]]:
-    """Request records from the synthetic sample (NaN becomes null)."""
-    frame = generate_sample(rows, seed)[feature_names()].astype(object)
+    """Request records: synthetic rows of the schema (NaN becomes null)."""
+    frame = synthetic_frame(rows, seed, label=False)[SCHEMA.feature_names()].astype(object)
     frame = frame.where(frame.notna(), None)
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def train_temporary_model(target: Path) -> None:
-    """Train a real candidate on the bundled sample (versioned config) and copy it to ``target``.
+    """Train a real candidate on synthetic rows (versioned config) and copy it to ``target``.
 
     It goes through the same path as `just train` (validation, training, evaluation, card), so
     the service loads exactly what it would load in production.
     """
     with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:
         data = Path(tmp) / "sample.csv"
-        generate_sample().to_csv(data, index=False)
+        write_csv(synthetic_frame(10_000, seed=0), data)
         folder = create_candidate(data, root=Path(tmp) / "candidates")
         target.mkdir(parents=True, exist_ok=True)
         for name in (MODEL_FILE, CARD_FILE):
@@ -234,8 +236,8 @@ def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[s
     shows what it saves.
     """
     model = load_served_model(model_dir)
-    one = [CustomerRecord.model_validate(r) for r in _records(1, seed=3)]
-    many = [CustomerRecord.model_validate(r) for r in _records(batch_size, seed=4)]
+    one = [Record.model_validate(r) for r in _records(1, seed=3)]
+    many = [Record.model_validate(r) for r in _records(batch_size, seed=4)]
 
     def pipeline(records: list[BaseModel]) -> object:
         return score_frame(model, records_frame(records))
@@ -347,7 +349,7 @@ def main() -> None:
         model_dir = options.model_dir
         if not (model_dir / MODEL_FILE).is_file():
             model_dir = Path(scratch) / "model"
-            print(f"{options.model_dir} has no model: training a temporary one on the sample")
+            print(f"{options.model_dir} has no model: training a temporary one on synthetic rows")
             train_temporary_model(model_dir)
         singles = [json.dumps(r).encode() for r in _records(options.requests, seed=1)]
         batch_body = json.dumps({"records": _records(options.batch_size, seed=2)}).encode()

@@ -1,7 +1,7 @@
 """The serving paths ``just bench-serve`` compares with the service, one optimisation at a time.
 
 Each variant is a complete HTTP service over the same packaged model, with the same request model
-(:data:`churn_model.contract.CustomerRecord`), so the only differences are the ones named:
+(:data:`churn_model.contract.Record`), so the only differences are the ones named:
 
 - ``plain``: what a tutorial writes. A synchronous endpoint (FastAPI runs it on its thread pool)
   builds a one-row ``DataFrame`` and calls ``predict_proba`` for every request; OpenMP uses every
@@ -24,7 +24,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from churn_model.contract import CustomerRecord
+from churn_model.contract import Record
+from churn_model.domain.schema import SCHEMA
 from churn_model.scoring import ServedModel, load_served_model, score_records
 
 VARIANTS = ("plain", "one-thread", "compiled")
@@ -40,7 +41,7 @@ def _app(model: ServedModel, score: Callable[[BaseModel], float]) -> FastAPI:
         return {"ready": True}
 
     @app.post("/predict")
-    def predict(record: CustomerRecord) -> dict[str, float | int]:
+    def predict(record: Record) -> dict[str, float | int]:
         probability = score(record)
         return {"churn_probability": probability, "churn_label": int(probability >= threshold)}
 
@@ -56,7 +57,7 @@ def variant_app(name: str, model_dir: Path) -> FastAPI:
         return _app(model, lambda record: float(score_records(model, [record])[0][0]))
 
     def plain(record: BaseModel) -> float:
-        frame = pd.DataFrame([record.model_dump()])
+        frame = pd.DataFrame([record.model_dump()])[SCHEMA.feature_names()]
         return float(model.pipeline.predict_proba(frame)[0, 1])
 
     return _app(model, plain)

@@ -1,6 +1,7 @@
 """Helpers for the serving tests: a small trained model directory, laid out like the image's.
 
-Tests train their own small candidate (fast, deterministic) instead of depending on a registry run.
+Tests train their own small candidate (fast, deterministic) on synthetic rows of the project's
+schema instead of depending on a registry run.
 """
 
 import atexit
@@ -25,16 +26,16 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.candidate import create_candidate
 from churn_model.card import ModelCard, read_card, write_card
 from churn_model.config import load_model_config
-from churn_model.sample import generate_sample
-from churn_model.schema import ID, TARGET, feature_names
+from churn_model.domain.schema import SCHEMA
+from churn_model.synthetic import synthetic_frame
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
 THRESHOLD = load_model_config(ROOT / "configs/model.toml").decision.threshold
 
 
 def sample(rows: int = 2_000, seed: int = 7) -> pd.DataFrame:
-    """A small synthetic churn table (schema columns, label included)."""
-    return generate_sample(rows, seed)
+    """A small synthetic table of the project's schema (id and label included)."""
+    return synthetic_frame(rows, seed)
 
 
 @cache
@@ -64,11 +65,11 @@ def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Turn rows of a schema frame into JSON request records (NaN becomes null)."""
-    features = frame[feature_names()].astype(object)
+    """Turn rows of a schema frame into JSON request records: the features, NaN as null."""
+    features = frame[SCHEMA.feature_names()].astype(object)
     features = features.where(features.notna(), None)
     return [
-        {str(name): value for name, value in row.items() if name not in {ID.name, TARGET.name}}
+        {str(name): value for name, value in row.items()}
         for row in features.to_dict(orient="records")
     ]
 

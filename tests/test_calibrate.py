@@ -1,19 +1,109 @@
-"""Calibration reports a gate config that names a metric the model does not have, clearly."""
+"""Calibration measures every metric, reports what the gate names but cannot find, drafts a gate."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from churn_model.calibrate import calibrate
-from churn_model.config import load_gate_config, load_model_config
-from churn_model.errors import UserError
-from churn_model.sample import generate_sample
-from model_support import ROOT, fast_config, fast_latency
+from churn_model import calibrate
+from churn_model.config import GateConfig, load_model_config
+from churn_model.domain.schema import SCHEMA
+from churn_model.synthetic import synthetic_frame
+from model_support import fast_config, fast_latency, gates_toml, lenient_gates
 
 
-def test_an_unknown_slice_in_the_gate_config_is_a_user_error(tmp_path: Path) -> None:
-    config = load_model_config(fast_config(tmp_path / "model.toml"))
-    gates = load_gate_config(ROOT / "ci/gates.toml")
-    typo = gates.model_copy(update={"slice_floors": {"never_purchsed": {"recall": 0.8}}})
-    with fast_latency(), pytest.raises(UserError, match="never_purchsed"):
-        calibrate(generate_sample(1_500, seed=3), config, typo, [1])
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, float | None]]:
+    config = load_model_config(fast_config(tmp_path_factory.mktemp("calibrate") / "model.toml"))
+    with fast_latency():
+        return calibrate.run_seeds(synthetic_frame(1_500, seed=3), config, [1, 2, 3])
+
+
+def test_every_measured_metric_gets_a_spread(runs: list[dict[str, float | None]]) -> None:
+    found = {spread.metric: spread for spread in calibrate.spreads(runs)}
+    for name in SCHEMA.slice_names():
+        assert f"slices.{name}.recall" in found
+    assert {"overall.roc_auc", "overall.accuracy", "model_loaded_bytes"} <= set(found)
+    assert {"latency.batch_1.cpu_p50_ms", "latency.batch_1000.cpu_p50_ms"} <= set(found)
+    auc = found["overall.roc_auc"]
+    assert auc.runs == 3
+    assert auc.min <= auc.mean <= auc.max
+    assert auc.std > 0
+
+
+def test_the_gates_limits_sit_beside_and_unknown_names_are_listed(
+    runs: list[dict[str, float | None]],
+) -> None:
+    gates = lenient_gates()
+    typo = gates.model_copy(
+        update={"slice_floors": {**gates.slice_floors, "never_seen": {"recall": 0.8}}}
+    )
+    found = calibrate.spreads(runs, typo)
+    auc = next(s for s in found if s.metric == "overall.roc_auc")
+    assert (auc.floor, auc.max_drop) == (gates.floors["roc_auc"], gates.max_drop["roc_auc"])
+    assert calibrate.unmeasured(found, typo) == ["slices.never_seen.recall"]
+    assert calibrate.unmeasured(found, gates) == []
+
+
+def test_the_draft_is_a_valid_gate_config_following_the_rule(
+    runs: list[dict[str, float | None]], tmp_path: Path
+) -> None:
+    found = calibrate.spreads(runs)
+    text = calibrate.draft_gates(found, [1, 2, 3], "sample.csv")
+    drafted = GateConfig.model_validate(tomllib.loads(text))
+    by_name = {spread.metric: spread for spread in found}
+    for metric, floor in drafted.floors.items():
+        spread = by_name[f"overall.{metric}"]
+        assert floor <= spread.min
+        assert floor <= spread.mean - 4 * spread.std + 1e-9
+    for name, floors in drafted.slice_floors.items():
+        assert name in SCHEMA.slice_names()
+        for metric, floor in floors.items():
+            assert floor <= by_name[f"slices.{name}.{metric}"].min
+    for metric, drop in drafted.max_drop.items():
+        spread = by_name[f"overall.{metric}"]
+        assert drop > spread.max - spread.min
+        assert drop > 3 * 2**0.5 * spread.std
+    assert drafted.size.max_loaded_bytes >= 3 * by_name["model_loaded_bytes"].max
+    assert drafted.latency.factor == calibrate.LATENCY_FACTOR
+    for run, floor in drafted.latency.floor_ms.items():
+        assert floor >= by_name[f"latency.{run}.cpu_p50_ms"].mean / 4
+    assert "Drafted by `just calibrate`" in text
+    (tmp_path / "gates.toml").write_text(gates_toml(drafted))
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "low", "expected"),
+    [(0.9, 0.01, 0.88, 0.86), (0.62, 0.0165, 0.585, 0.55), (0.2, 0.1, 0.05, None)],
+)
+def test_floors_are_four_deviations_under_the_mean_or_left_out(
+    mean: float, std: float, low: float, expected: float | None
+) -> None:
+    spread = calibrate.Spread(metric="overall.recall", runs=20, mean=mean, std=std, min=low, max=1)
+    assert calibrate.draft_floor(spread, 20) == expected
+    assert calibrate.draft_floor(spread, 21) is None  # a seed could not measure it
+
+
+def test_an_auc_floor_at_chance_is_left_out() -> None:
+    spread = calibrate.Spread(
+        metric="slices.x.roc_auc", runs=5, mean=0.6, std=0.03, min=0.55, max=0.65
+    )
+    assert calibrate.draft_floor(spread, 5) is None
+
+
+@pytest.mark.parametrize(
+    ("std", "span", "expected"),
+    [(0.0076, 0.026, 0.035), (0.0165, 0.0681, 0.075), (0.0, 0.01, 0.015)],
+)
+def test_drops_exceed_the_noise(std: float, span: float, expected: float) -> None:
+    spread = calibrate.Spread(
+        metric="overall.f1", runs=5, mean=0.5, std=std, min=0.5, max=0.5 + span
+    )
+    assert calibrate.draft_drop(spread) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(43.96, 50), (56.9, 100), (4.45e6, 5e6), (2.0, 2.0), (0.7, 1.0)]
+)
+def test_budgets_round_up_to_1_2_or_5(value: float, expected: float) -> None:
+    assert calibrate.nice_ceiling(value) == pytest.approx(expected)

@@ -17,8 +17,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from churn_model import scoring
 from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
-from churn_model.contract import CustomerRecord
-from churn_model.schema import feature_names
+from churn_model.contract import Record
+from churn_model.domain.schema import SCHEMA
 from churn_model.scoring import (
     ServedModel,
     load_served_model,
@@ -41,8 +41,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
 def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: ServedModel) -> None:
     compiled = served.compiled
     assert compiled is not None
-    frame = sample(rows=1_500, seed=11)[feature_names()]
-    assert frame["days_since_last_purchase"].isna().any()  # the missing-value path is exercised
+    frame = sample(rows=1_500, seed=11)[SCHEMA.feature_names()]
+    nullable = [c.name for c in SCHEMA.features if c.nullable]
+    assert all(frame[name].isna().any() for name in nullable)  # the missing-value path is exercised
     preprocess = served.pipeline.steps[0][1]
     assert np.array_equal(
         compiled.transform(frame_columns(frame)), preprocess.transform(frame), equal_nan=False
@@ -56,26 +57,31 @@ def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: Served
 def test_the_service_path_scores_records_as_the_pipeline_does(
     served: ServedModel, rows: int
 ) -> None:
-    validated = [
-        CustomerRecord.model_validate(r) for r in records(sample(rows=rows, seed=rows).head(rows))
-    ]
+    validated = [Record.model_validate(r) for r in records(sample(rows=rows, seed=rows).head(rows))]
     probability, label = score_records(served, validated)
     expected_probability, expected_label = score_frame(served, records_frame(validated))
     assert np.array_equal(probability, expected_probability)
     assert np.array_equal(label, expected_label)
-    assert record_columns(validated)["contract"].dtype == object
+    columns = record_columns(validated)
+    assert all(
+        columns[c.name].dtype == (object if c.kind == "category" else np.float64)
+        for c in SCHEMA.features
+    )
 
 
 def test_an_unknown_category_is_ignored_as_the_encoder_does(served: ServedModel) -> None:
     assert served.compiled is not None
-    frame = sample(rows=20, seed=3)[feature_names()].astype({"contract": object})
-    frame.loc[0, "contract"] = "lifetime"
+    categories = [c.name for c in SCHEMA.features if c.kind == "category"]
+    frame = sample(rows=20, seed=3)[SCHEMA.feature_names()].astype(
+        dict.fromkeys(categories, object)
+    )
+    frame.loc[0, categories] = "not-a-known-category"
     assert matches_pipeline(served.compiled, served.pipeline, frame)
 
 
 def test_without_a_compiled_path_the_pipeline_scores(served: ServedModel) -> None:
     plain = ServedModel(pipeline=served.pipeline, card=served.card)
-    validated = [CustomerRecord.model_validate(r) for r in records(sample(rows=5, seed=5))]
+    validated = [Record.model_validate(r) for r in records(sample(rows=5, seed=5))]
     assert np.array_equal(score_records(plain, validated)[0], score_records(served, validated)[0])
 
 

@@ -73,6 +73,10 @@ def test_the_recipe_table_follows_a_changed_justfile(tmp_path: Path) -> None:
 
 def test_the_api_reference_covers_every_public_module() -> None:
     reference = (DOCS / "reference.md").read_text(encoding="utf-8")
-    modules = sorted(path.stem for path in PACKAGE.glob("*.py") if not path.stem.startswith("_"))
+    modules = sorted(
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for path in PACKAGE.rglob("*.py")
+        if not path.stem.startswith("_")
+    )
     missing = [name for name in modules if f"::: churn_model.{name}\n" not in reference]
     assert missing == [], f"add `::: churn_model.<module>` to docs/reference.md for {missing}"

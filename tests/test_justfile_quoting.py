@@ -115,7 +115,7 @@ def test_a_command_substitution_in_an_argument_is_not_run(tmp_path: Path) -> Non
         str(tmp_path / "b.csv"),
         f"--model-dir=$(touch {marker_p}; echo dist/model)",
     )
-    calibrated = _just("calibrate", f"2 $(touch {marker_q})")
+    calibrated = _just("calibrate", "--seeds", f"2 $(touch {marker_q})")
     assert predicted.returncode != 0  # a.csv does not exist: the CLI says so
     assert "a.csv: file not found" in predicted.stderr
     assert calibrated.returncode != 0  # '2 $(touch ...)' is not a number of seeds

@@ -23,8 +23,8 @@ from sklearn.ensemble import VotingClassifier
 from churn_model.artifact import save_model
 from churn_model.config import load_gate_config, load_model_config
 from churn_model.data import load_dataset
+from churn_model.domain.features import build_pipeline
 from churn_model.evaluate import Metrics, evaluate
-from churn_model.features import build_pipeline
 from churn_model.gate import Baseline, GateRow, check_metrics
 from churn_model.train import TrainedModel, split_table, train
 from model_support import ROOT, fast_config, write_sample

@@ -24,9 +24,9 @@ from churn_model.artifact import (
 )
 from churn_model.cli import app
 from churn_model.config import load_gate_config, load_model_config
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.features import build_pipeline
-from churn_model.schema import TARGET
 from churn_model.scoring import load_served_model
 from churn_model.serve import create_app
 from model_support import ROOT
@@ -63,7 +63,7 @@ def test_the_cli_says_one_sentence_about_an_unfitted_pipeline(
     unfitted: Path, tmp_path: Path, command: str
 ) -> None:
     source = tmp_path / "in.csv"
-    sample(20, seed=2).drop(columns=[TARGET.name]).to_csv(source, index=False)
+    sample(20, seed=2).drop(columns=[SCHEMA.label.name]).to_csv(source, index=False)
     arguments = [str(source), str(tmp_path / "out.csv")] if command == "predict" else []
     result = runner.invoke(app, [command, *arguments, "--model-dir", str(unfitted)])
     assert result.exit_code == 1
@@ -153,7 +153,7 @@ def test_a_small_file_inflating_to_gigabytes_is_refused_by_predict_and_serve(
     plant_bomb(model_dir / MODEL_FILE, bombed / MODEL_FILE, 1_500_000_000)
     assert (bombed / MODEL_FILE).stat().st_size < 3_000_000
     source = tmp_path / "in.csv"
-    sample(20, seed=2).drop(columns=[TARGET.name]).to_csv(source, index=False)
+    sample(20, seed=2).drop(columns=[SCHEMA.label.name]).to_csv(source, index=False)
     result = runner.invoke(
         app, ["predict", str(source), str(tmp_path / "out.csv"), "--model-dir", str(bombed)]
     )

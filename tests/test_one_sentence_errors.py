@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churn_model.cli import app
-from churn_model.schema import TARGET
+from churn_model.domain.schema import SCHEMA
 from model_support import ROOT, fast_config, make_project, write_sample
 from served_model import make_model_dir, sample
 
@@ -108,7 +108,7 @@ def test_train_and_predict_on_a_full_disk_say_one_sentence(tmp_path: Path) -> No
     fast_config(project / "configs/model.toml")
     write_sample(project / "sample.csv", 600)
     source = project / "in.csv"
-    sample(50, seed=2).drop(columns=[TARGET.name]).to_csv(source, index=False)
+    sample(50, seed=2).drop(columns=[SCHEMA.label.name]).to_csv(source, index=False)
     model_dir = tmp_path / "model"
     make_model_dir(model_dir)
     cli = [sys.executable, "-m", "churn_model"]

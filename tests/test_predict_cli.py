@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.schema import SCHEMA
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()
@@ -26,7 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipeline]:
 
 @pytest.fixture
 def table(tmp_path: Path) -> pd.DataFrame:
-    return sample(300, seed=5).drop(columns=[TARGET.name])
+    return sample(300, seed=5).drop(columns=[SCHEMA.label.name])
 
 
 def _predict(source: Path, output: Path, model_dir: Path) -> Result:
@@ -47,21 +47,37 @@ def test_predict_adds_probability_and_label(
     assert "scored 300 rows" in result.output
     scored = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
     assert list(scored.columns) == [*table.columns, "churn_probability", "churn_label"]
-    direct = trained[1].predict_proba(table[feature_names()])[:, 1]
+    direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
     np.testing.assert_allclose(scored["churn_probability"], direct, rtol=1e-12)
     assert (scored["churn_label"] == (scored["churn_probability"] >= THRESHOLD)).all()
     assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed away
+
+
+def test_predict_needs_no_id_and_keeps_the_input_order(
+    trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
+) -> None:
+    shuffled = table[SCHEMA.feature_names()].sample(frac=1.0, random_state=3)
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    shuffled.to_csv(source, index=False)
+    assert _predict(source, output, trained[0]).exit_code == 0
+    scored = pd.read_csv(output)
+    pd.testing.assert_frame_equal(
+        scored[SCHEMA.feature_names()], pd.read_csv(source), check_dtype=False
+    )
+    direct = trained[1].predict_proba(shuffled)[:, 1]
+    np.testing.assert_allclose(scored["churn_probability"], direct, rtol=1e-12)
 
 
 def test_invalid_input_fails_clearly_and_leaves_the_output_alone(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
-    table.drop(columns=["contract"]).to_csv(source, index=False)
+    missing = SCHEMA.feature_names()[0]
+    table.drop(columns=[missing]).to_csv(source, index=False)
     output.write_text("previous good output\n")
     result = _predict(source, output, trained[0])
     assert result.exit_code == 1
-    assert "contract" in result.output
+    assert f"{missing}: required: the column is missing" in result.output
     assert "Traceback" not in result.output
     assert output.read_text() == "previous good output\n"
 

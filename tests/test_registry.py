@@ -11,15 +11,14 @@ from filelock import FileLock
 
 from churn_model import candidate, registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.config import GateConfig, load_gate_config
+from churn_model.config import GateConfig
 from churn_model.errors import UserError
 from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, read_baseline, run_gate
 from churn_model.report import REPORT_FILE, ROC_FILE
-from model_support import ROOT, fast_config, fast_latency, without_latency_budget, write_sample
+from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
-GATES = without_latency_budget(load_gate_config(ROOT / "ci/gates.toml"))
-LENIENT = GATES.model_copy(update={"floors": {"roc_auc": 0.5}, "slice_floors": {}})
-FAILING = GATES.model_copy(update={"floors": {"roc_auc": 0.999}, "slice_floors": {}})
+LENIENT = lenient_gates()
+FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The HTTP service, in process: every endpoint, every kind of bad request, readiness, settings."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,15 @@ from sklearn.pipeline import Pipeline
 
 from churn_model import __version__
 from churn_model.artifact import CARD_FILE
+from churn_model.bodies import batch_bytes
 from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
+from churn_model.data import read_table, write_csv
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.schema import FEATURES, feature_names
 from churn_model.scoring import load_served_model
 from churn_model.serve import ENV_VARS, create_app, load_settings
+from churn_model.spec import Column
+from churn_model.validation import validate
 from served_model import THRESHOLD, make_model_dir, records, sample
 
 MAX_BATCH = 50
@@ -43,8 +47,24 @@ def record() -> dict[str, Any]:
 
 def expected(pipeline: Pipeline, rows: list[dict[str, Any]]) -> np.ndarray:
     """The probabilities the pipeline gives for ``rows`` when called directly, in process."""
-    frame = sample(3_000, seed=11)[feature_names()].iloc[: len(rows)]
+    frame = sample(3_000, seed=11)[SCHEMA.feature_names()].iloc[: len(rows)]
     return np.asarray(pipeline.predict_proba(frame)[:, 1])
+
+
+def _first(*kinds: str, nullable: bool | None = None) -> Column | None:
+    """The first feature of one of ``kinds`` (and of that nullability), if the schema has one."""
+    return next(
+        (
+            c
+            for c in SCHEMA.features
+            if c.kind in kinds and (nullable is None or c.nullable is nullable)
+        ),
+        None,
+    )
+
+
+FIRST = SCHEMA.features[0].name
+NUMBER = (_first("float", "int") or SCHEMA.features[0]).name
 
 
 # ------------------------------------------------------------------------------ endpoints
@@ -68,7 +88,7 @@ def test_metadata_is_the_model_card(
     response = client.get("/metadata")
     assert response.status_code == 200
     assert ModelCard.model_validate(response.json()) == trained[2]
-    assert [f["name"] for f in response.json()["features"]] == feature_names()
+    assert [f["name"] for f in response.json()["features"]] == SCHEMA.feature_names()
 
 
 def test_predict_matches_the_pipeline_called_directly(
@@ -95,7 +115,8 @@ def test_batch_matches_the_pipeline_row_for_row(
     assert probabilities == expected(trained[1], rows).tolist()
     labels = [p["churn_label"] for p in response.json()["predictions"]]
     assert labels == [int(p >= THRESHOLD) for p in probabilities]
-    assert any(r["days_since_last_purchase"] is None for r in rows)  # missing values covered
+    nullable = [c.name for c in SCHEMA.features if c.nullable]
+    assert all(any(r[name] is None for r in rows) for name in nullable)  # missing values covered
 
 
 def test_concurrent_single_predictions_are_each_exact(
@@ -118,11 +139,14 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
         "/predict",
         "/predict/batch",
     }
-    record_schema = document["components"]["schemas"]["CustomerRecord"]
-    assert record_schema["required"] == feature_names()
+    record_schema = document["components"]["schemas"]["Record"]
+    assert record_schema["required"] == SCHEMA.feature_names()
     assert record_schema["additionalProperties"] is False
-    contract = next(c for c in FEATURES if c.name == "contract")
-    assert record_schema["properties"]["contract"]["enum"] == list(contract.categories)
+    for column in SCHEMA.features:
+        described = record_schema["properties"][column.name]
+        assert described["description"] == column.description
+        if column.kind == "category" and not column.nullable:
+            assert described["enum"] == list(column.categories)
     batch = document["components"]["schemas"]["BatchRequest"]["properties"]["records"]
     assert (batch["minItems"], batch["maxItems"]) == (1, MAX_BATCH)
     assert "swagger" in client.get("/docs").text.lower()
@@ -135,28 +159,57 @@ def _changed(record: dict[str, Any], **changes: object) -> dict[str, Any]:
     return {**record, **changes}
 
 
-BAD_RECORDS: dict[str, tuple[Any, str]] = {
-    # kind: (how to break a good record, the field the message must name)
-    "missing field": (
-        lambda r: {k: v for k, v in r.items() if k != "num_products"},
-        "num_products",
-    ),
-    "missing nullable field": (
-        lambda r: {k: v for k, v in r.items() if k != "days_since_last_purchase"},
-        "days_since_last_purchase",
-    ),
-    "string for integer": (lambda r: _changed(r, tenure_months="12"), "tenure_months"),
-    "fraction for integer": (lambda r: _changed(r, tenure_months=12.5), "tenure_months"),
-    "boolean for integer": (lambda r: _changed(r, num_products=True), "num_products"),
-    "string for number": (lambda r: _changed(r, monthly_charges="cheap"), "monthly_charges"),
-    "number for boolean": (lambda r: _changed(r, has_support_calls=1), "has_support_calls"),
-    "above maximum": (lambda r: _changed(r, tenure_months=121), "tenure_months"),
-    "below minimum": (lambda r: _changed(r, total_charges=-1.0), "total_charges"),
-    "zero where positive": (lambda r: _changed(r, monthly_charges=0), "monthly_charges"),
-    "unknown category": (lambda r: _changed(r, contract="weekly"), "contract"),
-    "null where required": (lambda r: _changed(r, payment_method=None), "payment_method"),
-    "extra field": (lambda r: _changed(r, customer_age=40), "customer_age"),
-}
+Breaker = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _set(name: str, value: object) -> Breaker:
+    return lambda r: _changed(r, **{name: value})
+
+
+def _drop(name: str) -> Breaker:
+    return lambda r: {k: v for k, v in r.items() if k != name}
+
+
+def _bad_records() -> dict[str, tuple[Breaker, str]]:
+    """kind: (how to break a good record, the field the message must name).
+
+    Built from the schema's columns: a kind of mistake the schema has no column for (a boolean
+    sent as a string, without a boolean column) is not listed.
+    """
+    cases: dict[str, tuple[Breaker, str]] = {
+        "missing field": (_drop(FIRST), FIRST),
+        "extra field": (_set("not_in_the_schema", 40), "not_in_the_schema"),
+    }
+    if (column := _first("int", "float", "bool", "category", nullable=True)) is not None:
+        cases["missing nullable field"] = (_drop(column.name), column.name)
+    if (column := _first("int", "float", "bool", "category", nullable=False)) is not None:
+        cases["null where required"] = (_set(column.name, None), column.name)
+    if (column := _first("int")) is not None:
+        low = column.ge if column.ge is not None else (column.gt or 0) + 1
+        fraction = low + 0.5 if column.le is None or low + 0.5 <= column.le else low - 0.5
+        cases["string for integer"] = (_set(column.name, "12"), column.name)
+        cases["fraction for integer"] = (_set(column.name, fraction), column.name)
+        cases["boolean for integer"] = (_set(column.name, True), column.name)
+    if (column := _first("float")) is not None:
+        cases["string for number"] = (_set(column.name, "cheap"), column.name)
+    for column in SCHEMA.features:
+        if column.le is not None:
+            cases.setdefault("above maximum", (_set(column.name, column.le + 1), column.name))
+        if column.ge is not None:
+            cases.setdefault("below minimum", (_set(column.name, column.ge - 1), column.name))
+        if column.gt is not None:
+            cases.setdefault(
+                "at the exclusive minimum", (_set(column.name, column.gt), column.name)
+            )
+    if (column := _first("bool")) is not None:
+        cases["number for boolean"] = (_set(column.name, 2), column.name)
+        cases["string for boolean"] = (_set(column.name, "true"), column.name)
+    if (column := _first("category")) is not None:
+        cases["unknown category"] = (_set(column.name, "not-a-known-category"), column.name)
+    return cases
+
+
+BAD_RECORDS = _bad_records()
 
 
 @pytest.mark.parametrize("kind", list(BAD_RECORDS))
@@ -179,27 +232,28 @@ def test_non_finite_numbers_are_refused(
     client: TestClient, record: dict[str, Any], literal: str
 ) -> None:
     # JSON has no NaN/Infinity, but Python's parser accepts the literals: they must not get through.
-    text = json.dumps({**record, "monthly_charges": "@"}).replace('"@"', literal)
+    text = json.dumps({**record, NUMBER: "@"}).replace('"@"', literal)
     response = client.post("/predict", content=text, headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
-    assert {p["field"] for p in response.json()["detail"]} == {"monthly_charges"}
+    assert {p["field"] for p in response.json()["detail"]} == {NUMBER}
 
 
 def test_a_bad_record_in_a_json_flavoured_media_type_is_a_422(
     client: TestClient, record: dict[str, Any]
 ) -> None:
-    body = json.dumps(_changed(record, contract="weekly"))
+    body = json.dumps(_changed(record, **{FIRST: {"not": "a value"}}))
     headers = {"content-type": "application/merge-patch+json"}
     response = client.post("/predict", content=body, headers=headers)
     assert response.status_code == 422, response.text
-    assert {p["field"] for p in response.json()["detail"]} == {"contract"}
+    assert {p["field"] for p in response.json()["detail"]} == {FIRST}
 
 
 def test_every_problem_is_reported_at_once(client: TestClient, record: dict[str, Any]) -> None:
-    bad = _changed(record, tenure_months=-3, contract="weekly", bogus=1)
+    broken = SCHEMA.feature_names()[:2]
+    bad = _changed(record, **{name: {"not": "a value"} for name in broken}, bogus=1)
     response = client.post("/predict", json=bad)
     assert response.status_code == 422
-    assert {p["field"] for p in response.json()["detail"]} == {"tenure_months", "contract", "bogus"}
+    assert {p["field"] for p in response.json()["detail"]} == {*broken, "bogus"}
 
 
 @pytest.mark.parametrize(
@@ -224,14 +278,16 @@ def test_an_oversized_batch_is_a_413(client: TestClient, record: dict[str, Any])
 
 
 def test_a_body_too_large_is_a_413_before_parsing(client: TestClient) -> None:
-    junk = b"[" + b" " * (MAX_BATCH * 1024 + 8192) + b"]"
+    junk = b"[" + b" " * batch_bytes(MAX_BATCH) + b"]"
     response = client.post(
         "/predict/batch", content=junk, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("content", [b"{", b'{"tenure_months": 1,}', b"\xff\xfe", b"", b"null"])
+@pytest.mark.parametrize(
+    "content", [b"{", f'{{"{FIRST}": 1,}}'.encode(), b"\xff\xfe", b"", b"null"]
+)
 def test_malformed_json_is_a_4xx(client: TestClient, content: bytes) -> None:
     response = client.post(
         "/predict", content=content, headers={"content-type": "application/json"}
@@ -241,13 +297,12 @@ def test_malformed_json_is_a_4xx(client: TestClient, content: bytes) -> None:
 
 
 def test_malformed_json_says_where(client: TestClient) -> None:
-    response = client.post(
-        "/predict", content=b'{"tenure_months": }', headers={"content-type": "application/json"}
-    )
+    body = f'{{"{FIRST}": }}'.encode()
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert (
-        response.json()["message"] == "(body): malformed JSON: expected value at line 1 column 19"
-    )
+    where = len(body)  # the closing brace (columns count from 1), where a value was expected
+    expected = f"(body): malformed JSON: expected value at line 1 column {where}"
+    assert response.json()["message"] == expected
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
@@ -276,6 +331,43 @@ def test_unknown_paths_and_methods_are_4xx_with_the_same_shape(client: TestClien
     response = client.get("/predict")
     assert response.status_code == 405
     assert response.json()["detail"][0]["type"] == "http"
+
+
+def test_a_record_as_read_from_a_training_file_is_accepted(
+    client: TestClient, trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
+) -> None:
+    # A training file may write booleans as 1.0/0.0 (a float column): validation accepts it for
+    # training, so the API must accept the same row, and score it as the pipeline does.
+    frame = sample(3_000, seed=11).iloc[:20]
+    as_numbers = {c.name: frame[c.name].astype(float) for c in SCHEMA.features if c.kind == "bool"}
+    write_csv(frame.assign(**as_numbers), tmp_path / "train.csv")
+    read = read_table(tmp_path / "train.csv")
+    rows = records(read)
+    response = client.post("/predict/batch", json={"records": rows})
+    assert response.status_code == 200, response.text
+    probabilities = [p["churn_probability"] for p in response.json()["predictions"]]
+    valid = validate(read, "train.csv", require_label=False)[SCHEMA.feature_names()]
+    assert probabilities == trained[1].predict_proba(valid)[:, 1].tolist()
+
+
+def test_the_id_is_echoed_when_the_schema_has_one(
+    client: TestClient, record: dict[str, Any]
+) -> None:
+    if SCHEMA.id is None:
+        answer = client.post("/predict", json=record).json()
+        assert set(answer) == {"churn_probability", "churn_label", "model_id", "threshold"}
+        return
+    name = SCHEMA.id.name
+    assert client.post("/predict", json=record).json()[name] is None
+    for value in ("C-0042", 42):
+        answer = client.post("/predict", json={**record, name: value})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()[name] == value
+    batch = client.post("/predict/batch", json={"records": [{**record, name: "a"}, record]})
+    assert [p[name] for p in batch.json()["predictions"]] == ["a", None]
+    refused = client.post("/predict", json={**record, name: 4.5})
+    assert refused.status_code == 422
+    assert {p["field"] for p in refused.json()["detail"]} >= {name}
 
 
 # ------------------------------------------------------------------------------ readiness
@@ -322,17 +414,20 @@ def test_a_model_trained_on_other_features_is_refused(
         load_served_model(model_dir)
 
 
-def test_a_model_trained_on_other_categories_is_refused(
-    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path
+@pytest.mark.parametrize("field", ["nullable", "categories", "le", "kind"])
+def test_a_model_trained_on_another_spec_of_a_column_is_refused(
+    trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path, field: str
 ) -> None:
-    features = [
-        f.model_copy(update={"categories": (*f.categories, "weekly")})
-        if f.name == "contract"
-        else f
-        for f in trained[2].features
-    ]
+    first, *rest = trained[2].features
+    other = {
+        "nullable": not first.nullable,
+        "categories": (*first.categories, "another"),
+        "le": (first.le or 0.0) - 1.0,
+        "kind": "int" if first.kind == "float" else "float",
+    }
+    features = [first.model_copy(update={field: other[field]}), *rest]
     model_dir = _with_features(trained, tmp_path / "model", features)
-    with pytest.raises(UserError, match="schema changed since the model was trained: contract"):
+    with pytest.raises(UserError, match=f"schema changed since the model was trained: {FIRST}"):
         load_served_model(model_dir)
 
 

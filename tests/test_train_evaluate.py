@@ -13,10 +13,10 @@ from churn_model import candidate, evaluate
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model, save_model
 from churn_model.card import read_card
 from churn_model.config import ModelConfig, load_model_config
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
-from churn_model.sample import generate_sample
-from churn_model.schema import feature_names
+from churn_model.synthetic import synthetic_frame
 from churn_model.train import TrainedModel, train
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
@@ -35,7 +35,7 @@ def config(config_path: Path) -> ModelConfig:
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return generate_sample(2_500, seed=3)
+    return synthetic_frame(2_500, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -95,22 +95,19 @@ def test_the_split_is_stratified_and_recorded(
 ) -> None:
     assert trained.split.test_rows + trained.split.train_rows == len(frame)
     assert trained.split.test_rows == pytest.approx(len(frame) * CONFIG.split.test_size, abs=1)
-    assert trained.y_test.mean() == pytest.approx(frame["churn"].mean(), abs=0.01)
+    positives = SCHEMA.label.encode(frame[SCHEMA.label.name])
+    assert set(trained.y_test) == {0, 1}
+    assert trained.y_test.mean() == pytest.approx(positives.mean(), abs=0.01)
     assert "stratified" in trained.split.policy
-    assert list(trained.x_test.columns) == feature_names()
+    assert list(trained.x_test.columns) == SCHEMA.feature_names()
 
 
-def test_slices_cover_never_purchased_and_each_contract(frame: pd.DataFrame) -> None:
-    masks = evaluate.slice_masks(frame)
-    assert set(masks) == {
-        "never_purchased",
-        "contract=month-to-month",
-        "contract=one-year",
-        "contract=two-year",
-    }
-    assert masks["never_purchased"].sum() == frame["days_since_last_purchase"].isna().sum()
-    contracts = [masks[k] for k in masks if k.startswith("contract=")]
-    assert (np.sum(contracts, axis=0) == 1).all()
+def test_every_declared_slice_is_measured_on_its_rows(built: Path) -> None:
+    card = read_card(built / CARD_FILE)
+    assert list(card.metrics.slices) == SCHEMA.slice_names()
+    for stats in card.metrics.slices.values():
+        assert 0 < stats.rows < card.metrics.overall.rows
+        assert stats.positives <= stats.rows
 
 
 def test_single_class_rows_have_no_auc_and_zero_division_is_quiet() -> None:
@@ -127,7 +124,7 @@ def test_latency_pads_short_tables_to_the_batch_size() -> None:
         seen.append(len(batch))
         return None
 
-    stats = evaluate.measure_latency(predict, generate_sample(600, seed=1), 1_000, 4, rounds=2)
+    stats = evaluate.measure_latency(predict, synthetic_frame(600, seed=1), 1_000, 4, rounds=2)
     assert set(seen) == {1_000}
     assert len(seen) == evaluate.WARMUP_CALLS + 2 * 4
     assert 0 <= stats.cpu_p50_ms <= stats.cpu_p95_ms <= stats.cpu_p99_ms
@@ -150,7 +147,7 @@ def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) ->
     assert set(card.metrics.latency) == set(evaluate.LATENCY_PLAN)
     report = (built / REPORT_FILE).read_text()
     assert f"`{card.id}`" in report
-    assert "never_purchased" in report
+    assert all(f"| {name} |" in report for name in SCHEMA.slice_names())
     assert f"]({ROC_FILE})" in report
 
 
@@ -162,7 +159,7 @@ def test_the_card_records_what_produced_the_model(built: Path, config: ModelConf
     assert card.seed == config.seed == card.split.seed
     assert card.data.rows == 2_500
     assert card.split.train_rows + card.split.test_rows == card.data.rows
-    assert [f.name for f in card.features] == feature_names()
+    assert [f.name for f in card.features] == SCHEMA.feature_names()
     assert {"scikit-learn", "pandas", "numpy", "skops", "python"} <= set(card.libraries)
     assert len(card.git.commit) == 40 or card.git.commit == "unknown"
     raw = json.loads((built / CARD_FILE).read_text())
@@ -171,14 +168,15 @@ def test_the_card_records_what_produced_the_model(built: Path, config: ModelConf
 
 def test_the_saved_model_loads_and_predicts(built: Path) -> None:
     model = load_model(built / MODEL_FILE)
-    scores = evaluate.score(model, generate_sample(10, seed=9)[feature_names()])
+    scores = evaluate.score(model, synthetic_frame(10, seed=9)[SCHEMA.feature_names()])
     assert ((scores >= 0) & (scores <= 1)).all()
 
 
 def test_invalid_data_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    generate_sample(800, seed=2).drop(columns=["contract"]).to_csv(bad, index=False)
-    with pytest.raises(UserError, match="contract"):
+    missing = SCHEMA.feature_names()[0]
+    synthetic_frame(800, seed=2).drop(columns=[missing]).to_csv(bad, index=False)
+    with pytest.raises(UserError, match=f"{missing}: required"):
         candidate.create_candidate(
             bad, config_path=ROOT / "configs/model.toml", root=tmp_path / "c"
         )

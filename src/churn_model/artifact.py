@@ -1,9 +1,10 @@
 """Saving and loading a trained pipeline without trusting the bytes on disk.
 
 Models are stored with ``skops.io``, which refuses to instantiate a type it was not told to trust,
-instead of ``pickle``/``joblib``, which run whatever code the file names. The allow-list below is
-the exact set of non-default types our pipeline contains: a file that needs anything else (a
-tampered or foreign model) is refused with the offending type names.
+instead of ``pickle``/``joblib``, which run whatever code the file names. The allow-list is the
+exact set of non-default types the domain's pipeline contains (``TRUSTED_TYPES`` in
+:mod:`churn_model.domain.features`): a file that needs anything else (a tampered or foreign model)
+is refused with the offending type names.
 
 A ``.skops`` file is a zip archive, and a zip member may inflate far past the file's size (a 1.8 MB
 file can hold a 1.5 GB array of zeros). Before anything is parsed, the uncompressed sizes the
@@ -18,18 +19,13 @@ from pathlib import Path
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
+from churn_model.domain.features import TRUSTED_TYPES
 from churn_model.errors import UserError
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 DEFAULT_MODEL_DIR = Path("dist/model")
 """Where `just package` gathers the champion's model and card; `serve` and `predict` read it."""
-
-TRUSTED_TYPES = (
-    "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-)
-"""Types skops does not trust by default but our pipeline (features.build_pipeline) contains."""
 
 MAX_LOADED_BYTES = 256 * 1024 * 1024
 """Most bytes a model file may hold, on disk or inflated. A sanity ceiling for the loader, far above

@@ -27,8 +27,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import ClientDisconnect, Request
 
-from churn_model.contract import MAX_PROBLEMS, ErrorResponse, Problem
-from churn_model.schema import FEATURES, Column
+from churn_model.contract import ID_LENGTH, MAX_PROBLEMS, ErrorResponse, Problem
+from churn_model.domain.schema import SCHEMA
+from churn_model.spec import Column, Schema
 
 BODY_TIMEOUT_S: Final = 30.0
 """Longest a request body may take to arrive once its headers are in (a stalled body is a 408)."""
@@ -71,7 +72,9 @@ def _refuse(status: int, kind: str, message: str, field: str = _WHOLE_BODY) -> B
 
 def _longest_value(column: Column) -> int:
     """The most characters a valid JSON value of ``column`` can take."""
-    if column.kind == "category":
+    if column.kind == "id":
+        longest = 2 + 6 * ID_LENGTH  # a quoted string, every character escaped as \uXXXX
+    elif column.kind == "category":
         longest = max(
             max(len(json.dumps(c)), len(json.dumps(c, ensure_ascii=False).encode()))
             for c in column.categories
@@ -83,19 +86,21 @@ def _longest_value(column: Column) -> int:
     return max(longest, len("null")) if column.nullable else longest
 
 
-def record_bytes(columns: Iterable[Column] = FEATURES) -> int:
+def record_bytes(schema: Schema = SCHEMA) -> int:
     """The largest body one legitimate record can need, worked out from the schema.
 
-    The compact JSON of the longest value of every field, doubled for whitespace and indentation,
-    plus room for a wrapper. For the example schema this is about a kilobyte.
+    The compact JSON of the longest value of every field (the features, and the id a record may
+    carry), doubled for whitespace and indentation, plus room for a wrapper. For the example schema
+    this is a few kilobytes.
     """
+    columns: Iterable[Column] = (*schema.features, *([schema.id] if schema.id else []))
     compact = 2 + sum(len(json.dumps(c.name)) + 2 + _longest_value(c) for c in columns)
     return 2 * compact + 256
 
 
-def batch_bytes(max_records: int, columns: Iterable[Column] = FEATURES) -> int:
+def batch_bytes(max_records: int, schema: Schema = SCHEMA) -> int:
     """The largest body a batch of ``max_records`` legitimate records can need."""
-    return 64 + max_records * (record_bytes(columns) + 2)
+    return 64 + max_records * (record_bytes(schema) + 2)
 
 
 def is_json(content_type: str | None) -> bool:

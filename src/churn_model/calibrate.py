@@ -1,12 +1,20 @@
-"""Calibration: how much do the gated metrics move when only the seeds change?
+"""Calibration: how much do the metrics move when only the seeds change, and where to set the gate?
 
 A regression tolerance below run-to-run noise fails good models at random; a floor right at the
 mean fails half of them. Training the same data and config under several seeds (both the split and
 the estimator's) measures that noise, so ``ci/gates.toml`` can be set above it.
+
+Calibration reports every metric it measured (overall, every slice the schema declares, latency,
+size), whatever ``ci/gates.toml`` says: it exists to help write that file, so a file naming metrics
+or slices the data lacks is reported, not fatal. :func:`draft_gates` turns the spreads into a
+``gates.toml`` by the rule written in its header (:data:`RULE`).
 """
 
+import math
 import statistics
 import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +24,32 @@ from rich.table import Table
 from churn_model.artifact import MODEL_FILE, save_model
 from churn_model.config import GateConfig, ModelConfig
 from churn_model.evaluate import evaluate, flatten
-from churn_model.gate import metric_value
 from churn_model.train import train
+
+QUALITY = ("roc_auc", "recall", "f1", "precision", "accuracy")
+"""The quality metrics reported overall and per slice."""
+
+FLOORED = ("roc_auc", "recall", "f1")
+"""Overall metrics the draft puts a floor and an allowed drop on."""
+
+SLICE_FLOORED = ("roc_auc", "recall")
+"""Slice metrics the draft puts a floor on."""
+
+RULE = """\
+Floors sit 4 standard deviations under the mean, and under every seed's value, rounded down to
+0.01; a floor that could never fail (0 or less, 0.5 or less for ROC AUC) is left out, and so is a
+metric that some seed could not measure (a slice with a single class). Allowed drops exceed both
+3 x the standard deviation of the difference of two seeds (sqrt(2) x std) and the whole min-max
+range, rounded up to 0.005, so retraining under another seed never fails on noise alone. Latency
+is judged by a factor of 2.5 over the baseline's CPU time; its floors, a quarter of the mean CPU
+time per call rounded up to 1, 2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The
+size ceiling is about three times the largest loaded model, rounded up the same way (growth 1.5 x
+the baseline). Re-run `just calibrate` and revisit these after changing the data, the features or
+the model."""
+
+LATENCY_FACTOR = 2.5
+"""The drafted latency factor: an identical model measured up to 1.6x its baseline's CPU time on a
+busy or slower machine, a model doing three times the work 3.2x and more (see ``ci/gates.toml``)."""
 
 
 class Spread(BaseModel):
@@ -26,6 +58,8 @@ class Spread(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str
+    runs: int
+    """How many seeds measured it (fewer than all when a slice had a single class)."""
     mean: float
     std: float
     min: float
@@ -34,7 +68,17 @@ class Spread(BaseModel):
     max_drop: float | None = None
 
 
-def gated_metrics(config: GateConfig) -> list[str]:
+def measured_names(flat: dict[str, float | None]) -> list[str]:
+    """The metrics calibration reports, in order: quality overall and per slice, latency, size."""
+    names = [f"overall.{metric}" for metric in QUALITY]
+    slices = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("slices."))
+    names += [f"slices.{name}.{metric}" for name in slices for metric in QUALITY]
+    runs = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("latency."))
+    names += [f"latency.{run}.cpu_p50_ms" for run in runs]
+    return [*names, "model_loaded_bytes", "model_size_bytes"]
+
+
+def gated_names(config: GateConfig) -> list[str]:
     """Return the dotted names of every metric ``config`` puts a threshold on."""
     names = [f"overall.{name}" for name in {**config.floors, **config.max_drop}]
     for slice_name, floors in config.slice_floors.items():
@@ -43,10 +87,10 @@ def gated_metrics(config: GateConfig) -> list[str]:
     return [*dict.fromkeys(names), "model_loaded_bytes"]
 
 
-def calibrate(
-    frame: pd.DataFrame, config: ModelConfig, gates: GateConfig, seeds: list[int]
-) -> list[Spread]:
-    """Train and evaluate once per seed; return the spread of every gated metric."""
+def run_seeds(
+    frame: pd.DataFrame, config: ModelConfig, seeds: Sequence[int]
+) -> list[dict[str, float | None]]:
+    """Train and evaluate once per seed; return each run's flattened metrics."""
     runs: list[dict[str, float | None]] = []
     with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
         model_path = Path(scratch) / MODEL_FILE
@@ -61,17 +105,26 @@ def calibrate(
                 model_path,
             )
             runs.append(flatten(evaluation.metrics))
-    floors = {f"overall.{k}": v for k, v in gates.floors.items()}
-    for slice_name, slice_floors in gates.slice_floors.items():
-        floors |= {f"slices.{slice_name}.{k}": v for k, v in slice_floors.items()}
-    drops = {f"overall.{k}": v for k, v in gates.max_drop.items()}
-    spreads = []
-    for name in gated_metrics(gates):
-        values = [v for run in runs if (v := metric_value(run, name)) is not None]
+    return runs
+
+
+def spreads(runs: list[dict[str, float | None]], gates: GateConfig | None = None) -> list[Spread]:
+    """The spread of every metric measured in at least one run, with ``gates``' limits beside it."""
+    floors: dict[str, float] = {}
+    drops: dict[str, float] = {}
+    if gates is not None:
+        floors = {f"overall.{k}": v for k, v in gates.floors.items()}
+        for slice_name, slice_floors in gates.slice_floors.items():
+            floors |= {f"slices.{slice_name}.{k}": v for k, v in slice_floors.items()}
+        drops = {f"overall.{k}": v for k, v in gates.max_drop.items()}
+    found = []
+    for name in measured_names(runs[0]):
+        values = [value for run in runs if (value := run.get(name)) is not None]
         if values:
-            spreads.append(
+            found.append(
                 Spread(
                     metric=name,
+                    runs=len(values),
                     mean=statistics.fmean(values),
                     std=statistics.stdev(values) if len(values) > 1 else 0.0,
                     min=min(values),
@@ -80,19 +133,162 @@ def calibrate(
                     max_drop=drops.get(name),
                 )
             )
-    return spreads
+    return found
 
 
-def render_table(spreads: list[Spread], seeds: list[int]) -> Table:
+def unmeasured(found: list[Spread], gates: GateConfig) -> list[str]:
+    """The metrics ``gates`` puts a threshold on that no calibration run measured."""
+    measured = {spread.metric for spread in found}
+    return [name for name in gated_names(gates) if name not in measured]
+
+
+def render_table(found: list[Spread], seeds: Sequence[int]) -> Table:
     """Return the calibration figures as a rich table."""
     table = Table(title=f"Calibration over {len(seeds)} seeds ({seeds[0]}..{seeds[-1]})")
-    for header in ("metric", "mean", "std", "min", "max", "max-min", "floor", "max drop"):
+    headers = ("metric", "runs", "mean", "std", "min", "max", "max-min", "floor", "max drop")
+    for header in headers:
         table.add_column(header, justify="left" if header == "metric" else "right")
-    for s in spreads:
+    for s in found:
         table.add_row(
             s.metric,
-            *(f"{v:.4f}" for v in (s.mean, s.std, s.min, s.max, s.max - s.min)),
+            str(s.runs),
+            *(_figure(v) for v in (s.mean, s.std, s.min, s.max, s.max - s.min)),
             "-" if s.floor is None else f"{s.floor:.2f}",
             "-" if s.max_drop is None else f"{s.max_drop:.3f}",
         )
     return table
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:.4f}"
+
+
+# ---------------------------------------------------------------- drafting ci/gates.toml
+
+
+def _round_down(value: float, step: float) -> float:
+    return round(math.floor(value / step + 1e-9) * step, 6)
+
+
+def _round_up(value: float, step: float) -> float:
+    return round(math.ceil(value / step - 1e-9) * step, 6)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2 or 5 x 10^k that is at least ``value`` (``value`` > 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-12)))
+
+
+def draft_floor(spread: Spread, runs: int) -> float | None:
+    """The floor the rule gives ``spread``, or ``None`` when it would be useless or unsafe."""
+    if spread.runs < runs:
+        return None
+    floor = _round_down(min(spread.mean - 4 * spread.std, spread.min), 0.01)
+    useless = 0.5 if spread.metric.endswith("roc_auc") else 0.0
+    return floor if floor > useless else None
+
+
+def draft_drop(spread: Spread) -> float:
+    """The allowed drop the rule gives ``spread``: above noise, whichever way it is measured."""
+    needed = max(3 * math.sqrt(2) * spread.std, spread.max - spread.min)
+    drop = _round_up(needed, 0.005)
+    return drop if drop > needed else round(drop + 0.005, 6)
+
+
+def _key(name: str) -> str:
+    """A TOML key: bare when it can be, quoted otherwise."""
+    bare = name.replace("_", "").replace("-", "").isalnum() and name.isascii()
+    return name if bare else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table_comment(found: list[Spread]) -> list[str]:
+    rows = [f"#   {'metric':<44}{'mean':>10}{'std':>10}{'min':>10}{'max':>10}"]
+    for s in found:
+        if s.metric.endswith(("precision", "accuracy")):
+            continue
+        figures = "".join(f"{_figure(v):>10}" for v in (s.mean, s.std, s.min, s.max))
+        rows.append(f"#   {s.metric:<44}{figures}")
+    return rows
+
+
+def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
+    """Return a ``gates.toml`` whose thresholds follow :data:`RULE` from the measured spreads."""
+    by_name = {s.metric: s for s in found}
+    runs = len(seeds)
+    lines = [
+        "# The model gate: what a candidate must meet to pass `just gate` (and so to be",
+        "# promotable). Metric names are those of metrics.json; quality metrics are measured on",
+        "# the held-out split at the decision threshold of configs/model.toml.",
+        "#",
+        f"# Drafted by `just calibrate` on {datetime.now(UTC):%Y-%m-%d} from {source},",
+        f"# {runs} seeds ({seeds[0]}..{seeds[-1]}), split and estimator seed both varied:",
+        *_table_comment(found),
+        "#",
+        *(f"# {line}" for line in RULE.splitlines()),
+        "",
+        "[floors]",
+        "# Absolute minimums on the whole held-out split.",
+    ]
+    for metric in FLOORED:
+        spread = by_name.get(f"overall.{metric}")
+        floor = None if spread is None else draft_floor(spread, runs)
+        if floor is not None:
+            lines.append(f"{metric} = {floor:.2f}")
+    lines.append("")
+    slices = dict.fromkeys(s.metric.split(".")[1] for s in found if s.metric.startswith("slices."))
+    first = True
+    for name in slices:
+        floors = {}
+        for metric in SLICE_FLOORED:
+            spread = by_name.get(f"slices.{name}.{metric}")
+            floor = None if spread is None else draft_floor(spread, runs)
+            if floor is not None:
+                floors[metric] = floor
+        if not floors:
+            continue
+        lines.append(f"[slice_floors.{_key(name)}]")
+        if first:
+            lines.append("# Minimums per slice: a model may not buy its score by failing a slice.")
+            first = False
+        lines += [f"{metric} = {floor:.2f}" for metric, floor in floors.items()]
+        lines.append("")
+    if first:
+        lines += ["[slice_floors]", "# No slice was measurable on every seed.", ""]
+    lines += [
+        "[max_drop]",
+        "# Largest allowed absolute drop against the baseline (the promoted model).",
+    ]
+    for metric in FLOORED:
+        spread = by_name.get(f"overall.{metric}")
+        if spread is not None and spread.runs == runs:
+            lines.append(f"{metric} = {draft_drop(spread):.3f}")
+    latency = {
+        s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
+        for s in found
+        if s.metric.startswith("latency.")
+    }
+    inline = ", ".join(f"{_key(run)} = {floor:g}" for run, floor in latency.items())
+    size = by_name.get("model_loaded_bytes")
+    ceiling = nice_ceiling(3 * size.max) if size is not None else 5_000_000
+    lines += [
+        "",
+        "[latency]",
+        "# CPU time of one single-threaded predict_proba call per batch size (cpu_p50_ms, the",
+        "# median of the least disturbed of several rounds) must stay under",
+        "# max(factor x baseline, floor). Wall time on a busy machine is several times the model's",
+        "# cost; its CPU time grows 1.2-1.6x there (3 CPU-bound neighbours per 2 cores), while a",
+        "# model doing three times the work measures 3.2-3.9x: the factor sits between. The floors",
+        "# only keep a sub-millisecond baseline's timer noise from failing a good model. With no",
+        "# baseline yet (a project's first model), latency is not judged.",
+        f"factor = {LATENCY_FACTOR:g}",
+        f"floor_ms = {{ {inline} }}",
+        "",
+        "[size]",
+        "# What loading model.skops inflates (model_loaded_bytes): an absolute ceiling, and at",
+        "# most this growth over the baseline's. It must stay under the loader's own ceiling",
+        "# (churn_model.artifact.MAX_LOADED_BYTES).",
+        f"max_loaded_bytes = {int(ceiling):_}",
+        "max_growth = 1.5",
+    ]
+    return "\n".join(lines) + "\n"

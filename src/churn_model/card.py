@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics
-from churn_model.schema import FEATURES
 
 
 class _Record(BaseModel):
@@ -61,7 +61,7 @@ class FeatureSpec(_Record):
 
 def feature_specs() -> list[FeatureSpec]:
     """Return the schema's features as card records (what a model is trained on today)."""
-    return [FeatureSpec.model_validate(asdict(column)) for column in FEATURES]
+    return [FeatureSpec.model_validate(asdict(column)) for column in SCHEMA.features]
 
 
 class ModelCard(_Record):

@@ -6,6 +6,7 @@ imports its module when it runs: `--help` stays instant, and `serve` (the image'
 only what serving needs, not the training, validation and reporting stack.
 """
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,18 +39,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
-def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Train, gate, promote and serve the customer-churn model."""
-
-
 # ---------------------------------------------------------------- user errors
 @contextmanager
 def reporting_user_errors() -> Iterator[None]:
@@ -71,6 +60,25 @@ def reporting_user_errors() -> Iterator[None]:
             raise
         typer.echo(f"error: {disk_full(error.filename)}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.callback()
+def main(
+    context: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Train, gate, promote and serve the customer-churn model."""
+    # The domain's schema checks itself on import (a slice naming an unknown column, ...): load it
+    # here, so every command reports such a mistake as one sentence. Drafting a new schema does
+    # not need the current one, which may be the broken one.
+    if context.invoked_subcommand != "infer-schema":
+        with reporting_user_errors():
+            importlib.import_module("churn_model.domain.schema")
 
 
 # ---------------------------------------------------------------- data: materialise and validate
@@ -287,23 +295,78 @@ def export(
 
 @app.command()
 def calibrate(
-    seeds: Annotated[int, typer.Option("--seeds", min=2, help="How many seeds to train.")] = 5,
     data: Annotated[
-        Path | None, typer.Argument(help="A CSV or Parquet file (default: the pinned sample).")
+        Path | None, typer.Argument(help="A CSV or Parquet file (default: the pinned data).")
     ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="How many seeds to train.")] = 5,
+    draft: Annotated[
+        Path | None,
+        typer.Option(help="Also write a gates.toml drafted from the spreads to this path."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the --draft file if it exists.")] = False,
 ) -> None:
-    """Train several seeds and print each gated metric's spread, to set tolerances above noise."""
-    from churn_model.calibrate import calibrate as run_calibration
-    from churn_model.calibrate import render_table
-    from churn_model.config import load_gate_config, load_model_config
+    """Train several seeds and print every metric's spread, to set ci/gates.toml above noise."""
+    from churn_model import calibrate as calibration
+    from churn_model.config import DEFAULT_GATE_CONFIG, load_gate_config, load_model_config
     from churn_model.data import load_dataset
+    from churn_model.files import write_atomic
 
     with reporting_user_errors():
+        if draft is not None and draft.exists() and not force:
+            raise UserError(f"{draft}: already exists; pass --force to overwrite it")
         config = load_model_config()
-        frame, _ = load_dataset(data)
+        gates = load_gate_config() if DEFAULT_GATE_CONFIG.exists() else None
+        frame, info = load_dataset(data)
         seed_list = [config.seed + i for i in range(seeds)]
-        spreads = run_calibration(frame, config, load_gate_config(), seed_list)
-        _console.print(render_table(spreads, seed_list))
+        found = calibration.spreads(calibration.run_seeds(frame, config, seed_list), gates)
+        _console.print(calibration.render_table(found, seed_list))
+        missing = [] if gates is None else calibration.unmeasured(found, gates)
+        if missing:
+            typer.echo(
+                f"note: {DEFAULT_GATE_CONFIG} puts thresholds on metrics these runs did not "
+                f"measure (the gate fails on them): {', '.join(missing)}"
+            )
+        if draft is not None:
+            text = calibration.draft_gates(found, seed_list, info.source)
+            write_atomic(draft, text.encode())
+            typer.echo(
+                f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
+            )
+
+
+@app.command("infer-schema")
+def infer_schema(
+    path: Annotated[Path, typer.Argument(help="A CSV or Parquet extract of your table.")],
+    *,
+    label: Annotated[
+        str | None, typer.Option(help="The label column (default: guessed, and said so).")
+    ] = None,
+    positive: Annotated[
+        str | None, typer.Option(help="The label's positive value (default: guessed).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="The id column (default: a unique text column).")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Where to write the draft.")] = Path(
+        "build/schema.py"
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Draft the domain's schema.py from a real extract, for review (never overwrites silently)."""
+    from churn_model.files import write_atomic
+    from churn_model.infer import infer, render
+
+    with reporting_user_errors():
+        if output.exists() and not force:
+            raise UserError(f"{output}: already exists; pass --force to overwrite it")
+        inferred = infer(path, label=label, positive=positive, id_column=id_column)
+        write_atomic(output, render(inferred, source=path.name).encode())
+    for note in inferred.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(
+        f"schema drafted to {output}: review it (bounds, descriptions, slices), "
+        "then move it to src/churn_model/domain/schema.py"
+    )
 
 
 # ---------------------------------------------------------------- serving (issue 4)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from churn_model.domain.features import ModelParams
 from churn_model.errors import UserError
 
 DEFAULT_MODEL_CONFIG = Path("configs/model.toml")
@@ -26,16 +27,6 @@ class SplitConfig(_Strict):
     test_size: float = Field(gt=0.0, lt=1.0)
 
 
-class ModelParams(_Strict):
-    """Hyper-parameters of the gradient-boosted trees classifier."""
-
-    learning_rate: float = Field(gt=0.0, le=1.0)
-    max_iter: int = Field(ge=1, le=10_000)
-    max_leaf_nodes: int = Field(ge=2, le=1_024)
-    min_samples_leaf: int = Field(ge=1)
-    l2_regularization: float = Field(ge=0.0)
-
-
 class DecisionConfig(_Strict):
     """How a probability becomes a label."""
 
@@ -43,7 +34,11 @@ class DecisionConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Everything that, with the data, determines a trained model."""
+    """Everything that, with the data, determines a trained model.
+
+    ``model`` holds the estimator's hyper-parameters, whose shape the domain declares with its
+    pipeline (:class:`churn_model.domain.features.ModelParams`).
+    """
 
     seed: int = Field(ge=0)
     split: SplitConfig

@@ -1,19 +1,33 @@
 """The HTTP contract: request and response models derived from the schema, never written by hand.
 
-:data:`CustomerRecord` is built field by field from :data:`churn_model.schema.FEATURES` (type,
-bounds, allowed categories, nullability, description), so the service accepts exactly the records
-the training data obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an
-integer, ``1`` is not a boolean, ``5.5`` is not an integer but ``5.0`` is, as JSON Schema says),
-unknown fields are refused, and a nullable field must still be sent (explicitly ``null``): a
-forgotten field must not silently mean "missing".
+:data:`Record` is built field by field from the schema's features (type, bounds, allowed
+categories, nullability, description), so the service accepts exactly the records the training data
+obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an integer, ``5.5`` is not
+an integer but ``5.0`` is, as JSON Schema says), unknown fields are refused, and a nullable field
+must still be sent (explicitly ``null``): a forgotten field must not silently mean "missing".
+
+A boolean is ``true``/``false`` or the number ``1``/``0`` (``1.0``/``0.0`` too), the values
+validation accepts in a training file, so a record copied from the training data is accepted;
+the strings ``"true"`` and ``"1"`` are not booleans in JSON. When the schema has an id column, a
+record may carry its id (a string or an integer), and the answer echoes it under the same name.
 """
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
-from churn_model.schema import FEATURES, Column
+from churn_model.domain.schema import SCHEMA
+from churn_model.spec import Column, Schema, SchemaError
 
 
 def _number_only(value: object) -> object:
@@ -27,12 +41,65 @@ def _number_only(value: object) -> object:
     return value
 
 
+def _boolean(value: object) -> object:
+    """Accept ``true``/``false`` and the numbers ``1``/``0``; refuse anything else (``"true"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in {0, 1}:
+        return bool(value)
+    raise PydanticCustomError("bool_type", "Input should be true, false, 1 or 0")
+
+
+ID_LENGTH = 64
+"""Longest id a record may carry as a string (characters)."""
+
+ID_LIMIT = 2**63
+"""An integer id lies in ``[-ID_LIMIT, ID_LIMIT)``, the range of a 64-bit integer."""
+
+
+def _identifier(value: object) -> object:
+    """Accept an id as a string or an integer (a ``null`` is handled by the optional type).
+
+    As JSON Schema says, ``30.0`` is the integer ``30`` (and is echoed as ``30``).
+    """
+    if isinstance(value, str):
+        if len(value) > ID_LENGTH:
+            raise PydanticCustomError("id_too_long", f"An id has at most {ID_LENGTH} characters")
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -ID_LIMIT <= value < ID_LIMIT:
+        return value
+    raise PydanticCustomError("id_type", "Input should be a string or a 64-bit integer")
+
+
+Identifier = Annotated[
+    StrictStr | StrictInt,
+    BeforeValidator(_identifier),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": ID_LENGTH},
+                {"type": "integer", "minimum": -ID_LIMIT, "maximum": ID_LIMIT - 1},
+            ]
+        }
+    ),
+]
+"""An id as a record carries it: a string or an integer, echoed back as it came."""
+
 _KIND_TYPES: dict[str, object] = {
     "int": Annotated[int, BeforeValidator(_number_only)],
     "float": float,
-    "bool": bool,
+    "bool": Annotated[
+        bool,
+        BeforeValidator(_boolean),
+        WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]}),
+    ],
 }
 _STRICT_KINDS = {"float", "bool"}
+
+RESERVED = ("churn_probability", "churn_label", "model_id", "threshold", "predictions")
+"""Names of the answer's own fields: an id column may not take one of them."""
 
 
 def _definition(column: Column) -> tuple[object, object]:
@@ -54,22 +121,26 @@ def _definition(column: Column) -> tuple[object, object]:
     )
 
 
-def record_model() -> type[BaseModel]:
-    """Build the model of one customer record from the schema's feature columns."""
-    fields: dict[str, Any] = {column.name: _definition(column) for column in FEATURES}
+def _id_field(schema: Schema) -> dict[str, Any]:
+    """The optional id field of a record and of an answer, or nothing when there is no id."""
+    if schema.id is None:
+        return {}
+    if schema.id.name in RESERVED:
+        raise SchemaError(f"invalid schema: the id column may not be called {schema.id.name!r}")
+    described = Field(default=None, description=f"{schema.id.description} Optional; echoed back.")
+    return {schema.id.name: (Identifier | None, described)}
+
+
+def record_model(schema: Schema = SCHEMA) -> type[BaseModel]:
+    """Build the model of one record from the schema's feature columns (and its optional id)."""
+    fields: dict[str, Any] = {column.name: _definition(column) for column in schema.features}
     return create_model(
-        "CustomerRecord",
-        __config__=ConfigDict(extra="forbid", title="CustomerRecord"),
-        __doc__="One customer's features, as the training data records them.",
+        "Record",
+        __config__=ConfigDict(extra="forbid", title="Record"),
+        __doc__="One record's features, as the training data records them.",
+        **_id_field(schema),
         **fields,
     )
-
-
-if TYPE_CHECKING:
-    # mypy cannot see through ``create_model``; to it a record is a plain model.
-    CustomerRecord = BaseModel
-else:
-    CustomerRecord = record_model()
 
 
 MAX_PROBLEMS = 20
@@ -97,13 +168,37 @@ class ErrorResponse(BaseModel):
     )
 
 
-class Prediction(BaseModel):
-    """The model's answer for one customer."""
+class _Prediction(BaseModel):
+    """The model's answer for one record."""
 
-    churn_probability: float = Field(ge=0.0, le=1.0, description="Predicted churn probability.")
+    churn_probability: float = Field(
+        ge=0.0, le=1.0, description="Predicted probability of the label's positive value."
+    )
     churn_label: Literal[0, 1] = Field(
         description="1 when the probability reaches the model's decision threshold, else 0."
     )
+
+
+def prediction_model(schema: Schema = SCHEMA) -> type[_Prediction]:
+    """The answer for one record, with the record's id echoed when the schema has an id."""
+    return create_model(
+        "Prediction", __base__=_Prediction, __doc__=_Prediction.__doc__, **_id_field(schema)
+    )
+
+
+if TYPE_CHECKING:
+    # mypy cannot see through ``create_model``: to it these are the static bases.
+    Record = BaseModel
+    Prediction = _Prediction
+else:
+    Record = record_model()
+    Prediction = prediction_model()
+
+
+def prediction(record: BaseModel, probability: float, label: int) -> Prediction:
+    """The answer for ``record``: its probability and label, and its id when it has one."""
+    echoed = {SCHEMA.id.name: getattr(record, SCHEMA.id.name)} if SCHEMA.id is not None else {}
+    return Prediction(churn_probability=probability, churn_label=1 if label else 0, **echoed)
 
 
 class PredictionResponse(Prediction):
@@ -126,17 +221,17 @@ class _BatchBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    records: list[CustomerRecord]
+    records: list[Record]
 
 
 def batch_model(max_records: int) -> type[_BatchBase]:
-    """Build the batch request model: between 1 and ``max_records`` customer records."""
+    """Build the batch request model: between 1 and ``max_records`` records."""
     return create_model(
         "BatchRequest",
         __base__=_BatchBase,
-        __doc__=f"Between 1 and {max_records} customer records, scored in order.",
+        __doc__=f"Between 1 and {max_records} records, scored in order.",
         records=(
-            list[CustomerRecord],
+            list[Record],
             Field(min_length=1, max_length=max_records, description="The records to score."),
         ),
     )

@@ -1,10 +1,11 @@
 """Loading and pinning the dataset: read CSV/Parquet safely, materialise the DVC-pinned sample.
 
-This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``; out of the box
-there is no DVC remote, so the bundled sample is rebuilt from code (:mod:`churn_model.sample`)
-and DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote
-gets ``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the
-working directory of every recipe.
+This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``, where the domain
+names the training file (:mod:`churn_model.domain.example`). Out of the box there is no DVC remote,
+so the bundled sample is rebuilt from code by the domain's ``build_sample`` and DVC verifies that
+the rebuilt bytes are exactly the pinned ones. A team with its own remote gets ``dvc pull``
+instead, verified the same way. Paths are relative to the repository root, the working
+directory of every recipe.
 
 ``data.dvc`` tracks the folder, not the file: ``dvc add data`` re-pins it under that name with no
 hand editing, and a team's dataset may be several files. The price: any other file dropped into
@@ -22,14 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from churn_model.card import DataInfo
+from churn_model.domain import example
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, sha256_of
-from churn_model.sample import generate_sample
-from churn_model.schema import COLUMNS, ID
 from churn_model.validation import validate
 
 DATA_DIR = Path("data")
-SAMPLE_PATH = DATA_DIR / "churn.csv"
+DATA_FILE = example.DATA_FILE
+"""The pinned training table, under :data:`DATA_DIR` (named by the domain)."""
 DVC_FILE = Path("data.dvc")
 
 FLOAT_FORMAT = "%.15g"
@@ -37,6 +39,10 @@ FLOAT_FORMAT = "%.15g"
 text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
 
 _SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+_TEXT_COLUMNS = {c.name: "str" for c in SCHEMA.features if c.kind == "category"}
+_TEXT_COLUMNS |= {SCHEMA.id.name: "str"} if SCHEMA.id is not None else {}
+_TEXT_COLUMNS |= {SCHEMA.label.name: "str"} if SCHEMA.label.kind == "str" else {}
+"""Columns read as text whatever they look like: ``00123`` stays ``00123``."""
 _BINARY_PROBE = 8_192
 
 
@@ -48,7 +54,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     The file is written beside ``path`` and renamed over it, so a crash never leaves a half-written
     file.
     """
-    known = [c.name for c in COLUMNS if c.name in frame.columns]
+    known = [name for name in SCHEMA.column_names() if name in frame.columns]
     ordered = frame[known + [c for c in frame.columns if c not in known]]
     text = ordered.assign(
         **{
@@ -61,12 +67,14 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
     """Read a CSV or Parquet file (chosen by suffix) into a frame, without validating it.
 
-    Identifiers are read as strings, so ``00123`` stays ``00123``. Every way a file can fail to be
-    a table (missing, a directory, an unknown suffix, empty, binary, not comma-separated, a broken
-    Parquet file) raises :class:`UserError` with one sentence naming the file.
+    Identifiers, categories and a text label are read as strings, so ``00123`` stays ``00123``;
+    ``as_text`` reads every CSV column as text (how a schema is inferred: nothing is lost to type
+    guessing). Every way a file can fail to be a table (missing, a directory, an unknown suffix,
+    empty, binary, not comma-separated, a broken Parquet file) raises :class:`UserError` with one
+    sentence naming the file.
     """
     if not path.exists():
         raise UserError(f"{path}: file not found.")
@@ -77,10 +85,10 @@ def read_table(path: Path) -> pd.DataFrame:
         raise UserError(f"{path}: unsupported file type '{suffix}'; use a .csv or .parquet file.")
     if path.stat().st_size == 0:
         raise UserError(f"{path}: the file is empty (not even a header row).")
-    return _read_csv(path) if suffix == ".csv" else _read_parquet(path)
+    return _read_csv(path, as_text=as_text) if suffix == ".csv" else _read_parquet(path)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, *, as_text: bool = False) -> pd.DataFrame:
     """Read a comma-separated text file, refusing binary content and other separators."""
     with path.open("rb") as handle:
         if b"\0" in handle.read(_BINARY_PROBE):
@@ -91,7 +99,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             # which validation reports row by row; reading the whole file at once instead
             # (low_memory=False) is ~1.7 times slower at a million rows.
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = pd.read_csv(path, dtype={ID.name: "str"}, encoding="utf-8")
+            frame = pd.read_csv(path, dtype=str if as_text else _TEXT_COLUMNS, encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
@@ -199,8 +207,8 @@ def _workspace_summary() -> str:
     return f"{DATA_DIR}/ holds: {len(files)} file(s), {size} bytes ({names}{more})"
 
 
-def verify() -> None:
-    """Ask DVC whether ``data/`` matches ``data.dvc``; raise :class:`UserError` if it does not.
+def _changes() -> list[str]:
+    """How ``data/`` differs from ``data.dvc`` (``[]`` when it matches), as DVC reports it.
 
     ``dvc status`` cannot answer this in a fresh clone: with an empty cache it reports "not in
     cache" whether or not the bytes match (and exits 0 either way). ``dvc data status --json``
@@ -213,54 +221,124 @@ def verify() -> None:
         report = json.loads(result.stdout or "{}")
     except json.JSONDecodeError:
         raise UserError(f"dvc data status printed no JSON: {_first_line(result.stdout)}") from None
-    changes = {
-        kind: paths
+    return sorted(
+        kind
         for kind, paths in report.get("uncommitted", {}).items()
         if any(str(p).rstrip("/") == DATA_DIR.as_posix() for p in paths)
-    }
+    )
+
+
+def _default_remote() -> str | None:
+    """The name of the default DVC remote, or ``None`` when none is configured."""
+    remote = _dvc("remote", "default")
+    name = remote.stdout.strip()
+    return name if remote.returncode == 0 and name else None
+
+
+_ADD_REMOTE = "`uv run dvc remote add -d storage <url>` (see .dvc/config)"
+
+
+def _ways_to_the_pin(remote: str | None) -> str:
+    """What ``just data`` does once ``data/`` is out of the way, and what it needs to succeed."""
+    if remote is not None:
+        return f"it pulls the pinned data from the DVC remote '{remote}'"
+    if example.build_sample is not None:
+        return (
+            "no DVC remote is configured, so it rebuilds the bundled sample from code; that is"
+            f" the pinned data only if {DVC_FILE} still pins the bundled sample. If {DVC_FILE}"
+            f" pins your own data, configure the remote that holds it, {_ADD_REMOTE} (whoever"
+            " pinned it runs `uv run dvc push`)"
+        )
+    return f"it needs the DVC remote that holds the pinned data: configure it, {_ADD_REMOTE}"
+
+
+def verify() -> None:
+    """Ask DVC whether ``data/`` matches ``data.dvc``; raise :class:`UserError` if it does not.
+
+    The message says what differs and every way out that leads somewhere: get the pinned bytes
+    back (from the remote, or rebuilt from code when the pin is the bundled sample), or re-pin
+    what ``data/`` holds deliberately.
+    """
+    changes = _changes()
     if changes:
         pinned = _pinned()
         raise UserError(
-            f"{DATA_DIR}/ does not match {DVC_FILE} (dvc data status: {', '.join(sorted(changes))})"
+            f"{DATA_DIR}/ does not match {DVC_FILE} (dvc data status: {', '.join(changes)})"
             f"\n  {DVC_FILE} pins: {pinned.get('nfiles', '?')} file(s), "
             f"{pinned.get('size', '?')} bytes, md5 {pinned['md5']}"
             f"\n  {_workspace_summary()}"
-            f"\n  To restore the pinned data, delete {DATA_DIR}/ and run `just data` again; to use"
-            " other data, train on its file (`just train path/to/file.csv`) or re-pin"
-            f" deliberately (`uv run dvc add data`, then commit {DVC_FILE})."
+            f"\n  To get the pinned data back, move {DATA_DIR}/ aside and run `just data`:"
+            f" {_ways_to_the_pin(_default_remote())}."
+            "\n  To use what data/ holds instead, re-pin it deliberately: `uv run dvc add data`,"
+            f" commit {DVC_FILE}, and `uv run dvc push` it to your remote so others can pull it."
+            "\n  To train on other data without re-pinning, pass its file: `just train path.csv`."
         )
 
 
-def _pull() -> bool:
-    """``dvc pull`` from the default remote, if one is configured; say whether it succeeded."""
-    remote = _dvc("remote", "default")
-    if remote.returncode != 0 or not remote.stdout.strip():
-        return False
-    name = remote.stdout.strip()
+def _pull(remote: str | None) -> str | None:
+    """``dvc pull`` from ``remote``; return ``None`` on success, else why the data is not here."""
+    if remote is None:
+        return "no DVC remote is configured"
     pulled = _dvc("pull")
     if pulled.returncode == 0:
-        return True
-    print(
-        f"warning: dvc pull from remote '{name}' failed "
-        f"({_first_line(pulled.stderr + pulled.stdout)}); rebuilding the bundled sample instead.",
-        file=sys.stderr,
+        return None
+    return (
+        f"dvc pull from the remote '{remote}' failed ({_first_line(pulled.stderr + pulled.stdout)})"
     )
-    return False
+
+
+def _rebuild(why_not_pulled: str) -> None:
+    """Write the bundled sample to :data:`DATA_FILE` and verify it; remove it if it is not the pin.
+
+    A rebuilt file that does not match stays nowhere: left in ``data/``, it would turn the next
+    ``just data`` into a "does not match" error whose advice is to run ``just data`` again.
+    """
+    build = example.build_sample
+    if build is None:
+        raise UserError(
+            f"{DATA_FILE} is missing and cannot be fetched: {why_not_pulled}, and the domain has"
+            f" no offline generator (build_sample is None in churn_model.domain.example)."
+            f" Configure the DVC remote that holds the data {DVC_FILE} pins, {_ADD_REMOTE},"
+            " then run `just data` again; whoever pinned it runs `uv run dvc push`."
+        )
+    created_dir = not DATA_DIR.exists()
+    write_csv(build(), DATA_FILE)
+    if not _changes():
+        return
+    DATA_FILE.unlink()
+    if created_dir and not any(DATA_DIR.iterdir()):
+        DATA_DIR.rmdir()
+    raise UserError(
+        f"{DATA_FILE} is missing and cannot be fetched: {why_not_pulled}; and the bundled"
+        f" sample rebuilt from code is not what {DVC_FILE} pins (it was re-pinned to other data)."
+        f" Either configure the DVC remote that holds the pinned data, {_ADD_REMOTE}, and run"
+        " `just data` again (whoever pinned it runs `uv run dvc push` first); or go back to the"
+        f" bundled sample: restore {DVC_FILE} from git (`git checkout <commit> -- {DVC_FILE}`)."
+    )
 
 
 def materialise() -> Path:
-    """Make ``data/churn.csv`` match ``data.dvc`` and return its path.
+    """Make :data:`DATA_FILE` match ``data.dvc`` and return its path.
 
-    An existing file is only verified (one DVC call), never overwritten: if someone edited it,
-    that is an error to resolve, not something to undo silently. A missing file is pulled from
-    the default DVC remote when one is configured and reachable, otherwise rebuilt from code;
-    either way DVC then verifies it. Nothing here ever re-pins ``data.dvc``.
+    An existing ``data/`` is only verified (one DVC call), never overwritten: if someone edited
+    it, that is an error to resolve, not something to undo silently. A missing file is pulled
+    from the default DVC remote when one is configured and reachable, otherwise rebuilt from code
+    by the domain's ``build_sample``; either way DVC then verifies it. Nothing here ever re-pins
+    ``data.dvc``.
     """
     _dvc_executable()
-    if not SAMPLE_PATH.exists() and not _pull():
-        write_csv(generate_sample(), SAMPLE_PATH)
-    verify()
-    return SAMPLE_PATH
+    if DATA_FILE.exists():
+        verify()
+        return DATA_FILE
+    remote = _default_remote()
+    why_not = _pull(remote)
+    if why_not is None:
+        verify()
+        return DATA_FILE
+    if remote is not None and example.build_sample is not None:
+        print(f"warning: {why_not}; rebuilding the bundled sample instead.", file=sys.stderr)
+    _rebuild(why_not)
+    return DATA_FILE
 
 
 def data_version(path: Path) -> str:
@@ -269,7 +347,7 @@ def data_version(path: Path) -> str:
     For the pinned sample, the md5 that ``data.dvc`` records (call :func:`materialise` first: this
     does not re-verify); for any other file, the SHA-256 of its bytes.
     """
-    if path.resolve() == SAMPLE_PATH.resolve():
+    if path.resolve() == DATA_FILE.resolve():
         return f"md5:{_pinned()['md5']}"
     return f"sha256:{sha256_of(path)}"
 
@@ -281,7 +359,7 @@ def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
     first; any other path is read as CSV or Parquet. Invalid data raises
     :class:`~churn_model.validation.DataValidationError` listing every problem.
     """
-    if path is None or path.resolve() == SAMPLE_PATH.resolve():
+    if path is None or path.resolve() == DATA_FILE.resolve():
         path = materialise()
     frame = validate(read_table(path), str(path))
     return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))

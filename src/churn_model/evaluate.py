@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import model_loaded_bytes
-from churn_model.schema import FEATURES
+from churn_model.domain.schema import SCHEMA
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
     "batch_1": (1, 40, 5),
@@ -102,20 +102,6 @@ class Evaluation:
     y_score: np.ndarray
 
 
-def slice_masks(x: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Return the evaluation slices as boolean row masks over ``x``.
-
-    This is *domain*: slices are the sub-populations a model must not fail silently. Customers who
-    never purchased (``days_since_last_purchase`` missing) are the classic casualty of a pipeline
-    that drops rows with missing values; each contract type is a business segment.
-    """
-    masks = {"never_purchased": x["days_since_last_purchase"].isna().to_numpy()}
-    contract = next(c for c in FEATURES if c.name == "contract")
-    for category in contract.categories:
-        masks[f"contract={category}"] = (x["contract"] == category).to_numpy()
-    return masks
-
-
 def classification_metrics(
     y_true: np.ndarray, y_score: np.ndarray, threshold: float
 ) -> ClassificationMetrics:
@@ -181,7 +167,7 @@ def measure_latency(
 
 
 def score(pipeline: Pipeline, x: pd.DataFrame) -> np.ndarray:
-    """Return the predicted churn probability of each row, computed single-threaded.
+    """Return the predicted probability of the positive class for each row, single-threaded.
 
     One thread, as in :func:`churn_model.train.train`: on these sizes OpenMP threads only add
     contention (and the scores do not depend on the thread count).
@@ -197,12 +183,15 @@ def evaluate(
     threshold: float,
     model_path: Path,
 ) -> Evaluation:
-    """Measure ``pipeline`` on the held-out rows; ``model_path`` is its saved file (for size)."""
+    """Measure ``pipeline`` on the held-out rows, overall and on every slice the schema declares.
+
+    ``model_path`` is the saved model file (for its size).
+    """
     y_true = y_test.to_numpy(dtype=np.int64)
     y_score = score(pipeline, x_test)
     slices = {
         name: classification_metrics(y_true[mask], y_score[mask], threshold)
-        for name, mask in slice_masks(x_test).items()
+        for name, mask in SCHEMA.slice_masks(x_test).items()
     }
     latency = {
         name: measure_latency(pipeline.predict_proba, x_test, size, calls, rounds)
@@ -220,7 +209,7 @@ def evaluate(
 
 
 def flatten(metrics: Metrics) -> dict[str, float | None]:
-    """Return every measured number under a dotted name (``slices.never_purchased.recall``).
+    """Return every measured number under a dotted name (``slices.<slice>.recall``).
 
     The gate's config addresses metrics by these names.
     """

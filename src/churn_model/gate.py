@@ -142,17 +142,19 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
     for run, floor_ms in config.latency.floor_ms.items():
         key = f"latency.{run}.cpu_p50_ms"
         reference = base.get(key)
-        limit = floor_ms if reference is None else max(config.latency.factor * reference, floor_ms)
+        # The budget is relative (the floors only absorb a tiny baseline's timer noise): with no
+        # baseline yet, as for the first model of a project, there is nothing to judge against.
+        limit = None if reference is None else max(config.latency.factor * reference, floor_ms)
         note = f"max({config.latency.factor:g}x baseline, {floor_ms:g} ms)"
         rows.append(
             _row(
                 "latency",
                 key,
                 metric_value(flat, key),
-                round(limit, 3),
+                None if limit is None else round(limit, 3),
                 "<=",
                 baseline=reference,
-                note=note,
+                note=note if reference is not None else "no baseline",
             )
         )
     key = "model_loaded_bytes"

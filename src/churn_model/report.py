@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_curve
 
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.evaluate import ClassificationMetrics, Metrics
 
@@ -61,14 +62,19 @@ def plot_confusion(y_true: np.ndarray, y_score: np.ndarray, threshold: float, pa
     axes.set(
         xticks=[0, 1],
         yticks=[0, 1],
-        xticklabels=["stays", "churns"],
-        yticklabels=["stays", "churns"],
+        xticklabels=_CLASSES,
+        yticklabels=_CLASSES,
         xlabel="Predicted",
         ylabel="Actual",
         title=f"Confusion matrix (threshold {threshold:g})",
     )
     figure.tight_layout()
     figure.savefig(path, format="png", metadata=_PNG_METADATA)
+
+
+_LABEL = SCHEMA.label
+_CLASSES = [f"{_LABEL.name}={_LABEL.negative}", f"{_LABEL.name}={_LABEL.positive}"]
+"""The two classes as the label column spells them: ``<label>=<negative>`` then the positive."""
 
 
 def _fmt(value: float | None) -> str:
@@ -83,7 +89,7 @@ def _row(name: str, m: ClassificationMetrics) -> str:
 def render_markdown(model_id: str, metrics: Metrics) -> str:
     """Return the Markdown report of one candidate's metrics."""
     header = (
-        "| customers | n | churners | accuracy | precision | recall | F1 | ROC AUC |\n"
+        f"| slice | n | {_CLASSES[1]} | accuracy | precision | recall | F1 | ROC AUC |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
     latency = "\n".join(
@@ -95,7 +101,7 @@ def render_markdown(model_id: str, metrics: Metrics) -> str:
     slices = "\n".join(_row(name, m) for name, m in metrics.slices.items())
     return f"""# Model report: `{model_id}`
 
-Metrics on the held-out split, with a customer labelled a churner when the predicted probability
+Metrics on the held-out split, with a row labelled `{_CLASSES[1]}` when the predicted probability
 reaches **{metrics.threshold:g}**.
 
 {header}

@@ -23,15 +23,14 @@ from threadpoolctl import threadpool_limits
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.card import ModelCard, feature_specs, read_card
 from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.sample import generate_sample
-from churn_model.schema import FEATURES, feature_names
-
-_DTYPES: dict[str, type[np.generic]] = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+from churn_model.spec import Column
+from churn_model.synthetic import synthetic_frame
 
 PROBE_ROWS = 256
-"""Rows of the synthetic sample every loaded model must score (a model that cannot is refused),
-and that the compiled path must score exactly as the pipeline does."""
+"""Synthetic rows of the schema (:mod:`churn_model.synthetic`) every loaded model must score (a
+model that cannot is refused), and that the compiled path must score as the pipeline does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +59,10 @@ def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel
         raise UserError(f"{model_dir}: model directory not found (run `just package`?)")
     card = read_card(model_dir / CARD_FILE)
     trained_on = [feature.name for feature in card.features]
-    if trained_on != feature_names():
+    if trained_on != SCHEMA.feature_names():
         raise UserError(
             f"{model_dir / CARD_FILE}: model was trained on features {trained_on}, "
-            f"but the schema declares {feature_names()}"
+            f"but the schema declares {SCHEMA.feature_names()}"
         )
     differing = [
         f"{trained.name} (trained on {trained.model_dump()}, schema says {today.model_dump()})"
@@ -84,11 +83,11 @@ def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel
 
 @cache
 def probe_rows() -> pd.DataFrame:
-    """The :data:`PROBE_ROWS` feature rows every model is tried on at load.
+    """The :data:`PROBE_ROWS` feature rows every model is tried on at load, drawn from the schema.
 
     Missing values and every category are included. Built once per process; nothing may modify it.
     """
-    return generate_sample(PROBE_ROWS, seed=0)[feature_names()]
+    return synthetic_frame(PROBE_ROWS, seed=0, label=False)[SCHEMA.feature_names()]
 
 
 def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
@@ -136,17 +135,26 @@ def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
     return compiled if matches else None
 
 
+def _dtype(column: Column) -> type[np.generic] | None:
+    """The dtype a validated training frame gives ``column`` (``None``: strings, as they are)."""
+    if column.kind == "category":
+        return None
+    if column.nullable or column.kind == "float":
+        return np.float64  # a missing whole number or boolean is NaN, as in validation
+    return np.int64 if column.kind == "int" else np.bool_
+
+
 def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
     """Build the pipeline's input frame from validated records, column by column.
 
-    Columns get the dtypes the training frame has (int64, float64 with NaN for missing, bool,
-    strings), built straight from arrays: cheaper than ``pd.DataFrame(list_of_dicts)``, which
-    infers every dtype again.
+    Columns get the dtypes the validated training frame has (int64, float64 with NaN for
+    missing, bool, strings), built straight from arrays: cheaper than
+    ``pd.DataFrame(list_of_dicts)``, which infers every dtype again.
     """
     columns: dict[str, object] = {}
-    for column in FEATURES:
+    for column in SCHEMA.features:
         values = [getattr(record, column.name) for record in records]
-        dtype = _DTYPES.get(column.kind)
+        dtype = _dtype(column)
         columns[column.name] = values if dtype is None else np.array(values, dtype=dtype)
     return pd.DataFrame(columns)
 
@@ -161,7 +169,7 @@ def record_columns(records: Sequence[BaseModel]) -> dict[str, npt.NDArray[np.gen
             [getattr(record, column.name) for record in records],
             dtype=object if column.kind == "category" else np.float64,
         )
-        for column in FEATURES
+        for column in SCHEMA.features
     }
 
 
@@ -182,7 +190,8 @@ def score_records(
 def score_frame(
     model: ServedModel, frame: pd.DataFrame
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Return the churn probability and the 0/1 label at the card's threshold for every row."""
-    probability = model.pipeline.predict_proba(frame[feature_names()])[:, 1].astype(np.float64)
+    """Return the positive class's probability and the 0/1 label at the card's threshold."""
+    probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
+    probability = probability.astype(np.float64)
     label = (probability >= model.card.threshold).astype(np.int64)
     return probability, label

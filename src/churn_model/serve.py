@@ -6,7 +6,8 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
 - ``GET /health/ready``: readiness. 200 once the model is loaded, 503 before (the image's
   ``HEALTHCHECK`` and an orchestrator's readiness probe call this one).
 - ``GET /metadata``: the model card (id, data version, metrics, feature spec, threshold, ...).
-- ``POST /predict``: one customer record -> churn probability and label.
+- ``POST /predict``: one record -> probability of the label's positive value, and the label (the
+  record's id echoed, when the schema has an id).
 - ``POST /predict/batch``: ``{"records": [...]}`` (1 to ``MAX_BATCH`` records) -> one prediction
   per record, in order.
 
@@ -138,8 +139,8 @@ def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract
     def score(records: Sequence[BaseModel]) -> list[contract.Prediction]:
         probability, label = score_records(model, records)
         return [
-            contract.Prediction(churn_probability=p, churn_label=1 if y else 0)
-            for p, y in zip(probability.tolist(), label.tolist(), strict=True)
+            contract.prediction(record, p, y)
+            for record, p, y in zip(records, probability.tolist(), label.tolist(), strict=True)
         ]
 
     return score
@@ -208,7 +209,7 @@ def create_app(
         model: An already loaded model (the CLI loads it first to fail fast with a clear message).
     """
     state: dict[str, Any] = {}
-    validate = RecordValidator(contract.CustomerRecord)
+    validate = RecordValidator(contract.Record)
     batch_model = contract.batch_model(max_batch)
     record_limit, batch_limit = record_bytes(), batch_bytes(max_batch)
 
@@ -252,7 +253,7 @@ def create_app(
             StarletteHTTPException: _on_http_error,
         },
     )
-    _with_body_schemas(app, [contract.CustomerRecord, batch_model])
+    _with_body_schemas(app, [contract.Record, batch_model])
 
     def loaded() -> ServedModel:
         served: ServedModel | None = state.get("model")
@@ -288,10 +289,10 @@ def create_app(
         "/predict",
         tags=["model"],
         responses=_BAD_REQUESTS,
-        openapi_extra=_json_body("CustomerRecord"),
+        openapi_extra=_json_body("Record"),
     )
     async def predict(request: Request) -> contract.PredictionResponse:
-        """Score one customer: the body is one ``CustomerRecord``."""
+        """Score one record (the body is one ``Record``; its id, if any, is echoed)."""
         served = loaded()
         # One record is small (a kilobyte at most): parsed and validated right here.
         record = validate.record(parse_json(await read_body(request, record_limit)))
@@ -311,7 +312,7 @@ def create_app(
         openapi_extra=_json_body("BatchRequest"),
     )
     async def predict_batch(request: Request) -> contract.BatchResponse:
-        """Score many customers at once (a ``BatchRequest``); predictions come back in order."""
+        """Score many records at once (a ``BatchRequest``); predictions come back in order."""
         served = loaded()
         body = await read_body(request, batch_limit)
         loop = asyncio.get_running_loop()

@@ -30,9 +30,9 @@ import pandas as pd
 
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
+from churn_model.domain.schema import SCHEMA
 from churn_model.predict import LABEL, PROBABILITY, predict_file
-from churn_model.sample import generate_sample
-from churn_model.schema import TARGET, feature_names
+from churn_model.synthetic import synthetic_frame
 
 TIMEOUT_SECONDS = 10.0
 KNOWN_RECORD_SEED = 20_261_126
@@ -80,13 +80,12 @@ def _request(url: str, method: str = "GET", payload: object = None) -> Answer:
 
 def known_record() -> pd.DataFrame:
     """One row of the schema's synthetic data, without its label: the record the check sends."""
-    frame = generate_sample(1, seed=KNOWN_RECORD_SEED)
-    return frame.drop(columns=[TARGET.name])
+    return synthetic_frame(1, seed=KNOWN_RECORD_SEED, label=False)
 
 
 def request_body(frame: pd.DataFrame) -> dict[str, Any]:
     """The first row's features as a JSON request record (a missing value becomes ``null``)."""
-    features = frame[feature_names()].astype(object)
+    features = frame[SCHEMA.feature_names()].astype(object)
     row = features.where(features.notna(), None).iloc[0]
     return {
         str(name): (value.item() if hasattr(value, "item") else value)

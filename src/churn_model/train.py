@@ -13,8 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from churn_model.card import SplitInfo
 from churn_model.config import ModelConfig
-from churn_model.features import build_pipeline
-from churn_model.schema import TARGET, feature_names
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import SCHEMA
 
 SPLIT_POLICY = "stratified random hold-out on the label (sklearn train_test_split)"
 
@@ -26,7 +26,7 @@ class TrainedModel:
     Attributes:
         pipeline: The fitted preprocessing + estimator pipeline.
         x_test: Held-out feature rows, in schema order.
-        y_test: Held-out labels (0/1).
+        y_test: Held-out labels, 1 for the schema's positive value, else 0.
         split: The split policy, seed and row counts, as recorded in the model card.
         seed: The seed the estimator was built with.
     """
@@ -43,11 +43,12 @@ def split_table(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
     """Split features and label into train and test parts, stratified on the label.
 
-    Stratifying keeps the churn rate of both parts equal to the table's, so a small test split
-    does not, by chance, hold too few churners to measure recall.
+    The label becomes 1 for the schema's positive value and 0 for the other. Stratifying keeps
+    the positive rate of both parts equal to the table's, so a small test split does not, by
+    chance, hold too few positives to measure recall.
     """
-    features = frame[feature_names()]
-    label = frame[TARGET.name].astype("int64")
+    features = frame[SCHEMA.feature_names()]
+    label = pd.Series(SCHEMA.label.encode(frame[SCHEMA.label.name]), index=frame.index)
     x_train, x_test, y_train, y_test = train_test_split(
         features, label, test_size=test_size, random_state=seed, stratify=label
     )

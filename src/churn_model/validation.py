@@ -1,10 +1,10 @@
 """Validate a table against the schema with pandera, reporting every problem at once.
 
-This module is *machinery*: the pandera schema is derived from :data:`churn_model.schema.COLUMNS`,
-never written out a second time, so editing the schema is all it takes to change the rules.
-Validation is lazy: one run collects every problem (missing columns, wrong types, nulls, ranges,
-categories, duplicate ids, non-finite numbers, row count and class balance) into one readable
-report, one line per column and rule, with a few offending rows.
+This module is *machinery*: the pandera schema is derived from the project's schema
+(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so editing the schema
+is all it takes to change the rules. Validation is lazy: one run collects every problem (missing
+columns, wrong types, nulls, ranges, categories, duplicate ids, non-finite numbers, row count and
+class balance) into one readable report, one line per column and rule, with a few offending rows.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
@@ -12,6 +12,7 @@ still reported, as missing.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,15 +21,19 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.schema import COLUMNS, MIN_ROWS, POSITIVE_RATE_RANGE, TARGET, Column
+from churn_model.spec import Column, Label, Schema
 
 EXAMPLES = 5
 """How many offending rows each line of the report shows."""
 
-_BOOL_TOKENS: dict[str, bool] = {"true": True, "false": False, "1": True, "0": False}
-_BOOL_TOKENS |= {"1.0": True, "0.0": False}
-_KIND_WORDS = {"int": "a number", "float": "a number", "label": "a 0/1 number"}
+BOOL_TOKENS: dict[str, bool] = {"true": True, "false": False, "1": True, "0": False}
+BOOL_TOKENS |= {"1.0": True, "0.0": False}
+"""How a boolean may be written in a file (any case): true/false or the number 1/0. The HTTP API
+accepts the same values as JSON: ``true``/``false`` or the numbers ``1``/``0``."""
+
+_KIND_WORDS = {"int": "a number", "float": "a number"}
 _RULE_NAMES = {"column_in_dataframe": "required", "field_uniqueness": "unique"}
 # Rules that still make sense on a column whose values could not be converted to its type.
 _TYPE_INDEPENDENT = {"not_nullable", "field_uniqueness"}
@@ -44,9 +49,16 @@ def _to_bool(series: pd.Series) -> pd.Series:
         return series
     return series.map(
         lambda value: (
-            value if pd.isna(value) else _BOOL_TOKENS.get(str(value).strip().lower(), value)
+            value if pd.isna(value) else BOOL_TOKENS.get(str(value).strip().lower(), value)
         )
     )
+
+
+def _blank_as_missing(series: pd.Series) -> pd.Series:
+    """Read a blank text field (``""``, ``" "``) in a number column as a missing value."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+        return series
+    return series.mask(series.astype(str).str.strip() == "")
 
 
 def _column_checks(column: Column) -> list[pa.Check]:
@@ -66,91 +78,130 @@ def _column_checks(column: Column) -> list[pa.Check]:
         checks.append(pa.Check.isin(list(column.categories)))
     if column.kind == "bool":
         checks.append(pa.Check(lambda s: s.isin([True, False]), name="boolean"))
-    if column.kind == "label":
-        checks.append(pa.Check.isin([0, 1]))
     return checks
 
 
-def _pandera_column(column: Column, *, require_label: bool) -> pa.Column:
-    """Build the pandera column for one schema column.
+def _pandera_column(column: Column, *, required: bool) -> pa.Column:
+    """Build the pandera column for one feature or id column.
 
-    Integers and the label are checked as floats (then cast), so a value such as 2.5 is reported as
-    not whole instead of being silently truncated by the cast; booleans are parsed from their usual
-    spellings instead of cast, because casting any non-empty text to bool gives True.
+    Integers are checked as floats (then cast), so a value such as 2.5 is reported as not whole
+    instead of being silently truncated by the cast; a blank field in a number column is a
+    missing value; booleans are parsed from their usual spellings instead of cast, because casting
+    any non-empty text to bool gives True.
     """
     dtype: Any = {"id": "str", "category": "str", "bool": None}.get(column.kind, "float64")
+    parsers = {"bool": [pa.Parser(_to_bool)], "int": [pa.Parser(_blank_as_missing)]}
+    parsers["float"] = parsers["int"]
     return pa.Column(
         dtype,
         checks=_column_checks(column),
-        parsers=[pa.Parser(_to_bool)] if column.kind == "bool" else None,
+        parsers=parsers.get(column.kind),
         nullable=column.nullable,
         unique=column.kind == "id",
         coerce=dtype is not None,
-        required=require_label or column.kind != "label",
+        required=required,
         description=column.description,
     )
 
 
-def _labels(frame: pd.DataFrame) -> pd.Series:
-    """Return the label column as numbers (non-numbers as NaN), or an empty series if absent."""
-    if TARGET.name not in frame.columns:
-        return pd.Series([], dtype="float64")
-    return pd.to_numeric(frame[TARGET.name], errors="coerce").dropna()
+def _label_column(label: Label, *, required: bool) -> pa.Column:
+    """Build the pandera column for the label: one of its two declared values, nothing else.
+
+    A numeric label is checked as a float (``1.0`` is ``1``), a boolean label parsed like any
+    boolean, a text label compared as text.
+    """
+    dtype: Any = {"int": "float64", "str": "str", "bool": None}[label.kind]
+    return pa.Column(
+        dtype,
+        checks=[pa.Check.isin([label.negative, label.positive])],
+        parsers=[pa.Parser(_to_bool)] if label.kind == "bool" else None,
+        coerce=dtype is not None,
+        required=required,
+        description=label.description,
+    )
 
 
-def _positive_rate(frame: pd.DataFrame) -> float:
-    """Share of rows labelled 1 (NaN when there are no labels)."""
-    labels = _labels(frame)
-    return float((labels == 1).mean()) if len(labels) else float("nan")
+def label_values(frame: pd.DataFrame, label: Label) -> pd.Series:
+    """The label values of ``frame`` that are one of the two declared ones, typed like them.
+
+    Empty when the column is absent; values that are neither are left out (the label's own check
+    reports them), so the dataset rules judge only what could be read.
+    """
+    if label.name not in frame.columns:
+        return pd.Series([], dtype=object)
+    raw = frame[label.name].dropna()
+    if label.kind == "int":
+        values = pd.to_numeric(raw, errors="coerce")
+    elif label.kind == "bool":
+        values = _to_bool(raw)
+    else:
+        values = raw.astype(str)
+    return values[values.isin([label.negative, label.positive])]
 
 
-def _rate_ok(frame: pd.DataFrame) -> bool:
-    """Whether the positive rate is sane; vacuously true without labels (reported elsewhere)."""
-    rate = _positive_rate(frame)
-    low, high = POSITIVE_RATE_RANGE
-    return bool(np.isnan(rate) or low <= rate <= high)
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A dataset-wide rule: its name in the report, the check, and what it found."""
+
+    name: str
+    passes: Callable[[pd.DataFrame], bool]
+    found: Callable[[pd.DataFrame], str]
 
 
-# Dataset-wide rules: name -> (passes?, what was found). Checked only when labels are required.
-_DATASET_RULES: dict[str, tuple[Callable[[pd.DataFrame], bool], Callable[[pd.DataFrame], str]]] = {
-    f"min_rows({MIN_ROWS})": (
-        lambda frame: len(frame) >= MIN_ROWS,
-        lambda frame: (
-            f"{len(frame):,} row{'s' if len(frame) != 1 else ''}, at least {MIN_ROWS} "
-            "are needed to train and evaluate"
+def _dataset_rules(schema: Schema) -> list[_Rule]:
+    """The rules a training table must meet as a whole: enough rows, both classes, a sane rate."""
+    label = schema.label
+
+    def rate(frame: pd.DataFrame) -> float:
+        values = label_values(frame, label)
+        return float((values == label.positive).mean()) if len(values) else float("nan")
+
+    def rate_ok(frame: pd.DataFrame) -> bool:
+        low, high = schema.positive_rate
+        found = rate(frame)
+        return bool(np.isnan(found) or low <= found <= high)
+
+    def present(frame: pd.DataFrame) -> str:
+        values = sorted(label_values(frame, label).unique().tolist(), key=str)
+        return f"label values present: {values or 'none'}"
+
+    def rows(frame: pd.DataFrame) -> str:
+        plural = "s" if len(frame) != 1 else ""
+        needed = f"at least {schema.min_rows} are needed to train and evaluate"
+        return f"{len(frame):,} row{plural}, {needed}"
+
+    return [
+        _Rule(f"min_rows({schema.min_rows})", lambda frame: len(frame) >= schema.min_rows, rows),
+        _Rule(
+            "both_classes",
+            lambda frame: label_values(frame, label).nunique() == 2,
+            present,
         ),
-    ),
-    "both_classes": (
-        lambda frame: set(_labels(frame).unique()) >= {0, 1},
-        lambda frame: (
-            f"label values present: {sorted(int(v) for v in _labels(frame).unique()) or 'none'}"
+        _Rule(
+            "positive_rate({:g}-{:g})".format(*schema.positive_rate),
+            rate_ok,
+            lambda frame: f"{rate(frame):.3f} of rows are labelled {label.positive!r}",
         ),
-    ),
-    "positive_rate({:g}-{:g})".format(*POSITIVE_RATE_RANGE): (
-        _rate_ok,
-        lambda frame: f"{_positive_rate(frame):.3f} of rows are labelled 1",
-    ),
-}
+    ]
 
 
 @cache
-def build_schema(*, require_label: bool = True) -> pa.DataFrameSchema:
-    """Derive the pandera schema from :data:`churn_model.schema.COLUMNS`.
+def build_schema(schema: Schema = SCHEMA, *, require_label: bool = True) -> pa.DataFrameSchema:
+    """Derive the pandera schema from a :class:`~churn_model.spec.Schema` (the project's).
 
-    With ``require_label=False`` (batch-scoring input) the label may be absent and the
+    With ``require_label=False`` (batch-scoring input) the label and the id may be absent and the
     dataset-wide rules (row count, class balance) are not checked.
     """
     checks = (
-        [pa.Check(rule, name=name) for name, (rule, _) in _DATASET_RULES.items()]
+        [pa.Check(rule.passes, name=rule.name) for rule in _dataset_rules(schema)]
         if require_label
         else []
     )
-    return pa.DataFrameSchema(
-        {c.name: _pandera_column(c, require_label=require_label) for c in COLUMNS},
-        checks=checks,
-        strict="filter",
-        name="churn",
-    )
+    columns = {c.name: _pandera_column(c, required=True) for c in schema.features}
+    if schema.id is not None:
+        columns = {schema.id.name: _pandera_column(schema.id, required=require_label), **columns}
+    columns[schema.label.name] = _label_column(schema.label, required=require_label)
+    return pa.DataFrameSchema(columns, checks=checks, strict="filter", name="dataset")
 
 
 def _show(value: object) -> str:
@@ -172,7 +223,15 @@ def _examples(cases: pd.DataFrame, *, show_values: bool) -> str:
     return ", ".join(parts) + (", ..." if len(cases) > EXAMPLES else "")
 
 
-def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+def _kinds(schema: Schema) -> dict[str, str]:
+    """Each column's kind by name, the label's as ``label``-typed (``int``, ``str``, ``bool``)."""
+    kinds = {c.name: c.kind for c in schema.features}
+    if schema.id is not None:
+        kinds[schema.id.name] = schema.id.kind
+    return {**kinds, schema.label.name: schema.label.kind}
+
+
+def _describe(failures: pd.DataFrame, frame: pd.DataFrame, schema: Schema) -> list[str]:
     """Turn pandera's failure cases into one readable line per column and rule."""
     lines: list[str] = []
     is_schema = failures["schema_context"] == "DataFrameSchema"
@@ -180,7 +239,8 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     for _, case in schema_level[schema_level["check"] == "column_in_dataframe"].iterrows():
         lines.append(f"{case['failure_case']}: required: the column is missing")
     column_level = failures[~is_schema]
-    order = {c.name: i for i, c in enumerate(COLUMNS)}
+    kinds = _kinds(schema)
+    order = {name: i for i, name in enumerate(schema.column_names())}
     for column, cases in sorted(
         column_level.groupby("column"), key=lambda g: order.get(str(g[0]), 0)
     ):
@@ -198,7 +258,7 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
                 f"e.g. {_examples(group, show_values=check != 'not_nullable')}"
             )
         if coerce_failed:
-            kind = next((c.kind for c in COLUMNS if c.name == str(column)), "value")
+            kind = kinds.get(str(column), "value")
             bad = cases[checks.str.startswith("coerce_dtype")]
             lines.append(
                 f"{column}: type {kind}: {len(bad):,} value{'s' if len(bad) != 1 else ''} "
@@ -206,47 +266,65 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
                 f"e.g. {_examples(bad, show_values=True)}"
             )
     failed_rules = set(schema_level["check"].astype(str))
-    for name, (_, detail) in _DATASET_RULES.items():
-        if name in failed_rules:
-            lines.append(f"{TARGET.name}: {name}: {detail(frame)}")
+    lines += [
+        f"{schema.label.name}: {rule.name}: {rule.found(frame)}"
+        for rule in _dataset_rules(schema)
+        if rule.name in failed_rules
+    ]
     return lines
 
 
-def validate(frame: pd.DataFrame, source: str, *, require_label: bool = True) -> pd.DataFrame:
+def _casts(schema: Schema) -> dict[str, str]:
+    """The dtypes a validated frame gets: whole numbers and booleans as such where never missing.
+
+    A nullable boolean becomes a float (1.0, 0.0, NaN), as a nullable whole number stays one.
+    """
+    casts = {c.name: "int64" for c in schema.features if c.kind == "int" and not c.nullable}
+    casts |= {c.name: "bool" for c in schema.features if c.kind == "bool" and not c.nullable}
+    casts |= {c.name: "float64" for c in schema.features if c.kind == "bool" and c.nullable}
+    label = schema.label
+    return casts | {label.name: {"int": "int64", "bool": "bool", "str": "str"}[label.kind]}
+
+
+def validate(
+    frame: pd.DataFrame, source: str, *, require_label: bool = True, schema: Schema = SCHEMA
+) -> pd.DataFrame:
     """Check ``frame`` against the schema and return it typed, with columns in schema order.
 
     Args:
         frame: The table as read from a file or a request.
         source: Where the table came from (a path), named in the report.
         require_label: ``True`` for training data; ``False`` for batch-scoring input, where the
-            label is optional and the dataset-wide rules (row count, class balance) do not apply.
+            label and the id are optional and the dataset-wide rules (row count, class balance)
+            do not apply.
+        schema: The schema to check against (the project's by default).
 
     Returns:
         The validated frame: integers as ``int64``, booleans as ``bool``, identifiers and
-        categories as strings, a fresh 0-based index, unknown columns dropped.
+        categories as strings, the label as its declared values, a fresh 0-based index, unknown
+        columns dropped, rows in input order.
 
     Raises:
         DataValidationError: listing every problem, one line per column and rule, with a few
             offending rows numbered from 1 (the first data row after the header).
     """
     frame = frame.reset_index(drop=True)
-    expected = [c.name for c in COLUMNS if require_label or c.kind != "label"]
+    expected = schema.column_names() if require_label else schema.feature_names()
     if not frame.columns.isin(expected).any():
         header = ", ".join(repr(str(name)) for name in frame.columns[:5]) or "nothing"
         raise DataValidationError(
-            f"{source}: not a customer table: none of the expected columns "
+            f"{source}: not a table of this schema: none of the expected columns "
             f"({', '.join(expected)}) is present; its header row holds {header}."
         )
     try:
-        valid = build_schema(require_label=require_label).validate(frame, lazy=True)
+        valid = build_schema(schema, require_label=require_label).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        lines = _describe(errors.failure_cases, frame) or [str(errors)]
+        lines = _describe(errors.failure_cases, frame, schema) or [str(errors)]
         header = f"{source}: {len(lines)} problem{'s' if len(lines) != 1 else ''} found"
         raise DataValidationError(
             "\n".join([f"{header} (rows are numbered from 1, after the header):"])
             + "".join(f"\n  - {line}" for line in lines)
         ) from None
-    names = [c.name for c in COLUMNS if c.name in valid.columns]
-    casts = {c.name: "int64" for c in COLUMNS if c.kind in {"int", "label"} and not c.nullable}
-    casts |= {c.name: "bool" for c in COLUMNS if c.kind == "bool" and not c.nullable}
+    names = [name for name in schema.column_names() if name in valid.columns]
+    casts = _casts(schema)
     return valid[names].astype({k: v for k, v in casts.items() if k in names})

@@ -1,22 +1,48 @@
 """Feature engineering and the model choice: the scikit-learn ``Pipeline`` trained and served.
 
-This module is *domain*. Every transformation lives inside the pipeline (imputation, missing-value
+This module is *domain*. The columns it selects come from the schema by kind, so a new schema needs
+no edit here, unless you want other transformations or another estimator (then list its types in
+:data:`TRUSTED_TYPES`). Every transformation lives inside the pipeline (imputation, missing-value
 indicators, encoding, the estimator), so the exact object that was evaluated is the one that
 serves: training and serving cannot skew.
 """
 
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from churn_model.config import ModelParams
-from churn_model.schema import FEATURES
+from churn_model.domain.schema import SCHEMA
 
-NUMERIC = [c.name for c in FEATURES if c.kind in {"int", "float"}]
-BOOLEAN = [c.name for c in FEATURES if c.kind == "bool"]
-CATEGORICAL = [c.name for c in FEATURES if c.kind == "category"]
+NUMERIC = [c.name for c in SCHEMA.features if c.kind in {"int", "float"}]
+BOOLEAN = [c.name for c in SCHEMA.features if c.kind == "bool"]
+CATEGORICAL = [c.name for c in SCHEMA.features if c.kind == "category"]
+
+
+class ModelParams(BaseModel):
+    """Hyper-parameters of the estimator, the ``[model]`` table of ``configs/model.toml``.
+
+    Declared here, beside the estimator they configure: another estimator brings its own. Values
+    are checked when the file is loaded (an unknown key or an out-of-range value is an error).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    learning_rate: float = Field(gt=0.0, le=1.0)
+    max_iter: int = Field(ge=1, le=10_000)
+    max_leaf_nodes: int = Field(ge=2, le=1_024)
+    min_samples_leaf: int = Field(ge=1)
+    l2_regularization: float = Field(ge=0.0)
+
+
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+"""Types skops does not trust by default but this pipeline contains: loading a model file refuses
+any other (see :mod:`churn_model.artifact`). Another estimator may need more: loading names them."""
 
 
 def build_pipeline(params: ModelParams, seed: int) -> Pipeline:
@@ -33,7 +59,7 @@ def build_pipeline(params: ModelParams, seed: int) -> Pipeline:
             (
                 "categorical",
                 OneHotEncoder(
-                    categories=[list(c.categories) for c in FEATURES if c.kind == "category"],
+                    categories=[list(SCHEMA.feature(name).categories) for name in CATEGORICAL],
                     handle_unknown="ignore",
                     sparse_output=False,
                 ),

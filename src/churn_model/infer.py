@@ -1,0 +1,374 @@
+"""Drafting the domain's schema from a real extract: ``just infer-schema FILE``.
+
+This module is *machinery*. It reads a CSV or Parquet extract, decides each column's kind (a whole
+number, a number, a boolean, a category, an identifier), its bounds (what the extract holds, with a
+margin), its categories and whether it has missing values; it picks the label and its positive
+value (given, or guessed and said so), an id column if one is unique, and slices worth watching
+(each missing-value column, each small category). The result is a :class:`~churn_model.spec.Schema`
+(so the draft is checked like any schema) rendered as the Python source of ``schema.py``, for a
+human to review: the draft never replaces the domain's file by itself.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churn_model.data import read_table
+from churn_model.errors import UserError
+from churn_model.spec import Column, Label, LabelValue, Schema, Slice
+from churn_model.validation import BOOL_TOKENS
+
+MAX_CATEGORIES = 30
+"""A text column with more distinct values than this is free text, not a category."""
+
+MAX_EACH_SLICE = 6
+"""A category with at most this many values gets a slice per value in the draft."""
+
+MARGIN = 0.1
+"""Bounds are widened by this share of the observed range (never below 0 if nothing was)."""
+
+LINE_LENGTH = 100
+"""The project's line length (ruff): a slice that fits stays on one line, as ruff formats it."""
+
+_LABEL_HINTS = ("target", "label", "class", "outcome", "churn", "default", "fraud", "response")
+_POSITIVE_WORDS = ("yes", "y", "true", "t", "positive", "pos")
+
+
+@dataclass
+class Inferred:
+    """A drafted schema, what the extract looked like, and what was guessed (said to the user)."""
+
+    schema: Schema
+    rows: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """The non-missing values as stripped text (a blank field counts as missing)."""
+    text = values.dropna().astype(str).str.strip()
+    return text[text != ""]
+
+
+def _is_bool(text: pd.Series) -> bool:
+    return bool(len(text)) and bool(text.str.lower().isin(list(BOOL_TOKENS)).all())
+
+
+def _numbers(text: pd.Series) -> pd.Series | None:
+    """The values as numbers, or ``None`` if some value is not a finite number."""
+    numbers = pd.to_numeric(text, errors="coerce")
+    if not len(text) or numbers.isna().any() or not np.isfinite(numbers).all():
+        return None
+    return numbers
+
+
+def _step(span: float) -> float:
+    """A round step to move bounds outward by: a tenth of the span's order of magnitude."""
+    return 10.0 ** (math.floor(math.log10(span)) - 1) if span > 0 else 1.0
+
+
+def _bounds(numbers: pd.Series, whole: bool) -> tuple[float, float]:
+    """``(ge, le)``: the observed range widened by :data:`MARGIN`, rounded outward."""
+    low, high = float(numbers.min()), float(numbers.max())
+    span = high - low or max(abs(high), 1.0)
+    step = max(_step(span), 1.0) if whole else _step(span)
+    ge = round(math.floor((low - MARGIN * span) / step) * step, 10)
+    le = round(math.ceil((high + MARGIN * span) / step) * step, 10)
+    return (max(ge, 0.0) if low >= 0 else ge), le
+
+
+def _column(name: str, values: pd.Series, source: str, notes: list[str]) -> Column | None:
+    """The drafted column for ``values``, or ``None`` (with a note) when it cannot be a feature."""
+    text = _text(values)
+    missing = len(values) - len(text)
+    seen = f"{missing:,} missing" if missing else "never missing"
+    if text.empty:
+        notes.append(f"{name}: every value is missing; left out")
+        return None
+    if _is_bool(text):
+        if not text.str.lower().isin(["true", "false"]).any():
+            notes.append(f"{name}: only 0 and 1 seen, drafted as a boolean (make it int if not)")
+        return Column(name, "bool", f"Describe it ({source}: {seen}).", nullable=bool(missing))
+    numbers = _numbers(text)
+    if numbers is not None:
+        whole = bool((numbers == np.floor(numbers)).all())
+        ge, le = _bounds(numbers, whole)
+        observed = f"{numbers.min():g} to {numbers.max():g}, {seen}"
+        return Column(
+            name,
+            "int" if whole else "float",
+            f"Describe it ({source}: {observed}).",
+            ge=ge,
+            le=le,
+            nullable=bool(missing),
+        )
+    distinct = sorted(text.unique().tolist())
+    if len(distinct) > MAX_CATEGORIES:
+        notes.append(f"{name}: free text ({len(distinct):,} distinct values); left out")
+        return None
+    return Column(
+        name,
+        "category",
+        f"Describe it ({source}: {len(distinct)} values, {seen}).",
+        categories=tuple(distinct),
+        nullable=bool(missing),
+    )
+
+
+def _guess_label(frame: pd.DataFrame, notes: list[str]) -> str:
+    """The column with exactly two values, preferring a label-like name, else the last one."""
+    two = [name for name in frame.columns if _text(frame[name]).nunique() == 2]
+    if not two:
+        raise UserError("no column has exactly two values to predict: pass --label NAME")
+    hinted = [name for name in two if any(h in str(name).lower() for h in _LABEL_HINTS)]
+    chosen = str((hinted or two)[-1])
+    notes.append(f"label: guessed {chosen!r} (pass --label NAME to choose another)")
+    return chosen
+
+
+def _typed(text: str, values: list[str]) -> LabelValue:
+    """One label value typed as the label's values are: a boolean, a whole number, or text."""
+    lowered = [value.lower() for value in values]
+    if all(value in BOOL_TOKENS for value in lowered) and set(lowered) & {"true", "false"}:
+        return BOOL_TOKENS[text.lower()]
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.notna().all() and (numbers == np.floor(numbers)).all():
+        return int(float(text))
+    return text
+
+
+def _same(written: str, given: str) -> bool:
+    """Whether a label value as written in the file is the value given on the command line."""
+    if written == given:
+        return True
+    numbers = pd.to_numeric(pd.Series([written, given]), errors="coerce")
+    return bool(numbers.notna().all() and numbers[0] == numbers[1])
+
+
+def _label(
+    frame: pd.DataFrame, name: str, positive: str | None, source: str, notes: list[str]
+) -> Label:
+    """The label column: its two values, which is positive (given, or guessed and said so)."""
+    text = _text(frame[name])
+    if len(text) != len(frame):
+        raise UserError(f"label {name!r}: {len(frame) - len(text):,} rows have no label value")
+    counts = text.value_counts()
+    values = sorted(counts.index.tolist())
+    if len(values) != 2:
+        shown = ", ".join(repr(v) for v in values[:5])
+        raise UserError(
+            f"label {name!r}: a label has two values, this one has {len(values)}: {shown}"
+        )
+    if positive is None:
+        lowered = {value.lower(): value for value in values}
+        words = [lowered[w] for w in _POSITIVE_WORDS if w in lowered]
+        numeric = {v.lower() for v in values} <= {"0", "1", "0.0", "1.0"}
+        chosen = (
+            words[0]
+            if words
+            else next(v for v in values if v.startswith("1"))
+            if numeric
+            else str(counts.idxmin())
+        )
+        notes.append(f"label: positive value guessed as {chosen!r} (pass --positive to choose)")
+    else:
+        chosen = next((v for v in values if _same(v, positive)), "")
+        if not chosen:
+            raise UserError(
+                f"--positive {positive!r}: label {name!r} holds {values[0]!r} and {values[1]!r}"
+            )
+    other = next(v for v in values if v != chosen)
+    rate = float((text == chosen).mean())
+    return Label(
+        name,
+        positive=_typed(chosen, values),
+        negative=_typed(other, values),
+        description=f"Describe it ({source}: {rate:.1%} of rows are {chosen!r}).",
+    )
+
+
+def _guess_id(frame: pd.DataFrame, exclude: str, notes: list[str]) -> str | None:
+    """A column unique in every row (text, or numbers named like an id), if there is one."""
+    for name in frame.columns:
+        values = frame[name]
+        if name == exclude or values.isna().any() or not values.is_unique or len(values) < 2:
+            continue
+        numeric = _numbers(_text(values)) is not None
+        if not numeric or str(name).lower().endswith("id"):
+            notes.append(f"id: guessed {str(name)!r}, unique in every row (pass --id to choose)")
+            return str(name)
+    return None
+
+
+def _rate_range(rate: float) -> tuple[float, float]:
+    """A sane positive-rate range around the extract's: half of it to halfway towards 1."""
+    low = math.floor(rate / 2 * 100) / 100
+    high = math.ceil((1 + rate) / 2 * 100) / 100
+    return low, min(high, 1.0)
+
+
+def infer(
+    path: Path,
+    *,
+    label: str | None = None,
+    positive: str | None = None,
+    id_column: str | None = None,
+) -> Inferred:
+    """Draft a schema from the extract at ``path`` (CSV or Parquet).
+
+    Args:
+        path: The extract.
+        label: The label column; guessed when ``None`` (a two-valued column, label-like names
+            first).
+        positive: The label's positive value, as written in the file; guessed when ``None``.
+        id_column: The id column; guessed when ``None`` (a column unique in every row).
+
+    Raises:
+        UserError: the file cannot be read, a named column is absent, the label does not have
+            exactly two values, or no column can be a feature.
+    """
+    frame = read_table(path, as_text=True)
+    source = path.name
+    notes: list[str] = []
+    for option, name in (("--label", label), ("--id", id_column)):
+        if name is not None and name not in frame.columns:
+            raise UserError(f"{option} {name!r}: {path} has no such column")
+    label = label or _guess_label(frame, notes)
+    target = _label(frame, label, positive, source, notes)
+    id_name = id_column or _guess_id(frame, label, notes)
+    identifier = None
+    if id_name is not None:
+        identifier = Column(id_name, "id", f"Describe it ({source}: unique in every row).")
+    features = tuple(
+        column
+        for name in frame.columns
+        if name not in {label, id_name}
+        and (column := _column(str(name), frame[name], source, notes)) is not None
+    )
+    if not features:
+        raise UserError(f"{path}: no column besides the label and the id can be a feature")
+    slices = tuple(
+        Slice(f"{c.name}_missing", c.name, "is_missing") for c in features if c.nullable
+    ) + tuple(
+        Slice(c.name, c.name, "each")
+        for c in features
+        if c.kind == "category" and len(c.categories) <= MAX_EACH_SLICE
+    )
+    rate = float((target.encode(_typed_labels(frame[label], target))).mean())
+    schema = Schema(
+        features=features,
+        label=target,
+        id=identifier,
+        slices=slices,
+        min_rows=min(500, max(2, len(frame) // 2)),
+        positive_rate=_rate_range(rate),
+    )
+    return Inferred(schema=schema, rows=len(frame), notes=notes)
+
+
+def _typed_labels(values: pd.Series, label: Label) -> pd.Series:
+    """The label column's text typed like the label's values, to count the positives."""
+    text = values.astype(str).str.strip()
+    if label.kind == "bool":
+        return text.str.lower().map(BOOL_TOKENS)
+    if label.kind == "int":
+        return pd.to_numeric(text, errors="coerce")
+    return text
+
+
+# ---------------------------------------------------------------- rendering the draft
+
+
+def _literal(value: object) -> str:
+    """A Python literal in the project's style (double quotes, whole floats as integers)."""
+    if isinstance(value, str):
+        quoted = repr(value)
+        if quoted.startswith("'"):
+            quoted = '"' + quoted[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
+        return quoted
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _call(name: str, args: list[str], indent: int) -> list[str]:
+    """A call exploded one argument per line with a trailing comma (as ruff format keeps it)."""
+    pad = " " * indent
+    return [f"{pad}{name}(", *(f"{pad}    {arg}," for arg in args), f"{pad})"]
+
+
+def _column_lines(column: Column, indent: int) -> list[str]:
+    args = [_literal(column.name), _literal(column.kind), _literal(column.description)]
+    for bound in ("ge", "gt", "le"):
+        value = getattr(column, bound)
+        if value is not None:
+            args.append(f"{bound}={_literal(value)}")
+    lines = _call("Column", args, indent)
+    if column.categories:
+        pad = " " * (indent + 4)
+        lines[-1:-1] = [
+            f"{pad}categories=(",
+            *(f"{pad}    {_literal(c)}," for c in column.categories),
+            f"{pad}),",
+        ]
+    if column.nullable:
+        lines.insert(-1, f"{' ' * (indent + 4)}nullable=True,")
+    return lines
+
+
+def render(inferred: Inferred, source: str) -> str:
+    """The Python source of a ``schema.py`` declaring ``inferred.schema``, ready for review."""
+    schema = inferred.schema
+    label = schema.label
+    lines = [
+        f'"""The table\'s contract, drafted by `just infer-schema` from {source}.',
+        "",
+        f"Drafted on {datetime.now(UTC):%Y-%m-%d} from {inferred.rows:,} rows. Review every line:",
+        "the bounds (the extract's range with a margin), the categories, which columns may be",
+        "missing, the label and its positive value, the slices. Then describe each column.",
+        '"""',
+        "",
+        "from churn_model.spec import Column, Label, Schema, Slice",
+        "",
+        "SCHEMA = Schema(",
+    ]
+    if schema.id is not None:
+        identifier = [_literal(schema.id.name), '"id"', _literal(schema.id.description)]
+        lines += _call("id=Column", identifier, 4)
+        lines[-1] += ","
+    label_args = [
+        _literal(label.name),
+        f"positive={_literal(label.positive)}",
+        f"negative={_literal(label.negative)}",
+        f"description={_literal(label.description)}",
+    ]
+    lines += [*_call("label=Label", label_args, 4)]
+    lines[-1] += ","
+    lines.append("    features=(")
+    for column in schema.features:
+        lines += _column_lines(column, 8)
+        lines[-1] += ","
+    lines.append("    ),")
+    lines += [
+        "    # The sub-populations evaluated on their own, which ci/gates.toml can put floors on.",
+        "    # Add the ones that matter to you; a numeric threshold: lt, le, gt, ge or between.",
+        "    slices=(",
+    ]
+    for piece in schema.slices:
+        args = [_literal(piece.name), _literal(piece.column), _literal(piece.op)]
+        line = f"        Slice({', '.join(args)}),"
+        if len(line) <= LINE_LENGTH:
+            lines.append(line)
+        else:
+            lines += _call("Slice", args, 8)
+            lines[-1] += ","
+    lines += [
+        "    ),",
+        f"    min_rows={schema.min_rows},",
+        f"    positive_rate=({schema.positive_rate[0]:g}, {schema.positive_rate[1]:g}),",
+        ")",
+    ]
+    return "\n".join(lines) + "\n"
