@@ -46,6 +46,7 @@ class Env:
         for folder in built:
             shutil.copytree(folder, self.candidates / folder.name)
         self.ids = [folder.name for folder in built]
+        self.configs: dict[str, GateConfig] = {}
         self.paths = {
             "registry": tmp / "registry",
             "baseline_path": tmp / "ci" / "baseline.json",
@@ -55,12 +56,16 @@ class Env:
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
         """Gate candidate ``index`` against the scratch baseline."""
         folder = self.candidates / self.ids[index]
+        self.configs[folder.name] = config
         run_gate(folder, config, read_baseline(self.paths["baseline_path"]))
 
     def promote(self, index: int | None) -> registry.Pointer:
         """Promote candidate ``index`` (``None``: the newest)."""
         chosen = None if index is None else self.ids[index]
-        return registry.promote(chosen, candidates=self.candidates, **self.paths)
+        config = self.configs.get(chosen or self.ids[-1], LENIENT)
+        return registry.promote(
+            chosen, candidates=self.candidates, gate_config=config, **self.paths
+        )
 
     def rollback(self) -> registry.Pointer:
         """Roll the scratch registry back."""
@@ -118,7 +123,7 @@ def test_a_model_changed_after_gating_is_refused(env: Env) -> None:
     env.gate(0)
     model = env.candidates / env.ids[0] / MODEL_FILE
     model.write_bytes(model.read_bytes() + b"tampered")
-    with pytest.raises(UserError, match="changed after it was gated"):
+    with pytest.raises(UserError, match=r"model\.skops changed \(or went missing\) after the gate"):
         env.promote(0)
     assert env.pointer().champion is None
 
@@ -225,16 +230,16 @@ def test_a_locked_registry_is_reported(env: Env, monkeypatch: pytest.MonkeyPatch
 def test_export_copies_the_champion_and_refuses_otherwise(env: Env, tmp_path: Path) -> None:
     dest = tmp_path / "image"
     with pytest.raises(UserError, match="no champion yet"):
-        registry.export(dest, registry=env.paths["registry"])
+        registry.export(dest, **env.paths)
     env.gate(0)
     env.promote(0)
-    registry.export(dest, registry=env.paths["registry"])
+    registry.export(dest, **env.paths)
     champion = env.paths["registry"] / "models" / env.ids[0]
     for name in (MODEL_FILE, CARD_FILE):
         assert (dest / name).read_bytes() == (champion / name).read_bytes()
     (champion / MODEL_FILE).write_bytes(b"tampered")
-    with pytest.raises(UserError, match="differs from the model the gate passed"):
-        registry.export(tmp_path / "again", registry=env.paths["registry"])
+    with pytest.raises(UserError, match=r"model\.skops differs from what the gate passed"):
+        registry.export(tmp_path / "again", **env.paths)
 
 
 def test_corrupt_registry_files_are_user_errors(env: Env) -> None:

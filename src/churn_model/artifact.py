@@ -24,6 +24,7 @@ from churn_model.errors import UserError
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
+METRICS_FILE = "metrics.json"
 DEFAULT_MODEL_DIR = Path("dist/model")
 """Where `just package` gathers the champion's model and card; `serve` and `predict` read it."""
 

@@ -32,6 +32,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import model_loaded_bytes
+from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
@@ -83,7 +84,7 @@ class LatencyStats(_Record):
 class Metrics(_Record):
     """Everything measured about a candidate: written to ``metrics.json`` and the model card."""
 
-    threshold: float
+    threshold: Threshold
     overall: ClassificationMetrics
     slices: dict[str, ClassificationMetrics]
     latency: dict[str, LatencyStats]

@@ -1,0 +1,158 @@
+"""Re-deriving a candidate's figures from its model file and its pinned held-out split.
+
+A candidate's ``card.json`` and ``metrics.json`` are the model's report of itself: anyone can edit
+them. The gate judges the model instead. From the card it takes only where the figures come from
+(the data's source and version, the split policy, test size and seed, the decision threshold),
+and checks each of those against what can be verified: the data's bytes against the recorded
+version (for the DVC-pinned sample, DVC checks them against ``data.dvc``), and the split and the
+threshold against ``configs/model.toml`` (a card that moved the split's seed would be scored on
+rows the model was trained on). Then it loads ``model.skops`` (safely, see
+:mod:`churn_model.artifact`), re-splits the validated table exactly as training did, and measures
+the loaded model with the same :func:`~churn_model.evaluate.evaluate` that training used: quality
+overall and per slice, size from the file itself, and latency timed here.
+
+Quality and size are functions of the model file and the data, so the card's figures must equal
+them; any difference means the card does not describe this model, and the candidate is refused.
+Latency is a measurement (two timings of one model differ by noise): the gate's own timing is the
+one it judges and records, and the card's keeps its meaning of "timed at training".
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, load_model
+from churn_model.card import ModelCard, problems, read_card
+from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
+from churn_model.data import load_dataset
+from churn_model.errors import UserError
+from churn_model.evaluate import Metrics, evaluate, flatten
+from churn_model.train import SPLIT_POLICY, split_table
+
+SHOWN = 3
+"""How many disagreeing figures an error names."""
+
+
+@dataclass(frozen=True)
+class Remeasured:
+    """A candidate's card (verified to describe its model) and the figures measured just now."""
+
+    card: ModelCard
+    metrics: Metrics
+
+
+def _recipe_problems(card: ModelCard, config: ModelConfig) -> list[str]:
+    """What in the card's recipe (split, threshold) differs from the versioned configuration."""
+    recorded = {
+        "split.policy": (card.split.policy, SPLIT_POLICY),
+        "split.test_size": (card.split.test_size, config.split.test_size),
+        "split.seed": (card.split.seed, config.seed),
+        "threshold": (card.threshold, config.decision.threshold),
+    }
+    return [
+        f"{field} is {card_value!r}, the configuration's is {wanted!r}"
+        for field, (card_value, wanted) in recorded.items()
+        if card_value != wanted
+    ]
+
+
+def _same(claimed: float | None, measured: float | None) -> bool:
+    if claimed is None or measured is None:
+        return claimed is measured
+    return math.isclose(claimed, measured, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def disagreements(claimed: Metrics, measured: Metrics) -> list[str]:
+    """Name every figure ``claimed`` states otherwise than ``measured`` (latency excepted).
+
+    Quality overall and per slice, the slices themselves, the threshold and both sizes are
+    compared; latency is a timing, which no two runs reproduce exactly.
+    """
+
+    def figures(metrics: Metrics) -> dict[str, float | None]:
+        flat = {k: v for k, v in flatten(metrics).items() if not k.startswith("latency.")}
+        return {**flat, "threshold": metrics.threshold}
+
+    said, found = figures(claimed), figures(measured)
+    out = []
+    for key in sorted(said.keys() | found.keys()):
+        if key not in found:
+            out.append(f"{key}: claimed {said[key]}, not measured (no such slice)")
+        elif key not in said:
+            out.append(f"{key}: measured {found[key]}, not claimed")
+        elif not _same(said[key], found[key]):
+            out.append(f"{key}: claimed {said[key]}, measured {found[key]}")
+    return out
+
+
+def _read_metrics_file(path: Path) -> Metrics:
+    try:
+        return Metrics.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found") from None
+    except ValidationError as error:
+        raise UserError(f"{path}: invalid metrics ({problems(error)})") from None
+
+
+def _listed(found: list[str]) -> str:
+    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    return "; ".join(found[:SHOWN]) + more
+
+
+def remeasure(
+    folder: Path, config: ModelConfig, config_path: Path = DEFAULT_MODEL_CONFIG
+) -> Remeasured:
+    """Re-derive the figures of the candidate in ``folder`` and check its card against them.
+
+    Raises:
+        UserError: the card, its recipe or ``metrics.json`` is invalid or differs from what was
+            verified or measured; the data it names is missing, invalid or not the recorded
+            version; the model file cannot be loaded.
+    """
+    card_path = folder / CARD_FILE
+    card = read_card(card_path)
+    if card.id != folder.name:
+        raise UserError(f"{card_path}: describes candidate {card.id!r}, not {folder.name!r}")
+    recipe = _recipe_problems(card, config)
+    if recipe:
+        raise UserError(
+            f"{card_path}: {_listed(recipe)} ({config_path}): the gate scores the held-out rows "
+            "and the threshold the configuration defines; retrain (`just train`)"
+        )
+    claimed = _read_metrics_file(folder / METRICS_FILE)
+    if claimed != card.metrics:
+        raise UserError(
+            f"{folder / METRICS_FILE}: differs from the metrics in {card_path} (edited?): "
+            f"{_listed(disagreements(card.metrics, claimed) or ['latency'])}"
+        )
+    model_path = folder / MODEL_FILE
+    model = load_model(model_path)
+    source = Path(card.data.source)
+    try:
+        frame, data = load_dataset(source)
+    except UserError as error:
+        raise UserError(
+            f"{card_path}: the gate re-scores the model on the data its card names, and cannot "
+            f"read it: {error}"
+        ) from None
+    if (data.version, data.rows) != (card.data.version, card.data.rows):
+        raise UserError(
+            f"{card_path}: the candidate was evaluated on {source} version {card.data.version} "
+            f"({card.data.rows} rows), but {source} is now version {data.version} ({data.rows} "
+            "rows): retrain on it (`just train`), or restore the data it was trained on"
+        )
+    _, x_test, _, y_test = split_table(frame, card.split.test_size, card.split.seed)
+    if len(x_test) != card.split.test_rows:
+        raise UserError(
+            f"{card_path}: split.test_rows is {card.split.test_rows}, the split has {len(x_test)}"
+        )
+    measured = evaluate(model, x_test, y_test, card.threshold, model_path).metrics
+    differ = disagreements(card.metrics, measured)
+    if differ:
+        raise UserError(
+            f"{card_path}: does not describe {model_path} (edited, or copied from another "
+            f"model): re-scored on its {len(x_test)} held-out rows, {_listed(differ)}"
+        )
+    return Remeasured(card=card, metrics=measured)
