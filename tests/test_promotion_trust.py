@@ -6,16 +6,20 @@ the baseline, the export or a served model.
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from churn_model import candidate, registry
+from churn_model import candidate, gate, registry
 from churn_model.artifact import CARD_FILE, METRICS_FILE
 from churn_model.card import read_card
+from churn_model.config import GateConfig, ModelConfig
 from churn_model.errors import UserError
 from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
+from churn_model.rederive import Remeasured
+from churn_model.report import REPORT_FILE
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()
@@ -106,3 +110,105 @@ def test_a_card_threshold_outside_0_1_is_refused(
     edit_json(folder / CARD_FILE, {"threshold": threshold, "metrics.threshold": threshold})
     with pytest.raises(UserError, match="threshold"):
         read_card(folder / CARD_FILE)
+
+
+@pytest.mark.parametrize(
+    ("edit", "refusal"),
+    [
+        ({"split.seed": 12345}, r"split\.seed is 12345, the configuration's is"),
+        ({"data.version": "sha256:" + "0" * 64}, r"was evaluated on .* version sha256:0+"),
+        ({"data.source": "nowhere.csv"}, r"cannot read it: nowhere\.csv"),
+        ({"id": "someone-else"}, r"describes candidate 'someone-else'"),
+        ({"metrics.overall.rows": 3}, r"differs from the metrics in .*card\.json"),
+    ],
+)
+def test_a_card_that_does_not_describe_its_model_gets_no_verdict(
+    folder: Path, edit: dict[str, object], refusal: str
+) -> None:
+    edit_json(folder / CARD_FILE, edit)
+    with pytest.raises(UserError, match=refusal):
+        run_gate(folder, LENIENT, None)
+    assert not (folder / VERDICT_FILE).exists()
+
+
+def test_card_and_metrics_edited_alike_are_caught_by_re_scoring(folder: Path) -> None:
+    edit_json(folder / CARD_FILE, {"metrics.slices": {}})
+    edit_json(folder / METRICS_FILE, {"slices": {}})
+    with pytest.raises(UserError, match=r"does not describe .*model\.skops.*not claimed"):
+        run_gate(folder, LENIENT, None)
+
+
+def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> registry.Pointer:
+    return registry.promote(
+        folder.name, candidates=folder.parent, gate_config=config, **paths(tmp_path)
+    )
+
+
+def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
+    tmp_path: Path, folder: Path
+) -> None:
+    assert not run_gate(folder, FAILING, None).passed
+    document = json.loads((folder / VERDICT_FILE).read_text())
+    for row in document["rows"]:
+        row["status"] = "pass"
+    document["passed"] = True
+    (folder / VERDICT_FILE).write_text(json.dumps(document))
+    with pytest.raises(UserError, match=r"row 'floor overall\.roc_auc pass .*' is not what"):
+        _promote(tmp_path, folder, FAILING)
+    assert run_gate(folder, LENIENT, None).passed
+    with pytest.raises(UserError, match="the gate config changed since"):
+        _promote(tmp_path, folder, FAILING)
+    edit_json(folder / VERDICT_FILE, {"passed": False})
+    with pytest.raises(UserError, match="says it failed, but its rows pass"):
+        _promote(tmp_path, folder)
+    assert registry.read_pointer(tmp_path / "registry").champion is None
+
+
+def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
+    tmp_path: Path, folder: Path
+) -> None:
+    run_gate(folder, LENIENT, None)
+    edit_json(folder / VERDICT_FILE, {"metrics.overall.recall": 1.0})
+    with pytest.raises(UserError, match=r"verdict\.json: its figures are not .*overall\.recall"):
+        _promote(tmp_path, folder)
+
+
+@pytest.mark.parametrize(
+    ("edit", "refusal"),
+    [
+        ({"files": {}}, "files lacks model.skops"),
+        ({"model_sha256": "0" * 64}, "model_sha256 differs from files.model.skops"),
+    ],
+)
+def test_a_verdict_that_binds_too_little_is_invalid(
+    tmp_path: Path, folder: Path, edit: dict[str, object], refusal: str
+) -> None:
+    run_gate(folder, LENIENT, None)
+    edit_json(folder / VERDICT_FILE, edit)
+    with pytest.raises(UserError, match=f"invalid verdict .*{re.escape(refusal)}"):
+        _promote(tmp_path, folder)
+
+
+def test_a_file_changed_while_gating_gets_no_verdict(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = gate.remeasure
+
+    def and_meanwhile(candidate_dir: Path, config: ModelConfig) -> Remeasured:
+        measured = real(candidate_dir, config)
+        (candidate_dir / REPORT_FILE).write_text("rewritten while the gate ran")
+        return measured
+
+    monkeypatch.setattr(gate, "remeasure", and_meanwhile)
+    with pytest.raises(UserError, match="its files changed while it was being gated"):
+        run_gate(folder, LENIENT, None)
+
+
+def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path) -> None:
+    run_gate(folder, LENIENT, None)
+    _promote(tmp_path, folder)
+    registered = tmp_path / "registry" / "models" / folder.name
+    edit_json(registered / CARD_FILE, {"threshold": 0.99, "metrics.threshold": 0.99})
+    with pytest.raises(UserError, match=r"card\.json differs from what the gate passed"):
+        registry.export(tmp_path / "image", **paths(tmp_path))
+    assert not (tmp_path / "image").exists()
