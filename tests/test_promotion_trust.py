@@ -18,7 +18,7 @@ from churn_model.card import read_card
 from churn_model.config import GateConfig, ModelConfig
 from churn_model.errors import UserError
 from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
-from churn_model.rederive import Remeasured
+from churn_model.rederive import Remeasured, remeasure
 from churn_model.report import REPORT_FILE
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
@@ -192,10 +192,8 @@ def test_a_verdict_that_binds_too_little_is_invalid(
 def test_a_file_changed_while_gating_gets_no_verdict(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = gate.remeasure
-
     def and_meanwhile(candidate_dir: Path, config: ModelConfig) -> Remeasured:
-        measured = real(candidate_dir, config)
+        measured = remeasure(candidate_dir, config)
         (candidate_dir / REPORT_FILE).write_text("rewritten while the gate ran")
         return measured
 
