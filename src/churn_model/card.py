@@ -8,9 +8,9 @@ feature spec, hyper-parameters, split policy and metrics.
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
@@ -71,7 +71,7 @@ class ModelCard(_Record):
     ``params`` are the estimator's hyper-parameters as configured; ``seed`` seeded the estimator
     (``split.seed`` the split); ``libraries`` are the versions that trained it, which a loader
     should match. ``threshold`` is the decision threshold a server applies, strictly between 0 and
-    1 (at 0 or 1 every answer would be the same), and the one the metrics were measured at.
+    1 (at 0 or 1 every answer would be the same); the gate checks the metrics were measured at it.
     """
 
     id: str
@@ -86,16 +86,6 @@ class ModelCard(_Record):
     libraries: dict[str, str]
     split: SplitInfo
     metrics: Metrics
-
-    @model_validator(mode="after")
-    def _measured_at_its_threshold(self) -> Self:
-        if self.metrics.threshold != self.threshold:
-            msg = (
-                f"threshold {self.threshold:g} differs from metrics.threshold "
-                f"{self.metrics.threshold:g}, the one the metrics were measured at"
-            )
-            raise ValueError(msg)
-        return self
 
 
 def write_card(card: ModelCard, path: Path) -> None:
