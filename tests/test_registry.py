@@ -13,7 +13,14 @@ from churn_model import candidate, registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
-from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, read_baseline, run_gate
+from churn_model.gate import (
+    SUMMARY_FILE,
+    VERDICT_FILE,
+    read_baseline,
+    read_verdict,
+    render_markdown,
+    run_gate,
+)
 from churn_model.report import REPORT_FILE, ROC_FILE
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
@@ -251,3 +258,18 @@ def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
     (env.paths["registry"] / registry.POINTER_FILE).unlink()
     with pytest.raises(UserError, match="invalid verdict"):
         env.promote(0)
+
+
+def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(env: Env) -> None:
+    env.gate(0)
+    env.promote(0)
+    env.gate(2)
+    env.promote(2)
+    env.rollback()
+    env.gate(2)  # judged again, against champion 0
+    assert env.promote(2).champion == env.ids[2]
+    gated = env.candidates / env.ids[2] / VERDICT_FILE
+    registered = env.paths["registry"] / "models" / env.ids[2] / VERDICT_FILE
+    assert registered.read_bytes() == gated.read_bytes()
+    verdict = read_verdict(registered.parent)
+    assert (env.paths["docs_dir"] / SUMMARY_FILE).read_text() == render_markdown(verdict)

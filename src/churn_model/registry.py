@@ -33,6 +33,7 @@ from churn_model.files import write_atomic
 from churn_model.gate import (
     BASELINE_FILE,
     SUMMARY_FILE,
+    VERDICT_FILE,
     Baseline,
     Verdict,
     changed_files,
@@ -194,9 +195,16 @@ def settle(
 
 
 def _copy_into_registry(folder: Path, models: Path) -> Path:
-    """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there."""
+    """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there.
+
+    A model promoted before (then rolled back) is already there: only its verdict and gate table
+    are replaced by the candidate's, the judgement being promoted now.
+    """
     target = models / folder.name
     if target.is_dir():
+        for name in (VERDICT_FILE, SUMMARY_FILE):
+            if (folder / name).is_file():
+                write_atomic(target / name, (folder / name).read_bytes())
         return target
     models.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
