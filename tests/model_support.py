@@ -5,8 +5,9 @@ its data with :mod:`churn_model.synthetic`, so the machinery tests pass on any s
 in. They judge candidates with :func:`lenient_gates`, never with the project's ``ci/gates.toml``:
 that file is calibrated for the project's real data, not for a small synthetic table.
 
-Latency timing is cut to a handful of calls here (``FAST_LATENCY``): the tests check that latency
-is measured and gated, not how fast this machine is; ``scripts/`` holds the real benchmark.
+Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
+check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real
+benchmark.
 """
 
 import json
@@ -34,6 +35,7 @@ def fast_latency() -> Iterator[None]:
     """Shrink the latency plan for the duration of the block (usable in module fixtures)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(evaluate, "LATENCY_PLAN", FAST_LATENCY)
+        patch.setattr(evaluate, "WARMUP_CALLS", 1)
         yield
 
 

@@ -210,3 +210,15 @@ def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path)
     with pytest.raises(UserError, match=r"card\.json differs from what the gate passed"):
         registry.export(tmp_path / "image", **paths(tmp_path))
     assert not (tmp_path / "image").exists()
+
+
+def test_data_changed_between_two_gates_is_seen_by_the_second(folder: Path) -> None:
+    assert run_gate(folder, LENIENT, None).passed  # its held-out rows are now kept in memory
+    data = Path(read_card(folder / CARD_FILE).data.source)
+    header, *rows = data.read_text().splitlines(keepends=True)
+    data.write_text(header + "".join(reversed(rows)))  # same rows, other bytes
+    try:
+        with pytest.raises(UserError, match=r"was evaluated on .* but .* is now version sha256:"):
+            run_gate(folder, LENIENT, None)
+    finally:
+        data.write_text(header + "".join(rows))
