@@ -16,6 +16,7 @@ from churn_model.errors import UserError
 from churn_model.gate import (
     SUMMARY_FILE,
     VERDICT_FILE,
+    hash_files,
     read_baseline,
     read_verdict,
     render_markdown,
@@ -44,6 +45,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         ]
 
 
+_VERDICT_FILES = (VERDICT_FILE, SUMMARY_FILE)
+_JUDGED: dict[tuple[str, str, str], dict[str, bytes]] = {}
+
+
 class Env:
     """A scratch registry with its own candidates, baseline and docs folder."""
 
@@ -61,10 +66,22 @@ class Env:
         }
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
-        """Gate candidate ``index`` against the scratch baseline."""
+        """Gate candidate ``index`` against the scratch baseline.
+
+        These tests are about the registry, not the gate (``test_gate.py``): the same candidate
+        bytes judged under the same config against the same baseline get the verdict the gate
+        gave them before in this module, instead of being re-scored again.
+        """
         folder = self.candidates / self.ids[index]
         self.configs[folder.name] = config
-        run_gate(folder, config, read_baseline(self.paths["baseline_path"]))
+        baseline = read_baseline(self.paths["baseline_path"])
+        judged = baseline.model_dump_json(exclude={"promoted_at"}) if baseline else ""
+        key = (str(hash_files(folder)), config.model_dump_json(), judged)
+        if key not in _JUDGED:
+            run_gate(folder, config, baseline)
+            _JUDGED[key] = {name: (folder / name).read_bytes() for name in _VERDICT_FILES}
+        for name, content in _JUDGED[key].items():
+            (folder / name).write_bytes(content)
 
     def promote(self, index: int | None) -> registry.Pointer:
         """Promote candidate ``index`` (``None``: the newest)."""

@@ -17,14 +17,23 @@ Latency is a measurement (two timings of one model differ by noise): the gate's 
 one it judges and records, and the card's keeps its meaning of "timed at training".
 """
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
+from sklearn.pipeline import Pipeline
 
-from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, load_model
+from churn_model.artifact import (
+    CARD_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    model_from_bytes,
+    read_model_bytes,
+)
 from churn_model.card import DataInfo, ModelCard, problems, read_card
 from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
 from churn_model.data import DATA_DIR, DATA_FILE, DVC_FILE, load_dataset
@@ -103,6 +112,30 @@ def _listed(found: list[str]) -> str:
     return "; ".join(found[:SHOWN]) + more
 
 
+_MODELS: dict[str, Pipeline] = {}
+_KEPT = 4
+"""How many loaded models, and held-out splits, a process keeps for the next gate."""
+
+
+def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
+    while len(cache) >= _KEPT:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
+
+
+def _load_model(path: Path) -> Pipeline:
+    """Load the model at ``path`` safely, reusing one this process loaded from the same bytes.
+
+    The bytes are read once and hashed: what is looked up is exactly what would be loaded.
+    """
+    data = read_model_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _MODELS:
+        return _MODELS[digest]
+    return _keep(_MODELS, digest, model_from_bytes(data, path))
+
+
 @dataclass(frozen=True)
 class _HeldOut:
     x_test: pd.DataFrame
@@ -111,7 +144,6 @@ class _HeldOut:
 
 
 _HELD_OUT: dict[tuple[str, str, float, int], _HeldOut] = {}
-_HELD_OUT_KEPT = 4
 
 
 def _fingerprint(source: Path) -> str | None:
@@ -145,9 +177,7 @@ def held_out_rows(
         _, x_test, _, y_test = split_table(frame, test_size, seed)
         if fingerprint is None:
             return x_test, y_test, data
-        while len(_HELD_OUT) >= _HELD_OUT_KEPT:
-            del _HELD_OUT[next(iter(_HELD_OUT))]
-        _HELD_OUT[key] = _HeldOut(x_test=x_test, y_test=y_test, data=data)
+        _keep(_HELD_OUT, key, _HeldOut(x_test=x_test, y_test=y_test, data=data))
     kept = _HELD_OUT[key]
     return kept.x_test, kept.y_test, kept.data
 
@@ -179,7 +209,7 @@ def remeasure(
             f"{_listed(disagreements(card.metrics, claimed) or ['latency'])}"
         )
     model_path = folder / MODEL_FILE
-    model = load_model(model_path)
+    model = _load_model(model_path)
     source = Path(card.data.source)
     try:
         x_test, y_test, data = held_out_rows(source, card.split.test_size, card.split.seed)
