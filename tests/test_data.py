@@ -410,7 +410,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path, Path], Path], list[str]]] = {
     ),
     "garbage bytes": (
         _file_case(lambda _, p: p.write_bytes(bytes(range(256)) * 8), "garbage.csv"),
-        ["binary content, not a CSV text file"],
+        ["binary content (a NUL byte", "not a CSV text file"],
     ),
     "not UTF-8": (
         _file_case(lambda _, p: p.write_bytes(b"a,b\nC1,caf\xe9\n"), "l1.csv"),
