@@ -39,7 +39,6 @@ FLOAT_FORMAT = "%.15g"
 text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
 
 
-
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
 
