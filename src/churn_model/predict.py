@@ -130,14 +130,12 @@ class _Output:
             import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
         except ImportError as error:
             raise UserError(f"{self._path}: cannot write Parquet ({error})") from None
-        table = (
-            pa.Table.from_pandas(stored, preserve_index=False)
-            if isinstance(stored, pd.DataFrame)
-            else pa.Table.from_batches([stored])
-        )
+        if isinstance(stored, pd.DataFrame):  # text: its pandas metadata describes the chunk
+            table = pa.Table.from_pandas(stored, preserve_index=False).replace_schema_metadata()
+        else:  # a Parquet batch keeps the file's metadata (pandas' dtypes, e.g. Int64)
+            table = pa.Table.from_batches([stored])
         table = table.append_column(PROBABILITY, pa.array(probability, pa.float64()))
         table = table.append_column(LABEL, pa.array(label, pa.int64()))
-        table = table.replace_schema_metadata(None)  # pandas metadata of a text chunk: not ours
         if self._parquet is None or self._schema is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self._path, self._schema)
