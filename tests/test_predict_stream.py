@@ -130,8 +130,9 @@ def test_problems_in_many_chunks_are_reported_as_one_piece_reports_them(
     bad.loc[44, other.name] = "lots"  # in another column: a type error hides a column's rules
     bad.loc[[12, 13], category.name] = "no-such-category"
     if SCHEMA.id is not None:  # repeated across chunk boundaries, far apart
-        bad.loc[50, SCHEMA.id.name] = bad.loc[2, SCHEMA.id.name]
-        bad.loc[[20, 21], SCHEMA.id.name] = bad.loc[19, SCHEMA.id.name]
+        ids = bad[SCHEMA.id.name].tolist()
+        ids[50], ids[20], ids[21] = ids[2], ids[19], ids[19]
+        bad[SCHEMA.id.name] = ids
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     bad.to_csv(source, index=False)
     output.write_text("previous good output\n", encoding="utf-8")
@@ -157,7 +158,8 @@ def test_an_id_repeated_in_the_last_chunk_writes_nothing(
 ) -> None:
     if SCHEMA.id is None:
         pytest.skip("the schema has no id")
-    table.loc[len(table) - 1, SCHEMA.id.name] = table.loc[0, SCHEMA.id.name]
+    ids = table[SCHEMA.id.name].tolist()
+    table[SCHEMA.id.name] = [*ids[:-1], ids[0]]
     source, output = tmp_path / "in.csv", tmp_path / "out.parquet"
     table.to_csv(source, index=False)
     result = _predict(source, output, trained[0])

@@ -106,7 +106,7 @@ def test_a_parquet_row_group_over_the_bound_is_refused_before_decoding(
     path = tmp_path / "big.parquet"
     synthetic_frame(500, seed=2).to_parquet(path)
     monkeypatch.setattr(tables, "MAX_ROW_GROUP_BYTES", 1_000)
-    with pytest.raises(UserError, match="row group 0 holds .* rewrite it with smaller row groups"):
+    with pytest.raises(UserError, match=r"row group 0 holds .* rewrite it with smaller row groups"):
         list(read_chunks(path, 100))
 
 
