@@ -145,7 +145,7 @@ package:
 serve *options:
     uv run churn-model serve "$@"
 
-# Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
+# Score a CSV/Parquet table of any length in constant memory (chunks, `--chunk-rows N`): every input column as read, plus churn_probability and churn_label; written atomically, nothing if any row is invalid.
 [positional-arguments]
 predict input output *options:
     uv run churn-model predict "$@"
@@ -213,6 +213,15 @@ bench-train-gate *options:
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
+
+# Score 1M and 10M generated rows with `churn-model predict` (same chunk size) and print peak RSS and rows/s side by side; fails over 500 MB or if memory grows with the rows (`--rows N..`, `--one-piece`).
+[positional-arguments]
+bench-predict *options:
+    uv run python scripts/benchmark_predict.py "$@"
+
+# Feed `validate` and `predict` the files a hostile review stalled the readers with; print time to refuse and peak memory.
+bench-bad-files:
+    uv run python scripts/benchmark_bad_files.py
 
 # Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
 bench-bad-requests:

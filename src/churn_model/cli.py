@@ -388,6 +388,10 @@ def predict(
             min=1, help="Rows read, validated and scored at a time (memory) [default: 100000]."
         ),
     ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(min=0, help="Threads the model scores with; 0: every core [default: 1]."),
+    ] = 1,
 ) -> None:
     """Score a table in chunks: every input column plus churn_probability and churn_label."""
     from churn_model.artifact import DEFAULT_MODEL_DIR
@@ -399,6 +403,7 @@ def predict(
             output_path,
             model_dir or DEFAULT_MODEL_DIR,
             chunk_rows=chunk_rows or CHUNK_ROWS,
+            threads=threads or None,
         )
     typer.echo(f"scored {rows} rows -> {output_path}")
 
