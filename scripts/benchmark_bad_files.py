@@ -6,7 +6,7 @@ such files (sparse where it can, so they cost no disk) and runs ``churn-model va
 whole-table read) and ``churn-model predict`` (the chunked read) on each, in a fresh process with
 a time limit and an address-space limit (so an unbounded reader fails on this machine instead of
 taking it down), and prints for each: the exit code, the wall time to refuse, the peak resident
-memory (``ru_maxrss`` from ``wait4``) and the first line of the message.
+memory of that process (``scripts/peak_rss.py``) and the last line of the message.
 
 It imports nothing from the package beyond what every version has, so the same script measures an
 older checkout too (run it with that checkout's interpreter: ``uv run --project OLD python
@@ -16,18 +16,15 @@ root: ``just bench-bad-files``. ``--model-dir`` names a packaged model for ``pre
 """
 
 import argparse
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+from peak_rss import Measured, measure
 
 MB = 1 << 20
 
@@ -66,32 +63,14 @@ CASES: dict[str, tuple[Callable[[Path, int], None], int]] = {
 }
 
 
-def _run(command: list[str], timeout: float, address_space: int) -> tuple[str, float, float, str]:
-    """Run ``command``; its outcome, wall seconds, peak RSS in MB and the message's last line."""
-    start = time.perf_counter()
+def _run(command: list[str], timeout: float, address_space: int) -> tuple[str, Measured, str]:
+    """Run ``command``; how it ended, its figures and the last line of its message."""
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(  # our own CLI, fixed arguments, no shell
-            command, stdout=subprocess.DEVNULL, stderr=errors
-        )
-        # Limit it at once (it is still importing): an unbounded reader fails here, not the host.
-        resource.prlimit(process.pid, resource.RLIMIT_AS, (address_space, address_space))
-        outcome = ""
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                outcome = f"exit {os.waitstatus_to_exitcode(status)}"
-                break
-            if time.perf_counter() - start > timeout:
-                process.kill()
-                _, _, usage = os.wait4(process.pid, 0)
-                outcome = f"killed at {timeout:.0f} s"
-                break
-            time.sleep(0.01)
-        process.returncode = -1  # reaped above: keep Popen from waiting for it again
-        wall = time.perf_counter() - start
+        run = measure(command, timeout=timeout, address_space=address_space, stderr=errors)
         errors.seek(0)
         lines = [line for line in errors.read().decode(errors="replace").splitlines() if line]
-    return outcome, wall, usage.ru_maxrss / 1024, (lines[-1] if lines else "")[:110]
+    outcome = f"killed at {timeout:.0f} s" if run.killed else f"exit {run.exit_code}"
+    return outcome, run, (lines[-1] if lines else "")[:110]
 
 
 def main() -> None:
@@ -118,11 +97,10 @@ def main() -> None:
                 ],
             }
             for command, line in commands.items():
-                outcome, wall, peak, message = _run(
-                    line, args.timeout, int(args.memory_gb * (1 << 30))
-                )
+                outcome, run, message = _run(line, args.timeout, int(args.memory_gb * (1 << 30)))
                 print(
-                    f"{name:<34} {command:<8} {outcome:<14} {wall:>7.2f} {peak:>8.0f}  {message}",
+                    f"{name:<34} {command:<8} {outcome:<14} {run.wall_s:>7.2f} "
+                    f"{run.peak_mb:>8.0f}  {message}",
                     flush=True,
                 )
             path.unlink()

@@ -4,9 +4,9 @@ For each row count (1M and 10M by default) the script writes a CSV table of synt
 project's schema (:mod:`churn_model.synthetic`, drawn chunk by chunk so the script itself stays
 small; every size starts with the same rows, ids unique across the table), then scores it with
 ``churn-model predict`` in a fresh process, with the same chunk size for every size, and prints,
-side by side: wall time, CPU time, rows per second, and the process's peak resident memory (its
-``ru_maxrss``, read with ``wait4``). ``--one-piece`` adds a run at the smallest size with one chunk
-holding the whole table (what scoring in one piece costs in memory).
+side by side: wall time, CPU time, rows per second, and the peak resident memory of the scoring
+process (measured as ``scripts/peak_rss.py`` explains). ``--one-piece`` adds a run at the
+smallest size with one chunk holding the whole table (what scoring in one piece costs in memory).
 
 It then checks what the streaming promises, and exits non-zero if any fails:
 
@@ -24,12 +24,9 @@ is built on has two shared cores: 10M rows take a few minutes.
 """
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +36,7 @@ from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.predict import CHUNK_ROWS
 from churn_model.synthetic import synthetic_frame
+from peak_rss import measure
 
 MEMORY_BUDGET_MB = 500
 GROWTH_MB = 50
@@ -94,21 +92,16 @@ def _table(path: Path, rows: int) -> Path:
 def _score(table: Path, output: Path, model: Path, rows: int, chunk_rows: int) -> Run:
     """Run ``churn-model predict`` in a fresh process; its wall time, CPU time and peak RSS."""
     command = [sys.executable, "-m", "churn_model", "predict", str(table), str(output)]
-    command += ["--model-dir", str(model), "--chunk-rows", str(chunk_rows)]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # our own CLI, no shell
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        sys.exit(f"scoring {rows:,} rows failed (exit {process.returncode})")
+    run = measure([*command, "--model-dir", str(model), "--chunk-rows", str(chunk_rows)])
+    if run.exit_code != 0:
+        sys.exit(f"scoring {rows:,} rows failed (exit {run.exit_code})")
     return Run(
         rows=rows,
         chunk_rows=chunk_rows,
         input_mb=table.stat().st_size / 2**20,
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+        wall_s=run.wall_s,
+        cpu_s=run.cpu_s,
+        peak_mb=run.peak_mb,
     )
 
 
