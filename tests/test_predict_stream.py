@@ -228,3 +228,16 @@ def test_a_header_without_rows_gives_a_header_with_the_scores(
     assert output.read_text(encoding="utf-8").splitlines() == [
         ",".join([*table.columns, PROBABILITY, LABEL])
     ]
+
+
+def test_a_csv_input_scored_to_parquet_keeps_its_text(
+    trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "out.parquet"
+    table.assign(code="00123").to_csv(source, index=False)
+    assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(table)
+    scored = pd.read_parquet(output)
+    assert list(scored.columns) == [*table.columns, "code", PROBABILITY, LABEL]
+    text = _text(source)
+    pd.testing.assert_frame_equal(scored[text.columns].fillna(""), text, check_dtype=False)
+    assert scored[PROBABILITY].dtype == np.float64
