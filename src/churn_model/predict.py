@@ -67,6 +67,11 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
         )
     if not output_path.parent.is_dir():
         raise UserError(f"{output_path.parent}: output folder does not exist")
+    if output_path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401, PLC0415 -- only whether it is there (the train extra)
+        except ImportError as error:
+            raise UserError(f"{output_path}: cannot write Parquet ({error})") from None
     check_path(input_path)
     # The same file by another name (a symlink, a hard link, "./in.csv"): writing the output
     # would replace the input it is computed from.
@@ -132,11 +137,9 @@ class _Output:
         probability: npt.NDArray[np.float64],
         label: npt.NDArray[np.int64],
     ) -> None:
-        try:
-            import pyarrow as pa  # noqa: PLC0415 -- the train extra: CSV output needs pandas only
-            import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
-        except ImportError as error:
-            raise UserError(f"{self._path}: cannot write Parquet ({error})") from None
+        import pyarrow as pa  # noqa: PLC0415 -- the train extra (checked up front): CSV needs pandas
+        import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
+
         if isinstance(stored, pd.DataFrame):  # text: its pandas metadata describes the chunk
             table = pa.Table.from_pandas(stored, preserve_index=False).replace_schema_metadata()
         else:  # a Parquet batch keeps the file's metadata (pandas' dtypes, e.g. Int64)
