@@ -56,7 +56,7 @@ check-format *files:
 check-security:
     uv run bandit -c pyproject.toml -r src --quiet
 
-# Run the test suite on every core with branch coverage; fails under the bar set in pyproject.toml.
+# Run the test suite on every core with line coverage; fails under the bar set in pyproject.toml.
 check-coverage:
     uv run pytest --numprocesses auto --dist loadfile --cov --cov-report=term-missing:skip-covered
 

@@ -165,6 +165,7 @@ def test_a_broken_data_dvc_is_refused(dvc_repo: Path, content: str | None, messa
 # ---------------------------------------------------------------- DVC: verify, pull, rebuild
 
 
+@pytest.mark.slow  # the real dvc CLI, as a subprocess
 def test_dvc_refuses_data_that_is_not_the_pin_and_leaves_it_alone(dvc_repo: Path) -> None:
     # A fresh clone (no DVC cache) whose data/ holds something else than the pin: the real DVC
     # says so. (That the pinned bytes pass is shown end to end by `just data` in tests/example/.)
