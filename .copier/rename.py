@@ -101,7 +101,7 @@ def rename(template: Path, destination: Path, table: dict[str, str]) -> list[str
         here, there = destination / source, destination / target
         if source != target and here.is_file():
             there.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(here, there)
+            here.replace(there)
             emptied.add(here.parent)
             changed.append(f"moved {source} -> {target}")
         if not there.is_file() or there.read_bytes() != (template / relative).read_bytes():
@@ -137,7 +137,9 @@ def remove_empty_folders(folders: set[Path], destination: Path) -> None:
 def parse(argv: list[str]) -> argparse.Namespace:
     """The template's clone and the answers (copier.yml validated them already)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--template", type=Path, required=True, help="copier's clone of the template")
+    parser.add_argument(
+        "--template", type=Path, required=True, help="copier's clone of the template"
+    )
     for name in ("title", "package", "distribution", "description", "owner", "repository"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--author", required=True)
