@@ -46,6 +46,9 @@ OLD_DESCRIPTION = (
 MOVES = {".copier/CHANGELOG.md": "CHANGELOG.md"}
 
 SKIPPED_FOLDERS = {".git", "__pycache__"}
+# The template's machinery, which copier does not copy; left as it is when a clone of the template
+# is renamed in place (`copier copy --overwrite <template> .`), to be deleted there.
+TEMPLATE_ONLY = ("copier.yml", ".copier/")
 
 
 def replacements(args: argparse.Namespace) -> dict[str, str]:
@@ -99,6 +102,8 @@ def rename(template: Path, destination: Path, table: dict[str, str]) -> list[str
     emptied = set()
     for relative in template_files(template):
         source = rendered_path(relative)
+        if source not in MOVES and source.startswith(TEMPLATE_ONLY):
+            continue
         target = MOVES.get(source) or substitute(source, table)
         here, there = destination / source, destination / target
         if source != target and here.is_file():
