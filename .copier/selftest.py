@@ -246,6 +246,21 @@ def generate(folder: Path, timer: Timer) -> tuple[Path, Path]:
         expect(not found, "old names left in the generated project:\n" + "\n".join(found))
         expect((project / "src" / PACKAGE / "__init__.py").is_file(), f"no src/{PACKAGE}/")
 
+    with timer.step("the rename is idempotent: a second run changes nothing"):
+        names = {
+            "title": "project_name",
+            "package": "package_name",
+            "distribution": "distribution_name",
+            "description": "description",
+            "owner": "github_owner",
+            "repository": "repository_name",
+            "author": "author",
+        }
+        options = [f"--{option}={ANSWERS[answer]}" for option, answer in names.items()]
+        script = str(template / ".copier" / "rename.py")
+        again = run([sys.executable, script, f"--template={template}", *options], project)
+        expect(" 0 paths moved, 0 files renamed" in again.stdout, f"not idempotent: {again.stdout}")
+
     with timer.step("uv lock --check, first commit"):
         run(["uv", "lock", "--check", "--offline"], project)
         run(["git", "init", "--quiet", "--initial-branch", "main"], project)
