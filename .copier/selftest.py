@@ -200,7 +200,7 @@ def conflicted(project: Path) -> list[str]:
 def rejects_and_markers(project: Path) -> list[str]:
     """``*.rej`` files and files holding a conflict marker (outside .git)."""
     found = [p.relative_to(project).as_posix() for p in project.rglob("*.rej")]
-    out = run(["git", "grep", "-l", "-F", MARKER], project, check=False).stdout
+    out = run(["git", "grep", "-l", "-E", f"^{MARKER}$"], project, check=False).stdout
     return found + out.split()
 
 
