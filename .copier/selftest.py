@@ -105,8 +105,8 @@ class Timer:
         """Print every step's time and the total."""
         print("\n==> template self-test times")
         for name, elapsed in self.steps:
-            print(f"{name:<60} {elapsed:6.1f} s")
-        print(f"{'total':<60} {time.perf_counter() - self.started:6.1f} s")
+            print(f"{name:<64} {elapsed:6.1f} s")
+        print(f"{'total':<64} {time.perf_counter() - self.started:6.1f} s")
 
 
 def environment() -> dict[str, str]:
