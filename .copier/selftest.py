@@ -5,14 +5,15 @@ In a temporary folder, offline (everything comes from the local uv cache):
 1. clone HEAD of this repository (committed work only) and tag it ``v1.0.0``;
 2. refuse a package name that is not a lowercase identifier, with a sentence saying why;
 3. ``copier copy`` it under names that share nothing with the template's (timed), grep the result
-   for any old name, and ``uv lock --check`` it;
+   for any old name, run the rename again (it must change nothing), rename a clone in place the
+   way the docs say, and ``uv lock --check`` the project;
 4. commit a template release ``v1.1.0`` (a new module, an edit to an existing one) and an edit of
-   the project's own elsewhere, ``copier update``: the change arrives under ``src/<package>/``, the
-   project's edit stays, no ``*.rej``, no conflict marker;
+   the project's own elsewhere, then ``just template-update v1.1.0``: the change arrives under
+   ``src/<package>/``, the project's edit stays, no ``*.rej``, no conflict marker;
 5. ``just pipeline`` and ``just check`` in the updated project (once, on the state that covers both
    the copy and the update: the slow part, so it runs once);
-6. a release ``v1.2.0`` that edits the lines the project edited: ``copier update`` exits 0 (copier's
-   way) and the conflict is there, in ``git status`` and as markers, which this test finds.
+6. a release ``v1.2.0`` that edits the line the project edited: the update exits 0 (copier's way)
+   and the conflict is there, in ``git status`` and as markers, which this test finds.
 
 It prints every step's time and the total. ``--keep`` leaves the folder for a look.
 """
@@ -288,7 +289,7 @@ def update_cleanly(template: Path, project: Path, original_init: str) -> None:
     own_line = "\nOur own notes, which a template update keeps.\n"
     readme.write_text(readme.read_text(encoding="utf-8") + own_line, encoding="utf-8")
     run(["git", "commit", "--quiet", "-am", "The project's own edit"], project)
-    copier("update", "--quiet", "--trust", "--defaults", "--vcs-ref=v1.1.0", cwd=project)
+    run(["just", "template-update", "v1.1.0"], project)  # the recipe a project updates with
     added = project / "src" / PACKAGE / "_release_note.py"
     expect(added.is_file(), f"the template's new module did not arrive at {added}")
     expect(PACKAGE in added.read_text(encoding="utf-8"), f"{added} was not renamed")
@@ -310,7 +311,7 @@ def update_with_conflict(template: Path, project: Path, original_init: str) -> N
     init = project / "src" / PACKAGE / "__init__.py"
     init.write_text(init.read_text(encoding="utf-8").replace(LINE_1, PROJECT_LINE))
     run(["git", "commit", "--quiet", "-am", "The project's own words on that line"], project)
-    updated = copier("update", "--quiet", "--trust", "--defaults", "--vcs-ref=v1.2.0", cwd=project)
+    updated = run(["just", "template-update", "v1.2.0"], project, check=False)
     expect(updated.returncode == 0, "copier update did not exit 0")  # copier's way: see the docs
     expect(
         conflicted(project) == [f"src/{PACKAGE}/__init__.py"],
