@@ -248,6 +248,13 @@ def generate(folder: Path, timer: Timer) -> tuple[Path, Path]:
         found = leftovers(project)
         expect(not found, "old names left in the generated project:\n" + "\n".join(found))
         expect((project / "src" / PACKAGE / "__init__.py").is_file(), f"no src/{PACKAGE}/")
+        # Not names, so not in the grep: the answers that replace a whole line.
+        pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+        description = f'description = "{ANSWERS["description"]}"'
+        expect(description in pyproject, "pyproject.toml does not carry the description")
+        readme = (project / "README.md").read_text(encoding="utf-8")
+        title = f"# {ANSWERS['project_name']}\n"
+        expect(readme.startswith(title), "README.md does not carry the project name")
 
     with timer.step("the rename is idempotent: a second run changes nothing"):
         names = {
