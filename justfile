@@ -13,6 +13,9 @@ export PYTHONDONTWRITEBYTECODE := ""
 default:
     @just --list --unsorted
 
+# The template's own recipes (its self-test); absent from a project generated from it.
+import? '.copier/template.just'
+
 # ---------------------------------------------------------------- set up and tidy
 
 # Create or update the virtual environment with every dependency group.
@@ -27,6 +30,10 @@ format:
 # Install the git pre-commit hook: the fast checks (check-code, check-format) on the files you commit.
 hooks:
     uv run pre-commit install --overwrite
+
+# Pull the template's newest release (or release REF, a tag such as v1.2.0) into this generated project with copier; then look for conflicts (`git status`), since copier exits 0 even when it leaves some.
+template-update ref="":
+    uv run --group template copier update --trust --skip-answered {{ if ref == "" { "" } else { "--vcs-ref " + quote(ref) } }}
 
 # Remove caches and build outputs (keeps data/ and the model registry in artifacts/).
 clean:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
+
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()

@@ -15,6 +15,7 @@ from churn_model.config import GateConfig
 from churn_model.errors import UserError
 from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, read_baseline, run_gate
 from churn_model.report import REPORT_FILE, ROC_FILE
+
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()

@@ -17,6 +17,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 
 from churn_model.serve import create_app
+
 from served_model import make_model_dir
 
 CONFIG = SchemathesisConfig.from_dict(

@@ -23,6 +23,7 @@ from churn_model.card import read_card, write_card
 from churn_model.cli import app
 from churn_model.serve import create_app
 from churn_model.smoke import Check, known_record, request_body, run_smoke
+
 from served_model import make_model_dir
 
 

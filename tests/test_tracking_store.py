@@ -34,6 +34,7 @@ from churn_model.tracking import (
     log_candidate,
     log_verdict,
 )
+
 from model_support import ROOT, fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()
