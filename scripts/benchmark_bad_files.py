@@ -24,6 +24,7 @@ from pathlib import Path
 from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+
 from peak_rss import Measured, measure
 
 MB = 1 << 20

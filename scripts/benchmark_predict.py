@@ -36,6 +36,7 @@ from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.predict import CHUNK_ROWS
 from churn_model.synthetic import synthetic_frame
+
 from peak_rss import measure
 
 MEMORY_BUDGET_MB = 500

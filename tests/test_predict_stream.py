@@ -22,6 +22,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.predict import LABEL, PROBABILITY, predict_file
 from churn_model.validation import validate
+
 from served_model import make_model_dir, sample
 
 runner = CliRunner()
