@@ -13,6 +13,9 @@ export PYTHONDONTWRITEBYTECODE := ""
 default:
     @just --list --unsorted
 
+# The template's own recipes (its self-test); absent from a project generated from it.
+import? '.copier/template.just'
+
 # ---------------------------------------------------------------- set up and tidy
 
 # Create or update the virtual environment with every dependency group.
@@ -27,6 +30,10 @@ format:
 # Install the git pre-commit hook: the fast checks (check-code, check-format) on the files you commit.
 hooks:
     uv run pre-commit install --overwrite
+
+# Pull the template's newest release (or release REF, a tag such as v1.2.0) into this generated project with copier; then look for conflicts (`git status`), since copier exits 0 even when it leaves some.
+template-update ref="":
+    uv run --group template copier update --trust --skip-answered {{ if ref == "" { "" } else { "--vcs-ref " + quote(ref) } }}
 
 # Remove caches and build outputs (keeps data/ and the model registry in artifacts/).
 clean:
@@ -56,7 +63,7 @@ check-format *files:
 check-security:
     uv run bandit -c pyproject.toml -r src --quiet
 
-# Run the test suite on every core with branch coverage; fails under the bar set in pyproject.toml.
+# Run the test suite on every core with line coverage; fails under the bar set in pyproject.toml.
 check-coverage:
     uv run pytest --numprocesses auto --dist loadfile --cov --cov-report=term-missing:skip-covered
 
@@ -145,7 +152,7 @@ package:
 serve *options:
     uv run churn-model serve "$@"
 
-# Score a CSV/Parquet table with the packaged model: the input plus churn_probability and churn_label.
+# Score a CSV/Parquet table of any length in constant memory (chunks, `--chunk-rows N`): every input column as read, plus churn_probability and churn_label; written atomically, nothing if any row is invalid.
 [positional-arguments]
 predict input output *options:
     uv run churn-model predict "$@"
@@ -213,6 +220,15 @@ bench-train-gate *options:
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
+
+# Score 1M and 10M generated rows with `churn-model predict` (same chunk size) and print peak RSS and rows/s side by side; fails over 500 MB or if memory grows with the rows (`--rows N..`, `--one-piece`).
+[positional-arguments]
+bench-predict *options:
+    uv run python scripts/benchmark_predict.py "$@"
+
+# Feed `validate` and `predict` the files a hostile review stalled the readers with; print time to refuse and peak memory.
+bench-bad-files:
+    uv run python scripts/benchmark_bad_files.py
 
 # Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
 bench-bad-requests:

@@ -32,7 +32,7 @@ FAST_ITERATIONS = 40
 
 @contextmanager
 def fast_latency() -> Iterator[None]:
-    """Shrink the latency plan for the duration of the block (usable in module fixtures)."""
+    """Shrink the latency plan and its warm-up for the block (usable in module fixtures)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(evaluate, "LATENCY_PLAN", FAST_LATENCY)
         patch.setattr(evaluate, "WARMUP_CALLS", 1)

@@ -28,6 +28,7 @@ from churn_model.card import ModelCard, read_card, write_card
 from churn_model.config import load_model_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
 THRESHOLD = load_model_config(ROOT / "configs/model.toml").decision.threshold

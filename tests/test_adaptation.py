@@ -27,6 +27,7 @@ import pytest
 
 from churn_model.spec import Column, Label, Schema
 from churn_model.synthetic import synthetic_frame
+
 from repo_copy import copy_repository
 
 pytestmark = pytest.mark.slow

@@ -9,6 +9,7 @@ from churn_model import calibrate
 from churn_model.config import GateConfig, load_model_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+
 from model_support import fast_config, fast_latency, gates_toml, lenient_gates
 
 

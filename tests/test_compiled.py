@@ -27,6 +27,7 @@ from churn_model.scoring import (
     score_frame,
     score_records,
 )
+
 from served_model import make_model_dir, records, sample
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from churn_model.contract import prediction_model, record_model
 from churn_model.spec import Column, SchemaError
+
 from schemas import OTHER
 
 RECORD = record_model(OTHER)

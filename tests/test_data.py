@@ -165,6 +165,7 @@ def test_a_broken_data_dvc_is_refused(dvc_repo: Path, content: str | None, messa
 # ---------------------------------------------------------------- DVC: verify, pull, rebuild
 
 
+@pytest.mark.slow  # the real dvc CLI, as a subprocess
 def test_dvc_refuses_data_that_is_not_the_pin_and_leaves_it_alone(dvc_repo: Path) -> None:
     # A fresh clone (no DVC cache) whose data/ holds something else than the pin: the real DVC
     # says so. (That the pinned bytes pass is shown end to end by `just data` in tests/example/.)
@@ -410,7 +411,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path, Path], Path], list[str]]] = {
     ),
     "garbage bytes": (
         _file_case(lambda _, p: p.write_bytes(bytes(range(256)) * 8), "garbage.csv"),
-        ["binary content, not a CSV text file"],
+        ["binary content (a NUL byte", "not a CSV text file"],
     ),
     "not UTF-8": (
         _file_case(lambda _, p: p.write_bytes(b"a,b\nC1,caf\xe9\n"), "l1.csv"),

@@ -157,6 +157,7 @@ def test_a_pin_that_differs_from_head_is_a_change(
     assert f"-> {'b' * 32}.dir)" in output
 
 
+@pytest.mark.slow  # the real `dvc update`, as a subprocess
 def test_an_import_whose_update_fails_is_one_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

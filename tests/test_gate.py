@@ -23,6 +23,7 @@ from churn_model.gate import (
     render_markdown,
     run_gate,
 )
+
 from model_support import fast_config, fast_latency, gates_toml, lenient_gates, write_sample
 
 SLICE = "a slice"

@@ -35,6 +35,7 @@ import yaml
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card, write_card
 from churn_model.smoke import Check
+
 from served_model import make_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,6 +17,7 @@ from churn_model.infer import infer, render
 from churn_model.spec import Schema
 from churn_model.synthetic import synthetic_frame
 from churn_model.validation import validate
+
 from schemas import OTHER
 
 runner = CliRunner()

@@ -27,6 +27,7 @@ from churn_model.domain.features import build_pipeline
 from churn_model.evaluate import Metrics, evaluate
 from churn_model.gate import Baseline, GateRow, check_metrics
 from churn_model.train import TrainedModel, split_table, train
+
 from model_support import ROOT, fast_config, write_sample
 
 pytestmark = pytest.mark.slow

@@ -15,6 +15,7 @@ from churn_model.cli import app
 from churn_model.config import load_gate_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+
 from model_support import fast_latency, gates_toml, lenient_gates, make_project, write_sample
 
 runner = CliRunner()

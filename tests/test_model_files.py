@@ -29,6 +29,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.scoring import load_served_model
 from churn_model.serve import create_app
+
 from model_support import ROOT
 from served_model import make_model_dir, sample
 

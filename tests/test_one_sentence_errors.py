@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
+
 from model_support import ROOT, fast_config, make_project, write_sample
 from served_model import make_model_dir, sample, trained_candidate
 

@@ -1,5 +1,6 @@
 """``churn-model predict`` scores files; ``churn-model serve`` starts uvicorn with the settings."""
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
+
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()
@@ -137,10 +139,7 @@ def test_parquet_output_without_a_parquet_engine_fails_clearly(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def no_engine(*_: object, **__: object) -> None:
-        raise ImportError("Unable to find a usable engine")
-
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", no_engine)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # `import` raises ImportError
     source = tmp_path / "in.csv"
     table.to_csv(source, index=False)
     result = _predict(source, tmp_path / "out.parquet", trained[0])

@@ -23,6 +23,7 @@ from churn_model.gate import (
     run_gate,
 )
 from churn_model.report import REPORT_FILE, ROC_FILE
+
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()

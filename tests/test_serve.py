@@ -22,6 +22,7 @@ from churn_model.scoring import load_served_model
 from churn_model.serve import ENV_VARS, create_app, load_settings
 from churn_model.spec import Column
 from churn_model.validation import validate
+
 from served_model import THRESHOLD, make_model_dir, records, sample
 
 MAX_BATCH = 50

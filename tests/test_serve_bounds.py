@@ -30,6 +30,7 @@ from churn_model.bodies import BadRequest, RecordValidator, batch_bytes, read_bo
 from churn_model.contract import MAX_PROBLEMS, ErrorResponse, record_model
 from churn_model.domain.schema import SCHEMA
 from churn_model.serve import IDLE_TIMEOUT_S, create_app
+
 from schemas import OTHER
 from served_model import make_model_dir, records, running_service, sample
 

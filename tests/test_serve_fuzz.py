@@ -17,6 +17,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 
 from churn_model.serve import create_app
+
 from served_model import make_model_dir
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -62,12 +63,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "mode"), CASES)
-def test_no_generated_request_gets_a_server_error(
-    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: GenerationMode
+# `just check` sends a few requests per case, enough to catch a route that breaks on ordinary input;
+# the slow set (`just check-slow`) sends many more, where the rarer shapes of bad input show up.
+QUICK = {"GET": 2, "POST": 8}
+DEEP = {"GET": 10, "POST": 100}
+
+
+def _fuzz(
+    api_schema: schemathesis.BaseSchema,
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    examples: int,
 ) -> None:
+    """Send ``examples`` generated requests to one operation; answers must match the document."""
     operation = api_schema[path][method]
-    examples = 25 if method == "POST" else 3
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -81,3 +91,18 @@ def test_no_generated_request_gets_a_server_error(
         assert response.status_code < 500
 
     run()
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), CASES)
+def test_no_generated_request_gets_a_server_error(
+    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: GenerationMode
+) -> None:
+    _fuzz(api_schema, method, path, mode, QUICK[method])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "path", "mode"), CASES)
+def test_many_generated_requests_get_no_server_error(
+    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: GenerationMode
+) -> None:
+    _fuzz(api_schema, method, path, mode, DEEP[method])

@@ -23,6 +23,7 @@ from churn_model.card import read_card, write_card
 from churn_model.cli import app
 from churn_model.serve import create_app
 from churn_model.smoke import Check, known_record, request_body, run_smoke
+
 from served_model import make_model_dir
 
 
@@ -136,7 +137,8 @@ class _AcceptsAnything(http.server.BaseHTTPRequestHandler):
 
 def test_a_service_that_accepts_anything_fails(model_dir: Path) -> None:
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AcceptsAnything) as stub:
-        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for the loop's next poll (0.5 s by default).
+        threading.Thread(target=stub.serve_forever, args=(0.05,), daemon=True).start()
         url = f"http://127.0.0.1:{stub.server_address[1]}"
         checks = run_smoke(url, model_dir)
         stub.shutdown()

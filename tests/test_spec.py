@@ -11,6 +11,7 @@ import pytest
 from churn_model.domain.schema import SCHEMA
 from churn_model.spec import Column, Label, Schema, SchemaError, Slice
 from churn_model.synthetic import synthetic_frame
+
 from schemas import OTHER
 
 

@@ -10,6 +10,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.spec import Schema
 from churn_model.synthetic import synthetic_frame
 from churn_model.validation import validate
+
 from schemas import OTHER
 
 SCHEMAS = pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])

@@ -7,6 +7,8 @@ subprocesses in a throwaway copy of the repository, then reads back through MLfl
 what the server holds. Nothing about MLflow is mocked.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -19,18 +21,22 @@ import tomllib
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from mlflow import MlflowClient
-from mlflow.entities import Run
 
 from churn_model import PROJECT_NAME
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.card import read_card
 from churn_model.files import sha256_of
 from churn_model.tracking import CHAMPION_ALIAS, flat_numbers
+
 from model_support import fast_config
 from repo_copy import ROOT, copy_repository, reused_environment
+
+if TYPE_CHECKING:  # MLflow is imported where a test runs, not when pytest collects this module
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +98,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(server: str) -> MlflowClient:
+    from mlflow import MlflowClient  # noqa: PLC0415 -- collecting the fast suite must not import MLflow
+
     return MlflowClient(tracking_uri=server)
 
 

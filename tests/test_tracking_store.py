@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from churn_model import PROJECT_NAME
@@ -35,6 +34,7 @@ from churn_model.tracking import (
     log_candidate,
     log_verdict,
 )
+
 from model_support import ROOT, fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()
@@ -118,13 +118,14 @@ def test_a_failure_while_logging_marks_the_run_failed(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("artifacts cannot go under a file")
-    client = MlflowClient(tracking_uri=tracker.client.tracking_uri)
-    broken_id = client.create_experiment("broken", artifact_location=(blocker / "x").as_uri())
+    broken_id = tracker.client.create_experiment(
+        "broken", artifact_location=(blocker / "x").as_uri()
+    )
     broken = dataclasses.replace(tracker, experiment="broken", experiment_id=broken_id)
     card = read_card(gated / CARD_FILE)
     with pytest.raises(UserError, match=r"^logging candidate .* to MLflow at file://.* failed: "):
         log_candidate(broken, gated, card)
-    assert [run.info.status for run in client.search_runs([broken_id])] == ["FAILED"]
+    assert [run.info.status for run in tracker.client.search_runs([broken_id])] == ["FAILED"]
 
 
 @pytest.mark.parametrize(

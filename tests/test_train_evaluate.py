@@ -18,6 +18,7 @@ from churn_model.errors import UserError
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 from churn_model.synthetic import synthetic_frame
 from churn_model.train import TrainedModel, train
+
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
 CONFIG = load_model_config(ROOT / "configs/model.toml")

@@ -15,6 +15,7 @@ from churn_model.errors import UserError
 from churn_model.spec import Column, Schema
 from churn_model.synthetic import synthetic_frame
 from churn_model.validation import DataValidationError, build_schema, validate
+
 from schemas import OTHER
 
 

@@ -18,11 +18,13 @@ test follows whatever justfile the branch has. Each rule is shown to fail on a p
 temporary copy of ``.github/``, the justfile and pyproject.toml.
 """
 
+import functools
 import re
 import shlex
 import shutil
 import tomllib
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,10 +68,20 @@ class Project:
 
 
 def _load(path: Path) -> dict[Any, Any]:
-    """Parse a YAML file into a mapping."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """Parse a YAML file into a mapping (a fresh copy: callers may not share it)."""
+    data = deepcopy(_parse(path.read_text(encoding="utf-8")))
     assert isinstance(data, dict), f"{path} is not a YAML mapping"
     return data
+
+
+@functools.cache
+def _parse(text: str) -> object:
+    """Parse YAML text once per distinct text, with libyaml.
+
+    The rules read each file several times, and every planted-defect case re-reads the unchanged
+    files: with pure-Python PyYAML that parsing took most of this module's seconds.
+    """
+    return yaml.load(text, Loader=yaml.CSafeLoader)
 
 
 def _triggers(workflow: dict[Any, Any]) -> dict[Any, Any]:

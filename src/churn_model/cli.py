@@ -384,13 +384,29 @@ def predict(
         Path | None,
         typer.Option(help="Folder with model.skops and card.json [default: dist/model]."),
     ] = None,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Rows read, validated and scored at a time (memory) [default: 100000]."
+        ),
+    ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(min=0, help="Threads the model scores with; 0: every core [default: 1]."),
+    ] = 1,
 ) -> None:
-    """Score a table: the input columns plus churn_probability and churn_label."""
+    """Score a table in chunks: every input column plus churn_probability and churn_label."""
     from churn_model.artifact import DEFAULT_MODEL_DIR
-    from churn_model.predict import predict_file
+    from churn_model.predict import CHUNK_ROWS, predict_file
 
     with reporting_user_errors():
-        rows = predict_file(input_path, output_path, model_dir or DEFAULT_MODEL_DIR)
+        rows = predict_file(
+            input_path,
+            output_path,
+            model_dir or DEFAULT_MODEL_DIR,
+            chunk_rows=chunk_rows or CHUNK_ROWS,
+            threads=threads or None,
+        )
     typer.echo(f"scored {rows} rows -> {output_path}")
 
 

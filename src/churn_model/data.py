@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess  # runs the dvc executable found on PATH, fixed arguments # nosec B404
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from churn_model.domain import example
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, sha256_of
+from churn_model.tables import read_whole
 from churn_model.validation import validate
 
 DATA_DIR = Path("data")
@@ -37,13 +37,6 @@ DVC_FILE = Path("data.dvc")
 FLOAT_FORMAT = "%.15g"
 """Fifteen significant digits: every decimal with up to 15 digits round-trips exactly, and the
 text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
-
-_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-_TEXT_COLUMNS = {c.name: "str" for c in SCHEMA.features if c.kind == "category"}
-_TEXT_COLUMNS |= {SCHEMA.id.name: "str"} if SCHEMA.id is not None else {}
-_TEXT_COLUMNS |= {SCHEMA.label.name: "str"} if SCHEMA.label.kind == "str" else {}
-"""Columns read as text whatever they look like: ``00123`` stays ``00123``."""
-_BINARY_PROBE = 8_192
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -72,67 +65,12 @@ def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
 
     Identifiers, categories and a text label are read as strings, so ``00123`` stays ``00123``;
     ``as_text`` reads every CSV column as text (how a schema is inferred: nothing is lost to type
-    guessing). Every way a file can fail to be a table (missing, a directory, an unknown suffix,
-    empty, binary, not comma-separated, a broken Parquet file) raises :class:`UserError` with one
-    sentence naming the file.
+    guessing). The read is bounded before any byte is parsed (size, line length, binary content,
+    column count: see :mod:`churn_model.tables`). Every way a file can fail to be a table
+    (missing, a directory, an unknown suffix, empty, binary, too large, not comma-separated, a
+    broken Parquet file) raises :class:`UserError` with one sentence naming the file.
     """
-    if not path.exists():
-        raise UserError(f"{path}: file not found.")
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory, not a CSV or Parquet file.")
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet"}:
-        raise UserError(f"{path}: unsupported file type '{suffix}'; use a .csv or .parquet file.")
-    if path.stat().st_size == 0:
-        raise UserError(f"{path}: the file is empty (not even a header row).")
-    return _read_csv(path, as_text=as_text) if suffix == ".csv" else _read_parquet(path)
-
-
-def _read_csv(path: Path, *, as_text: bool = False) -> pd.DataFrame:
-    """Read a comma-separated text file, refusing binary content and other separators."""
-    with path.open("rb") as handle:
-        if b"\0" in handle.read(_BINARY_PROBE):
-            raise UserError(f"{path}: binary content, not a CSV text file.")
-    try:
-        with warnings.catch_warnings():
-            # Mixed types in a column (numbers in some chunks, text in others) mean bad values,
-            # which validation reports row by row; reading the whole file at once instead
-            # (low_memory=False) is ~1.7 times slower at a million rows.
-            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = pd.read_csv(path, dtype=str if as_text else _TEXT_COLUMNS, encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"{path}: not a readable CSV file ({reason}).") from None
-    if len(frame.columns) == 1:
-        header = str(frame.columns[0])
-        for separator, name in _SEPARATORS.items():
-            if separator in header:
-                raise UserError(
-                    f"{path}: the header is one column '{header[:60]}', so the file looks "
-                    f"{name}-separated; save it comma-separated."
-                )
-    return frame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file, turning a missing engine or a corrupt file into a :class:`UserError`.
-
-    Columns pandas cannot rebuild from the file's pandas metadata (nested structs or lists, a
-    type the metadata misstates) raise pyarrow's NotImplementedError or TypeError subclasses:
-    those are a file this reader cannot take, too, not a bug.
-    """
-    try:
-        return pd.read_parquet(path)
-    except ImportError:
-        raise UserError(
-            f"{path}: reading Parquet needs pyarrow; install the 'train' extra "
-            "(`uv sync --extra train`)."
-        ) from None
-    except (OSError, ValueError, TypeError, NotImplementedError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"{path}: not a readable Parquet file ({reason}).") from None
+    return read_whole(path, as_text=as_text)
 
 
 def _dvc_executable() -> str:

@@ -133,10 +133,9 @@ def _prediction_check(base: str, model_dir: Path) -> Check:
         and math.isclose(served_p, probability, rel_tol=1e-12, abs_tol=1e-15)
         and served_label == label
     )
-    seen = (
-        f"served {served_p} (label {served_label}); "
-        f"`churn-model predict` gives {probability} (label {label})"
-    )
+    # One line each (a rename to a shorter command name must not leave lines the formatter joins).
+    served = f"served {served_p} (label {served_label})"
+    seen = f"{served}; `churn-model predict` gives {probability} (label {label})"
     return Check("prediction", same, seen)
 
 

@@ -14,6 +14,7 @@ still reported, as missing.
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from churn_model.domain.schema import SCHEMA
+from churn_model.duplicates import IdLedger
 from churn_model.errors import UserError
 from churn_model.spec import Column, Label, Schema
 
@@ -47,11 +49,12 @@ def _to_bool(series: pd.Series) -> pd.Series:
     """Map the spellings of a boolean (true/false, 1/0, any case) to bools; leave others as-is."""
     if pd.api.types.is_bool_dtype(series):
         return series
-    return series.map(
-        lambda value: (
-            value if pd.isna(value) else BOOL_TOKENS.get(str(value).strip().lower(), value)
-        )
-    )
+    # Vectorised (a chunked read gives every column as text, ten million values a run): the
+    # spelling of each value, looked up; a value that is no spelling of a boolean stays as it is.
+    present = series.notna()
+    spelt = series.astype(str).str.strip().str.lower().map(BOOL_TOKENS)
+    known = spelt.notna() & present
+    return series.astype(object).where(~known, spelt.astype(object))
 
 
 def _blank_as_missing(series: pd.Series) -> pd.Series:
@@ -81,7 +84,7 @@ def _column_checks(column: Column) -> list[pa.Check]:
     return checks
 
 
-def _pandera_column(column: Column, *, required: bool) -> pa.Column:
+def _pandera_column(column: Column, *, required: bool, unique: bool = True) -> pa.Column:
     """Build the pandera column for one feature or id column.
 
     Integers are checked as floats (then cast), so a value such as 2.5 is reported as not whole
@@ -97,7 +100,7 @@ def _pandera_column(column: Column, *, required: bool) -> pa.Column:
         checks=_column_checks(column),
         parsers=parsers.get(column.kind),
         nullable=column.nullable,
-        unique=column.kind == "id",
+        unique=unique and column.kind == "id",
         coerce=dtype is not None,
         required=required,
         description=column.description,
@@ -186,11 +189,14 @@ def _dataset_rules(schema: Schema) -> list[_Rule]:
 
 
 @cache
-def build_schema(schema: Schema = SCHEMA, *, require_label: bool = True) -> pa.DataFrameSchema:
+def build_schema(
+    schema: Schema = SCHEMA, *, require_label: bool = True, unique_id: bool = True
+) -> pa.DataFrameSchema:
     """Derive the pandera schema from a :class:`~churn_model.spec.Schema` (the project's).
 
     With ``require_label=False`` (batch-scoring input) the label and the id may be absent and the
-    dataset-wide rules (row count, class balance) are not checked.
+    dataset-wide rules (row count, class balance) are not checked. ``unique_id=False`` leaves
+    the id's uniqueness to the caller (a chunked read checks it across chunks).
     """
     checks = (
         [pa.Check(rule.passes, name=rule.name) for rule in _dataset_rules(schema)]
@@ -199,7 +205,8 @@ def build_schema(schema: Schema = SCHEMA, *, require_label: bool = True) -> pa.D
     )
     columns = {c.name: _pandera_column(c, required=True) for c in schema.features}
     if schema.id is not None:
-        columns = {schema.id.name: _pandera_column(schema.id, required=require_label), **columns}
+        id_column = _pandera_column(schema.id, required=require_label, unique=unique_id)
+        columns = {schema.id.name: id_column, **columns}
     columns[schema.label.name] = _label_column(schema.label, required=require_label)
     return pa.DataFrameSchema(columns, checks=checks, strict="filter", name="dataset")
 
@@ -211,18 +218,6 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def _examples(cases: pd.DataFrame, *, show_values: bool) -> str:
-    """Render up to :data:`EXAMPLES` offending rows (1-based) with their values."""
-    ordered = cases.assign(_row=pd.to_numeric(cases["index"], errors="coerce")).sort_values("_row")
-    parts = []
-    for row, value in zip(
-        ordered["_row"].head(EXAMPLES), ordered["failure_case"].head(EXAMPLES), strict=True
-    ):
-        where = "row ?" if pd.isna(row) else f"row {int(row) + 1}"
-        parts.append(f"{where} ({_show(value)})" if show_values else where)
-    return ", ".join(parts) + (", ..." if len(cases) > EXAMPLES else "")
-
-
 def _kinds(schema: Schema) -> dict[str, str]:
     """Each column's kind by name, the label's as ``label``-typed (``int``, ``str``, ``bool``)."""
     kinds = {c.name: c.kind for c in schema.features}
@@ -231,47 +226,130 @@ def _kinds(schema: Schema) -> dict[str, str]:
     return {**kinds, schema.label.name: schema.label.kind}
 
 
-def _describe(failures: pd.DataFrame, frame: pd.DataFrame, schema: Schema) -> list[str]:
-    """Turn pandera's failure cases into one readable line per column and rule."""
-    lines: list[str] = []
-    is_schema = failures["schema_context"] == "DataFrameSchema"
-    schema_level = failures[is_schema]
-    for _, case in schema_level[schema_level["check"] == "column_in_dataframe"].iterrows():
-        lines.append(f"{case['failure_case']}: required: the column is missing")
-    column_level = failures[~is_schema]
-    kinds = _kinds(schema)
-    order = {name: i for i, name in enumerate(schema.column_names())}
-    for column, cases in sorted(
-        column_level.groupby("column"), key=lambda g: order.get(str(g[0]), 0)
-    ):
-        checks = cases["check"].astype(str)
-        coerce_failed = checks.str.startswith("coerce_dtype").any()
-        for check, group in cases.groupby(checks, sort=False):
-            if check.startswith("dtype(") or (coerce_failed and check.startswith("coerce_dtype")):
-                continue
-            if coerce_failed and check not in _TYPE_INDEPENDENT:
-                continue
-            rule = _RULE_NAMES.get(check, check)
-            found = f"{len(group):,} row{'s' if len(group) != 1 else ''}"
-            lines.append(
-                f"{column}: {rule}: {found}, "
-                f"e.g. {_examples(group, show_values=check != 'not_nullable')}"
+Example = tuple[int | None, object]
+"""An offending row (0-based in the input, ``None`` when unknown) and its value."""
+
+
+def _first(examples: list[Example]) -> list[Example]:
+    """The first :data:`EXAMPLES` offending rows, in input order (unknown rows last)."""
+    return sorted(examples, key=lambda e: (e[0] is None, e[0] or 0))[:EXAMPLES]
+
+
+class Problems:
+    """Every problem found in a table, gathered from one or many chunks, in bounded memory.
+
+    Per column and rule it keeps the count and the first :data:`EXAMPLES` offending rows, so a
+    table read in chunks is reported exactly as if it had been validated in one piece: the same
+    lines, the same counts, the rows numbered in the input.
+    """
+
+    def __init__(self) -> None:
+        """Start with no problem found."""
+        self.missing: list[str] = []
+        self.rules: set[str] = set()
+        self.counts: dict[tuple[str, str], int] = {}
+        self.examples: dict[tuple[str, str], list[Example]] = {}
+
+    def __bool__(self) -> bool:
+        """Whether any problem was found."""
+        return bool(self.missing or self.rules or self.counts)
+
+    def add(self, failures: pd.DataFrame) -> None:
+        """Gather pandera's failure cases (indexed by input row) from one frame or chunk."""
+        is_schema = failures["schema_context"] == "DataFrameSchema"
+        for _, case in failures[is_schema].iterrows():
+            if case["check"] == "column_in_dataframe":
+                if case["failure_case"] not in self.missing:
+                    self.missing.append(str(case["failure_case"]))
+            else:
+                self.rules.add(str(case["check"]))
+        column_level = failures[~is_schema]
+        rows = pd.to_numeric(column_level["index"], errors="coerce")
+        groups: dict[tuple[str, str], list[Example]] = {}
+        for column, check, row, value in zip(
+            column_level["column"].astype(str),
+            column_level["check"].astype(str),
+            rows,
+            column_level["failure_case"],
+            strict=True,
+        ):
+            groups.setdefault((column, check), []).append(
+                (None if pd.isna(row) else int(row), value)
             )
-        if coerce_failed:
-            kind = kinds.get(str(column), "value")
-            bad = cases[checks.str.startswith("coerce_dtype")]
-            lines.append(
-                f"{column}: type {kind}: {len(bad):,} value{'s' if len(bad) != 1 else ''} "
-                f"cannot be read as {_KIND_WORDS.get(kind, kind)}, "
-                f"e.g. {_examples(bad, show_values=True)}"
-            )
-    failed_rules = set(schema_level["check"].astype(str))
-    lines += [
-        f"{schema.label.name}: {rule.name}: {rule.found(frame)}"
-        for rule in _dataset_rules(schema)
-        if rule.name in failed_rules
-    ]
-    return lines
+        for key, found in groups.items():
+            self.record(key[0], key[1], len(found), found)
+
+    def record(self, column: str, check: str, count: int, examples: list[Example]) -> None:
+        """Count ``count`` more rows failing ``check`` on ``column``, with some examples."""
+        key = (column, check)
+        self.counts[key] = self.counts.get(key, 0) + count
+        self.examples[key] = _first([*self.examples.get(key, []), *_first(examples)])
+
+    def _line(self, column: str, rule: str, checks: list[str], *, show_values: bool) -> str:
+        count = sum(self.counts[(column, check)] for check in checks)
+        examples = _first([e for check in checks for e in self.examples[(column, check)]])
+        parts = [
+            ("row ?" if row is None else f"row {row + 1:,}")
+            + (f" ({_show(value)})" if show_values else "")
+            for row, value in examples
+        ]
+        more = ", ..." if count > EXAMPLES else ""
+        return f"{column}: {rule}: {count:,} row{'s' if count != 1 else ''}, e.g. " + (
+            ", ".join(parts) + more
+        )
+
+    def lines(self, schema: Schema, frame: pd.DataFrame | None = None) -> list[str]:
+        """One readable line per column and rule; ``frame`` says what a dataset rule found."""
+        lines = [f"{name}: required: the column is missing" for name in self.missing]
+        kinds = _kinds(schema)
+        order = {name: i for i, name in enumerate(schema.column_names())}
+        by_column: dict[str, list[str]] = {}
+        for column, check in self.counts:
+            by_column.setdefault(column, []).append(check)
+        for column in sorted(by_column, key=lambda name: order.get(name, 0)):
+            checks = by_column[column]
+            coerced = [check for check in checks if check.startswith("coerce_dtype")]
+            for check in checks:
+                if check.startswith(("dtype(", "coerce_dtype")):
+                    continue
+                if coerced and check not in _TYPE_INDEPENDENT:
+                    continue
+                rule = _RULE_NAMES.get(check, check)
+                lines.append(self._line(column, rule, [check], show_values=check != "not_nullable"))
+            if coerced:
+                kind = kinds.get(column, "value")
+                line = self._line(column, f"type {kind}", coerced, show_values=True)
+                lines.append(
+                    line.replace(" rows, e.g.", " values cannot be read as {}, e.g.", 1)
+                    .replace(" row, e.g.", " value cannot be read as {}, e.g.", 1)
+                    .format(_KIND_WORDS.get(kind, kind))
+                )
+        if frame is not None:
+            lines += [
+                f"{schema.label.name}: {rule.name}: {rule.found(frame)}"
+                for rule in _dataset_rules(schema)
+                if rule.name in self.rules
+            ]
+        return lines
+
+    def error(self, source: str, schema: Schema, frame: pd.DataFrame | None = None) -> UserError:
+        """The report of every problem, as one :class:`DataValidationError`."""
+        lines = self.lines(schema, frame) or ["the data breaks the schema"]
+        header = f"{source}: {len(lines)} problem{'s' if len(lines) != 1 else ''} found"
+        return DataValidationError(
+            f"{header} (rows are numbered from 1, after the header):"
+            + "".join(f"\n  - {line}" for line in lines)
+        )
+
+
+def _check_columns(frame: pd.DataFrame, source: str, expected: list[str]) -> None:
+    """Refuse a table that has none of the expected columns: it is some other table."""
+    if not frame.columns.isin(expected).any():
+        header = ", ".join(repr(str(name)) for name in frame.columns[:5]) or "nothing"
+        raise DataValidationError(
+            f"{source}: not a table of this schema: none of the expected columns "
+            f"({', '.join(expected)}) is present; its header row holds {header}."
+        )
 
 
 def _casts(schema: Schema) -> dict[str, str]:
@@ -284,6 +362,14 @@ def _casts(schema: Schema) -> dict[str, str]:
     casts |= {c.name: "float64" for c in schema.features if c.kind == "bool" and c.nullable}
     label = schema.label
     return casts | {label.name: {"int": "int64", "bool": "bool", "str": "str"}[label.kind]}
+
+
+def _typed(valid: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The validated frame with its final dtypes, columns in schema order, a 0-based index."""
+    names = [name for name in schema.column_names() if name in valid.columns]
+    casts = _casts(schema)
+    typed = valid[names].astype({k: v for k, v in casts.items() if k in names})
+    return typed.reset_index(drop=True)
 
 
 def validate(
@@ -309,22 +395,68 @@ def validate(
             offending rows numbered from 1 (the first data row after the header).
     """
     frame = frame.reset_index(drop=True)
-    expected = schema.column_names() if require_label else schema.feature_names()
-    if not frame.columns.isin(expected).any():
-        header = ", ".join(repr(str(name)) for name in frame.columns[:5]) or "nothing"
-        raise DataValidationError(
-            f"{source}: not a table of this schema: none of the expected columns "
-            f"({', '.join(expected)}) is present; its header row holds {header}."
-        )
+    _check_columns(
+        frame, source, schema.column_names() if require_label else schema.feature_names()
+    )
     try:
         valid = build_schema(schema, require_label=require_label).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        lines = _describe(errors.failure_cases, frame, schema) or [str(errors)]
-        header = f"{source}: {len(lines)} problem{'s' if len(lines) != 1 else ''} found"
-        raise DataValidationError(
-            "\n".join([f"{header} (rows are numbered from 1, after the header):"])
-            + "".join(f"\n  - {line}" for line in lines)
-        ) from None
-    names = [name for name in schema.column_names() if name in valid.columns]
-    casts = _casts(schema)
-    return valid[names].astype({k: v for k, v in casts.items() if k in names})
+        problems = Problems()
+        problems.add(errors.failure_cases)
+        raise problems.error(source, schema, frame) from None
+    return _typed(valid, schema)
+
+
+class ChunkedValidation:
+    """Validate a batch-scoring table chunk by chunk, reporting as :func:`validate` would.
+
+    Each chunk is checked against the schema (without the label, as batch-scoring input), its
+    problems gathered with their rows numbered in the input; ids are checked unique across the
+    whole table through an :class:`~churn_model.duplicates.IdLedger` spilling to ``scratch``.
+    Memory holds one chunk and a few examples per rule, whatever the table's length.
+    """
+
+    def __init__(self, source: str, scratch: Path, schema: Schema = SCHEMA) -> None:
+        """Validate table ``source``; ``scratch`` is an empty folder, which the caller removes."""
+        self.source, self.schema = source, schema
+        self.problems = Problems()
+        self._ledger = IdLedger(scratch)
+        self._pandera = build_schema(schema, require_label=False, unique_id=False)
+
+    def chunk(self, frame: pd.DataFrame, first_row: int) -> pd.DataFrame | None:
+        """Check one chunk starting at ``first_row`` (0-based); the typed chunk, or None if bad.
+
+        Raises:
+            DataValidationError: at once, if the chunk has none of the schema's columns.
+        """
+        _check_columns(frame, self.source, self.schema.feature_names())
+        frame = frame.set_axis(pd.RangeIndex(first_row, first_row + len(frame)))
+        id_column = self.schema.id.name if self.schema.id is not None else None
+        if id_column is not None and id_column in frame.columns:
+            self._ledger.add(frame[id_column], first_row)
+        try:
+            valid = self._pandera.validate(frame, lazy=True)
+        except SchemaErrors as errors:
+            self.problems.add(errors.failure_cases)
+            return None
+        return _typed(valid, self.schema)
+
+    def finish(self, values_at: Callable[[list[int]], dict[int, object]]) -> None:
+        """Check the ids across chunks, then raise the report if any chunk had a problem.
+
+        ``values_at`` gives the ids of a few rows (0-based), read again from the input: the
+        ledger keeps hashes, and the report shows the repeated ids themselves.
+
+        Raises:
+            DataValidationError: listing every problem of every chunk, as :func:`validate` does.
+        """
+        if self.schema.id is not None:
+            repeats = self._ledger.repeats(EXAMPLES)
+            if repeats.count:
+                values = values_at(list(repeats.first_rows))
+                examples: list[Example] = [(row, values.get(row)) for row in repeats.first_rows]
+                self.problems.record(
+                    self.schema.id.name, "field_uniqueness", repeats.count, examples
+                )
+        if self.problems:
+            raise self.problems.error(self.source, self.schema)

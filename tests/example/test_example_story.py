@@ -24,6 +24,7 @@ from churn_model.card import read_card
 from churn_model.config import GateConfig, ModelConfig, load_gate_config, load_model_config
 from churn_model.domain.example import generate_sample
 from churn_model.gate import Baseline, Verdict, run_gate
+
 from model_support import ROOT, fast_latency
 
 

@@ -1,0 +1,85 @@
+"""Finding repeated ids in a table read chunk by chunk, in memory that does not grow with it.
+
+This module is *machinery*. A chunked read (batch scoring) sees one chunk at a time, but an id may
+repeat one seen millions of rows earlier. Keeping every id in memory would make memory grow with
+the table, so each id is reduced to a 128-bit hash (two 64-bit SipHash values of its text, with
+different keys) and written, with its row number, to one of :data:`BUCKETS` files in a scratch
+folder, chosen by the hash. Equal ids land in the same bucket; at the end each bucket (a
+:data:`BUCKETS`-th of the rows, 24 bytes a row) is sorted on its own and equal hashes are repeated
+ids. Two different ids share a 128-bit hash with a probability around ``rows**2 / 2**129``
+(1e-25 at ten million rows): never, in practice.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BUCKETS = 256
+"""Scratch files the hashes are spread over: at ten million rows one holds ~1 MB."""
+
+_KEYS = ("churn-ids-key-01", "churn-ids-key-02")  # any two distinct 16-character SipHash keys
+_RECORD = np.dtype([("low", "<u8"), ("high", "<u8"), ("row", "<i8")])
+
+
+@dataclass(frozen=True, slots=True)
+class Repeats:
+    """What :meth:`IdLedger.repeats` found: every row whose id another row also has."""
+
+    count: int
+    """How many rows carry an id that appears more than once (every occurrence counts)."""
+    first_rows: tuple[int, ...]
+    """The first few of those rows (0-based input rows), in input order."""
+
+
+class IdLedger:
+    """Hashes of the ids seen so far, spilled to bucket files under ``folder`` (which must exist).
+
+    The caller owns ``folder`` (a temporary directory) and removes it; the ledger only adds files.
+    """
+
+    def __init__(self, folder: Path, buckets: int = BUCKETS) -> None:
+        """Start an empty ledger spilling into ``folder``."""
+        self._folder, self._buckets = folder, buckets
+
+    def _bucket(self, index: int) -> Path:
+        return self._folder / f"ids-{index:04d}.bin"
+
+    def add(self, ids: pd.Series, first_row: int) -> None:
+        """Record the ids of one chunk, whose first row is ``first_row`` of the table.
+
+        Missing ids are left out (validation reports them as missing, not as repeated).
+        """
+        present = ids.notna().to_numpy()
+        text = ids[present].astype(str).to_numpy(dtype=object)
+        records = np.empty(len(text), dtype=_RECORD)
+        records["low"] = pd.util.hash_array(text, hash_key=_KEYS[0], categorize=False)
+        records["high"] = pd.util.hash_array(text, hash_key=_KEYS[1], categorize=False)
+        records["row"] = first_row + np.flatnonzero(present)
+        buckets = records["low"] % np.uint64(self._buckets)
+        order = np.argsort(buckets, kind="stable")
+        records, buckets = records[order], buckets[order]
+        bounds = np.searchsorted(buckets, np.arange(self._buckets + 1, dtype=np.uint64))
+        for index in np.flatnonzero(np.diff(bounds)):
+            with self._bucket(int(index)).open("ab") as handle:
+                handle.write(records[bounds[index] : bounds[index + 1]].tobytes())
+
+    def repeats(self, examples: int) -> Repeats:
+        """Every row whose id is also another row's: how many, and the first ``examples``."""
+        count, first = 0, np.empty(0, dtype=np.int64)
+        for index in range(self._buckets):
+            path = self._bucket(index)
+            if not path.exists():
+                continue
+            records = np.fromfile(path, dtype=_RECORD)
+            records.sort(order=["low", "high"])
+            pairs = records[["low", "high"]]
+            same = pairs[1:] == pairs[:-1]
+            repeated = np.zeros(len(records), dtype=bool)
+            repeated[1:] |= same
+            repeated[:-1] |= same
+            rows = records["row"][repeated]
+            count += len(rows)
+            first = np.sort(np.concatenate([first, np.sort(rows)[:examples]]))[:examples]
+        return Repeats(count=count, first_rows=tuple(int(row) for row in first))
