@@ -28,6 +28,7 @@ import pytest
 from churn_model import candidate, registry
 from churn_model.gate import SUMMARY_FILE, read_baseline, read_verdict, render_markdown, run_gate
 from churn_model.registry import DOCS_FILES
+
 from kill_at_write import REPORT
 from model_support import ROOT, fast_latency, lenient_gates, make_project, write_sample
 from repo_copy import reused_environment

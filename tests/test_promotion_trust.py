@@ -20,6 +20,7 @@ from churn_model.errors import UserError
 from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
 from churn_model.rederive import Remeasured, remeasure
 from churn_model.report import REPORT_FILE
+
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
 
 LENIENT = lenient_gates()
