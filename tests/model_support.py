@@ -25,7 +25,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_LATENCY = {"batch_1": (1, 5, 1), "batch_1000": (1_000, 2, 1)}
+FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
