@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 from threadpoolctl import threadpool_limits
 
+from model_support import fast_latency
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_openmp_thread() -> Iterator[None]:
@@ -29,4 +31,13 @@ def _no_tracking_server_nor_webhook() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for name in names:
             patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _short_latency_plan(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    with fast_latency():
         yield

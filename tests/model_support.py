@@ -6,8 +6,9 @@ any schema a user plugs in. They judge candidates with :func:`lenient_gates`, ne
 project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
 synthetic table.
 
-Latency timing is cut to a handful of calls here (``FAST_LATENCY``): the tests check that latency
-is measured and gated, not how fast this machine is; ``scripts/`` holds the real benchmark.
+Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
+check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real
+benchmark.
 """
 
 import json

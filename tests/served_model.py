@@ -55,6 +55,11 @@ def _candidate() -> Path:
         )
 
 
+def trained_candidate() -> Path:
+    """The complete candidate folder those helpers train (once per process): gate it, promote it."""
+    return _candidate()
+
+
 def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline, ModelCard]:
     """Lay out ``model.skops`` + ``card.json`` in ``target`` as the image does (id ``model_id``)."""
     folder = _candidate()

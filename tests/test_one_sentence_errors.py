@@ -24,7 +24,7 @@ from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
 
 from model_support import ROOT, fast_config, make_project, write_sample
-from served_model import make_model_dir, sample
+from served_model import make_model_dir, sample, trained_candidate
 
 runner = CliRunner()
 DEV_FULL = Path("/dev/full")
@@ -45,7 +45,8 @@ def test_the_gate_summary_on_a_full_device_is_one_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_project(tmp_path)
-    make_model_dir(tmp_path / "artifacts/candidates/test-model", model_id="test-model")
+    built = trained_candidate()
+    shutil.copytree(built, tmp_path / "artifacts/candidates" / built.name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(DEV_FULL))
     result = runner.invoke(app, ["gate"])

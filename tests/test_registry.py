@@ -13,7 +13,15 @@ from churn_model import candidate, registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
-from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, read_baseline, run_gate
+from churn_model.gate import (
+    SUMMARY_FILE,
+    VERDICT_FILE,
+    hash_files,
+    read_baseline,
+    read_verdict,
+    render_markdown,
+    run_gate,
+)
 from churn_model.report import REPORT_FILE, ROC_FILE
 
 from model_support import fast_config, fast_latency, lenient_gates, write_sample
@@ -38,6 +46,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         ]
 
 
+_VERDICT_FILES = (VERDICT_FILE, SUMMARY_FILE)
+_JUDGED: dict[tuple[str, str, str], dict[str, bytes]] = {}
+
+
 class Env:
     """A scratch registry with its own candidates, baseline and docs folder."""
 
@@ -47,6 +59,7 @@ class Env:
         for folder in built:
             shutil.copytree(folder, self.candidates / folder.name)
         self.ids = [folder.name for folder in built]
+        self.configs: dict[str, GateConfig] = {}
         self.paths = {
             "registry": tmp / "registry",
             "baseline_path": tmp / "ci" / "baseline.json",
@@ -54,14 +67,30 @@ class Env:
         }
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
-        """Gate candidate ``index`` against the scratch baseline."""
+        """Gate candidate ``index`` against the scratch baseline.
+
+        These tests are about the registry, not the gate (``test_gate.py``): the same candidate
+        bytes judged under the same config against the same baseline get the verdict the gate
+        gave them before in this module, instead of being re-scored again.
+        """
         folder = self.candidates / self.ids[index]
-        run_gate(folder, config, read_baseline(self.paths["baseline_path"]))
+        self.configs[folder.name] = config
+        baseline = read_baseline(self.paths["baseline_path"])
+        judged = baseline.model_dump_json(exclude={"promoted_at"}) if baseline else ""
+        key = (str(hash_files(folder)), config.model_dump_json(), judged)
+        if key not in _JUDGED:
+            run_gate(folder, config, baseline)
+            _JUDGED[key] = {name: (folder / name).read_bytes() for name in _VERDICT_FILES}
+        for name, content in _JUDGED[key].items():
+            (folder / name).write_bytes(content)
 
     def promote(self, index: int | None) -> registry.Pointer:
         """Promote candidate ``index`` (``None``: the newest)."""
         chosen = None if index is None else self.ids[index]
-        return registry.promote(chosen, candidates=self.candidates, **self.paths)
+        config = self.configs.get(chosen or self.ids[-1], LENIENT)
+        return registry.promote(
+            chosen, candidates=self.candidates, gate_config=config, **self.paths
+        )
 
     def rollback(self) -> registry.Pointer:
         """Roll the scratch registry back."""
@@ -119,7 +148,7 @@ def test_a_model_changed_after_gating_is_refused(env: Env) -> None:
     env.gate(0)
     model = env.candidates / env.ids[0] / MODEL_FILE
     model.write_bytes(model.read_bytes() + b"tampered")
-    with pytest.raises(UserError, match="changed after it was gated"):
+    with pytest.raises(UserError, match=r"model\.skops changed \(or went missing\) after the gate"):
         env.promote(0)
     assert env.pointer().champion is None
 
@@ -226,16 +255,16 @@ def test_a_locked_registry_is_reported(env: Env, monkeypatch: pytest.MonkeyPatch
 def test_export_copies_the_champion_and_refuses_otherwise(env: Env, tmp_path: Path) -> None:
     dest = tmp_path / "image"
     with pytest.raises(UserError, match="no champion yet"):
-        registry.export(dest, registry=env.paths["registry"])
+        registry.export(dest, **env.paths)
     env.gate(0)
     env.promote(0)
-    registry.export(dest, registry=env.paths["registry"])
+    registry.export(dest, **env.paths)
     champion = env.paths["registry"] / "models" / env.ids[0]
     for name in (MODEL_FILE, CARD_FILE):
         assert (dest / name).read_bytes() == (champion / name).read_bytes()
     (champion / MODEL_FILE).write_bytes(b"tampered")
-    with pytest.raises(UserError, match="differs from the model the gate passed"):
-        registry.export(tmp_path / "again", registry=env.paths["registry"])
+    with pytest.raises(UserError, match=r"model\.skops differs from what the gate passed"):
+        registry.export(tmp_path / "again", **env.paths)
 
 
 def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
@@ -247,3 +276,18 @@ def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
     (env.paths["registry"] / registry.POINTER_FILE).unlink()
     with pytest.raises(UserError, match="invalid verdict"):
         env.promote(0)
+
+
+def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(env: Env) -> None:
+    env.gate(0)
+    env.promote(0)
+    env.gate(2)
+    env.promote(2)
+    env.rollback()
+    env.gate(2)  # judged again, against champion 0
+    assert env.promote(2).champion == env.ids[2]
+    gated = env.candidates / env.ids[2] / VERDICT_FILE
+    registered = env.paths["registry"] / "models" / env.ids[2] / VERDICT_FILE
+    assert registered.read_bytes() == gated.read_bytes()
+    verdict = read_verdict(registered.parent)
+    assert (env.paths["docs_dir"] / SUMMARY_FILE).read_text() == render_markdown(verdict)

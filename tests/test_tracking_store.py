@@ -147,6 +147,7 @@ def test_gate_and_register_report_what_reached_mlflow(
 ) -> None:
     card = read_card(gated / CARD_FILE)
     shutil.copytree(ROOT / "ci", tmp_path / "ci")
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")  # the gate re-scores under it
     shutil.copytree(gated, tmp_path / "artifacts/candidates" / card.id)
     monkeypatch.chdir(tmp_path)
     gate = runner.invoke(app, ["gate"])

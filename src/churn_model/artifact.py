@@ -24,6 +24,7 @@ from churn_model.errors import UserError
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
+METRICS_FILE = "metrics.json"
 DEFAULT_MODEL_DIR = Path("dist/model")
 """Where `just package` gathers the champion's model and card; `serve` and `predict` read it."""
 
@@ -90,7 +91,15 @@ def load_model(path: Path, *, max_bytes: int = MAX_LOADED_BYTES) -> Pipeline:
         UserError: the file is missing, unreadable, too large (on disk or inflated, see
             :func:`read_model_bytes`), needs an untrusted type, or is not a Pipeline.
     """
-    data = read_model_bytes(path, max_bytes)
+    return model_from_bytes(read_model_bytes(path, max_bytes), path)
+
+
+def model_from_bytes(data: bytes, path: Path) -> Pipeline:
+    """Load a pipeline from the bytes :func:`read_model_bytes` returned for ``path``.
+
+    Raises:
+        UserError: as :func:`load_model` (``path`` names the file in the message).
+    """
     try:
         untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as error:  # skops raises many types on corrupt input; all mean the same

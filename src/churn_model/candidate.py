@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from churn_model import __version__
-from churn_model.artifact import CARD_FILE, MODEL_FILE, save_model
+from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, save_model
 from churn_model.card import GitInfo, ModelCard, feature_specs, read_card, write_card
 from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
 from churn_model.data import load_dataset
@@ -29,7 +29,6 @@ from churn_model.tracking import Tracker, log_candidate, mark_failed
 from churn_model.train import train
 
 CANDIDATES_DIR = Path("artifacts/candidates")
-METRICS_FILE = "metrics.json"
 RECORDED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops")
 
 

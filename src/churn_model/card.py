@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics
@@ -69,7 +70,8 @@ class ModelCard(_Record):
 
     ``params`` are the estimator's hyper-parameters as configured; ``seed`` seeded the estimator
     (``split.seed`` the split); ``libraries`` are the versions that trained it, which a loader
-    should match.
+    should match. ``threshold`` is the decision threshold a server applies, strictly between 0 and
+    1 (at 0 or 1 every answer would be the same); the gate checks the metrics were measured at it.
     """
 
     id: str
@@ -80,7 +82,7 @@ class ModelCard(_Record):
     features: list[FeatureSpec]
     params: dict[str, Any]
     seed: int
-    threshold: float
+    threshold: Threshold
     libraries: dict[str, str]
     split: SplitInfo
     metrics: Metrics
@@ -91,11 +93,25 @@ def write_card(card: ModelCard, path: Path) -> None:
     path.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
+def problems(error: ValidationError, limit: int = 3) -> str:
+    """Name the first ``limit`` fields a record failed on, and why, in one line."""
+    found = [
+        f"{'.'.join(str(part) for part in problem['loc']) or '(top level)'}: {problem['msg']}"
+        for problem in error.errors()
+    ]
+    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
+    return "; ".join(found[:limit]) + more
+
+
 def read_card(path: Path) -> ModelCard:
-    """Read and validate a card written by :func:`write_card`."""
+    """Read and validate a card written by :func:`write_card`.
+
+    Every reader of a card (the gate, promotion, export, serving, batch scoring) goes through
+    here, so a card with a threshold outside (0, 1) is refused wherever it is read.
+    """
     try:
         return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: model card not found") from None
     except ValidationError as error:
-        raise UserError(f"{path}: invalid model card ({error.error_count()} problems)") from None
+        raise UserError(f"{path}: invalid model card ({problems(error)})") from None

@@ -171,7 +171,7 @@ def train(
 @app.command()
 def gate(candidate: CandidateOption = None) -> None:
     """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
-    from churn_model import tracking
+    from churn_model import registry, tracking
     from churn_model.candidate import find_candidate
     from churn_model.config import load_gate_config
     from churn_model.files import append_text
@@ -186,6 +186,7 @@ def gate(candidate: CandidateOption = None) -> None:
     with reporting_user_errors():
         tracker = tracking.connect()
         folder = find_candidate(candidate)
+        registry.settle()  # a promotion a crash interrupted is finished before its baseline is read
         verdict = run_gate(folder, load_gate_config(), read_baseline())
         _console.print(render_table(verdict))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -230,10 +231,11 @@ def register() -> None:
     Registers that model's version first if it has none. Idempotent: the retry after a failed
     registration, and what the Check workflow runs on main once a promotion has merged.
     """
-    from churn_model import tracking
+    from churn_model import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
+        registry.settle()
         if tracker is None:
             typer.echo(f"{tracking.URI_ENV} is not set: no MLflow registry to update")
             return

@@ -17,6 +17,11 @@ DEFAULT_MODEL_CONFIG = Path("configs/model.toml")
 DEFAULT_GATE_CONFIG = Path("ci/gates.toml")
 
 
+Threshold = Annotated[float, Field(gt=0.0, lt=1.0)]
+"""A decision threshold: strictly between 0 and 1 (at 0 or 1 every row would get the same label).
+The configured one, the one a model card records and the one its metrics were measured at."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,7 +35,7 @@ class SplitConfig(_Strict):
 class DecisionConfig(_Strict):
     """How a probability becomes a label."""
 
-    threshold: float = Field(gt=0.0, lt=1.0)
+    threshold: Threshold
 
 
 class ModelConfig(_Strict):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
+from sklearn import config_context
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
@@ -32,6 +33,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from churn_model.artifact import model_loaded_bytes
+from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
@@ -83,7 +85,7 @@ class LatencyStats(_Record):
 class Metrics(_Record):
     """Everything measured about a candidate: written to ``metrics.json`` and the model card."""
 
-    threshold: float
+    threshold: Threshold
     overall: ClassificationMetrics
     slices: dict[str, ClassificationMetrics]
     latency: dict[str, LatencyStats]
@@ -108,6 +110,14 @@ def classification_metrics(
     """Score hard labels (``y_score >= threshold``) and the scores themselves against ``y_true``."""
     y_pred = (y_score >= threshold).astype(np.int64)
     two_classes = len(np.unique(y_true)) == 2
+    # The arrays are built here, so sklearn's argument checks (a quarter of the time) are skipped.
+    with config_context(skip_parameter_validation=True):
+        return _classification_metrics(y_true, y_score, y_pred, two_classes=two_classes)
+
+
+def _classification_metrics(
+    y_true: np.ndarray, y_score: np.ndarray, y_pred: np.ndarray, *, two_classes: bool
+) -> ClassificationMetrics:
     return ClassificationMetrics(
         rows=len(y_true),
         positives=int(y_true.sum()),

@@ -2,27 +2,37 @@
 
 Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop
 against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget and a
-size budget. The verdict (every row, pass or fail, and a hash of the exact model file it judged)
-is written beside the candidate; promotion trusts nothing else.
+size budget. The gate judges the model, not the model's report of itself: the figures it checks
+are re-derived from ``model.skops`` and the pinned held-out split (:mod:`churn_model.rederive`),
+and a card that states other figures is refused.
+
+The verdict (every row, pass or fail, the figures they were computed from, and the SHA-256 of
+every file of the candidate it judged or that promotion publishes) is written beside the
+candidate. Promotion trusts none of it blindly: it re-hashes the files and recomputes the rows
+from the figures against the current ``ci/gates.toml`` and baseline (:func:`check_verdict`).
 """
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from rich.table import Table
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.card import read_card
-from churn_model.config import GateConfig
+from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
+from churn_model.card import DataInfo, SplitInfo, problems, read_card
+from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, ModelConfig, load_model_config
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics, flatten
 from churn_model.files import sha256_of, write_atomic
+from churn_model.rederive import disagreements, remeasure
+from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 
 BASELINE_FILE = Path("ci/baseline.json")
 VERDICT_FILE = "verdict.json"
 SUMMARY_FILE = "gate.md"
+BOUND_FILES = (MODEL_FILE, CARD_FILE, METRICS_FILE, REPORT_FILE, ROC_FILE, CONFUSION_FILE)
+"""The files of a candidate a verdict binds: what the gate read, and what promotion publishes."""
 
 Check = Literal["floor", "slice floor", "regression", "latency", "size"]
 Status = Literal["pass", "fail", "skip"]
@@ -54,14 +64,34 @@ class GateRow(_Record):
 
 
 class Verdict(_Record):
-    """The gate's decision on one candidate, bound to its exact model file."""
+    """The gate's decision on one candidate, bound to the exact files it judged.
+
+    ``files`` holds the SHA-256 of each of :data:`BOUND_FILES` (``model_sha256`` repeats the
+    model's, which MLflow tags carry); ``data`` and ``split`` say which held-out rows the figures
+    were re-derived on; ``metrics`` are the figures the gate measured (quality and size equal to
+    the card's, latency timed by the gate), and the ones promotion puts into the baseline.
+    ``rows`` follow from ``metrics``, the gate config and the baseline; ``passed`` from the rows.
+    """
 
     candidate_id: str
     model_sha256: str
+    files: dict[str, str]
+    data: DataInfo
+    split: SplitInfo
     baseline_id: str | None
     checked_at: datetime
     passed: bool
+    metrics: Metrics
     rows: list[GateRow]
+
+    @model_validator(mode="after")
+    def _binds_every_file(self) -> Self:
+        missing = [name for name in BOUND_FILES if name not in self.files]
+        if missing:
+            raise ValueError(f"files lacks {', '.join(missing)}")
+        if self.files[MODEL_FILE] != self.model_sha256:
+            raise ValueError(f"model_sha256 differs from files.{MODEL_FILE}")
+        return self
 
 
 def read_baseline(path: Path = BASELINE_FILE) -> Baseline | None:
@@ -71,7 +101,7 @@ def read_baseline(path: Path = BASELINE_FILE) -> Baseline | None:
     except FileNotFoundError:
         return None
     except ValidationError as error:
-        raise UserError(f"{path}: invalid baseline ({error.error_count()} problems)") from None
+        raise UserError(f"{path}: invalid baseline ({problems(error)})") from None
 
 
 def _row(
@@ -168,24 +198,157 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
     return rows
 
 
-def run_gate(candidate: Path, config: GateConfig, baseline: Baseline | None) -> Verdict:
-    """Judge the candidate in folder ``candidate``; write ``verdict.json`` and ``gate.md`` there."""
-    card = read_card(candidate / CARD_FILE)
-    model = candidate / MODEL_FILE
-    if not model.is_file():
-        raise UserError(f"{model}: model file not found")
-    rows = check_metrics(card.metrics, config, baseline)
+def hash_files(folder: Path) -> dict[str, str]:
+    """Return the SHA-256 of each of :data:`BOUND_FILES` in ``folder`` (each must exist)."""
+    hashes = {}
+    for name in BOUND_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise UserError(f"{path}: not found (a candidate holds {', '.join(BOUND_FILES)})")
+        hashes[name] = sha256_of(path)
+    return hashes
+
+
+def run_gate(
+    candidate: Path,
+    config: GateConfig,
+    baseline: Baseline | None,
+    model_config: ModelConfig | None = None,
+) -> Verdict:
+    """Judge the candidate in folder ``candidate``; write ``verdict.json`` and ``gate.md`` there.
+
+    The figures are re-derived from the model file and the held-out split its card names
+    (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold
+    must match); a card that does not describe its model is a :class:`UserError`, and then no
+    verdict is written.
+    """
+    files = hash_files(candidate)
+    measured = remeasure(candidate, model_config or load_model_config())
+    if hash_files(candidate) != files:
+        raise UserError(f"{candidate}: its files changed while it was being gated; gate it again")
+    rows = check_metrics(measured.metrics, config, baseline)
     verdict = Verdict(
-        candidate_id=card.id,
-        model_sha256=sha256_of(model),
+        candidate_id=measured.card.id,
+        model_sha256=files[MODEL_FILE],
+        files=files,
+        data=measured.card.data,
+        split=measured.card.split,
         baseline_id=baseline.model_id if baseline else None,
         checked_at=datetime.now(UTC),
         passed=all(row.status != "fail" for row in rows),
+        metrics=measured.metrics,
         rows=rows,
     )
     write_atomic(candidate / VERDICT_FILE, (verdict.model_dump_json(indent=2) + "\n").encode())
     write_atomic(candidate / SUMMARY_FILE, render_markdown(verdict).encode())
     return verdict
+
+
+def read_verdict(folder: Path) -> Verdict:
+    """Read and validate the verdict in ``folder``; a missing or malformed one is a UserError."""
+    path = folder / VERDICT_FILE
+    try:
+        return Verdict.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise UserError(f"{folder.name}: no verdict ({path}): run `just gate` first") from None
+    except ValidationError as error:
+        raise UserError(f"{path}: invalid verdict ({problems(error)})") from None
+
+
+def changed_files(folder: Path, verdict: Verdict) -> list[str]:
+    """Name the files ``verdict`` binds that are missing from ``folder`` or differ from it."""
+    return [
+        name
+        for name, digest in verdict.files.items()
+        if not (folder / name).is_file() or sha256_of(folder / name) != digest
+    ]
+
+
+def check_files(folder: Path, verdict: Verdict) -> None:
+    """Refuse ``folder`` unless its files are byte for byte the ones ``verdict`` judged."""
+    changed = changed_files(folder, verdict)
+    if changed:
+        raise UserError(
+            f"{folder}: {', '.join(changed)} changed (or went missing) after the gate judged "
+            "it: run `just gate` again"
+        )
+
+
+def _row_text(row: GateRow) -> str:
+    limit = "no limit" if row.limit is None else f"{row.op} {row.limit:g}"
+    return f"{row.check} {row.metric} {row.status} ({limit})"
+
+
+def check_judgement(
+    verdict: Verdict,
+    config: GateConfig,
+    baseline: Baseline | None,
+    config_path: Path = DEFAULT_GATE_CONFIG,
+) -> None:
+    """Recompute the verdict's rows from its figures; refuse unless they are its rows and pass.
+
+    So neither an edited ``passed`` nor an edited row (a status, a limit, a value) is believed,
+    and a verdict reached under another gate config or baseline is sent back to the gate.
+    """
+    name = verdict.candidate_id
+    current = baseline.model_id if baseline else None
+    if verdict.baseline_id != current:
+        raise UserError(
+            f"{name}: gated against baseline {verdict.baseline_id!r}, but the baseline is "
+            f"now {current!r}: run `just gate` again"
+        )
+    expected = check_metrics(verdict.metrics, config, baseline)
+    if len(expected) != len(verdict.rows):
+        raise UserError(
+            f"{name}: the verdict has {len(verdict.rows)} rows, {config_path} and the baseline "
+            f"give {len(expected)}: the gate config changed since (or the verdict was edited); "
+            "run `just gate` again"
+        )
+    for found, wanted in zip(verdict.rows, expected, strict=True):
+        if found != wanted:
+            raise UserError(
+                f"{name}: the verdict's row '{_row_text(found)}' is not what {config_path} and "
+                f"the baseline give for its figures, '{_row_text(wanted)}': the gate config "
+                "changed since (or the verdict was edited); run `just gate` again"
+            )
+    failed = [row.metric for row in expected if row.status == "fail"]
+    if failed:
+        edited = " (its verdict.json says it passed: edited)" if verdict.passed else ""
+        raise UserError(
+            f"{name}: the gate failed this candidate on {', '.join(failed)}{edited}; "
+            "it cannot be promoted"
+        )
+    if not verdict.passed:
+        raise UserError(
+            f"{name}: verdict.json says it failed, but its rows pass (edited): "
+            "run `just gate` again"
+        )
+
+
+def check_verdict(
+    folder: Path,
+    verdict: Verdict,
+    config: GateConfig,
+    baseline: Baseline | None,
+    config_path: Path = DEFAULT_GATE_CONFIG,
+) -> None:
+    """Refuse to promote ``folder`` unless ``verdict`` judged exactly it and it passes today.
+
+    The verdict must name the folder, every file it binds must be unchanged, the card must still
+    be valid and state the figures the gate measured (quality and size), and its rows must be
+    what the figures give under ``config`` and ``baseline``, all passing.
+    """
+    if verdict.candidate_id != folder.name:
+        raise UserError(f"{folder}: the verdict belongs to candidate {verdict.candidate_id!r}")
+    check_files(folder, verdict)
+    card = read_card(folder / CARD_FILE)
+    differ = disagreements(card.metrics, verdict.metrics)
+    if differ:
+        raise UserError(
+            f"{folder / VERDICT_FILE}: its figures are not the ones the gate measured and the "
+            f"card states (edited): {'; '.join(differ[:3])}; run `just gate` again"
+        )
+    check_judgement(verdict, config, baseline, config_path)
 
 
 def _fmt(value: float | None) -> str:
@@ -211,7 +374,10 @@ def render_markdown(verdict: Verdict) -> str:
     lines = [
         f"## Model gate {outcome}: `{verdict.candidate_id}`",
         "",
-        f"Baseline: {baseline}.",
+        f"Baseline: {baseline}. Figures re-derived from `{MODEL_FILE}` (SHA-256 "
+        f"`{verdict.model_sha256[:12]}`) on the {verdict.split.test_rows} held-out rows of "
+        f"`{verdict.data.source}` ({verdict.data.version}), at threshold "
+        f"{verdict.metrics.threshold:g}.",
         "",
         "| " + " | ".join(_HEADERS) + " | note |",
         "| --- | --- | ---: | ---: | ---: | --- | --- |",

@@ -1,11 +1,17 @@
 """The registry: which gated model is the champion, which came before, and how to go back.
 
 ``artifacts/registry/models/<id>/`` keeps a copy of every promoted candidate; ``champion.json``
-names the champion and the promotion history. The pointer is the single commit point: it is
-replaced atomically (write a temporary file, then ``os.replace``) only after the model folder is
-complete, so a crash leaves either the old champion or the new one, never half of each. A file lock
-serialises concurrent promotions and rollbacks. After each change the derived views are refreshed:
-``ci/baseline.json`` (what the gate compares against) and ``docs/model/`` (the published report).
+names the champion and the promotion history. A file lock serialises promotions and rollbacks.
+
+A change of champion writes several files: the pointer, and the views derived from it,
+``ci/baseline.json`` (what the gate compares against) and ``docs/model/`` (the published report and
+the gate table the model passed). Each is replaced atomically, but a crash between two of them
+would leave them disagreeing. So the change is journalled: once the model folder is complete, the
+whole target state (the pointer and the baseline) is written to ``pending.json`` in one atomic
+step, which is the commit point; then the files are written, and the journal removed. Whoever next
+takes the registry (``promote``, ``rollback``, ``export``, ``gate``, ``register``: see
+:func:`settle`) finds a journal left by a crash and finishes the change, and removes the temporary
+files a crash left beside the views. A crash before the journal leaves the old state untouched.
 """
 
 import shutil
@@ -20,24 +26,32 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.candidate import CANDIDATES_DIR, find_candidate
-from churn_model.card import read_card
+from churn_model.card import problems
+from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
-from churn_model.files import sha256_of, write_atomic
+from churn_model.files import write_atomic
 from churn_model.gate import (
     BASELINE_FILE,
     SUMMARY_FILE,
     VERDICT_FILE,
     Baseline,
     Verdict,
+    changed_files,
+    check_verdict,
     read_baseline,
+    read_verdict,
+    render_markdown,
 )
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 
 REGISTRY_DIR = Path("artifacts/registry")
 DOCS_MODEL_DIR = Path("docs/model")
 POINTER_FILE = "champion.json"
+JOURNAL_FILE = "pending.json"
 LOCK_FILE = ".lock"
 LOCK_TIMEOUT_S = 60.0
+DOCS_FILES = (REPORT_FILE, ROC_FILE, CONFUSION_FILE, SUMMARY_FILE)
+"""What ``docs/model/`` holds: the champion's report and plots, and the gate table it passed."""
 
 
 class Pointer(BaseModel):
@@ -50,6 +64,15 @@ class Pointer(BaseModel):
     updated_at: datetime | None = None
 
 
+class Pending(BaseModel):
+    """A change of champion under way (the journal): the pointer and baseline it leads to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pointer: Pointer
+    baseline: Baseline
+
+
 def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
     """Return the registry's pointer (an empty one before the first promotion)."""
     path = registry / POINTER_FILE
@@ -58,9 +81,7 @@ def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
     except FileNotFoundError:
         return Pointer()
     except ValidationError as error:
-        raise UserError(
-            f"{path}: invalid registry pointer ({error.error_count()} problems)"
-        ) from None
+        raise UserError(f"{path}: invalid registry pointer ({problems(error)})") from None
 
 
 @contextmanager
@@ -78,41 +99,112 @@ def _locked(registry: Path) -> Iterator[None]:
         lock.release()
 
 
-def _read_verdict(folder: Path) -> Verdict:
-    path = folder / VERDICT_FILE
-    try:
-        return Verdict.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise UserError(f"{folder.name}: no verdict ({path}): run `just gate` first") from None
-    except ValidationError as error:
-        raise UserError(f"{path}: invalid verdict ({error.error_count()} problems)") from None
+def _strays(registry: Path, baseline_path: Path, docs_dir: Path) -> list[Path]:
+    """The leftovers of a crash: temporary files beside the files a change writes, staging folders.
 
-
-def _check_verdict(folder: Path, verdict: Verdict, baseline_id: str | None) -> None:
-    """Refuse a verdict that failed, belongs to another model, or judged a stale baseline.
-
-    Staleness is judged against the committed ``ci/baseline.json``, not the local registry: a
-    fresh clone (a CI runner) has an empty registry but gates against, and replaces, the baseline.
+    Only the names :func:`churn_model.files.atomic_path` and :func:`_copy_into_registry` give the
+    files this module writes are matched, so nobody else's temporary file is touched.
     """
-    if verdict.candidate_id != folder.name:
-        raise UserError(f"{folder}: the verdict belongs to candidate {verdict.candidate_id!r}")
-    if not verdict.passed:
-        raise UserError(f"{folder.name}: the gate failed this candidate; it cannot be promoted")
-    if sha256_of(folder / MODEL_FILE) != verdict.model_sha256:
+    beside = [(registry, POINTER_FILE), (registry, JOURNAL_FILE), (baseline_path.parent, None)]
+    beside += [(docs_dir, name) for name in DOCS_FILES]
+    found: list[Path] = []
+    for folder, name in beside:
+        pattern = f".{name or baseline_path.name}.*.tmp"
+        found += folder.glob(pattern) if folder.is_dir() else []
+    models = registry / "models"
+    found += models.glob(".staging-*") if models.is_dir() else []
+    return sorted(found)
+
+
+def _check_registered(folder: Path) -> Verdict:
+    """Return the verdict of a model in the registry, refusing it if a file it binds changed."""
+    verdict = read_verdict(folder)
+    changed = changed_files(folder, verdict)
+    if changed:
         raise UserError(
-            f"{folder.name}: model.skops changed after it was gated: run `just gate` again"
+            f"{folder}: {', '.join(changed)} differs from what the gate passed "
+            "(the registered copy was modified)"
         )
-    if verdict.baseline_id != baseline_id:
-        raise UserError(
-            f"{folder.name}: gated against baseline {verdict.baseline_id!r}, but the baseline is "
-            f"now {baseline_id!r}: run `just gate` again"
-        )
+    return verdict
+
+
+def _apply(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+    """Write every file of the change ``pending`` describes, then remove its journal.
+
+    Idempotent: it is also how a change interrupted by a crash is finished. The docs come from
+    the champion's folder in the registry, checked against its verdict first; the gate table is
+    rendered from that verdict, not copied, so it shows what promotion checked.
+    """
+    champion = pending.pointer.champion
+    if champion is None:  # never journalled: a change always names a champion
+        raise UserError(f"{registry / JOURNAL_FILE}: names no champion")
+    folder = registry / "models" / champion
+    verdict = _check_registered(folder)
+    write_atomic(registry / POINTER_FILE, pending.pointer.model_dump_json(indent=2).encode())
+    write_atomic(baseline_path, (pending.baseline.model_dump_json(indent=2) + "\n").encode())
+    for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
+        write_atomic(docs_dir / name, (folder / name).read_bytes())
+    write_atomic(docs_dir / SUMMARY_FILE, render_markdown(verdict).encode())
+    (registry / JOURNAL_FILE).unlink(missing_ok=True)
+
+
+def _change(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+    """Journal the change ``pending`` (the commit point), then make it."""
+    write_atomic(registry / JOURNAL_FILE, pending.model_dump_json(indent=2).encode())
+    _apply(pending, registry, baseline_path, docs_dir)
+
+
+def _recover(registry: Path, baseline_path: Path, docs_dir: Path) -> bool:
+    """Finish a change a crash interrupted and remove its leftovers (the lock held).
+
+    Returns:
+        Whether there was anything to repair.
+    """
+    strays = _strays(registry, baseline_path, docs_dir)
+    for stray in strays:
+        if stray.is_dir():
+            shutil.rmtree(stray, ignore_errors=True)
+        else:
+            stray.unlink(missing_ok=True)
+    journal = registry / JOURNAL_FILE
+    try:
+        pending = Pending.model_validate_json(journal.read_bytes())
+    except FileNotFoundError:
+        return bool(strays)
+    except ValidationError as error:
+        raise UserError(f"{journal}: invalid journal ({problems(error)})") from None
+    _apply(pending, registry, baseline_path, docs_dir)
+    return True
+
+
+def settle(
+    *,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+) -> bool:
+    """Finish a promotion or rollback a crash interrupted, before anyone reads what it writes.
+
+    Cheap when there is nothing to do (no lock is taken): the gate calls it before reading
+    ``ci/baseline.json``. Returns whether anything was repaired.
+    """
+    if not (registry / JOURNAL_FILE).is_file() and not _strays(registry, baseline_path, docs_dir):
+        return False
+    with _locked(registry):
+        return _recover(registry, baseline_path, docs_dir)
 
 
 def _copy_into_registry(folder: Path, models: Path) -> Path:
-    """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there."""
+    """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there.
+
+    A model promoted before (then rolled back) is already there: only its verdict and gate table
+    are replaced by the candidate's, the judgement being promoted now.
+    """
     target = models / folder.name
     if target.is_dir():
+        for name in (VERDICT_FILE, SUMMARY_FILE):
+            if (folder / name).is_file():
+                write_atomic(target / name, (folder / name).read_bytes())
         return target
     models.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
@@ -125,20 +217,10 @@ def _copy_into_registry(folder: Path, models: Path) -> Path:
     return target
 
 
-def refresh_views(model_dir: Path, baseline_path: Path, docs_dir: Path) -> None:
-    """Point ``ci/baseline.json`` and ``docs/model/`` at the model in ``model_dir``.
-
-    ``docs/model/gate.md`` is the table the model passed (the body of Retrain's pull request).
-    """
-    card = read_card(model_dir / CARD_FILE)
-    baseline = Baseline(model_id=card.id, promoted_at=datetime.now(UTC), metrics=card.metrics)
-    write_atomic(baseline_path, (baseline.model_dump_json(indent=2) + "\n").encode())
-    for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
-        write_atomic(docs_dir / name, (model_dir / name).read_bytes())
-    if (model_dir / SUMMARY_FILE).is_file():
-        write_atomic(docs_dir / SUMMARY_FILE, (model_dir / SUMMARY_FILE).read_bytes())
-    else:  # promoted before gate.md existed: no table rather than another model's
-        (docs_dir / SUMMARY_FILE).unlink(missing_ok=True)
+def _baseline_of(folder: Path) -> Baseline:
+    """The baseline a registered model sets: the figures its gate measured (not its card's)."""
+    verdict = read_verdict(folder)
+    return Baseline(model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics)
 
 
 def promote(
@@ -148,35 +230,41 @@ def promote(
     registry: Path = REGISTRY_DIR,
     baseline_path: Path = BASELINE_FILE,
     docs_dir: Path = DOCS_MODEL_DIR,
+    gate_config: GateConfig | None = None,
+    gate_config_path: Path = DEFAULT_GATE_CONFIG,
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    Only a candidate whose ``verdict.json`` passed, names it, matches the SHA-256 of its model
-    file and was judged against the current champion's baseline is accepted. Promoting the
-    current champion again only refreshes the baseline and the docs (recovery after a crash).
+    The candidate is checked as :func:`churn_model.gate.check_verdict` says: every file its
+    verdict binds unchanged, and the verdict's rows recomputed from its figures under the gate
+    config (``gate_config``, by default read from ``gate_config_path``) and the current baseline,
+    all passing. A ``passed`` flag is not trusted. Promoting the current champion again only
+    rewrites the baseline and the docs (a repair).
 
     Returns:
         The registry pointer after the promotion.
     """
     folder = find_candidate(candidate_id, candidates)
     with _locked(registry):
+        _recover(registry, baseline_path, docs_dir)
         pointer = read_pointer(registry)
         if pointer.champion == folder.name:
-            refresh_views(registry / "models" / folder.name, baseline_path, docs_dir)
+            baseline = _baseline_of(registry / "models" / folder.name)
+            _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
             return pointer
-        verdict = _read_verdict(folder)
-        baseline = read_baseline(baseline_path)
-        _check_verdict(folder, verdict, baseline.model_id if baseline else None)
-        copy = _copy_into_registry(folder, registry / "models")
-        if sha256_of(copy / MODEL_FILE) != verdict.model_sha256:
-            raise UserError(f"{copy}: registered model differs from the gated one")
+        verdict = read_verdict(folder)
+        config = gate_config or load_gate_config(gate_config_path)
+        check_verdict(folder, verdict, config, read_baseline(baseline_path), gate_config_path)
+        _check_registered(_copy_into_registry(folder, registry / "models"))
         pointer = Pointer(
             champion=folder.name,
             history=[*pointer.history, folder.name],
             updated_at=datetime.now(UTC),
         )
-        write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
-        refresh_views(copy, baseline_path, docs_dir)
+        baseline = Baseline(
+            model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics
+        )
+        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
         return pointer
 
 
@@ -192,31 +280,38 @@ def rollback(
         The registry pointer after the rollback.
     """
     with _locked(registry):
+        _recover(registry, baseline_path, docs_dir)
         pointer = read_pointer(registry)
         if len(pointer.history) < 2:
             raise UserError(f"{registry}: no previous champion to roll back to")
         history = pointer.history[:-1]
         pointer = Pointer(champion=history[-1], history=history, updated_at=datetime.now(UTC))
-        write_atomic(registry / POINTER_FILE, pointer.model_dump_json(indent=2).encode())
-        refresh_views(registry / "models" / history[-1], baseline_path, docs_dir)
+        baseline = _baseline_of(registry / "models" / history[-1])
+        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
         return pointer
 
 
-def export(dest: Path, *, registry: Path = REGISTRY_DIR) -> Path:
+def export(
+    dest: Path,
+    *,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+) -> Path:
     """Copy the champion's ``model.skops`` and ``card.json`` into ``dest`` (for the image).
 
-    The model's SHA-256 is checked against its verdict first, so a tampered file is not shipped.
+    An interrupted change is finished first (:func:`settle`), and every file the champion's
+    verdict binds is checked against it, so a tampered model or card is not shipped.
 
     Returns:
         The champion's folder in the registry.
     """
+    settle(registry=registry, baseline_path=baseline_path, docs_dir=docs_dir)
     pointer = read_pointer(registry)
     if pointer.champion is None:
         raise UserError(f"{registry}: no champion yet: run `just train gate promote` first")
     folder = registry / "models" / pointer.champion
-    verdict = _read_verdict(folder)
-    if sha256_of(folder / MODEL_FILE) != verdict.model_sha256:
-        raise UserError(f"{folder / MODEL_FILE}: differs from the model the gate passed")
+    _check_registered(folder)
     dest.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, CARD_FILE):
         shutil.copyfile(folder / name, dest / name)

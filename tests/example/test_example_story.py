@@ -21,7 +21,7 @@ from churn_model import candidate
 from churn_model import train as train_module
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
-from churn_model.config import GateConfig, ModelConfig, load_gate_config
+from churn_model.config import GateConfig, ModelConfig, load_gate_config, load_model_config
 from churn_model.domain.example import generate_sample
 from churn_model.gate import Baseline, Verdict, run_gate
 
@@ -69,7 +69,10 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             metrics=read_card(good / CARD_FILE).metrics,
         )
         other = candidate.create_candidate(sample, config_path=reseeded, root=tmp / "reseeded")
-        results["reseeded"] = (other, run_gate(other, gates, baseline))
+        results["reseeded"] = (
+            other,
+            run_gate(other, gates, baseline, load_model_config(reseeded)),
+        )
         patch.setattr(train_module, "fit", _drops_never_purchased)
         buggy = candidate.create_candidate(
             sample, config_path=ROOT / "configs/model.toml", root=tmp / "buggy"
