@@ -27,7 +27,7 @@ from served_model import make_model_dir, sample
 
 runner = CliRunner()
 FEATURES = SCHEMA.features
-CHUNK = 7
+CHUNK = 16
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +118,14 @@ def test_problems_in_many_chunks_are_reported_as_one_piece_reports_them(
     number = next(c for c in FEATURES if c.kind in {"int", "float"} and c.ge is not None)
     category = next(c for c in FEATURES if c.kind == "category")
     assert number.ge is not None
-    for row in (3, 9, 30, 58):  # rows in different chunks of seven
+    for row in (3, 20, 40, 58):  # a row in each of the four chunks
         bad.loc[row, number.name] = number.ge - 5
     other = next(c for c in FEATURES if c.kind in {"int", "float"} and c is not number)
     bad.loc[44, other.name] = "lots"  # in another column: a type error hides a column's rules
     bad.loc[[12, 13], category.name] = "no-such-category"
     if SCHEMA.id is not None:  # repeated across chunk boundaries, far apart
         ids = bad[SCHEMA.id.name].tolist()
-        ids[50], ids[20], ids[21] = ids[2], ids[19], ids[19]
+        ids[50], ids[16], ids[17] = ids[2], ids[15], ids[15]
         bad[SCHEMA.id.name] = ids
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     bad.to_csv(source, index=False)
