@@ -73,10 +73,16 @@ def overlong_lines(root: Path, files: list[str], table: dict[str, str], limit: i
     found = []
     for name in files:
         text = (root / name).read_text(encoding="utf-8")
-        for number, line in enumerate(text.splitlines(), start=1):
-            renamed = rename.substitute(line, table)
-            if len(renamed) > limit >= len(line):
-                found.append(f"{name}:{number}: {len(line)} -> {len(renamed)} characters")
+        if not any(old in text for old in table):
+            continue  # nothing to rename: no line grows
+        lines, renamed = text.splitlines(), rename.substitute(text, table).splitlines()
+        if len(renamed) != len(
+            lines
+        ):  # the rename table keeps lines whole; make sure it still does
+            raise ValueError(f"{name}: the rename changes the number of lines")
+        for number, (line, new) in enumerate(zip(lines, renamed, strict=True), start=1):
+            if len(new) > limit >= len(line):
+                found.append(f"{name}:{number}: {len(line)} -> {len(new)} characters")
     return found
 
 
