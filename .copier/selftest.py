@@ -367,7 +367,7 @@ def update_with_conflict(template: Path, project: Path, original_init: str) -> N
 def selftest(folder: Path, timer: Timer) -> None:
     """Run every step in ``folder`` (see the module docstring)."""
     template, project = generate(folder, timer)
-    with timer.step("copier copy under 24-character names, just check-code, check-format"):
+    with timer.step("copier copy under 24-character names; check-code, check-format"):
         check_longest_names(template, folder)
     original_init = (template / EDITED_MODULE).read_text(encoding="utf-8")
     with timer.step("release v1.1.0, an edit of the project's own, copier update"):
