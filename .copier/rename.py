@@ -56,8 +56,9 @@ def replacements(args: argparse.Namespace) -> dict[str, str]:
     owner, repository = args.owner, args.repository
     return {
         f'description = "{OLD_DESCRIPTION}"': f'description = "{args.description}"',
-        # Template-only: mypy's list of folders names .copier/, which a project does not have.
-        '"scripts", ".copier"]': '"scripts"]',
+        # Template-only: mypy's and pytest's lists of folders name .copier/, which a project does
+        # not have.
+        ', ".copier"]': "]",
         f"site_name: {OLD_TITLE}\n": f"site_name: {args.title}\n",
         f"# {OLD_TITLE}\n": f"# {args.title}\n",
         OLD_AUTHOR: args.author,

@@ -3,16 +3,19 @@
 In a temporary folder, offline (everything comes from the local uv cache):
 
 1. clone HEAD of this repository (committed work only) and tag it ``v1.0.0``;
-2. refuse a package name that is not a lowercase identifier, with a sentence saying why;
+2. refuse a package name that is not a lowercase identifier, and one over the length cap, with a
+   sentence saying why;
 3. ``copier copy`` it under names that share nothing with the template's (timed), grep the result
    for any old name, run the rename again (it must change nothing), rename a clone in place the
    way the docs say, and ``uv lock --check`` the project;
-4. commit a template release ``v1.1.0`` (a new module, an edit to an existing one) and an edit of
+4. ``copier copy`` it under the longest package and distribution names copier.yml accepts, grep it,
+   and run ruff on it (``just check-code``, ``just check-format``): the lines that grew pass;
+5. commit a template release ``v1.1.0`` (a new module, an edit to an existing one) and an edit of
    the project's own elsewhere, then ``just template-update v1.1.0``: the change arrives under
    ``src/<package>/``, the project's edit stays, no ``*.rej``, no conflict marker;
-5. ``just pipeline`` and ``just check`` in the updated project (once, on the state that covers both
+6. ``just pipeline`` and ``just check`` in the updated project (once, on the state that covers both
    the copy and the update: the slow part, so it runs once);
-6. a release ``v1.2.0`` that edits the line the project edited: the update exits 0 (copier's way)
+7. a release ``v1.2.0`` that edits the line the project edited: the update exits 0 (copier's way)
    and the conflict is there, in ``git status`` and as markers, which this test finds.
 
 It prints every step's time and the total. ``--keep`` leaves the folder for a look.
@@ -38,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ANSWERS_FILE = ".copier-answers.yml"
 
 # Names that share no substring with the template's own (a grep for an old name cannot pass by
-# accident), and short: copier.yml accepts names up to the template's own length (11), so lines
-# never grow, but they shrink, and a statement the formatter split may then fit on one line (the
-# formatter would join it, and `just check` would fail). The shorter the name, the more would.
+# accident), and short: where lines shrink, a statement the formatter split may fit on one line
+# (the formatter would join it, and `just check` would fail). The shorter the name, the more would.
+# Lines that grow are the other risk: LONG_ANSWERS below (and .copier/test_name_room.py, fast).
 ANSWERS = {
     "project_name": "Loan Risk",
     "package_name": "risk",
@@ -51,6 +54,13 @@ ANSWERS = {
     "author": "Acme Labs",
 }
 PACKAGE = ANSWERS["package_name"]
+# The longest package and distribution names copier.yml accepts (its cap, 24 characters).
+LONG_ANSWERS = {
+    **ANSWERS,
+    "package_name": "loan_default_risk_scorer",
+    "distribution_name": "loan-default-risk-scorer",
+}
+TOO_LONG = LONG_ANSWERS["package_name"] + "s"
 
 # What no generated file may still say: the template's names, in any case.
 OLD_NAMES = re.compile(
@@ -229,13 +239,22 @@ def generate(folder: Path, timer: Timer) -> tuple[Path, Path]:
         )
         run(["git", "tag", "v1.0.0"], template)
 
-    with timer.step("copier refuses a package name that is not an identifier"):
+    with timer.step("copier refuses a package name that is not an identifier, or too long"):
         bad = {**ANSWERS, "package_name": "Loan-Scorer"}
         refused = copier(*copy_args(template, folder / "refused", bad), cwd=folder, check=False)
         said = " ".join((refused.stdout + refused.stderr).split())
         expect(
             refused.returncode != 0 and "is not a lowercase Python identifier" in said,
             f"copier accepted the package name 'Loan-Scorer' ({refused.returncode}): {said[-400:]}",
+        )
+        long = {**ANSWERS, "package_name": TOO_LONG}
+        refused = copier(
+            *copy_args(template, folder / "refused-long", long), cwd=folder, check=False
+        )
+        said = " ".join((refused.stdout + refused.stderr).split())
+        expect(
+            refused.returncode != 0 and "is longer than 24 characters" in said,
+            f"copier accepted the package name '{TOO_LONG}' ({refused.returncode}): {said[-400:]}",
         )
 
     with timer.step("copier copy (v1.0.0)"):
@@ -287,6 +306,22 @@ def generate(folder: Path, timer: Timer) -> tuple[Path, Path]:
     return template, project
 
 
+def check_longest_names(template: Path, folder: Path) -> None:
+    """Generate under the longest names copier.yml accepts; grep it and run ruff on it.
+
+    Only the linters: the lines that grew are what could fail, and the full pipeline and checks run
+    once, on the main project.
+    """
+    project = folder / "long"
+    copier(*copy_args(template, project, LONG_ANSWERS, "--quiet", "--vcs-ref=v1.0.0"), cwd=folder)
+    found = leftovers(project)
+    expect(not found, "old names left in the long-named project:\n" + "\n".join(found))
+    package = project / "src" / LONG_ANSWERS["package_name"]
+    expect((package / "__init__.py").is_file(), f"no {package.relative_to(project)}/")
+    for recipe in ("check-code", "check-format"):  # one by one: each takes FILES arguments
+        run(["just", recipe], project)
+
+
 def update_cleanly(template: Path, project: Path, original_init: str) -> None:
     """Release v1.1.0 of the template, edit the project elsewhere, update: both changes stay."""
     release(
@@ -332,6 +367,8 @@ def update_with_conflict(template: Path, project: Path, original_init: str) -> N
 def selftest(folder: Path, timer: Timer) -> None:
     """Run every step in ``folder`` (see the module docstring)."""
     template, project = generate(folder, timer)
+    with timer.step("copier copy under 24-character names; check-code, check-format"):
+        check_longest_names(template, folder)
     original_init = (template / EDITED_MODULE).read_text(encoding="utf-8")
     with timer.step("release v1.1.0, an edit of the project's own, copier update"):
         update_cleanly(template, project, original_init)

@@ -2,11 +2,12 @@
 
 Issue 11, item 4: a 5 MB CSV of one line of commas ran 501 s and died with a MemoryError; a 2 GB
 sparse file after 13 KB of valid CSV took 37 s and 6.5 GB before being refused. This script builds
-such files (sparse where it can, so they cost no disk) and runs ``churn-model validate`` (a
-whole-table read) and ``churn-model predict`` (the chunked read) on each, in a fresh process with
-a time limit and an address-space limit (so an unbounded reader fails on this machine instead of
-taking it down), and prints for each: the exit code, the wall time to refuse, the peak resident
-memory of that process (``scripts/peak_rss.py``) and the last line of the message.
+such files (sparse where it can, so they cost no disk) and runs
+``churn-model validate`` (a whole-table read) and ``churn-model predict``
+(the chunked read) on each, in a fresh process with a time limit and an address-space
+limit (so an unbounded reader fails on this machine instead of taking it down), and
+prints for each: the exit code, the wall time to refuse, the peak resident memory of that
+process (``scripts/peak_rss.py``) and the last line of the message.
 
 It imports nothing from the package beyond what every version has, so the same script measures an
 older checkout too (run it with that checkout's interpreter: ``uv run --project OLD python

@@ -1,8 +1,8 @@
 """Send the service the requests a hostile review used to stall it, and print what they cost.
 
-Run with ``just bench-bad-requests``. It starts ``churn-model serve`` (its default settings) on a
-free loopback port over ``--model-dir``, or over a model trained for the occasion when that folder
-does not exist, polls ``/health`` back to back the whole time, and sends in turn:
+Run with ``just bench-bad-requests``. It starts ``churn-model serve`` (its default
+settings) on a free loopback port over ``--model-dir``, or over a model trained for the occasion
+when that folder does not exist, polls ``/health`` back to back the whole time, and sends in turn:
 
 - one ``POST /predict`` of 9.4 MB: a JSON object of 950,000 unknown keys;
 - three of them at once;
@@ -69,7 +69,7 @@ def _memory_kib(pid: int) -> dict[str, int]:
 
 @contextmanager
 def service(model_dir: Path) -> Iterator[tuple[str, int]]:
-    """Start ``churn-model serve`` on a free loopback port; yield its URL and process id."""
+    """Start ``churn-model serve`` on a free loopback port; yield its URL and pid."""
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
         port = probe.getsockname()[1]

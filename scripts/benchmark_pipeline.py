@@ -1,13 +1,14 @@
 """Time the ML path at growing sizes and measure its peak memory: does it scale linearly?
 
 For each row count (10k, 100k and 1M by default) a fresh Python process draws that many synthetic
-rows of the project's schema (:mod:`churn_model.synthetic`), then runs, timing each stage:
+rows of the project's schema (:mod:`churn_model.synthetic`), then runs,
+timing each stage:
 
 - ``write``: write the table as CSV (the deterministic writer that produces the pinned data);
 - ``read``: read it back with :func:`churn_model.data.read_table`;
 - ``validate``: :func:`churn_model.validation.validate` (pandera, lazy, every rule);
-- ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline` with the
-  versioned hyper-parameters (``configs/model.toml``);
+- ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline`
+  with the versioned hyper-parameters (``configs/model.toml``);
 - ``predict``: ``predict_proba`` on every row (batch scoring).
 
 Each stage reports its wall time and its CPU time (best of ``--repeat`` runs, training once).

@@ -1,12 +1,13 @@
-"""Batch scoring at growing sizes: does ``churn-model predict`` hold its memory constant?
+"""Batch scoring at growing sizes: does ``churn-model predict`` keep its memory flat?
 
 For each row count (1M and 10M by default) the script writes a CSV table of synthetic rows of the
-project's schema (:mod:`churn_model.synthetic`, drawn chunk by chunk so the script itself stays
-small; every size starts with the same rows, ids unique across the table), then scores it with
-``churn-model predict`` in a fresh process, with the same chunk size for every size, and prints,
-side by side: wall time, CPU time, rows per second, and the peak resident memory of the scoring
-process (measured as ``scripts/peak_rss.py`` explains). ``--one-piece`` adds a run at the
-smallest size with one chunk holding the whole table (what scoring in one piece costs in memory).
+project's schema (:mod:`churn_model.synthetic`, drawn chunk by chunk so the script
+itself stays small; every size starts with the same rows, ids unique across the table), then
+scores it with ``churn-model predict`` in a fresh process, with the same chunk size
+for every size, and prints, side by side: wall time, CPU time, rows per second, and the peak
+resident memory of the scoring process (measured as ``scripts/peak_rss.py`` explains).
+``--one-piece`` adds a run at the smallest size with one chunk holding the whole table (what
+scoring in one piece costs in memory).
 
 It then checks what the streaming promises, and exits non-zero if any fails:
 
@@ -91,7 +92,7 @@ def _table(path: Path, rows: int) -> Path:
 
 
 def _score(table: Path, output: Path, model: Path, rows: int, chunk_rows: int) -> Run:
-    """Run ``churn-model predict`` in a fresh process; its wall time, CPU time and peak RSS."""
+    """Time ``churn-model predict`` in a new process: wall time, CPU time, peak RSS."""
     command = [sys.executable, "-m", "churn_model", "predict", str(table), str(output)]
     run = measure([*command, "--model-dir", str(model), "--chunk-rows", str(chunk_rows)])
     if run.exit_code != 0:

@@ -12,8 +12,9 @@ published on loopback only) and proves, against the running container:
 
 - the image declares its ``HEALTHCHECK`` and a non-root user;
 - it is ready (``GET /health/ready`` 200) within 10 s of ``run``, with a read-only root;
-- the HTTP checks of ``churn-model smoke`` pass: health, readiness, the model id, ``/predict`` on a
-  known record equal to ``churn-model predict`` on the same model, a bad request gets a 4xx;
+- the HTTP checks of ``churn-model smoke`` pass: health, readiness, the model id,
+  ``/predict`` on a known record equal to ``churn-model predict`` on the same model, a
+  bad request gets a 4xx;
 - the serving process (PID 1) does not run as root;
 - the image's own ``HEALTHCHECK`` command passes inside the container;
 - ``SIGTERM`` stops it within 10 s;

@@ -1,10 +1,11 @@
 """Load-test the HTTP service on loopback and compare it with the pipeline called in process.
 
 Bounded in requests and in time, and loopback only. Without ``--url`` it starts the service itself
-(``python -m churn_model serve`` on a free 127.0.0.1 port) over ``--model-dir``, or, when that
-folder does not exist, over a model trained for the occasion on synthetic rows of the project's
-schema (:mod:`churn_model.synthetic`) with ``configs/model.toml``; it reports the time from process
-start to ready. The requests are synthetic rows of the schema too. Then it prints:
+(``python -m churn_model serve`` on a free 127.0.0.1 port) over ``--model-dir``, or,
+when that folder does not exist, over a model trained for the occasion on synthetic rows of the
+project's schema (:mod:`churn_model.synthetic`) with ``configs/model.toml``; it
+reports the time from process start to ready. The requests are synthetic rows of the schema too.
+Then it prints:
 
 - single-record ``POST /predict``: N requests from C concurrent clients: requests/s, p50/p95/p99;
 - ``POST /predict/batch`` with B records: M sequential requests: p50/p95/max;
@@ -47,7 +48,12 @@ from churn_model.candidate import create_candidate
 from churn_model.contract import Record
 from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
-from churn_model.scoring import load_served_model, records_frame, score_frame, score_records
+from churn_model.scoring import (
+    load_served_model,
+    records_frame,
+    score_frame,
+    score_records,
+)
 from churn_model.synthetic import synthetic_frame
 
 LOOPBACK = "127.0.0.1"
@@ -231,8 +237,8 @@ def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list
 def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[str, float]], bool]:
     """Time the scoring in process, 1 thread: the service's path, and the pipeline on a frame.
 
-    The service's path (:func:`~churn_model.scoring.score_records`) is the compiled one when the
-    model has it (also returned); the pipeline line (records -> frame -> ``predict_proba``)
+    The service's path (:func:`~churn_model.scoring.score_records`) is the compiled one
+    when the model has it (also returned); the pipeline line (records -> frame -> ``predict_proba``)
     shows what it saves.
     """
     model = load_served_model(model_dir)

@@ -9,7 +9,8 @@ Each variant is a complete HTTP service over the same packaged model, with the s
 - ``one-thread``: the same, with OpenMP limited to one thread (``OMP_NUM_THREADS=1``, set by the
   benchmark when it starts the process): no thread team to wake for one row.
 - ``compiled``: the same again, scoring through the compiled array path of
-  :mod:`churn_model.compiled` (verified against the pipeline at load), still one request per call.
+  :mod:`churn_model.compiled` (verified against the pipeline at load), still one
+  request per call.
 - The service itself (``churn-model serve``) adds micro-batching on one model thread.
 
 Run one with ``python scripts/serving_variants.py VARIANT --model-dir DIR --port PORT``.

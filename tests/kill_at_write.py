@@ -1,16 +1,16 @@
-"""Run the ``churn-model`` command line in given folders, SIGKILLed just before its Nth disk change.
+"""Run the command line in given folders, SIGKILLed just before its Nth disk change.
 
 Usage: ``python tests/kill_at_write.py FOLDER:N [FOLDER:N ...] -- ARGS...``
 
 The command line is imported once; then, for each ``FOLDER:N``, a child process is forked, changes
-into ``FOLDER`` and runs ``churn-model ARGS`` there, as a user would. A Python audit hook (PEP 578)
-installed in the child sees every filesystem change it is about to make: a file opened for
-writing, a rename or replace, a removal, a folder created or removed. Those under ``FOLDER`` (not
-the interpreter's own caches) are the write points. Before the Nth, the child kills itself with
-SIGKILL: no ``finally`` runs, no temporary file is cleaned up, exactly as if the machine lost power
-there. ``N = 0`` never kills. Each write point is appended to ``FOLDER.trace`` (beside the folder:
-number, event and path, one per line) before it happens, so the test knows what the Nth was.
-Forking after the import keeps each run to the command's own work (a fresh interpreter per kill
+into ``FOLDER`` and runs ``churn-model ARGS`` there, as a user would. A Python audit
+hook (PEP 578) installed in the child sees every filesystem change it is about to make: a file
+opened for writing, a rename or replace, a removal, a folder created or removed. Those under
+``FOLDER`` (not the interpreter's own caches) are the write points. Before the Nth, the child kills
+itself with SIGKILL: no ``finally`` runs, no temporary file is cleaned up, exactly as if the machine
+lost power there. ``N = 0`` never kills. Each write point is appended to ``FOLDER.trace`` (beside
+the folder: number, event and path, one per line) before it happens, so the test knows what the Nth
+was. Forking after the import keeps each run to the command's own work (a fresh interpreter per kill
 point would spend a second or more importing).
 
 Prints one line per folder: ``kill_at_write``, the folder and how the child ended (its exit code,
@@ -25,7 +25,11 @@ import sys
 import traceback
 from pathlib import Path
 
-PRELOADED = ("churn_model.cli", "churn_model.registry", "churn_model.tracking")
+PRELOADED = (
+    "churn_model.cli",
+    "churn_model.registry",
+    "churn_model.tracking",
+)
 REPORT = "kill_at_write"
 """What starts each line of the report (the children's own output shares the standard output)."""
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -45,7 +49,7 @@ def _is_write(event: str, args: tuple[object, ...]) -> bool:
 
 def _run_child(folder: Path, kill_at: int, args: list[str]) -> None:
     """In the forked child: install the hook, run the command line in ``folder``, never return."""
-    from churn_model.cli import app  # noqa: PLC0415 -- imported (once) by the parent already
+    from churn_model.cli import app  # noqa: PLC0415 -- imported by the parent already
 
     os.chdir(folder)
     here = folder.resolve()

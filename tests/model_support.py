@@ -1,9 +1,10 @@
 """Shared helpers for the model-path tests: small synthetic tables, fast candidates, lenient gates.
 
-Everything here reads the project's schema (:data:`churn_model.domain.schema.SCHEMA`) and draws
-its data with :mod:`churn_model.synthetic`, so the machinery tests pass on any schema a user plugs
-in. They judge candidates with :func:`lenient_gates`, never with the project's ``ci/gates.toml``:
-that file is calibrated for the project's real data, not for a small synthetic table.
+Everything here reads the project's schema (:data:`churn_model.domain.schema.SCHEMA`)
+and draws its data with :mod:`churn_model.synthetic`, so the machinery tests pass on
+any schema a user plugs in. They judge candidates with :func:`lenient_gates`, never with the
+project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
+synthetic table.
 
 Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
 check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real

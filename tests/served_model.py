@@ -82,7 +82,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @contextmanager
 def running_service(model_dir: Path, **env: str) -> Iterator[str]:
-    """Run ``churn-model serve`` over ``model_dir`` on a free loopback port; yield its URL.
+    """Run ``churn-model serve`` over ``model_dir`` on a loopback port; yield its URL.
 
     The real entry point in its own process (uvicorn, its settings, the lifespan), stopped after.
     ``env`` adds environment variables (``MAX_BATCH``, ...).

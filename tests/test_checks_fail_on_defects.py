@@ -63,24 +63,25 @@ def _check_recipes() -> list[str]:
 
 
 CHECKS = _check_recipes()
+PLANTED = "src/churn_model/planted.py"  # a module of the package
 
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     # recipe: (how to plant the defect, a fragment the failing output must contain)
     "check-code": (
-        _write("src/churn_model/planted.py", '"""Planted."""\n\nimport os\n'),
+        _write(PLANTED, '"""Planted."""\n\nimport os\n'),
         "F401",
     ),
     "check-type": (
-        _write("src/churn_model/planted.py", '"""Planted."""\n\nCOUNT: int = "three"\n'),
+        _write(PLANTED, '"""Planted."""\n\nCOUNT: int = "three"\n'),
         "Incompatible types in assignment",
     ),
     "check-format": (
-        _write("src/churn_model/planted.py", '"""Planted."""\n\nVALUES = [1,2,   3]\n'),
+        _write(PLANTED, '"""Planted."""\n\nVALUES = [1,2,   3]\n'),
         "would be reformatted",
     ),
     "check-security": (
         _write(
-            "src/churn_model/planted.py",
+            PLANTED,
             '"""Planted."""\n\n\ndef run(text: str) -> object:\n'
             '    """Evaluate text."""\n    return eval(text)  # noqa: S307 -- planted defect\n',
         ),

@@ -1,9 +1,9 @@
 """The compiled scoring path gives exactly the pipeline's probabilities, and refuses what it can't.
 
-The service scores through :mod:`churn_model.compiled`; these tests pin that it computes the same
-thing as ``Pipeline.predict_proba``, bit for bit, on the real trained pipeline (missing values and
-every category included), and that any pipeline shape it does not understand falls back to the
-pipeline itself.
+The service scores through :mod:`churn_model.compiled`; these tests pin that it
+computes the same thing as ``Pipeline.predict_proba``, bit for bit, on the real trained pipeline
+(missing values and every category included), and that any pipeline shape it does not understand
+falls back to the pipeline itself.
 """
 
 import numpy as np

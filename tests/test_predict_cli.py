@@ -1,4 +1,4 @@
-"""``churn-model predict`` scores files; ``churn-model serve`` starts uvicorn with the settings."""
+"""The ``predict`` command scores files; ``serve`` starts uvicorn with the settings."""
 
 import sys
 from pathlib import Path

@@ -1,15 +1,15 @@
 """A kill at any write of ``promote`` or ``rollback`` never leaves the registry's files disagreeing.
 
 Issue 11, item 7. A project with a champion (A) and a gated challenger (B) is committed to git;
-then ``churn-model promote --candidate B`` (and ``rollback``) runs as a user runs it, and is
-SIGKILLed just before its Nth change to the disk (``tests/kill_at_write.py``), for every N from
-the first write to the last. After each kill:
+then ``churn-model promote --candidate B`` (and ``rollback``) runs as a user runs it,
+and is SIGKILLed just before its Nth change to the disk (``tests/kill_at_write.py``), for every N
+from the first write to the last. After each kill:
 
 - ``git status`` shows nothing the team could commit by mistake: no temporary file (they are
   ignored), and either nothing changed or exactly the views of a new champion;
-- the next read (:func:`churn_model.registry.settle`, which ``gate``, ``promote``, ``rollback``,
-  ``export`` and ``register`` start with) leaves pointer, ``ci/baseline.json`` and ``docs/model/``
-  all describing one champion, the old or the new, and no leftover file;
+- the next read (:func:`churn_model.registry.settle`, which ``gate``, ``promote``,
+  ``rollback``, ``export`` and ``register`` start with) leaves pointer, ``ci/baseline.json`` and
+  ``docs/model/`` all describing one champion, the old or the new, and no leftover file;
 - the promotion can then be run again and succeeds.
 
 The harness imports the command line once and forks a child per kill point; the whole test still
@@ -26,7 +26,13 @@ from pathlib import Path
 import pytest
 
 from churn_model import candidate, registry
-from churn_model.gate import SUMMARY_FILE, read_baseline, read_verdict, render_markdown, run_gate
+from churn_model.gate import (
+    SUMMARY_FILE,
+    read_baseline,
+    read_verdict,
+    render_markdown,
+    run_gate,
+)
 from churn_model.registry import DOCS_FILES
 
 from kill_at_write import REPORT
@@ -92,7 +98,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def _run_killed(runs: list[tuple[Path, int]], *args: str) -> None:
-    """Run ``churn-model ARGS`` in each folder, killed before its write N (0: never)."""
+    """Run ``churn-model ARGS`` in each folder, killed before write N (0: never)."""
     pairs = [f"{folder}:{kill_at}" for folder, kill_at in runs]
     done = subprocess.run(
         [sys.executable, str(HARNESS), *pairs, "--", *args],

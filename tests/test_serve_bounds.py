@@ -26,7 +26,13 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from churn_model import bodies
-from churn_model.bodies import BadRequest, RecordValidator, batch_bytes, read_body, record_bytes
+from churn_model.bodies import (
+    BadRequest,
+    RecordValidator,
+    batch_bytes,
+    read_body,
+    record_bytes,
+)
 from churn_model.contract import MAX_PROBLEMS, ErrorResponse, record_model
 from churn_model.domain.schema import SCHEMA
 from churn_model.serve import IDLE_TIMEOUT_S, create_app

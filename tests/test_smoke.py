@@ -2,8 +2,8 @@
 
 The service runs in this process (uvicorn on a thread, a free loopback port) over a small trained
 model. The smoke test passes against it with the right model, and each check fails when the
-deployment is wrong: another model id, another decision than ``churn-model predict`` gives, a
-service that accepts anything, nothing listening, a URL that is not HTTP.
+deployment is wrong: another model id, another decision than ``churn-model predict``
+gives, a service that accepts anything, nothing listening, a URL that is not HTTP.
 """
 
 import http.server

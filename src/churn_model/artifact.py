@@ -3,8 +3,8 @@
 Models are stored with ``skops.io``, which refuses to instantiate a type it was not told to trust,
 instead of ``pickle``/``joblib``, which run whatever code the file names. The allow-list is the
 exact set of non-default types the domain's pipeline contains (``TRUSTED_TYPES`` in
-:mod:`churn_model.domain.features`): a file that needs anything else (a tampered or foreign model)
-is refused with the offending type names.
+:mod:`churn_model.domain.features`): a file that needs anything else (a tampered or
+foreign model) is refused with the offending type names.
 
 A ``.skops`` file is a zip archive, and a zip member may inflate far past the file's size (a 1.8 MB
 file can hold a 1.5 GB array of zeros). Before anything is parsed, the uncompressed sizes the

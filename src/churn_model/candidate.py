@@ -3,8 +3,8 @@
 ``artifacts/candidates/<id>/`` holds ``model.skops``, ``card.json``, ``metrics.json``, the report
 and its plots. A candidate is assembled in a hidden staging folder and renamed into place in one
 step, so a crash or an error never leaves a half-written candidate, and a new one never replaces
-another. With tracking on (:mod:`churn_model.tracking`), the run is logged from the staging
-folder before that rename, so a candidate exists only if its run was logged completely.
+another. With tracking on (:mod:`churn_model.tracking`), the run is logged from the
+staging folder before that rename, so a candidate exists only if its run was logged completely.
 """
 
 import platform

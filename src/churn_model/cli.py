@@ -309,7 +309,11 @@ def calibrate(
 ) -> None:
     """Train several seeds and print every metric's spread, to set ci/gates.toml above noise."""
     from churn_model import calibrate as calibration
-    from churn_model.config import DEFAULT_GATE_CONFIG, load_gate_config, load_model_config
+    from churn_model.config import (
+        DEFAULT_GATE_CONFIG,
+        load_gate_config,
+        load_model_config,
+    )
     from churn_model.data import load_dataset
     from churn_model.files import write_atomic
 

@@ -1,11 +1,11 @@
 """Loading and pinning the dataset: read CSV/Parquet safely, materialise the DVC-pinned sample.
 
 This module is *machinery*. ``data.dvc`` at the repository root pins ``data/``, where the domain
-names the training file (:mod:`churn_model.domain.example`). Out of the box there is no DVC remote,
-so the bundled sample is rebuilt from code by the domain's ``build_sample`` and DVC verifies that
-the rebuilt bytes are exactly the pinned ones. A team with its own remote gets ``dvc pull``
-instead, verified the same way. Paths are relative to the repository root, the working
-directory of every recipe.
+names the training file (:mod:`churn_model.domain.example`). Out of the box there is
+no DVC remote, so the bundled sample is rebuilt from code by the domain's ``build_sample`` and
+DVC verifies that the rebuilt bytes are exactly the pinned ones. A team with its own remote gets
+``dvc pull`` instead, verified the same way. Paths are relative to the repository root, the
+working directory of every recipe.
 
 ``data.dvc`` tracks the folder, not the file: ``dvc add data`` re-pins it under that name with no
 hand editing, and a team's dataset may be several files. The price: any other file dropped into
@@ -66,8 +66,8 @@ def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
     Identifiers, categories and a text label are read as strings, so ``00123`` stays ``00123``;
     ``as_text`` reads every CSV column as text (how a schema is inferred: nothing is lost to type
     guessing). The read is bounded before any byte is parsed (size, line length, binary content,
-    column count: see :mod:`churn_model.tables`). Every way a file can fail to be a table
-    (missing, a directory, an unknown suffix, empty, binary, too large, not comma-separated, a
+    column count: see :mod:`churn_model.tables`). Every way a file can fail to be a
+    table (missing, a directory, an unknown suffix, empty, binary, too large, not comma-separated, a
     broken Parquet file) raises :class:`UserError` with one sentence naming the file.
     """
     return read_whole(path, as_text=as_text)
@@ -235,7 +235,7 @@ def _rebuild(why_not_pulled: str) -> None:
     if build is None:
         raise UserError(
             f"{DATA_FILE} is missing and cannot be fetched: {why_not_pulled}, and the domain has"
-            f" no offline generator (build_sample is None in churn_model.domain.example)."
+            f" no offline generator ({example.__name__}.build_sample is None)."
             f" Configure the DVC remote that holds the data {DVC_FILE} pins, {_ADD_REMOTE},"
             " then run `just data` again; whoever pinned it runs `uv run dvc push`."
         )

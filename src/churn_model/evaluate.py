@@ -179,8 +179,8 @@ def measure_latency(
 def score(pipeline: Pipeline, x: pd.DataFrame) -> np.ndarray:
     """Return the predicted probability of the positive class for each row, single-threaded.
 
-    One thread, as in :func:`churn_model.train.train`: on these sizes OpenMP threads only add
-    contention (and the scores do not depend on the thread count).
+    One thread, as in :func:`churn_model.train.train`: on these sizes OpenMP threads
+    only add contention (and the scores do not depend on the thread count).
     """
     with threadpool_limits(limits=1):
         return np.asarray(pipeline.predict_proba(x)[:, 1])

@@ -3,8 +3,8 @@
 Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop
 against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget and a
 size budget. The gate judges the model, not the model's report of itself: the figures it checks
-are re-derived from ``model.skops`` and the pinned held-out split (:mod:`churn_model.rederive`),
-and a card that states other figures is refused.
+are re-derived from ``model.skops`` and the pinned held-out split
+(:mod:`churn_model.rederive`), and a card that states other figures is refused.
 
 The verdict (every row, pass or fail, the figures they were computed from, and the SHA-256 of
 every file of the candidate it judged or that promotion publishes) is written beside the
@@ -21,7 +21,12 @@ from rich.table import Table
 
 from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
 from churn_model.card import DataInfo, SplitInfo, problems, read_card
-from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, ModelConfig, load_model_config
+from churn_model.config import (
+    DEFAULT_GATE_CONFIG,
+    GateConfig,
+    ModelConfig,
+    load_model_config,
+)
 from churn_model.errors import UserError
 from churn_model.evaluate import Metrics, flatten
 from churn_model.files import sha256_of, write_atomic

@@ -4,9 +4,10 @@ This module is *machinery*. It reads a CSV or Parquet extract, decides each colu
 number, a number, a boolean, a category, an identifier), its bounds (what the extract holds, with a
 margin), its categories and whether it has missing values; it picks the label and its positive
 value (given, or guessed and said so), an id column if one is unique, and slices worth watching
-(each missing-value column, each small category). The result is a :class:`~churn_model.spec.Schema`
-(so the draft is checked like any schema) rendered as the Python source of ``schema.py``, for a
-human to review: the draft never replaces the domain's file by itself.
+(each missing-value column, each small category). The result is a
+:class:`~churn_model.spec.Schema` (so the draft is checked like any schema) rendered as
+the Python source of ``schema.py``, for a human to review: the draft never replaces the domain's
+file by itself.
 """
 
 import math

@@ -1,16 +1,17 @@
 """``churn-model predict``: score a CSV/Parquet table of any length in constant memory.
 
-The input is read chunk by chunk (:func:`churn_model.tables.read_chunks`), each chunk validated
-against the schema like training data (without requiring the label), scored, and appended to a
-temporary file beside the output, which is renamed into place only when the whole table was valid
-and scored. So memory holds one chunk whatever the table's length, and a failed run (invalid rows
-in any chunk, a repeated id anywhere, a full disk, an interrupt) leaves no partial file and an
+The input is read chunk by chunk (:func:`churn_model.tables.read_chunks`), each chunk
+validated against the schema like training data (without requiring the label), scored, and appended
+to a temporary file beside the output, which is renamed into place only when the whole table was
+valid and scored. So memory holds one chunk whatever the table's length, and a failed run (invalid
+rows in any chunk, a repeated id anywhere, a full disk, an interrupt) leaves no partial file and an
 existing output untouched.
 
 Validation keeps the promise of the one-piece path: every problem of every chunk is reported at
 once, rows numbered in the input, and a repeated id is found across chunk boundaries
-(:class:`churn_model.validation.ChunkedValidation`). Once a chunk is invalid nothing more is
-scored (the output will be discarded), but the rest is still validated, so the report is complete.
+(:class:`churn_model.validation.ChunkedValidation`). Once a chunk is invalid
+nothing more is scored (the output will be discarded), but the rest is still validated, so the
+report is complete.
 
 The output is the input, every column in input order with its text (a CSV input's fields are
 written back as read, a Parquet input's columns keep their types), plus ``churn_probability`` and

@@ -7,9 +7,9 @@ and checks each of those against what can be verified: the data's bytes against 
 version (for the DVC-pinned sample, DVC checks them against ``data.dvc``), and the split and the
 threshold against ``configs/model.toml`` (a card that moved the split's seed would be scored on
 rows the model was trained on). Then it loads ``model.skops`` (safely, see
-:mod:`churn_model.artifact`), re-splits the validated table exactly as training did, and measures
-the loaded model with the same :func:`~churn_model.evaluate.evaluate` that training used: quality
-overall and per slice, size from the file itself, and latency timed here.
+:mod:`churn_model.artifact`), re-splits the validated table exactly as training did,
+and measures the loaded model with the same :func:`~churn_model.evaluate.evaluate` that
+training used: quality overall and per slice, size from the file itself, and latency timed here.
 
 Quality and size are functions of the model file and the data, so the card's figures must equal
 them; any difference means the card does not describe this model, and the candidate is refused.

@@ -102,8 +102,9 @@ def _locked(registry: Path) -> Iterator[None]:
 def _strays(registry: Path, baseline_path: Path, docs_dir: Path) -> list[Path]:
     """The leftovers of a crash: temporary files beside the files a change writes, staging folders.
 
-    Only the names :func:`churn_model.files.atomic_path` and :func:`_copy_into_registry` give the
-    files this module writes are matched, so nobody else's temporary file is touched.
+    Only the names :func:`churn_model.files.atomic_path` and
+    :func:`_copy_into_registry` give the files this module writes are matched, so nobody else's
+    temporary file is touched.
     """
     beside = [(registry, POINTER_FILE), (registry, JOURNAL_FILE), (baseline_path.parent, None)]
     beside += [(docs_dir, name) for name in DOCS_FILES]
@@ -235,8 +236,8 @@ def promote(
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    The candidate is checked as :func:`churn_model.gate.check_verdict` says: every file its
-    verdict binds unchanged, and the verdict's rows recomputed from its figures under the gate
+    The candidate is checked as :func:`churn_model.gate.check_verdict` says: every file
+    its verdict binds unchanged, and the verdict's rows recomputed from its figures under the gate
     config (``gate_config``, by default read from ``gate_config_path``) and the current baseline,
     all passing. A ``passed`` flag is not trusted. Promoting the current champion again only
     rewrites the baseline and the docs (a repair).

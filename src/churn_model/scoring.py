@@ -1,4 +1,4 @@
-"""Scoring with a packaged model: the shared core of the HTTP service and ``churn-model predict``.
+"""Scoring a packaged model: what the service and ``churn-model predict`` share.
 
 This module imports only what serving needs (no file readers, no data validation library), so the
 service starts fast. A *model directory* holds ``model.skops`` and ``card.json`` side by side
@@ -29,8 +29,9 @@ from churn_model.spec import Column
 from churn_model.synthetic import synthetic_frame
 
 PROBE_ROWS = 256
-"""Synthetic rows of the schema (:mod:`churn_model.synthetic`) every loaded model must score (a
-model that cannot is refused), and that the compiled path must score as the pipeline does."""
+"""Synthetic rows of the schema (:mod:`churn_model.synthetic`) every loaded
+model must score (a model that cannot is refused), and that the compiled path must score as
+the pipeline does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,8 @@ class ServedModel:
     pipeline: Pipeline
     card: ModelCard
     compiled: CompiledPipeline | None = None
-    """The same scoring on plain arrays (:mod:`churn_model.compiled`), when it reproduced the
-    pipeline's probabilities exactly on the probe rows at load time; else None."""
+    """The same scoring on plain arrays (:mod:`churn_model.compiled`), when it
+    reproduced the pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
 def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel:

@@ -15,12 +15,12 @@ The model is loaded once, at startup, before the server accepts connections. Eve
 4xx whose ``message`` names the field: 400 unreadable JSON (malformed, not UTF-8, nested too deeply,
 a number too large), 408 a body that stops arriving, 413 a body or batch over the route's limit, 415
 not JSON, 422 anything the schema refuses. Bodies are read, parsed and validated within bounds
-(:mod:`churn_model.bodies`): one request cannot stall the service. Predictions run on one dedicated
-thread whose OpenMP pool is limited to one thread: on a tiny batch a thread team costs more than it
-saves, and concurrent requests are served by micro-batching (:mod:`churn_model.batching`), not by
-threads fighting over two cores. The endpoints are ``async`` and never block the event loop: the
-model runs on its thread and batches are validated on another, so ``/health`` and other requests
-are answered meanwhile.
+(:mod:`churn_model.bodies`): one request cannot stall the service. Predictions run on
+one dedicated thread whose OpenMP pool is limited to one thread: on a tiny batch a thread team costs
+more than it saves, and concurrent requests are served by micro-batching
+(:mod:`churn_model.batching`), not by threads fighting over two cores. The endpoints
+are ``async`` and never block the event loop: the model runs on its thread and batches are validated
+on another, so ``/health`` and other requests are answered meanwhile.
 
 Settings come from the environment (:func:`load_settings`): ``MODEL_DIR`` (default ``dist/model``),
 ``HOST`` (default ``127.0.0.1``), ``PORT`` (default ``8000``), ``MAX_BATCH`` (default ``1000``).
@@ -177,8 +177,9 @@ def _json_body(schema: str) -> dict[str, Any]:
 def _with_body_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
     """Add the JSON schemas of the request bodies to the app's OpenAPI components.
 
-    The predict routes read their bodies themselves (within bounds, see :mod:`churn_model.bodies`),
-    so FastAPI does not see the models; the document still describes them exactly.
+    The predict routes read their bodies themselves (within bounds, see
+    :mod:`churn_model.bodies`), so FastAPI does not see the models; the document still
+    describes them exactly.
     """
     generate = app.openapi
 

@@ -1,8 +1,8 @@
 """Smoke-test a running service: what a deployment must answer before anyone relies on it.
 
-``just smoke URL`` (``churn-model smoke URL``) runs these checks against any running service, a
-container on this machine or a rollout in a cluster, and exits non-zero with one sentence per
-failed check:
+``just smoke URL`` (``churn-model smoke URL``) runs these checks against any running
+service, a container on this machine or a rollout in a cluster, and exits non-zero with one sentence
+per failed check:
 
 1. ``GET /health`` answers 200 (the process is alive);
 2. ``GET /health/ready`` answers 200 (the model is loaded and can score);
@@ -94,7 +94,7 @@ def request_body(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def expected_prediction(frame: pd.DataFrame, model_dir: Path) -> tuple[float, int]:
-    """What ``churn-model predict`` gives for the first row with the model in ``model_dir``."""
+    """Run ``churn-model predict`` on the first row with the model in ``model_dir``."""
     with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
         source, scored = Path(scratch) / "record.csv", Path(scratch) / "scored.csv"
         frame.to_csv(source, index=False)
@@ -127,7 +127,8 @@ def _prediction_check(base: str, model_dir: Path) -> Check:
     if answer.status != 200 or not isinstance(answer.body, dict):
         return Check("prediction", False, f"POST /predict answered {answer.status}")
     served_p, served_label = answer.body.get("churn_probability"), answer.body.get("churn_label")
-    # `churn-model predict` writes the probability as text: equal to 12 significant digits.
+    # `churn-model predict` writes the probability as text: equal to
+    # 12 significant digits.
     same = (
         isinstance(served_p, float)
         and math.isclose(served_p, probability, rel_tol=1e-12, abs_tol=1e-15)

@@ -1,10 +1,10 @@
 """The words a domain uses to describe its table: columns, the label, slices, dataset rules.
 
-This module is *machinery*. ``churn_model.domain.schema`` builds one :class:`Schema` out of these
-records; everything else (validation, the HTTP contract, synthetic data, evaluation slices, the
-model card) reads that object and nothing else. A schema checks itself when it is built, so a slice
-that names an unknown column or operator fails on import, with a message naming the slice, before
-any data is read.
+This module is *machinery*. ``churn_model.domain.schema`` builds one :class:`Schema`
+out of these records; everything else (validation, the HTTP contract, synthetic data, evaluation
+slices, the model card) reads that object and nothing else. A schema checks itself when it is built,
+so a slice that names an unknown column or operator fails on import, with a message naming the
+slice, before any data is read.
 
 Slices are small structured records (a column, an operator, a value), never code or query strings:
 they can be checked against the columns, and evaluating one cannot run anything.

@@ -1,10 +1,11 @@
 """Validate a table against the schema with pandera, reporting every problem at once.
 
 This module is *machinery*: the pandera schema is derived from the project's schema
-(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so editing the schema
-is all it takes to change the rules. Validation is lazy: one run collects every problem (missing
-columns, wrong types, nulls, ranges, categories, duplicate ids, non-finite numbers, row count and
-class balance) into one readable report, one line per column and rule, with a few offending rows.
+(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so
+editing the schema is all it takes to change the rules. Validation is lazy: one run collects every
+problem (missing columns, wrong types, nulls, ranges, categories, duplicate ids, non-finite
+numbers, row count and class balance) into one readable report, one line per column and rule, with
+a few offending rows.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
@@ -192,8 +193,9 @@ def _dataset_rules(schema: Schema) -> list[_Rule]:
 def build_schema(
     schema: Schema = SCHEMA, *, require_label: bool = True, unique_id: bool = True
 ) -> pa.DataFrameSchema:
-    """Derive the pandera schema from a :class:`~churn_model.spec.Schema` (the project's).
+    """Derive the pandera schema from a :class:`~churn_model.spec.Schema`.
 
+    ``schema`` is the project's unless a caller (a test, schema inference) passes another.
     With ``require_label=False`` (batch-scoring input) the label and the id may be absent and the
     dataset-wide rules (row count, class balance) are not checked. ``unique_id=False`` leaves
     the id's uniqueness to the caller (a chunked read checks it across chunks).
@@ -412,8 +414,8 @@ class ChunkedValidation:
 
     Each chunk is checked against the schema (without the label, as batch-scoring input), its
     problems gathered with their rows numbered in the input; ids are checked unique across the
-    whole table through an :class:`~churn_model.duplicates.IdLedger` spilling to ``scratch``.
-    Memory holds one chunk and a few examples per rule, whatever the table's length.
+    whole table through an :class:`~churn_model.duplicates.IdLedger` spilling to
+    ``scratch``. Memory holds one chunk and a few examples per rule, whatever the table's length.
     """
 
     def __init__(self, source: str, scratch: Path, schema: Schema = SCHEMA) -> None:

@@ -21,7 +21,12 @@ from churn_model import candidate
 from churn_model import train as train_module
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
-from churn_model.config import GateConfig, ModelConfig, load_gate_config, load_model_config
+from churn_model.config import (
+    GateConfig,
+    ModelConfig,
+    load_gate_config,
+    load_model_config,
+)
 from churn_model.domain.example import generate_sample
 from churn_model.gate import Baseline, Verdict, run_gate
 

@@ -42,7 +42,8 @@ TRUSTED_TYPES = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 """Types skops does not trust by default but this pipeline contains: loading a model file refuses
-any other (see :mod:`churn_model.artifact`). Another estimator may need more: loading names them."""
+any other (see :mod:`churn_model.artifact`). Another estimator may need more:
+loading names them."""
 
 
 def build_pipeline(params: ModelParams, seed: int) -> Pipeline:
