@@ -16,8 +16,6 @@ from collections.abc import Iterator
 import pytest
 from threadpoolctl import threadpool_limits
 
-from model_support import fast_latency
-
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_openmp_thread() -> Iterator[None]:
@@ -34,10 +32,14 @@ def _no_tracking_server_nor_webhook() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def _short_latency_plan(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.node.get_closest_marker("slow"):
-        yield
-        return
+@pytest.fixture(autouse=True, scope="session")
+def _short_latency_plan() -> Iterator[None]:
+    # Session-wide, so that module and session fixtures that train or gate time the short plan
+    # too (a function-scoped fixture starts after them). Tests about latency itself ask for the
+    # declared plan (`model_support.declared_latency`).
+    # Imported here, not at the top: the xdist controller loads this file too, and must not wait
+    # for scikit-learn and pandas before it starts the workers.
+    from model_support import fast_latency  # noqa: PLC0415 -- see the comment above
+
     with fast_latency():
         yield

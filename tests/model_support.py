@@ -31,12 +31,26 @@ FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
 
+DECLARED_LATENCY = (dict(evaluate.LATENCY_PLAN), evaluate.WARMUP_CALLS)
+"""The plan and warm-up ``evaluate.py`` declares, as imported (before any test shrinks them)."""
+
+
 @contextmanager
 def fast_latency() -> Iterator[None]:
     """Shrink the latency plan and its warm-up for the block (usable in module fixtures)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(evaluate, "LATENCY_PLAN", FAST_LATENCY)
         patch.setattr(evaluate, "WARMUP_CALLS", 1)
+        yield
+
+
+@contextmanager
+def declared_latency() -> Iterator[None]:
+    """Time latency with the plan ``evaluate.py`` declares, for the tests about latency itself."""
+    plan, warmup = DECLARED_LATENCY
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate, "LATENCY_PLAN", plan)
+        patch.setattr(evaluate, "WARMUP_CALLS", warmup)
         yield
 
 

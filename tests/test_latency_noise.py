@@ -28,7 +28,7 @@ from churn_model.evaluate import Metrics, evaluate
 from churn_model.gate import Baseline, GateRow, check_metrics
 from churn_model.train import TrainedModel, split_table, train
 
-from model_support import ROOT, fast_config, write_sample
+from model_support import ROOT, declared_latency, fast_config, write_sample
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +55,13 @@ class Models:
 
     trained: TrainedModel
     slower: VotingClassifier
+
+
+@pytest.fixture(autouse=True)
+def _declared_latency_plan() -> Iterator[None]:
+    """Time with the plan `just train` uses (the suite shrinks it for every other test)."""
+    with declared_latency():
+        yield
 
 
 @pytest.fixture(scope="module")
