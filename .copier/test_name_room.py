@@ -57,18 +57,22 @@ def longest_names(package: int, distribution: int) -> dict[str, str]:
 def python_files(root: Path = ROOT) -> list[str]:
     """The Python files ruff checks, without the template's own machinery.
 
-    In a git checkout, the files git tracks; in a copy outside git (the slow tests copy the
-    tracked files into a temporary folder), every file not under a hidden folder.
+    In a git checkout, the files that exist and git does not ignore; in a copy outside git (the
+    slow tests copy the tracked files into a temporary folder), every file not under a hidden
+    folder.
     """
     listed = subprocess.run(
-        ["git", "ls-files", "-z", "--", "*.py"], cwd=root, capture_output=True, check=False
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
+        cwd=root,
+        capture_output=True,
+        check=False,
     )
     if listed.returncode == 0:
-        names = listed.stdout.decode("utf-8").split("\0")
+        names = [n for n in listed.stdout.decode("utf-8").split("\0") if (root / n).is_file()]
     else:
         found = (path.relative_to(root) for path in root.rglob("*.py"))
         names = [p.as_posix() for p in found if not any(s.startswith(".") for s in p.parts[:-1])]
-    return sorted(name for name in names if name and not name.startswith(rename.TEMPLATE_ONLY))
+    return sorted({name for name in names if name and not name.startswith(rename.TEMPLATE_ONLY)})
 
 
 def overlong_lines(root: Path, files: list[str], table: dict[str, str], limit: int) -> list[str]:
