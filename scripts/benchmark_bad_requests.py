@@ -16,7 +16,6 @@ error body, the service's peak resident memory so far, and the ``/health`` laten
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,10 +29,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
-from churn_model.candidate import create_candidate
-from churn_model.data import write_csv
-from churn_model.synthetic import synthetic_frame
+from churn_model.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
+
+from load_test import train_temporary_model
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -44,17 +42,6 @@ BATCH_BODY_BYTES = 950_000
 def unknown_keys(count: int) -> bytes:
     """A JSON object of ``count`` keys no schema has (about ten bytes each)."""
     return b"{" + b",".join(b'"%x":1' % i for i in range(count)) + b"}"
-
-
-def _train(target: Path) -> None:
-    """Train a real candidate on synthetic rows of the schema; copy model and card to ``target``."""
-    with tempfile.TemporaryDirectory(prefix="bench-bad-") as tmp:
-        data = Path(tmp) / "sample.csv"
-        write_csv(synthetic_frame(10_000, seed=0), data)
-        folder = create_candidate(data, root=Path(tmp) / "candidates")
-        target.mkdir(parents=True, exist_ok=True)
-        for name in (MODEL_FILE, CARD_FILE):
-            shutil.copyfile(folder / name, target / name)
 
 
 def _memory_kib(pid: int) -> dict[str, int]:
@@ -156,7 +143,7 @@ def main() -> None:
         model_dir = arguments.model_dir
         if not (model_dir / MODEL_FILE).is_file():
             model_dir = Path(tmp) / "model"
-            _train(model_dir)
+            train_temporary_model(model_dir)
         with service(model_dir) as (url, pid), HealthPoller(url) as health:
             time.sleep(0.5)
             idle = health.since(0)
