@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 
 from churn_model import evaluate
+from churn_model.candidate import create_candidate
 from churn_model.config import GateConfig, LatencyBudget, SizeBudget
 from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+from churn_model.tracking import Tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
@@ -100,6 +102,23 @@ def fast_config(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(fast, encoding="utf-8")
     return dest
+
+
+def small_candidate(
+    folder: Path, rows: int = 2_000, seed: int = 7, tracker: Tracker | None = None
+) -> Path:
+    """Train a candidate the fast way (synthetic rows, fast config) under ``folder``; return it.
+
+    The table goes to ``folder/sample-<seed>.csv``, the config to ``folder/model.toml`` and the
+    candidate under ``folder/candidates``: what most model-path tests need before they gate,
+    promote, tamper or serve.
+    """
+    return create_candidate(
+        write_sample(folder / f"sample-{seed}.csv", rows, seed),
+        config_path=fast_config(folder / "model.toml"),
+        root=folder / "candidates",
+        tracker=tracker,
+    )
 
 
 def make_project(dest: Path) -> Path:

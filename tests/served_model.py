@@ -23,13 +23,12 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
-from churn_model.candidate import create_candidate
 from churn_model.card import ModelCard, read_card, write_card
 from churn_model.config import load_model_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
-from model_support import ROOT, fast_config, fast_latency, write_sample
+from model_support import ROOT, small_candidate
 
 THRESHOLD = load_model_config(ROOT / "configs/model.toml").decision.threshold
 
@@ -48,11 +47,7 @@ def _candidate() -> Path:
     """
     scratch = Path(tempfile.mkdtemp(prefix="served-model-"))
     atexit.register(shutil.rmtree, scratch, True)
-    data = write_sample(scratch / "sample.csv", 2_000)
-    with fast_latency():
-        return create_candidate(
-            data, config_path=fast_config(scratch / "model.toml"), root=scratch / "candidates"
-        )
+    return small_candidate(scratch)
 
 
 def trained_candidate() -> Path:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from churn_model import candidate
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.card import ModelCard, read_card
 from churn_model.config import GateConfig, SizeBudget, load_gate_config
@@ -24,7 +23,7 @@ from churn_model.gate import (
     run_gate,
 )
 
-from model_support import fast_config, fast_latency, gates_toml, lenient_gates, write_sample
+from model_support import gates_toml, lenient_gates, small_candidate
 
 SLICE = "a slice"
 """A slice fabricated into the metrics, for the rules about slices whatever the schema declares."""
@@ -33,12 +32,7 @@ SLICE = "a slice"
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("gate")
-    with fast_latency():
-        return candidate.create_candidate(
-            write_sample(tmp / "s.csv", 2_500),
-            config_path=fast_config(tmp / "model.toml"),
-            root=tmp / "candidates",
-        )
+    return small_candidate(tmp, rows=2_500)
 
 
 @pytest.fixture(scope="module")

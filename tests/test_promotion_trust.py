@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from churn_model import candidate, gate, registry
+from churn_model import gate, registry
 from churn_model.artifact import CARD_FILE, METRICS_FILE
 from churn_model.card import read_card
 from churn_model.config import GateConfig, ModelConfig
@@ -21,7 +21,7 @@ from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
 from churn_model.rederive import Remeasured, remeasure
 from churn_model.report import REPORT_FILE
 
-from model_support import fast_config, fast_latency, lenient_gates, write_sample
+from model_support import fast_latency, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
 FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
@@ -30,12 +30,7 @@ FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("trust")
-    with fast_latency():
-        return candidate.create_candidate(
-            write_sample(tmp / "s.csv", 2_000),
-            config_path=fast_config(tmp / "model.toml"),
-            root=tmp / "candidates",
-        )
+    return small_candidate(tmp)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from churn_model import candidate, registry
+from churn_model import registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
@@ -24,7 +24,7 @@ from churn_model.gate import (
 )
 from churn_model.report import REPORT_FILE, ROC_FILE
 
-from model_support import fast_config, fast_latency, lenient_gates, write_sample
+from model_support import lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
 FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
@@ -34,16 +34,7 @@ FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
 def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three ungated candidates, trained on different data (so their models differ)."""
     tmp = tmp_path_factory.mktemp("built")
-    config = fast_config(tmp / "model.toml")
-    with fast_latency():
-        return [
-            candidate.create_candidate(
-                write_sample(tmp / f"s{seed}.csv", 2_000, seed=seed),
-                config_path=config,
-                root=tmp / "candidates",
-            )
-            for seed in (11, 12, 13)
-        ]
+    return [small_candidate(tmp, seed=seed) for seed in (11, 12, 13)]
 
 
 _VERDICT_FILES = (VERDICT_FILE, SUMMARY_FILE)

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from churn_model import PROJECT_NAME
 from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.candidate import create_candidate
 from churn_model.card import read_card
 from churn_model.cli import app
 from churn_model.errors import UserError
@@ -35,7 +34,7 @@ from churn_model.tracking import (
     log_verdict,
 )
 
-from model_support import ROOT, fast_config, fast_latency, lenient_gates, write_sample
+from model_support import ROOT, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
 runner = CliRunner()
@@ -62,13 +61,7 @@ def tracker(store: Path) -> Tracker:
 def gated(tracker: Tracker, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small candidate trained with tracking on, then gated (verdict logged)."""
     tmp = tmp_path_factory.mktemp("tracked")
-    with fast_latency():
-        folder = create_candidate(
-            write_sample(tmp / "sample.csv", 2_000),
-            config_path=fast_config(tmp / "model.toml"),
-            root=tmp / "candidates",
-            tracker=tracker,
-        )
+    folder = small_candidate(tmp, tracker=tracker)
     assert log_verdict(tracker, folder, run_gate(folder, LENIENT, None)) is not None
     return folder
 
