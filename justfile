@@ -114,9 +114,10 @@ train data="":
 gate:
     uv run churn-model gate
 
-# Promote a candidate that passed the gate (default: the newest) to champion; refreshes ci/baseline.json and docs/model/.
-promote candidate="":
-    uv run churn-model promote {{ if candidate == "" { "" } else { "--candidate " + quote(candidate) } }}
+# Promote a candidate that passed the gate (`--candidate ID`, default: the newest) to champion; refreshes ci/baseline.json and docs/model/. Refuses one trained from uncommitted changes unless `--allow-dirty`.
+[positional-arguments]
+promote *options:
+    uv run churn-model promote "$@"
 
 # Restore the previous champion (registry pointer, ci/baseline.json and docs/model/).
 rollback:

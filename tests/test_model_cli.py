@@ -108,6 +108,24 @@ def test_a_failing_gate_exits_non_zero_and_shows_fail(project: Path) -> None:
     assert "cannot be promoted" in refused.stderr
 
 
+def test_promote_refuses_a_dirty_candidate_unless_allowed(project: Path) -> None:
+    assert invoke("train", "sample.csv").exit_code == 0
+    card_path = project / "artifacts/candidates" / candidates(project)[0] / "card.json"
+    card = json.loads(card_path.read_text())
+    card["git"] = {"commit": "f" * 40, "dirty": True}  # as `just train` records an edited tree
+    card_path.write_text(json.dumps(card))
+    assert invoke("gate").exit_code == 0
+    refused = invoke("promote")
+    assert refused.exit_code == 1
+    assert "uncommitted changes" in refused.stderr
+    assert "commit your changes" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (project / "ci/baseline.json").exists()
+    allowed = invoke("promote", "--allow-dirty")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads((project / "ci/baseline.json").read_text())["model_id"] == card["id"]
+
+
 def test_invalid_data_is_refused_and_writes_nothing(project: Path) -> None:
     missing = SCHEMA.feature_names()[0]
     synthetic_frame(800, seed=5).drop(columns=[missing]).to_csv("bad.csv", index=False)

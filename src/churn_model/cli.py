@@ -201,13 +201,23 @@ def gate(candidate: CandidateOption = None) -> None:
 
 
 @app.command()
-def promote(candidate: CandidateOption = None) -> None:
+def promote(
+    candidate: CandidateOption = None,
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty",
+            help="Promote a candidate trained from a work tree with uncommitted changes (its "
+            "card says dirty), which is refused otherwise.",
+        ),
+    ] = False,
+) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
     from churn_model import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
-        pointer = registry.promote(candidate)
+        pointer = registry.promote(candidate, allow_dirty=allow_dirty)
         typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
         _follow_baseline(tracker, f"promoted {pointer.champion} locally")
 
