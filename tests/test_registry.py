@@ -144,7 +144,13 @@ def test_a_candidate_trained_from_uncommitted_changes_is_promoted_only_when_allo
         r"`just promote --allow-dirty`"
     )
     with pytest.raises(UserError, match=refusal):
-        registry.promote(env.ids[0], candidates=env.candidates, gate_config=LENIENT, **env.paths)
+        registry.promote(
+            env.ids[0],
+            allow_dirty=False,
+            candidates=env.candidates,
+            gate_config=LENIENT,
+            **env.paths,
+        )
     assert env.pointer().champion is None
     assert not env.paths["baseline_path"].exists()
     allowed = registry.promote(
@@ -153,7 +159,7 @@ def test_a_candidate_trained_from_uncommitted_changes_is_promoted_only_when_allo
     assert allowed.champion == env.ids[0]
     env.gate(1)
     clean = registry.promote(
-        env.ids[1], candidates=env.candidates, gate_config=LENIENT, **env.paths
+        env.ids[1], allow_dirty=False, candidates=env.candidates, gate_config=LENIENT, **env.paths
     )
     assert clean.champion == env.ids[1]
 
