@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -96,9 +97,26 @@ def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     assert inferred.schema.label.positive == "a"
 
 
-def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nullable", [True, False], ids=["with slices", "without a slice"])
+def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path, nullable: bool) -> None:
+    # Without a nullable column or a small category, the draft declares no slice at all.
+    schema = (
+        OTHER
+        if nullable
+        else Schema(
+            features=tuple(
+                replace(column, nullable=False)
+                for column in OTHER.features
+                if column.kind != "category"
+            ),
+            label=OTHER.label,
+            positive_rate=OTHER.positive_rate,
+        )
+    )
+    inferred = infer(_extract(tmp_path, schema), label=OTHER.label.name)
+    assert bool(inferred.schema.slices) is nullable
     draft = tmp_path / "schema.py"
-    draft.write_text(render(infer(_extract(tmp_path, OTHER), label="outcome"), "extract.csv"))
+    draft.write_text(render(inferred, "extract.csv"))
     ruff = shutil.which("ruff")
     assert ruff is not None
     config = ["--config", str(ROOT / "pyproject.toml")]

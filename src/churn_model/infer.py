@@ -332,7 +332,7 @@ def render(inferred: Inferred, source: str) -> str:
         "missing, the label and its positive value, the slices. Then describe each column.",
         '"""',
         "",
-        "from churn_model.spec import Column, Label, Schema, Slice",
+        f"from churn_model.spec import Column, Label, Schema{', Slice' if schema.slices else ''}",
         "",
         "SCHEMA = Schema(",
     ]
@@ -356,7 +356,7 @@ def render(inferred: Inferred, source: str) -> str:
     lines += [
         "    # The sub-populations evaluated on their own, which ci/gates.toml can put floors on.",
         "    # Add the ones that matter to you; a numeric threshold: lt, le, gt, ge or between.",
-        "    slices=(",
+        "    slices=(" if schema.slices else "    slices=(),",
     ]
     for piece in schema.slices:
         args = [_literal(piece.name), _literal(piece.column), _literal(piece.op)]
@@ -367,7 +367,7 @@ def render(inferred: Inferred, source: str) -> str:
             lines += _call("Slice", args, 8)
             lines[-1] += ","
     lines += [
-        "    ),",
+        *(["    ),"] if schema.slices else []),
         f"    min_rows={schema.min_rows},",
         f"    positive_rate=({schema.positive_rate[0]:g}, {schema.positive_rate[1]:g}),",
         ")",
