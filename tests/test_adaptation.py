@@ -4,9 +4,9 @@ For each of three structurally different tables, in a copy of the repository (it
 and virtual environment), this test does exactly what ``docs/adapting.md`` tells a new user to do
 with an extract of their own, in that order:
 
-1. ``just infer-schema`` drafts the schema, moved into ``src/churn_model/domain/schema.py``; then
-   ``just validate`` checks the extract against it (nothing else changed yet);
-2. the two lines of ``src/churn_model/domain/example.py`` (``DATA_FILE``, ``build_sample = None``);
+1. ``just infer-schema`` drafts the schema, moved into the domain's ``schema.py``; then ``just
+   validate`` checks the extract against it (nothing else changed yet);
+2. the two lines of the domain's ``example.py`` (``DATA_FILE``, ``build_sample = None``);
 3. the data pinned with ``dvc add``;
 4. the example's tests replaced by one of the user's;
 5. the decision objective declared in ``configs/model.toml``, ``ci/baseline.json`` removed, ``just
@@ -289,7 +289,7 @@ def _draft_the_schema(project: Project, table: Table, extract: Path) -> None:
     assert "id=" not in text  # no unique column: no id
     if table.slice_line is not None:
         text = text.replace("    slices=(\n", "    slices=(\n" + table.slice_line, 1)
-    project.edit(SCHEMA_FILE, text)  # `mv build/schema.py src/churn_model/domain/schema.py`
+    project.edit(SCHEMA_FILE, text)  # `mv build/schema.py` to the domain's schema.py
     (project.root / "build/schema.py").unlink()
 
 

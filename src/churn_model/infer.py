@@ -324,6 +324,7 @@ def render(inferred: Inferred, source: str) -> str:
     """The Python source of a ``schema.py`` declaring ``inferred.schema``, ready for review."""
     schema = inferred.schema
     label = schema.label
+    records = "Column, Label, Schema, Slice" if schema.slices else "Column, Label, Schema"
     lines = [
         f'"""The table\'s contract, drafted by `just infer-schema` from {source}.',
         "",
@@ -332,7 +333,7 @@ def render(inferred: Inferred, source: str) -> str:
         "missing, the label and its positive value, the slices. Then describe each column.",
         '"""',
         "",
-        f"from churn_model.spec import Column, Label, Schema{', Slice' if schema.slices else ''}",
+        f"from churn_model.spec import {records}",
         "",
         "SCHEMA = Schema(",
     ]

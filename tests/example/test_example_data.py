@@ -76,7 +76,9 @@ def test_the_generator_is_imported_only_when_build_sample_runs() -> None:
     """
     probe = (
         "import sys\n"
-        "import churn_model.cli, churn_model.data, churn_model.validation\n"
+        "import churn_model.cli\n"
+        "import churn_model.data\n"
+        "import churn_model.validation\n"
         "from churn_model.domain import example\n"
         "name = 'churn_model.domain.churn_sample'\n"
         "print(name in sys.modules)\n"
