@@ -81,7 +81,7 @@ check-manifests:
     uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
-# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting another table) and print their times.
+# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting three other tables) and print their times.
 check-slow:
     uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
 

@@ -161,6 +161,7 @@ ATTRITION = Table(
     extract=lambda frame: frame.astype(
         dict.fromkeys(("overtime", "remote", "stock_options", "single"), "int64")
     ),
+    slice_line='        Slice("overtime", "overtime", "eq", True),\n',
 )
 """(c) A Yes/No label with several 0/1 columns (booleans as the extract writes them)."""
 
@@ -279,6 +280,16 @@ def _served(project: Project) -> Iterator[str]:
 # ---------------------------------------------------------------- the documented steps
 
 
+def _add_slice(draft: str, line: str) -> str:
+    """Add a slice to a drafted schema, as a user would (importing Slice if the draft had none)."""
+    if "    slices=(),\n" in draft:
+        draft = draft.replace("    slices=(),\n", "    slices=(\n    ),\n", 1)
+        draft = draft.replace(
+            "import Column, Label, Schema\n", "import Column, Label, Schema, Slice\n"
+        )
+    return draft.replace("    slices=(\n", "    slices=(\n" + line, 1)
+
+
 def _draft_the_schema(project: Project, table: Table, extract: Path) -> None:
     """Step 1: draft the schema, review it (a slice of the user's), move it into place."""
     label = table.schema.label
@@ -288,7 +299,7 @@ def _draft_the_schema(project: Project, table: Table, extract: Path) -> None:
     text = (project.root / "build/schema.py").read_text(encoding="utf-8")
     assert "id=" not in text  # no unique column: no id
     if table.slice_line is not None:
-        text = text.replace("    slices=(\n", "    slices=(\n" + table.slice_line, 1)
+        text = _add_slice(text, table.slice_line)
     project.edit(SCHEMA_FILE, text)  # `mv build/schema.py` to the domain's schema.py
     (project.root / "build/schema.py").unlink()
 
