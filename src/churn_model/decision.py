@@ -4,14 +4,14 @@ A threshold carried over from another table is wrong without a sound: on a table
 positives it flags too few rows, and every metric the gate puts a floor on (precision, recall, F1)
 is measured at it. So the ``[decision]`` table declares what the threshold is *for* (the best F1,
 the most recall at a minimum precision, or the least cost of a false negative against a false
-positive), and ``just calibrate`` proposes the threshold that serves it: on each seed's held-out
-scores the best one is found, and the proposal is their median, printed with its spread over the
-seeds. ``calibrated_on`` in the same table records the data a threshold was chosen on (its version,
+positive), and ``just calibrate`` proposes the threshold that serves it best on average over the
+seeds' held-out scores (a threshold to the hundredth, so a minimum precision holds on average, not
+only on half the seeds), printed with the spread of each seed's own best threshold.
+``calibrated_on`` in the same table records the data a threshold was chosen on (its version,
 as a model card records it), so calibration can say when the configured threshold was chosen on
 other data, the example's in a project adopted from the template, without guessing from the number.
 """
 
-import math
 import statistics
 import textwrap
 from collections.abc import Sequence
@@ -26,7 +26,9 @@ Scores = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 """One seed's held-out labels (1 positive, 0 negative) and predicted probabilities."""
 
 STEP = 0.01
-"""A proposed threshold is rounded to this, and kept within [STEP, 1 - STEP]."""
+"""The proposal is one of the thresholds STEP, 2 x STEP, ... up to 1 - STEP."""
+
+GRID = np.round(np.arange(STEP, 1.0 - STEP / 2, STEP), 2)
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,11 @@ class Proposal:
     data_version: str
     """The version of the data the seeds were trained and scored on."""
     per_seed: tuple[float, ...]
-    """The best threshold on each seed's held-out scores (seeds that have one)."""
+    """Each seed's own best threshold on its held-out scores (seeds that have one): the spread."""
     seeds: int
     threshold: float | None
-    """The median of :attr:`per_seed`, rounded to :data:`STEP`; ``None`` if no seed has one."""
+    """The threshold of :data:`GRID` that serves the objective best on average over the seeds;
+    ``None`` when none meets it (a minimum precision out of reach)."""
     at_proposal: Quality | None
     at_configured: Quality
 
@@ -64,13 +67,17 @@ class Proposal:
         return self.decision.calibrated_on == self.data_version
 
     @property
+    def spread(self) -> float:
+        """The standard deviation of the seeds' own best thresholds (0 with fewer than two)."""
+        return statistics.stdev(self.per_seed) if len(self.per_seed) > 1 else 0.0
+
+    @property
     def configured_fits(self) -> bool:
-        """Whether the configured threshold lies within the seeds' best thresholds (rounded)."""
-        if not self.per_seed:
+        """Whether the configured threshold is the proposal, within the seed-to-seed noise."""
+        if self.threshold is None:
             return False
-        low = math.floor(min(self.per_seed) / STEP + 1e-9) * STEP
-        high = math.ceil(max(self.per_seed) / STEP - 1e-9) * STEP
-        return low - 1e-9 <= self.decision.threshold <= high + 1e-9
+        noise = max(STEP, self.spread)
+        return abs(self.decision.threshold - self.threshold) <= noise + 1e-9
 
 
 def _curve(
@@ -136,6 +143,22 @@ def quality_at(scored: Sequence[Scores], threshold: float, cost_ratio: float | N
     return Quality(precision, recall, f1, flagged, cost if cost_ratio is not None else None)
 
 
+def _best_on_average(scored: Sequence[Scores], decision: DecisionConfig) -> float | None:
+    """The threshold of :data:`GRID` that best serves the objective, averaged over the seeds.
+
+    Ties go to the highest threshold, as in :func:`best_threshold`.
+    """
+    qualities = [(float(t), quality_at(scored, float(t), decision.cost_ratio)) for t in GRID]
+    if decision.objective == "min_precision":
+        reaching = [t for t, q in qualities if q.precision >= (decision.min_precision or 0.0)]
+        return min(reaching) if reaching else None
+    if decision.objective == "f1":
+        best = max(q.f1 for _, q in qualities)
+        return max(t for t, q in qualities if q.f1 == best)
+    least = min(q.cost or 0.0 for _, q in qualities)
+    return max(t for t, q in qualities if (q.cost or 0.0) == least)
+
+
 def propose(scored: Sequence[Scores], decision: DecisionConfig, data_version: str) -> Proposal:
     """Propose a threshold for ``decision``'s objective from each seed's held-out scores."""
     per_seed = tuple(
@@ -143,10 +166,7 @@ def propose(scored: Sequence[Scores], decision: DecisionConfig, data_version: st
         for y_true, y_score in scored
         if (found := best_threshold(y_true, y_score, decision)) is not None
     )
-    threshold = None
-    if per_seed:
-        rounded = round(round(statistics.median(per_seed) / STEP) * STEP, 6)
-        threshold = min(max(rounded, STEP), 1 - STEP)
+    threshold = _best_on_average(scored, decision)
     return Proposal(
         decision=decision,
         data_version=data_version,
@@ -194,13 +214,14 @@ def advice(proposal: Proposal) -> str:
     """What to do with the proposal: keep the configured threshold, or set the proposed one."""
     if proposal.threshold is None:
         return (
-            f"no seed's held-out scores have a threshold for {objective_text(proposal.decision)}:"
-            f" relax the objective in {DEFAULT_MODEL_CONFIG} [decision], or improve the model"
+            f"no threshold gives {objective_text(proposal.decision)} on average over the seeds'"
+            f" held-out scores: relax the objective in {DEFAULT_MODEL_CONFIG} [decision], or"
+            " improve the model"
         )
     if proposal.chosen_here and proposal.configured_fits:
         return (
-            f"keep it: {proposal.decision.threshold:g} lies within the seeds' best thresholds and"
-            " was chosen on this data"
+            f"keep it: {proposal.decision.threshold:g} is the proposal, within the seeds' spread,"
+            " and was chosen on this data"
         )
     return (
         f'set threshold = {proposal.threshold:.2f} and calibrated_on = "{proposal.data_version}"'
@@ -219,12 +240,14 @@ def _quality_text(quality: Quality) -> str:
 
 def _spread_text(proposal: Proposal) -> str:
     values = proposal.per_seed
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    if not values:
+        return f"the best on average over the {proposal.seeds} seeds' held-out scores"
     missed = proposal.seeds - len(values)
-    unreached = f"; {missed} seed(s) had none" if missed else ""
+    unreached = f", {missed} had none" if missed else ""
     return (
-        f"the median of the best threshold on each seed's held-out scores: std {std:.3f},"
-        f" {min(values):.2f}..{max(values):.2f} over {len(values)} seeds{unreached}"
+        f"the best on average over the {proposal.seeds} seeds' held-out scores (each seed's own"
+        f" best: median {statistics.median(values):.2f}, std {proposal.spread:.3f},"
+        f" {min(values):.2f}..{max(values):.2f}{unreached})"
     )
 
 
