@@ -1,7 +1,7 @@
 """Choosing the decision threshold from data, for the objective ``configs/model.toml`` declares.
 
-A threshold carried over from another table is wrong without a sound: on a table with fewer
-positives it flags too few rows, and every metric the gate puts a floor on (precision, recall, F1)
+A threshold carried over from another table is silently wrong: on a table with fewer positives
+it flags too few rows, and every metric the gate puts a floor on (precision, recall, F1)
 is measured at it. So the ``[decision]`` table declares what the threshold is *for* (the best F1,
 the most recall at a minimum precision, or the least cost of a false negative against a false
 positive), and ``just calibrate`` proposes the threshold that serves it best on average over the
@@ -29,6 +29,7 @@ STEP = 0.01
 """The proposal is one of the thresholds STEP, 2 x STEP, ... up to 1 - STEP."""
 
 GRID = np.round(np.arange(STEP, 1.0 - STEP / 2, STEP), 2)
+"""The thresholds a proposal is chosen among."""
 
 
 @dataclass(frozen=True)
