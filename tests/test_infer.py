@@ -84,6 +84,11 @@ def test_the_label_its_positive_value_and_the_id_are_guessed_and_said(tmp_path: 
     assert "label: guessed 'outcome'" in said
     assert "positive value guessed as 'yes'" in said
     assert "id: guessed 'order'" in said
+    draft = render(inferred, "extract.csv")
+    assert "    # id: guessed 'order'" in draft.split("    id=Column(")[0]
+    above_label = draft.split("    label=Label(")[0]
+    assert "    # label: guessed 'outcome'" in above_label
+    assert "    # label: positive value guessed as 'yes'" in above_label
 
 
 def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:

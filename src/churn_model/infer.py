@@ -496,10 +496,16 @@ def render(inferred: Inferred, source: str) -> str:
         "",
         "SCHEMA = Schema(",
     ]
+    guessed = {
+        part: [note for note in inferred.notes if note.startswith(f"{part}: ")]
+        for part in ("id", "label")
+    }
     if schema.id is not None:
         identifier = [_literal(schema.id.name), '"id"', _literal(schema.id.description)]
+        lines += [line for note in guessed["id"] for line in _comment(note, 4)]
         lines += _call("id=Column", identifier, 4)
         lines[-1] += ","
+    lines += [line for note in guessed["label"] for line in _comment(note, 4)]
     label_args = [
         _literal(label.name),
         f"positive={_literal(label.positive)}",
