@@ -122,8 +122,8 @@ def synthetic_frame(
         else:
             codes = _codes(len(column.categories), rows, rng)
             effects = rng.normal(0.0, 1.0, size=len(column.categories))
-            if column.ordered:  # a scale's levels push the label one way, step by step
-                effects = np.sort(effects)
+            # A scale's levels push the label one way, step by step.
+            effects = np.sort(effects) if column.ordered else effects
             signal = np.where(missing, 0.0, effects[codes])
             values = np.asarray(column.categories, dtype=object)[codes]
             values[missing] = None
