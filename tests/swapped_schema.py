@@ -1,11 +1,11 @@
 """Run the model path in a fresh process with a test's schema in the domain's place.
 
-``python tests/swapped_schema.py NAME FOLDER`` puts ``schemas.NAME`` where
-``churn_model.domain.schema`` would be, before any machinery module reads it, then does what a
-project with that schema does: trains a small candidate (the domain's ``build_pipeline``, the
-fast config), loads it as the service does, and answers requests over the real HTTP app. It prints
-one JSON object saying what it saw, for the calling test to judge. A process of its own, because
-every machinery module reads the schema once, when it is imported.
+``python tests/swapped_schema.py NAME FOLDER`` puts ``schemas.NAME`` where the domain's schema
+module would be, before any machinery module reads it, then does what a project with that schema
+does: trains a small candidate (the domain's ``build_pipeline``, the fast config), loads it as the
+service does, and answers requests over the real HTTP app. It prints one JSON object saying what
+it saw, for the calling test to judge. A process of its own, because every machinery module reads
+the schema once, when it is imported.
 """
 
 import json
@@ -41,8 +41,9 @@ def install(schema: Schema) -> None:
     The example's data module goes too (it names the example's columns), replaced as a project
     with its own data replaces it: a data file, and no offline generator.
     """
-    loaded = [name for name in sys.modules if name.startswith("churn_model.")]
-    assert set(loaded) <= {"churn_model.domain", "churn_model.spec", "churn_model.errors"}, loaded
+    package = churn_model.__name__
+    loaded = {name for name in sys.modules if name.startswith(f"{package}.")}
+    assert loaded <= {f"{package}.{part}" for part in ("domain", "spec", "errors")}, loaded
     _module("schema", SCHEMA=schema)
     _module("example", DATA_FILE=Path("data/swapped.csv"), build_sample=None)
 
