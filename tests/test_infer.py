@@ -287,8 +287,17 @@ def test_what_only_looks_like_a_scale_is_drafted_unordered_and_noted(
     assert inferred.remarks["level"] in inferred.notes[-1]
 
 
-def test_a_plain_category_is_neither_ordered_nor_noted(tmp_path: Path) -> None:
-    inferred = _one_column(tmp_path, ["north", "south", "east", "west"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["north", "south", "east", "west"],
+        [f"{number} - {name}" for number, name in enumerate("abcdefghijklm", start=1)],
+        [f"{level} {number}" for level in ("low", "high") for number in range(7)],
+    ],
+    ids=["names", "numbered-codes", "many-mentions"],
+)
+def test_a_plain_category_is_neither_ordered_nor_noted(tmp_path: Path, values: list[str]) -> None:
+    inferred = _one_column(tmp_path, values)
     assert not inferred.schema.feature("level").ordered
     assert inferred.remarks == {}
 

@@ -34,6 +34,10 @@ said (``--max-categories N`` keeps larger categories, such as a 200-value region
 MIN_SCALE_LEVELS = 3
 """A column is drafted as an ordered scale only when it holds at least this many levels."""
 
+MAX_SCALE_LEVELS = 12
+"""A column with more distinct values is a code or a name, never taken for a scale (an 11-point
+rating still is one)."""
+
 MIN_HINTS = 2
 """A column is noted as maybe a scale when this many of its values suggest one (one is chance)."""
 
@@ -146,7 +150,7 @@ def _scale_order(values: list[str]) -> tuple[list[str], str] | None:
     Numbered levels (``"1 - Low"``, ``"2 - Medium"``) go by their numbers, which must differ;
     other values must each be a different level of one of :data:`SCALES`.
     """
-    if len(values) < MIN_SCALE_LEVELS:
+    if not MIN_SCALE_LEVELS <= len(values) <= MAX_SCALE_LEVELS:
         return None
     numbers = [int(match.group(1)) for value in values if (match := _NUMBERED.match(value))]
     if len(numbers) == len(values) and len(set(numbers)) == len(values):
@@ -166,6 +170,8 @@ def _scale_like(values: list[str]) -> list[str]:
     Those mentioning levels of one known scale (``Travel_Rarely``, ``Travel_Frequently``;
     ``primary``, ``secondary`` beside ``unknown``), else those starting with a number.
     """
+    if len(values) > MAX_SCALE_LEVELS:
+        return []
     for mentions in _MENTIONS:
         hits = [value for value in values if mentions.search(_words(value))]
         if len(hits) >= MIN_HINTS:
