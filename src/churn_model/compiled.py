@@ -10,11 +10,10 @@ that computes the same matrix from column arrays, then hands it to the fitted cl
 (``predict_proba``), so the trees, and therefore the probabilities, are the pipeline's.
 
 Only the step types the template builds are understood (``SimpleImputer`` on NaN,
-``"passthrough"``, ``OneHotEncoder`` ignoring unknowns, ``OrdinalEncoder`` encoding unknowns
-as a value, neither with infrequent categories). For anything
-else :func:`compile_pipeline` returns ``None`` and the caller keeps the pipeline; and
-:func:`matches_pipeline` lets the caller refuse a compiled path that does not reproduce the
-pipeline's probabilities exactly on probe rows.
+``"passthrough"``, ``OneHotEncoder`` ignoring unknowns, ``OrdinalEncoder`` encoding unknowns as a
+value, neither with infrequent categories). For anything else :func:`compile_pipeline` returns
+``None`` and the caller keeps the pipeline; and :func:`matches_pipeline` lets the caller refuse a
+compiled path that does not reproduce the pipeline's probabilities exactly on probe rows.
 """
 
 from collections.abc import Callable, Mapping
