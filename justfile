@@ -131,7 +131,7 @@ register:
 calibrate *args:
     uv run churn-model calibrate "$@"
 
-# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--output`, `--force`); prints where it wrote it.
+# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--max-categories N`, `--output`, `--force`); prints its guesses and where it wrote it.
 [positional-arguments]
 infer-schema file *options:
     uv run churn-model infer-schema "$@"

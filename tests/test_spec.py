@@ -55,6 +55,14 @@ def test_a_bad_slice_is_an_error_naming_it(slices: tuple[Slice, ...], message: s
         ({"features": (Column("x", "category", "?"),)}, "needs its categories"),
         ({"features": (Column("x", "category", "?", categories=("a", "a")),)}, "listed twice"),
         ({"features": (Column("x", "int", "?", categories=("a",)),)}, "categories apply"),
+        (
+            {"features": (Column("x", "int", "?", ordered=True),)},
+            "column 'x': ordered applies to category columns, not to a int column",
+        ),
+        (
+            {"features": (Column("x", "category", "?", categories=("a",), ordered=True),)},
+            "column 'x': an ordered category needs at least two levels",
+        ),
         ({"features": (Column("x", "id", "?"),)}, "goes in Schema(id=...)"),
         ({"id": Column("x", "int", "?")}, "the id column has kind 'id'"),
         ({"id": Column("outcome", "id", "?")}, "distinct, non-empty name"),

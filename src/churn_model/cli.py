@@ -353,6 +353,14 @@ def infer_schema(
     id_column: Annotated[
         str | None, typer.Option("--id", help="The id column (default: a unique text column).")
     ] = None,
+    max_categories: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Keep a text column with up to N distinct values as a category (default: 100); "
+            "one with more is left out as free text, and said.",
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option(help="Where to write the draft.")] = Path(
         "build/schema.py"
     ),
@@ -360,12 +368,18 @@ def infer_schema(
 ) -> None:
     """Draft the domain's schema.py from a real extract, for review (never overwrites silently)."""
     from churn_model.files import write_atomic
-    from churn_model.infer import infer, render
+    from churn_model.infer import MAX_CATEGORIES, infer, render
 
     with reporting_user_errors():
         if output.exists() and not force:
             raise UserError(f"{output}: already exists; pass --force to overwrite it")
-        inferred = infer(path, label=label, positive=positive, id_column=id_column)
+        inferred = infer(
+            path,
+            label=label,
+            positive=positive,
+            id_column=id_column,
+            max_categories=MAX_CATEGORIES if max_categories is None else max_categories,
+        )
         write_atomic(output, render(inferred, source=path.name).encode())
     for note in inferred.notes:
         typer.echo(f"note: {note}")

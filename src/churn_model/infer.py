@@ -2,15 +2,19 @@
 
 This module is *machinery*. It reads a CSV or Parquet extract, decides each column's kind (a whole
 number, a number, a boolean, a category, an identifier), its bounds (what the extract holds, with a
-margin), its categories and whether it has missing values; it picks the label and its positive
+margin), its categories (in order, marked ``ordered``, when they are the levels of a scale it
+recognises) and whether it has missing values; it picks the label and its positive
 value (given, or guessed and said so), an id column if one is unique, and slices worth watching
 (each missing-value column, each small category). The result is a
 :class:`~churn_model.spec.Schema` (so the draft is checked like any schema) rendered as
 the Python source of ``schema.py``, for a human to review: the draft never replaces the domain's
-file by itself.
+file by itself. Every guess is said twice: in the notes printed to the user, and as a comment
+beside the drafted column.
 """
 
 import math
+import re
+import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +27,43 @@ from churn_model.errors import UserError
 from churn_model.spec import Column, Label, LabelValue, Schema, Slice
 from churn_model.validation import BOOL_TOKENS
 
-MAX_CATEGORIES = 30
-"""A text column with more distinct values than this is free text, not a category."""
+MAX_CATEGORIES = 100
+"""By default, a text column with more distinct values than this is left out as free text, and
+said (``--max-categories N`` keeps larger categories, such as a 200-value region code)."""
+
+MIN_SCALE_LEVELS = 3
+"""A column is drafted as an ordered scale only when it holds at least this many levels."""
+
+MAX_SCALE_LEVELS = 12
+"""A column with more distinct values is a code or a name, never taken for a scale (an 11-point
+rating still is one)."""
+
+MIN_HINTS = 2
+"""A column is noted as maybe a scale when this many of its values suggest one (one is chance)."""
+
+SCALES: tuple[tuple[str, ...], ...] = (
+    ("very low", "low", "medium|med|moderate|mid|average", "high", "very high"),
+    ("below college", "college", "bachelor", "master", "doctor"),
+    ("primary", "secondary", "tertiary"),
+    ("below average", "average", "above average"),
+    ("very poor", "poor|bad", "fair|average|ok", "good", "very good", "excellent"),
+    ("never", "rarely|seldom", "sometimes|occasionally", "often|frequently|usually", "always"),
+    (
+        "strongly disagree",
+        "disagree",
+        "somewhat disagree",
+        "neutral|neither agree nor disagree",
+        "somewhat agree",
+        "agree",
+        "strongly agree",
+    ),
+    ("very dissatisfied", "dissatisfied", "neutral", "satisfied", "very satisfied"),
+    ("very unlikely", "unlikely", "neutral", "likely", "very likely"),
+    ("extra small|xs", "small", "medium", "large", "extra large|xl"),
+)
+"""The scales recognised as ordered, each lowest level first; ``|`` separates spellings of one
+level. Values match a level loosely: case, ``_``, ``-`` and spaces do not matter (``Very_High``,
+``very-high`` and ``VeryHigh`` are ``very high``)."""
 
 MAX_EACH_SLICE = 6
 """A category with at most this many values gets a slice per value in the draft."""
@@ -41,11 +80,16 @@ _POSITIVE_WORDS = ("yes", "y", "true", "t", "positive", "pos")
 
 @dataclass
 class Inferred:
-    """A drafted schema, what the extract looked like, and what was guessed (said to the user)."""
+    """A drafted schema, what the extract looked like, and what was guessed (said to the user).
+
+    ``remarks`` are the guesses about one column (or why it was left out), keyed by its name:
+    the draft shows each as a comment beside the column.
+    """
 
     schema: Schema
     rows: int
     notes: list[str] = field(default_factory=list)
+    remarks: dict[str, str] = field(default_factory=dict)
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -81,17 +125,125 @@ def _bounds(numbers: pd.Series, whole: bool) -> tuple[float, float]:
     return (max(ge, 0.0) if low >= 0 else ge), le
 
 
-def _column(name: str, values: pd.Series, source: str, notes: list[str]) -> Column | None:
-    """The drafted column for ``values``, or ``None`` (with a note) when it cannot be a feature."""
+def _words(value: str) -> str:
+    """A value reduced for matching a scale's level: ``Very_High``, ``very-high``: ``very high``."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", value)  # VeryHigh: Very High
+    return " ".join(word for word in re.split(r"[\s_-]+", spaced.lower()) if word)
+
+
+def _ranks(scale: tuple[str, ...]) -> dict[str, int]:
+    """Each spelling of a scale's levels, and the level's rank (0 for the lowest)."""
+    return {spelling: rank for rank, level in enumerate(scale) for spelling in level.split("|")}
+
+
+_RANKS = tuple(_ranks(scale) for scale in SCALES)
+_MENTIONS = tuple(
+    re.compile(r"\b(?:" + "|".join(re.escape(s) for s in sorted(ranks, key=len)[::-1]) + r")\b")
+    for ranks in _RANKS
+)
+_NUMBERED = re.compile(r"\s*(\d+)\s*(?:[-.:)_]\s*|\s+)\S")  # "1 - Low", "2. Medium", "3) High"
+
+
+def _scale_order(values: list[str]) -> tuple[list[str], str] | None:
+    """``values`` in the order of a scale they form, and how it was recognised; else ``None``.
+
+    Numbered levels (``"1 - Low"``, ``"2 - Medium"``) go by their numbers, which must differ;
+    other values must each be a different level of one of :data:`SCALES`.
+    """
+    if not MIN_SCALE_LEVELS <= len(values) <= MAX_SCALE_LEVELS:
+        return None
+    numbers = [int(match.group(1)) for value in values if (match := _NUMBERED.match(value))]
+    if len(numbers) == len(values) and len(set(numbers)) == len(values):
+        by_number = dict(zip(values, numbers, strict=True))
+        return sorted(values, key=by_number.__getitem__), "numbered levels, by their numbers"
+    words = [_words(value) for value in values]
+    for ranks in _RANKS:
+        if all(w in ranks for w in words) and len({ranks[w] for w in words}) == len(values):
+            by_rank = {value: ranks[w] for value, w in zip(values, words, strict=True)}
+            return sorted(values, key=by_rank.__getitem__), "the levels of a known scale"
+    return None
+
+
+def _scale_like(values: list[str]) -> list[str]:
+    """The values that suggest a scale not recognised as one: empty if fewer than two do.
+
+    Those mentioning levels of one known scale (``Travel_Rarely``, ``Travel_Frequently``;
+    ``primary``, ``secondary`` beside ``unknown``), else those starting with a number.
+    """
+    if len(values) > MAX_SCALE_LEVELS:
+        return []
+    for mentions in _MENTIONS:
+        hits = [value for value in values if mentions.search(_words(value))]
+        if len(hits) >= MIN_HINTS:
+            return hits
+    numbered = [value for value in values if _NUMBERED.match(value)]
+    return numbered if len(numbered) >= MIN_HINTS else []
+
+
+def _shown(values: list[str], separator: str, most: int = 6) -> str:
+    """Up to ``most`` of ``values`` for a note (``Low < Medium < ... < Extreme``)."""
+    shown = values if len(values) <= most else [*values[: most - 1], "...", values[-1]]
+    return separator.join(shown)
+
+
+@dataclass
+class _Said:
+    """Where the guesses about columns go: :attr:`Inferred.notes` and :attr:`Inferred.remarks`."""
+
+    notes: list[str]
+    remarks: dict[str, str]
+
+    def guess(self, name: str, text: str) -> None:
+        """Say ``text`` about column ``name`` in the notes, and beside the column in the draft."""
+        self.notes.append(f"{name}: {text}")
+        self.remarks[name] = text
+
+
+def _category(name: str, distinct: list[str], missing: int, source: str, said: _Said) -> Column:
+    """A category column: ordered when its values are a scale, said when they only look like one."""
+    description = f"Describe it ({source}: {len(distinct)} values, "
+    description += f"{missing:,} missing)." if missing else "never missing)."
+    scale = _scale_order(distinct)
+    if scale is not None:
+        levels, how = scale
+        said.guess(
+            name,
+            f"drafted as ordered, {_shown(levels, ' < ')} ({how}): check the order, or remove "
+            "ordered=True to encode each value on its own",
+        )
+        categories, ordered = tuple(levels), True
+    else:
+        looks = _scale_like(distinct)
+        if looks:
+            said.guess(
+                name,
+                f"looks like a scale ({_shown(looks, ', ')}) but was drafted unordered: if its "
+                "values are levels, list them lowest first and add ordered=True",
+            )
+        categories, ordered = tuple(distinct), False
+    return Column(
+        name,
+        "category",
+        description,
+        categories=categories,
+        nullable=bool(missing),
+        ordered=ordered,
+    )
+
+
+def _column(
+    name: str, values: pd.Series, source: str, said: _Said, max_categories: int
+) -> Column | None:
+    """The drafted column for ``values``, or ``None`` (said) when it cannot be a feature."""
     text = _text(values)
     missing = len(values) - len(text)
     seen = f"{missing:,} missing" if missing else "never missing"
     if text.empty:
-        notes.append(f"{name}: every value is missing; left out")
+        said.guess(name, "every value is missing; left out")
         return None
     if _is_bool(text):
         if not text.str.lower().isin(["true", "false"]).any():
-            notes.append(f"{name}: only 0 and 1 seen, drafted as a boolean (make it int if not)")
+            said.guess(name, "only 0 and 1 seen, drafted as a boolean (make it int if not)")
         return Column(name, "bool", f"Describe it ({source}: {seen}).", nullable=bool(missing))
     numbers = _numbers(text)
     if numbers is not None:
@@ -107,16 +259,15 @@ def _column(name: str, values: pd.Series, source: str, notes: list[str]) -> Colu
             nullable=bool(missing),
         )
     distinct = sorted(text.unique().tolist())
-    if len(distinct) > MAX_CATEGORIES:
-        notes.append(f"{name}: free text ({len(distinct):,} distinct values); left out")
+    if len(distinct) > max_categories:
+        said.guess(
+            name,
+            f"{len(distinct):,} distinct values, more than the limit of {max_categories:,} "
+            "categories: left out as free text (if it is a category, pass --max-categories "
+            f"{len(distinct)} to keep it)",
+        )
         return None
-    return Column(
-        name,
-        "category",
-        f"Describe it ({source}: {len(distinct)} values, {seen}).",
-        categories=tuple(distinct),
-        nullable=bool(missing),
-    )
+    return _category(name, distinct, missing, source, said)
 
 
 def _guess_label(frame: pd.DataFrame, notes: list[str]) -> str:
@@ -217,6 +368,7 @@ def infer(
     label: str | None = None,
     positive: str | None = None,
     id_column: str | None = None,
+    max_categories: int = MAX_CATEGORIES,
 ) -> Inferred:
     """Draft a schema from the extract at ``path`` (CSV or Parquet).
 
@@ -226,14 +378,18 @@ def infer(
             first).
         positive: The label's positive value, as written in the file; guessed when ``None``.
         id_column: The id column; guessed when ``None`` (a column unique in every row).
+        max_categories: A text column with more distinct values is left out (and said).
 
     Raises:
         UserError: the file cannot be read, a named column is absent, the label does not have
-            exactly two values, or no column can be a feature.
+            exactly two values, no column can be a feature, or ``max_categories`` is below 1.
     """
+    if max_categories < 1:
+        raise UserError(f"--max-categories {max_categories}: a category has at least 1 value")
     frame = read_table(path, as_text=True)
     source = path.name
     notes: list[str] = []
+    said = _Said(notes, {})
     for option, name in (("--label", label), ("--id", id_column)):
         if name is not None and name not in frame.columns:
             raise UserError(f"{option} {name!r}: {path} has no such column")
@@ -247,7 +403,7 @@ def infer(
         column
         for name in frame.columns
         if name not in {label, id_name}
-        and (column := _column(str(name), frame[name], source, notes)) is not None
+        and (column := _column(str(name), frame[name], source, said, max_categories)) is not None
     )
     if not features:
         raise UserError(f"{path}: no column besides the label and the id can be a feature")
@@ -267,7 +423,7 @@ def infer(
         min_rows=min(500, max(2, len(frame) // 2)),
         positive_rate=_rate_range(rate),
     )
-    return Inferred(schema=schema, rows=len(frame), notes=notes)
+    return Inferred(schema=schema, rows=len(frame), notes=notes, remarks=said.remarks)
 
 
 def _typed_labels(values: pd.Series, label: Label) -> pd.Series:
@@ -317,7 +473,16 @@ def _column_lines(column: Column, indent: int) -> list[str]:
         ]
     if column.nullable:
         lines.insert(-1, f"{' ' * (indent + 4)}nullable=True,")
+    if column.ordered:
+        lines.insert(-1, f"{' ' * (indent + 4)}ordered=True,")
     return lines
+
+
+def _comment(text: str, indent: int) -> list[str]:
+    """``text`` as comment lines within the line length (a value's newlines become spaces)."""
+    pad = " " * indent
+    width = LINE_LENGTH - indent - len("# ")
+    return [f"{pad}# {line}" for line in textwrap.wrap(text, width, break_on_hyphens=False)]
 
 
 def render(inferred: Inferred, source: str) -> str:
@@ -329,17 +494,24 @@ def render(inferred: Inferred, source: str) -> str:
         "",
         f"Drafted on {datetime.now(UTC):%Y-%m-%d} from {inferred.rows:,} rows. Review every line:",
         "the bounds (the extract's range with a margin), the categories, which columns may be",
-        "missing, the label and its positive value, the slices. Then describe each column.",
+        "missing, the label and its positive value, the slices, and each comment beside a column",
+        "(a guess, or why a column was left out). Then describe each column.",
         '"""',
         "",
         "from churn_model.spec import Column, Label, Schema, Slice",
         "",
         "SCHEMA = Schema(",
     ]
+    guessed = {
+        part: [note for note in inferred.notes if note.startswith(f"{part}: ")]
+        for part in ("id", "label")
+    }
     if schema.id is not None:
         identifier = [_literal(schema.id.name), '"id"', _literal(schema.id.description)]
+        lines += [line for note in guessed["id"] for line in _comment(note, 4)]
         lines += _call("id=Column", identifier, 4)
         lines[-1] += ","
+    lines += [line for note in guessed["label"] for line in _comment(note, 4)]
     label_args = [
         _literal(label.name),
         f"positive={_literal(label.positive)}",
@@ -349,7 +521,13 @@ def render(inferred: Inferred, source: str) -> str:
     lines += [*_call("label=Label", label_args, 4)]
     lines[-1] += ","
     lines.append("    features=(")
+    drafted = set(schema.feature_names())
+    for name, remark in inferred.remarks.items():
+        if name not in drafted:
+            lines += _comment(f"{name}: {remark}", 8)
     for column in schema.features:
+        if column.name in inferred.remarks:
+            lines += _comment(f"{column.name}: {inferred.remarks[column.name]}", 8)
         lines += _column_lines(column, 8)
         lines[-1] += ","
     lines.append("    ),")

@@ -56,8 +56,12 @@ class Column:
         ge: Inclusive lower bound of a number, if any.
         gt: Exclusive lower bound of a number, if any.
         le: Inclusive upper bound of a number, if any.
-        categories: The allowed values of a ``category`` column.
+        categories: The allowed values of a ``category`` column; for an ordered one, its levels
+            from lowest to highest.
         nullable: Whether a value may be missing.
+        ordered: Whether a ``category`` column's values are levels in the order of
+            :attr:`categories` (``("Low", "Medium", "High")``): the pipeline can then encode a
+            value by its rank instead of one indicator per value. Only for ``category`` columns.
     """
 
     name: str
@@ -68,6 +72,7 @@ class Column:
     le: float | None = None
     categories: tuple[str, ...] = ()
     nullable: bool = False
+    ordered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +152,12 @@ def _check_column(column: Column) -> None:
             raise _fail(what, "a category column needs its categories")
         if len(set(column.categories)) != len(column.categories):
             raise _fail(what, "a category is listed twice")
+        if column.ordered and len(column.categories) < 2:
+            raise _fail(what, "an ordered category needs at least two levels, lowest first")
     elif column.categories:
         raise _fail(what, f"categories apply to category columns, not to a {column.kind} column")
+    elif column.ordered:
+        raise _fail(what, f"ordered applies to category columns, not to a {column.kind} column")
 
 
 def _is_number(value: object) -> bool:
