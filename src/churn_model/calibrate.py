@@ -15,6 +15,7 @@ allowed drop too lenient to catch a model that lost half of what it measures (:d
 import math
 import statistics
 import tempfile
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,16 +44,15 @@ COUNTS = ("rows", "positives")
 RULE = """\
 Floors sit 4 standard deviations under the mean, and under every seed's value, rounded down to
 0.01; a floor that could never fail (0 or less, 0.5 or less for ROC AUC) is left out, and so is a
-metric that some seed could not measure (a slice with a single class). Allowed drops exceed both
-3 x the standard deviation of the difference of two seeds (sqrt(2) x std) and the whole min-max
-range, rounded up to 0.005, so retraining under another seed never fails on noise alone. A slice
-gets floors only if every seed's held-out split gave it the [slices] minimum of rows and positives
-(fewer, and its figures measure which rows the split drew). Latency
-is judged by a factor of 2.5 over the baseline's CPU time; its floors, a quarter of the mean CPU
-time per call rounded up to 1, 2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The
-size ceiling is about three times the largest loaded model, rounded up the same way (growth 1.5 x
-the baseline). Re-run `just calibrate` and revisit these after changing the data, the features or
-the model."""
+metric that some seed could not measure (a slice with a single class). A slice gets floors only if
+every seed's held-out split gave it the [slices] minimum of rows and positives (with fewer, its
+figures measure which rows the split drew). Allowed drops exceed both 3 x the standard deviation
+of the difference of two seeds (sqrt(2) x std) and the whole min-max range, rounded up to 0.005,
+so retraining under another seed never fails on noise alone. Latency is judged by a factor of 2.5
+over the baseline's CPU time; its floors, a quarter of the mean CPU time per call rounded up to 1,
+2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The size ceiling is about three times
+the largest loaded model, rounded up the same way (growth 1.5 x the baseline). Re-run `just
+calibrate` and revisit these after changing the data, the features or the model."""
 
 LENIENT = """\
 A floor or allowed drop is too lenient when a model that lost half of what the seeds measured
@@ -253,17 +253,14 @@ def lenient(spread: Spread, *, floor: float | None = None, drop: float | None = 
     """
     chance = 0.5 if spread.metric.endswith("roc_auc") else 0.0
     halved = chance + (spread.mean - chance) / 2
-    half = "half its lead over chance" if chance else "half"
+    if chance:
+        model = f"a model at {halved:.2f}, half as far above chance as the mean {spread.mean:.2f}"
+    else:
+        model = f"a model at {halved:.2f}, half the mean {spread.mean:.2f}"
     if floor is not None and floor <= halved:
-        return (
-            f"{spread.metric}: the floor {floor:.2f} passes a model at {halved:.2f}, {half} of "
-            f"the mean {spread.mean:.2f}"
-        )
+        return f"{spread.metric}: the floor {floor:.2f} passes {model}"
     if drop is not None and drop >= spread.mean - halved:
-        return (
-            f"{spread.metric}: the allowed drop {drop:.3f} passes a model at {halved:.2f}, "
-            f"{half} of the mean {spread.mean:.2f}"
-        )
+        return f"{spread.metric}: the allowed drop {drop:.3f} passes {model}"
     return None
 
 
@@ -284,7 +281,9 @@ class Draft(BaseModel):
     def notes(self) -> list[str]:
         """What the draft says besides its thresholds: dropped slices, lenient thresholds."""
         dropped = [f"slice {name!r} gets no floor: {why}" for name, why in self.dropped.items()]
-        return [*dropped, *(f"too lenient: {why}" for why in self.too_lenient)]
+        lenient = [f"too lenient: {why}" for why in self.too_lenient]
+        rule = [" ".join(LENIENT.split())] if lenient else []
+        return [*dropped, *lenient, *rule]
 
 
 def draft(found: list[Spread], seeds: Sequence[int], minimum: SliceMinimum) -> Draft:
@@ -311,7 +310,7 @@ def draft(found: list[Spread], seeds: Sequence[int], minimum: SliceMinimum) -> D
         smallest = (rows.min, positives.min) if rows and positives else (0.0, 0.0)
         under = minimum.shortfall(*smallest)
         if under is not None:
-            dropped[name] = f"its smallest held-out split had {under}"
+            dropped[name] = f"the fewest over the seeds were {under}"
             continue
         floors = floors_of(f"slices.{name}", SLICE_FLOORED)
         if floors:
@@ -343,7 +342,10 @@ def _comment(title: str, items: list[str]) -> list[str]:
     """``title`` and ``items`` as comment lines of the draft's header; nothing without items."""
     if not items:
         return []
-    return ["#", *(f"# {line}" for line in title.splitlines()), *(f"#   {i}" for i in items)]
+    lines = ["#", *(f"# {line}" for line in title.splitlines())]
+    for item in items:
+        lines += textwrap.wrap(item, 98, initial_indent="#   ", subsequent_indent="#     ")
+    return lines
 
 
 def draft_gates(

@@ -333,8 +333,11 @@ def calibrate(
                 f"measure (the gate fails on them): {', '.join(missing)}"
             )
         if draft is not None:
-            text = calibration.draft_gates(found, seed_list, info.source)
+            minimum = gates.slices if gates is not None else None
+            text = calibration.draft_gates(found, seed_list, info.source, minimum)
             write_atomic(draft, text.encode())
+            for note in calibration.draft_notes(found, seed_list, minimum):
+                typer.echo(f"note: {note}")
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
             )

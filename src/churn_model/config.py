@@ -148,10 +148,14 @@ class SliceMinimum(_Strict):
         """Why a slice with these held-out counts cannot be judged, or ``None`` if it can."""
         if rows >= self.min_rows and positives >= self.min_positives:
             return None
-        return (
-            f"{rows:,.0f} held-out rows, {positives:,.0f} positives: "
-            f"under the minimum of {self.describe()}"
-        )
+        counts = f"{_count(rows, 'held-out row')}, {_count(positives, 'positive')}"
+        return f"{counts}: under the minimum of {self.describe()}"
+
+
+def _count(number: float, noun: str) -> str:
+    """``1 positive``, ``3 positives``: a count (a whole number, or a mean) and its noun."""
+    text = f"{number:,.0f}"
+    return f"{text} {noun}" if text == "1" else f"{text} {noun}s"
 
 
 class GateConfig(_Strict):
