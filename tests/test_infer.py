@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churn_model.cli import app
+from churn_model.config import SliceMinimum
 from churn_model.data import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -60,7 +61,10 @@ def test_the_draft_describes_the_other_schema_it_was_drawn_from(
     tmp_path: Path, suffix: str
 ) -> None:
     path = _extract(tmp_path, OTHER, suffix)
-    inferred = infer(path, label="outcome", positive="yes")
+    # Any slice with a row and a positive: this test is about the columns (see test_infer_slices).
+    inferred = infer(
+        path, label="outcome", positive="yes", minimum=SliceMinimum(min_rows=1, min_positives=1)
+    )
     _same_shape(inferred.schema, OTHER)
     drafted = _load(render(inferred, source=path.name))
     assert drafted == inferred.schema
