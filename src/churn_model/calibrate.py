@@ -25,7 +25,13 @@ from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
 from churn_model.artifact import MODEL_FILE, save_model
-from churn_model.config import GateConfig, ModelConfig, SliceMinimum
+from churn_model.config import (
+    MIN_SLICE_POSITIVES,
+    MIN_SLICE_ROWS,
+    GateConfig,
+    ModelConfig,
+    SliceMinimum,
+)
 from churn_model.evaluate import evaluate, flatten
 from churn_model.train import train
 
@@ -59,11 +65,19 @@ A floor or allowed drop is too lenient when a model that lost half of what the s
 would still pass it: half its recall or F1 (whose chance level is 0), or half its ROC AUC's lead
 over chance (0.5). The draft keeps such a threshold, and names it."""
 
-SLICES_COMMENT = """\
-# A slice is judged only when its held-out split holds at least min_rows rows and min_positives
-# positives: under 20 positives one row moves its recall by more than 0.05 (five steps of a
-# floor), under 50 rows its accuracy by more than 0.02, and its spread over seeds is then mostly
-# which rows the split drew. Under the minimum, the gate skips its floors (and says so)."""
+SLICES_COMMENT = textwrap.fill(
+    "A slice is judged only when its held-out split holds at least min_rows rows and "
+    f"min_positives positives (without this table, {MIN_SLICE_ROWS} and {MIN_SLICE_POSITIVES}). "
+    f"At {MIN_SLICE_POSITIVES} positives one more or one fewer moves the slice's recall by "
+    f"{1 / MIN_SLICE_POSITIVES:g}, five steps of a drafted floor; at {MIN_SLICE_ROWS} rows one "
+    f"row moves its accuracy by {1 / MIN_SLICE_ROWS:g}. Under them its figures mostly measure "
+    "which rows the split drew: the gate skips its floors (and says so), calibrate drafts none, "
+    "infer-schema drafts no slice.",
+    98,
+    initial_indent="# ",
+    subsequent_indent="# ",
+)
+"""The comment of the draft's ``[slices]`` table: what the minimum does, and why its defaults."""
 
 LATENCY_FACTOR = 2.5
 """The drafted latency factor: an identical model measured up to 1.6x its baseline's CPU time on a

@@ -167,6 +167,18 @@ def _possible(value: object, column: Column) -> bool:
     )
 
 
+def _check_in(piece: Slice, column: Column) -> None:
+    """Raise :class:`SchemaError` unless an ``in`` slice lists distinct values of its column."""
+    what, values = f"slice {piece.name!r}", piece.value
+    if not isinstance(values, tuple) or not values:
+        raise _fail(what, f"in needs a tuple of values, got {values!r}")
+    wrong = [value for value in values if not _possible(value, column)]
+    if wrong:
+        raise _fail(what, f"{wrong[0]!r} is not a possible value of {column.name!r}")
+    if len(set(values)) != len(values):
+        raise _fail(what, "a value is listed twice")
+
+
 def _check_slice_value(piece: Slice, column: Column) -> None:
     """Raise :class:`SchemaError` unless ``piece.value`` suits its operator and column."""
     what = f"slice {piece.name!r}"
@@ -183,14 +195,7 @@ def _check_slice_value(piece: Slice, column: Column) -> None:
             raise _fail(what, f"{piece.value!r} is not a possible value of {column.name!r}")
         return
     if piece.op == "in":
-        values = piece.value
-        if not isinstance(values, tuple) or not values:
-            raise _fail(what, f"in needs a tuple of values, got {values!r}")
-        wrong = [value for value in values if not _possible(value, column)]
-        if wrong:
-            raise _fail(what, f"{wrong[0]!r} is not a possible value of {column.name!r}")
-        if len(set(values)) != len(values):
-            raise _fail(what, "a value is listed twice")
+        _check_in(piece, column)
         return
     if column.kind not in _NUMERIC:
         raise _fail(what, f"{piece.op} compares numbers; {column.name!r} is a {column.kind}")
