@@ -163,7 +163,8 @@ def train(
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
-            typer.echo(f"  {name:<9} {getattr(metrics.overall, name):.4f}")
+            value = getattr(metrics.overall, name)
+            typer.echo(f"  {name:<9} {'n/a' if value is None else f'{value:.4f}'}")
         if tracker is not None:
             typer.echo(f"MLflow: run {folder.name} logged to {tracking.describe(tracker)}")
 
