@@ -8,30 +8,34 @@ floors, visibly, when its held-out rows are under the minimum of ``ci/gates.toml
 """
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from churn_model import evaluate
-from churn_model.artifact import MODEL_FILE, save_model
-from churn_model.card import DataInfo, SplitInfo
+from churn_model.artifact import CARD_FILE, MODEL_FILE, save_model
+from churn_model.card import DataInfo, SplitInfo, read_card
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
 from churn_model.errors import UserError
 from churn_model.evaluate import ClassificationMetrics, Metrics, classification_metrics
 from churn_model.gate import (
+    BOUND_FILES,
     Verdict,
     check_judgement,
     check_metrics,
+    check_verdict,
     render_markdown,
     render_table,
+    run_gate,
 )
 from churn_model.rederive import disagreements
 from churn_model.report import render_markdown as render_report
 from churn_model.synthetic import synthetic_frame
 from churn_model.tracking import flat_numbers
-from churn_model.train import train
+from churn_model.train import split_table, train
 
-from model_support import RowSlices, fast_config, lenient_gates
+from model_support import RowSlices, fast_config, lenient_gates, small_candidate
 
 MINIMUM = SliceMinimum()
 
@@ -152,8 +156,7 @@ def test_over_the_minimum_an_unmeasurable_figure_still_fails(metrics: Metrics) -
 
 def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
     rows = check_metrics(metrics, config, None)
-    files = dict.fromkeys(("model.skops", "card.json", "metrics.json"), "0" * 64)
-    files |= dict.fromkeys(("report.md", "roc.png", "confusion.png"), "0" * 64)
+    files = dict.fromkeys(BOUND_FILES, "0" * 64)
     return Verdict(
         candidate_id="c",
         model_sha256="0" * 64,
@@ -195,3 +198,24 @@ def test_classification_metrics_accept_none_for_every_rate() -> None:
         rows=0, positives=0, accuracy=None, precision=None, recall=None, f1=None, roc_auc=None
     )
     assert record.rows == 0
+
+
+def test_a_candidate_with_an_empty_slice_is_written_gated_and_promotable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_model_config(fast_config(tmp_path / "model.toml"))
+    _, x_test, _, _ = split_table(
+        synthetic_frame(1_200, seed=4), config.split.test_size, config.seed
+    )
+    trained_on = [label for label in range(1_200) if label not in set(x_test.index)][:11]
+    monkeypatch.setattr(evaluate, "SCHEMA", RowSlices(tiny=trained_on))
+    folder = small_candidate(tmp_path, rows=1_200, seed=4)
+    card = read_card(folder / CARD_FILE)
+    assert (card.metrics.slices["tiny"].rows, card.metrics.slices["tiny"].recall) == (0, None)
+    assert "| tiny | 0 | 0 | n/a |" in (folder / "report.md").read_text()
+    gates = lenient_gates().model_copy(update={"slice_floors": {"tiny": {"recall": 0.5}}})
+    verdict = run_gate(folder, gates, None, config)  # re-derives the figures: None equals None
+    (row,) = [row for row in verdict.rows if row.check == "slice floor"]
+    assert row.status == "skip"
+    assert verdict.passed
+    check_verdict(folder, verdict, gates, None)  # what promotion asks
