@@ -207,3 +207,16 @@ def test_the_cli_prints_which_slices_it_left_out(
     assert result.exit_code == 0, result.output
     assert "note: slice 'balance_missing' not drafted: about" in result.stdout
     assert "note: slices 'security=no internet' select the same rows as" in result.stdout
+
+
+def test_small_values_too_few_even_together_are_said_and_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    kind = ["a"] * 760 + ["b"] * 20 + ["other"] * 20  # "other" is a value: the pool is "(other)"
+    solo = ["x"] * 790 + ["z"] * 10
+    frame = pd.DataFrame({"kind": kind, "solo": solo, "n": range(800), "y": ["n", "y"] * 400})
+    frame.to_csv(path, index=False)
+    found = infer(path, label="y", positive="y", test_size=0.5, minimum=MINIMUM)
+    assert [piece.name for piece in found.schema.slices] == ["kind=a", "solo=x"]
+    pooled = MINIMUM.shortfall(20, 10)
+    assert f"slice 'kind=(other)' (b, other) not drafted: about {pooled}" in found.notes
+    assert f"slice 'solo=z' not drafted: about {MINIMUM.shortfall(5, 2.5)}" in found.notes

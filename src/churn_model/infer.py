@@ -8,9 +8,9 @@ value (given, or guessed and said so), an id column if one is unique, and slices
 slice whose estimated held-out rows or positives fall under the minimum of ``ci/gates.toml`` is not
 drafted, a category's small values are measured together, and of slices selecting the same rows
 one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). The result
-is a :class:`~churn_model.spec.Schema` (so the draft is checked like any schema) rendered as
-the Python source of ``schema.py``, for a human to review: the draft never replaces the domain's
-file by itself.
+is a :class:`~churn_model.spec.Schema` (so the draft is checked like any schema)
+rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
+the domain's file by itself.
 """
 
 import math
