@@ -18,7 +18,7 @@ from churn_model.artifact import CARD_FILE, MODEL_FILE, save_model
 from churn_model.card import DataInfo, SplitInfo, read_card
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
 from churn_model.errors import UserError
-from churn_model.evaluate import ClassificationMetrics, Metrics, classification_metrics
+from churn_model.evaluate import Metrics, classification_metrics
 from churn_model.gate import (
     BOUND_FILES,
     Verdict,
@@ -191,13 +191,6 @@ def test_skipped_slices_are_shown_and_promotion_recomputes_them(metrics: Metrics
     edited = verdict.model_copy(update={"rows": passed})
     with pytest.raises(UserError, match="is not what"):
         check_judgement(edited, config, None)
-
-
-def test_classification_metrics_accept_none_for_every_rate() -> None:
-    record = ClassificationMetrics(
-        rows=0, positives=0, accuracy=None, precision=None, recall=None, f1=None, roc_auc=None
-    )
-    assert record.rows == 0
 
 
 def test_a_candidate_with_an_empty_slice_is_written_gated_and_promotable(
