@@ -25,6 +25,7 @@ OTHER = Schema(
     slices=(
         Slice("no_amount", "amount", "is_missing"),
         Slice("region", "region", "each"),
+        Slice("south_or_east", "region", "in", ("south", "east")),
         Slice("members", "member", "eq", True),
         Slice("few_visits", "visits", "lt", 5),
         Slice("many_visits", "visits", "ge", 40),

@@ -163,7 +163,8 @@ def train(
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
-            typer.echo(f"  {name:<9} {getattr(metrics.overall, name):.4f}")
+            value = getattr(metrics.overall, name)
+            typer.echo(f"  {name:<9} {'n/a' if value is None else f'{value:.4f}'}")
         if tracker is not None:
             typer.echo(f"MLflow: run {folder.name} logged to {tracking.describe(tracker)}")
 
@@ -333,8 +334,11 @@ def calibrate(
                 f"measure (the gate fails on them): {', '.join(missing)}"
             )
         if draft is not None:
-            text = calibration.draft_gates(found, seed_list, info.source)
+            minimum = gates.slices if gates is not None else None
+            text = calibration.draft_gates(found, seed_list, info.source, minimum)
             write_atomic(draft, text.encode())
+            for note in calibration.draft_notes(found, seed_list, minimum):
+                typer.echo(f"note: {note}")
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
             )

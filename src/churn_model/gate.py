@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from rich.markup import escape
 from rich.table import Table
 
 from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
@@ -154,10 +155,7 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
         _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">=")
         for name, floor in config.floors.items()
     ]
-    for slice_name, floors in config.slice_floors.items():
-        for name, floor in floors.items():
-            key = f"slices.{slice_name}.{name}"
-            rows.append(_row("slice floor", key, metric_value(flat, key), floor, ">="))
+    rows += _slice_rows(metrics, flat, config)
     for name, drop in config.max_drop.items():
         key = f"overall.{name}"
         reference = base.get(key)
@@ -201,6 +199,56 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
         note = f"{config.size.max_growth:g} x baseline"
         rows.append(_row("size", key, size, limit, "<=", baseline=reference, note=note))
     return rows
+
+
+def _slice_rows(
+    metrics: Metrics, flat: dict[str, float | None], config: GateConfig
+) -> list[GateRow]:
+    """The slice floors' rows; a slice whose held-out rows are under the minimum is skipped.
+
+    Its floor and figure stay on the row, and the note gives its counts and the minimum: a
+    floor on a handful of rows would judge which rows the split drew, not the model.
+    """
+    rows = []
+    for slice_name, floors in config.slice_floors.items():
+        for name, floor in floors.items():
+            key = f"slices.{slice_name}.{name}"
+            value = metric_value(flat, key)
+            counts = metrics.slices[slice_name]
+            under = config.slices.shortfall(counts.rows, counts.positives)
+            if under is None:
+                rows.append(_row("slice floor", key, value, floor, ">="))
+                continue
+            skipped = GateRow(
+                check="slice floor",
+                metric=key,
+                value=value,
+                baseline=None,
+                limit=floor,
+                op=">=",
+                status="skip",
+                note=under,
+            )
+            rows.append(skipped)
+    return rows
+
+
+def skipped_slices(rows: list[GateRow]) -> list[str]:
+    """The slices whose floors ``rows`` skip (under the minimum), in order, each named once."""
+    metrics = (r.metric for r in rows if r.check == "slice floor" and r.status == "skip")
+    # ``slices.<name>.<metric>``: the name itself may hold dots.
+    return list(dict.fromkeys(m.removeprefix("slices.").rpartition(".")[0] for m in metrics))
+
+
+def skipped_text(rows: list[GateRow]) -> str:
+    """One sentence naming the slices the gate did not judge, or ``""`` when it judged them all."""
+    names = skipped_slices(rows)
+    if not names:
+        return ""
+    return (
+        f"Not judged: the floors of {', '.join(names)}: too few held-out rows or positives "
+        "for the `[slices]` minimum of the gate config (each row's note gives the counts)."
+    )
 
 
 def hash_files(folder: Path) -> dict[str, str]:
@@ -391,13 +439,21 @@ def render_markdown(verdict: Verdict) -> str:
         cells = _cells(row)
         cells[-1] = f"**{cells[-1]}**" if row.status == "fail" else cells[-1]
         lines.append("| " + " | ".join([*cells, row.note]) + " |")
+    skipped = skipped_text(verdict.rows)
+    if skipped:
+        lines += ["", skipped]
     return "\n".join(lines) + "\n"
 
 
 def render_table(verdict: Verdict) -> Table:
     """Return the verdict as a rich table for the terminal."""
     outcome = "[green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
-    table = Table(title=f"Model gate {outcome}: {verdict.candidate_id}")
+    skipped = skipped_text(verdict.rows)
+    table = Table(
+        title=f"Model gate {outcome}: {verdict.candidate_id}",
+        caption=f"[yellow]{escape(skipped)}[/]" if skipped else None,
+        caption_justify="left",
+    )
     for header in _HEADERS:
         table.add_column(header, justify="right" if header in {"value", "baseline"} else "left")
     table.add_column("note")

@@ -5,23 +5,29 @@ number, a number, a boolean, a category, an identifier), its bounds (what the ex
 margin), its categories (in order, marked ``ordered``, when they are the levels of a scale it
 recognises) and whether it has missing values; it picks the label and its positive
 value (given, or guessed and said so), an id column if one is unique, and slices worth watching
-(each missing-value column, each small category). The result is a
-:class:`~churn_model.spec.Schema` (so the draft is checked like any schema) rendered as
-the Python source of ``schema.py``, for a human to review: the draft never replaces the domain's
-file by itself. Every guess is said twice: in the notes printed to the user, and as a comment
-beside the drafted column.
+(each column's missing values, each category's values) that the held-out split can measure: a
+slice whose estimated held-out rows or positives fall under the minimum of ``ci/gates.toml`` is not
+drafted, a category's small values are measured together, and of slices selecting the same rows
+one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). The result
+is a :class:`~churn_model.spec.Schema` (so the draft is checked like any schema)
+rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
+the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as a
+comment beside the drafted column.
 """
 
 import math
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from churn_model.config import SliceMinimum, load_slice_minimum, load_split_config
 from churn_model.data import read_table
 from churn_model.errors import UserError
 from churn_model.spec import Column, Label, LabelValue, Schema, Slice
@@ -64,9 +70,6 @@ SCALES: tuple[tuple[str, ...], ...] = (
 """The scales recognised as ordered, each lowest level first; ``|`` separates spellings of one
 level. Values match a level loosely: case, ``_``, ``-`` and spaces do not matter (``Very_High``,
 ``very-high`` and ``VeryHigh`` are ``very high``)."""
-
-MAX_EACH_SLICE = 6
-"""A category with at most this many values gets a slice per value in the draft."""
 
 MARGIN = 0.1
 """Bounds are widened by this share of the observed range (never below 0 if nothing was)."""
@@ -362,6 +365,142 @@ def _rate_range(rate: float) -> tuple[float, float]:
     return low, min(high, 1.0)
 
 
+# ---------------------------------------------------------------- slices the split can measure
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    piece: Slice
+    mask: npt.NDArray[np.bool_]
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Every value as stripped text, as :func:`_text` reads it, missing ones kept missing."""
+    return values.astype(str).str.strip().where(values.notna())
+
+
+def _other_name(column: Column) -> str:
+    """The name of the slice of a category's small values: ``<column>=other``, unless taken."""
+    word = "other"
+    while word in column.categories:
+        word = f"({word})"
+    return f"{column.name}={word}"
+
+
+def _category_candidates(
+    column: Column,
+    values: pd.Series,
+    measurable: Callable[[npt.NDArray[np.bool_]], str | None],
+    notes: list[str],
+) -> list[_Candidate]:
+    """A slice per value the split can measure, and one of the others together, if it can."""
+    text = _stripped(values)
+    found: list[_Candidate] = []
+    small: list[str] = []
+    for value in column.categories:
+        mask = np.asarray(text == value, dtype=bool)
+        if measurable(mask) is None:
+            found.append(
+                _Candidate(Slice(f"{column.name}={value}", column.name, "eq", value), mask)
+            )
+        else:
+            small.append(value)
+    if not small:
+        return found
+    if len(small) == 1:
+        mask = np.asarray(text == small[0], dtype=bool)
+        notes.append(f"slice '{column.name}={small[0]}' not drafted: about {measurable(mask)}")
+        return found
+    name = _other_name(column)
+    mask = np.asarray(text.isin(small), dtype=bool)
+    listed = ", ".join(small)
+    under = measurable(mask)
+    if under is not None:
+        notes.append(f"slice {name!r} ({listed}) not drafted: about {under}")
+        return found
+    notes.append(f"slice {name!r}: {listed} measured together (each alone is under the minimum)")
+    return [*found, _Candidate(Slice(name, column.name, "in", tuple(small)), mask)]
+
+
+def draft_slices(
+    frame: pd.DataFrame,
+    features: tuple[Column, ...],
+    positives: npt.NDArray[np.bool_],
+    *,
+    test_size: float,
+    minimum: SliceMinimum,
+    notes: list[str],
+) -> tuple[Slice, ...]:
+    """The slices of ``features`` the held-out split can measure, said in ``notes``.
+
+    Each nullable column's missing values and each category's values are candidates. A slice's
+    held-out rows and positives are estimated as its rows and positives in the extract times
+    ``test_size`` (the split is stratified on the label); under ``minimum`` it is not drafted, and
+    a category's values under it are measured together as ``<column>=other`` (an ``in`` slice).
+    A slice of every row is no slice; of slices that select the same rows, the first is kept. A
+    category whose values all stay is drafted as one ``each`` slice.
+    """
+    held_out = len(frame) * test_size
+
+    def measurable(mask: npt.NDArray[np.bool_]) -> str | None:
+        rows, hits = mask.sum() * test_size, (mask & positives).sum() * test_size
+        return minimum.shortfall(float(rows), float(hits))
+
+    notes.append(
+        f"slices: a slice needs {minimum.describe()} in the held-out split (ci/gates.toml "
+        f"[slices]); the split holds {test_size:g} of the rows: about {held_out:,.0f} rows, "
+        f"{positives.sum() * test_size:,.0f} positives (configs/model.toml [split])"
+    )
+    candidates: list[_Candidate] = []
+    for column in features:
+        values = frame[column.name]
+        if column.nullable:
+            text = _stripped(values)
+            missing = np.asarray(text.isna() | (text == ""), dtype=bool)
+            piece = Slice(f"{column.name}_missing", column.name, "is_missing")
+            under = measurable(missing)
+            if under is None:
+                candidates.append(_Candidate(piece, missing))
+            else:
+                notes.append(f"slice {piece.name!r} not drafted: about {under}")
+        if column.kind == "category":
+            candidates += _category_candidates(column, values, measurable, notes)
+    kept: dict[bytes, _Candidate] = {}
+    same: dict[bytes, list[str]] = {}
+    for candidate in candidates:
+        if candidate.mask.all():
+            notes.append(f"slice {candidate.piece.name!r} not drafted: it selects every row")
+            continue
+        key = np.packbits(candidate.mask).tobytes()
+        if key in kept:
+            same.setdefault(key, []).append(candidate.piece.name)
+        else:
+            kept[key] = candidate
+    for key, names in same.items():
+        first = kept[key].piece.name
+        listed = ", ".join(repr(name) for name in names)
+        notes.append(f"slices {listed} select the same rows as {first!r}: only {first!r} drafted")
+    return _grouped([candidate.piece for candidate in kept.values()], features)
+
+
+def _grouped(pieces: list[Slice], features: tuple[Column, ...]) -> tuple[Slice, ...]:
+    """``pieces`` with a category whose every value has its own ``eq`` slice as one ``each``."""
+    names = {piece.name for piece in pieces}
+    whole = {
+        column.name
+        for column in features
+        if column.kind == "category"
+        and all(f"{column.name}={value}" in names for value in column.categories)
+    }
+    out: list[Slice] = []
+    for piece in pieces:
+        if piece.op != "eq" or piece.column not in whole:
+            out.append(piece)
+        elif not any(p.op == "each" and p.column == piece.column for p in out):
+            out.append(Slice(piece.column, piece.column, "each"))
+    return tuple(out)
+
+
 def infer(
     path: Path,
     *,
@@ -369,6 +508,8 @@ def infer(
     positive: str | None = None,
     id_column: str | None = None,
     max_categories: int = MAX_CATEGORIES,
+    test_size: float | None = None,
+    minimum: SliceMinimum | None = None,
 ) -> Inferred:
     """Draft a schema from the extract at ``path`` (CSV or Parquet).
 
@@ -379,10 +520,15 @@ def infer(
         positive: The label's positive value, as written in the file; guessed when ``None``.
         id_column: The id column; guessed when ``None`` (a column unique in every row).
         max_categories: A text column with more distinct values is left out (and said).
+        test_size: The held-out share slices are sized for; ``None``: ``[split] test_size`` of
+            ``configs/model.toml``.
+        minimum: What a slice's held-out split must hold; ``None``: ``[slices]`` of
+            ``ci/gates.toml``, or the defaults without one.
 
     Raises:
         UserError: the file cannot be read, a named column is absent, the label does not have
-            exactly two values, no column can be a feature, or ``max_categories`` is below 1.
+            exactly two values, no column can be a feature, ``max_categories`` is below 1, or a
+            config file is invalid.
     """
     if max_categories < 1:
         raise UserError(f"--max-categories {max_categories}: a category has at least 1 value")
@@ -407,14 +553,16 @@ def infer(
     )
     if not features:
         raise UserError(f"{path}: no column besides the label and the id can be a feature")
-    slices = tuple(
-        Slice(f"{c.name}_missing", c.name, "is_missing") for c in features if c.nullable
-    ) + tuple(
-        Slice(c.name, c.name, "each")
-        for c in features
-        if c.kind == "category" and len(c.categories) <= MAX_EACH_SLICE
+    positives = target.encode(_typed_labels(frame[label], target)).astype(bool)
+    slices = draft_slices(
+        frame,
+        features,
+        positives,
+        test_size=load_split_config().test_size if test_size is None else test_size,
+        minimum=load_slice_minimum() if minimum is None else minimum,
+        notes=notes,
     )
-    rate = float((target.encode(_typed_labels(frame[label], target))).mean())
+    rate = float(positives.mean())
     schema = Schema(
         features=features,
         label=target,
@@ -485,6 +633,10 @@ def _comment(text: str, indent: int) -> list[str]:
     return [f"{pad}# {line}" for line in textwrap.wrap(text, width, break_on_hyphens=False)]
 
 
+def _values(values: tuple[object, ...], indent: int) -> list[str]:
+    return [f"{' ' * indent}{_literal(value)}," for value in values]
+
+
 def render(inferred: Inferred, source: str) -> str:
     """The Python source of a ``schema.py`` declaring ``inferred.schema``, ready for review."""
     schema = inferred.schema
@@ -498,7 +650,7 @@ def render(inferred: Inferred, source: str) -> str:
         "(a guess, or why a column was left out). Then describe each column.",
         '"""',
         "",
-        "from churn_model.spec import Column, Label, Schema, Slice",
+        f"from churn_model.spec import Column, Label, Schema{', Slice' if schema.slices else ''}",
         "",
         "SCHEMA = Schema(",
     ]
@@ -534,10 +686,17 @@ def render(inferred: Inferred, source: str) -> str:
     lines += [
         "    # The sub-populations evaluated on their own, which ci/gates.toml can put floors on.",
         "    # Add the ones that matter to you; a numeric threshold: lt, le, gt, ge or between.",
-        "    slices=(",
+        "    slices=(" if schema.slices else "    slices=(),",
     ]
     for piece in schema.slices:
         args = [_literal(piece.name), _literal(piece.column), _literal(piece.op)]
+        if isinstance(piece.value, tuple):
+            # One value a line, kept so by ruff format's magic trailing comma.
+            lines += _call("Slice", args, 8)[:-1]
+            lines += [f"{' ' * 12}(", *_values(piece.value, 16), f"{' ' * 12}),", "        ),"]
+            continue
+        if piece.value is not None:
+            args.append(_literal(piece.value))
         line = f"        Slice({', '.join(args)}),"
         if len(line) <= LINE_LENGTH:
             lines.append(line)
@@ -545,7 +704,7 @@ def render(inferred: Inferred, source: str) -> str:
             lines += _call("Slice", args, 8)
             lines[-1] += ","
     lines += [
-        "    ),",
+        *(["    ),"] if schema.slices else []),
         f"    min_rows={schema.min_rows},",
         f"    positive_rate=({schema.positive_rate[0]:g}, {schema.positive_rate[1]:g}),",
         ")",
