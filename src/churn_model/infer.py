@@ -641,6 +641,7 @@ def render(inferred: Inferred, source: str) -> str:
     """The Python source of a ``schema.py`` declaring ``inferred.schema``, ready for review."""
     schema = inferred.schema
     label = schema.label
+    imported = "Column, Label, Schema, Slice" if schema.slices else "Column, Label, Schema"
     lines = [
         f'"""The table\'s contract, drafted by `just infer-schema` from {source}.',
         "",
@@ -650,7 +651,7 @@ def render(inferred: Inferred, source: str) -> str:
         "(a guess, or why a column was left out). Then describe each column.",
         '"""',
         "",
-        f"from churn_model.spec import Column, Label, Schema{', Slice' if schema.slices else ''}",
+        f"from churn_model.spec import {imported}",
         "",
         "SCHEMA = Schema(",
     ]
