@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -225,3 +226,16 @@ def test_probe_rows_become_json_records_the_service_accepts() -> None:
     assert json.loads(json.dumps(records)) == records  # plain JSON values, nothing numpy
     assert any(value is None for record in records for value in record.values())
     assert all(isinstance(contract.Record.model_validate(r), contract.Record) for r in records)
+
+
+def test_a_refused_or_short_answer_is_one_sentence(tmp_path: Path) -> None:
+    refused = httpx.Response(422, json={"message": "records.0.tenure: too big\nrecords.1: bad"})
+    with pytest.raises(UserError) as caught:
+        servable._probabilities(tmp_path, refused, "/predict/batch", 2)
+    assert str(caught.value) == (
+        f"{tmp_path}: the service answered POST /predict/batch with 422 on the probe rows "
+        "(records.0.tenure: too big records.1: bad)"
+    )
+    short = httpx.Response(200, json={"predictions": []})
+    with pytest.raises(UserError, match=r"answered POST /predict/batch with 0 predictions for 2"):
+        servable._probabilities(tmp_path, short, "/predict/batch", 2)
