@@ -25,7 +25,13 @@ from churn_model.artifact import CARD_FILE
 from churn_model.cli import app
 from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.errors import UserError
-from churn_model.gate import VERDICT_FILE, Verdict, check_judgement, read_verdict, run_gate
+from churn_model.gate import (
+    VERDICT_FILE,
+    Verdict,
+    check_judgement,
+    read_verdict,
+    run_gate,
+)
 from churn_model.servable import ServingCheck, check_serving
 
 from model_support import fast_latency, lenient_gates, make_project, small_candidate

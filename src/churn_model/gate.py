@@ -6,11 +6,12 @@ size budget, and that the model is servable. The gate judges the model, not the 
 itself: the figures it checks are re-derived from ``model.skops`` and the pinned held-out split
 (:mod:`churn_model.rederive`), and a card that states other figures is refused.
 
-The serving row proves that the service can load the candidate and answers what was gated
-(:mod:`churn_model.servable`): the candidate folder is loaded through the service's own load path
-(card against schema, safe load, probe rows, the fast path or its fallback), the probe rows go
-through the service's app (``POST /predict`` and ``POST /predict/batch``) and through batch
-scoring, and every path must give the same probabilities, bit for bit. A candidate the service
+The serving row proves that the service can load the candidate and answers what was
+gated (:mod:`churn_model.servable`): the candidate folder is loaded through the
+service's own load path (card against schema, safe load, probe rows, the fast path or its
+fallback), the probe rows go through the service's app (``POST /predict`` and
+``POST /predict/batch``) and through batch scoring, and every path must give the same
+probabilities, bit for bit. A candidate the service
 would refuse, crash on or answer differently fails that row, with the reason in one sentence.
 
 The verdict (every row, pass or fail, the figures and the serving check they were computed from,
@@ -250,7 +251,8 @@ def run_gate(
     (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold
     must match); a card that does not describe its model is a :class:`UserError`, and then no
     verdict is written. Then the candidate is loaded and asked as the service would be
-    (:func:`churn_model.servable.check_serving`): one that cannot be served gets a failing row.
+    (:func:`churn_model.servable.check_serving`): one that cannot be served gets a
+    failing row.
     """
     files = hash_files(candidate)
     measured = remeasure(candidate, model_config or load_model_config())

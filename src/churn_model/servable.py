@@ -1,19 +1,20 @@
 """The gate's serving check: the candidate loaded and asked exactly as the service would be.
 
 Good figures do not make a model servable. Its card may not match the schema the service is
-built from; the serving fast path (:mod:`churn_model.compiled`) may misread its preprocessing;
-a request may fail where a frame did not. :func:`check_serving` finds out before promotion, in
-process and in well under a second:
+built from; the serving fast path (:mod:`churn_model.compiled`) may misread its
+preprocessing; a request may fail where a frame did not. :func:`check_serving` finds out
+before promotion, in process and in well under a second:
 
 1. it loads the candidate folder through the service's own load path
-   (:func:`churn_model.scoring.load_served_model`: the card against the schema, the safe load, the
-   probe rows, the fast path and its fallback);
-2. it builds the service's app over that model (:func:`churn_model.serve.create_app`, its
-   start-up and shut-down included) and sends the probe rows as JSON through the real request
-   path: ``POST /predict`` with one record, ``POST /predict/batch`` with all of them;
+   (:func:`churn_model.scoring.load_served_model`: the card against the schema, the
+   safe load, the probe rows, the fast path and its fallback);
+2. it builds the service's app over that model (:func:`churn_model.serve.create_app`,
+   its start-up and shut-down included) and sends the probe rows as JSON through the real
+   request path: ``POST /predict`` with one record, ``POST /predict/batch`` with all of them;
 3. it scores the same validated records on the fast path (when the model has one) and on the
    pipeline it falls back to, and the probe rows as batch scoring does (validated as a table,
-   then :func:`churn_model.scoring.score_frame`, the scoring the gate's figures come from).
+   then :func:`churn_model.scoring.score_frame`, the scoring the gate's figures come
+   from).
 
 Every path must give the same probabilities, bit for bit. Whatever raises, answers with an error
 or disagrees becomes one sentence in :class:`ServingCheck`, which fails the gate's serving row.
