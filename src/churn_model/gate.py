@@ -1,4 +1,4 @@
-"""The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml``.
+"""The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml`` and serves.
 
 Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop
 against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget, a
@@ -11,8 +11,8 @@ gated (:mod:`churn_model.servable`): the candidate folder is loaded through the
 service's own load path (card against schema, safe load, probe rows, the fast path or its
 fallback), the probe rows go through the service's app (``POST /predict`` and
 ``POST /predict/batch``) and through batch scoring, and every path must give the same
-probabilities, bit for bit. A candidate the service
-would refuse, crash on or answer differently fails that row, with the reason in one sentence.
+probabilities, bit for bit. A candidate the service would refuse, crash on or answer
+differently fails that row, with the reason in one sentence.
 
 The verdict (every row, pass or fail, the figures and the serving check they were computed from,
 and the SHA-256 of every file of the candidate it judged or that promotion publishes) is written
