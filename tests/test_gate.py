@@ -93,9 +93,12 @@ def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
     assert f"Model gate PASSED: `{card.id}`" in summary
     assert "FAIL" not in summary
     kinds = {row.check for row in verdict.rows}
-    assert kinds == {"floor", "regression", "latency", "size"} | (
+    assert kinds == {"floor", "regression", "latency", "size", "serving"} | (
         {"slice floor"} if card.metrics.slices.keys() - {SLICE} else set()
     )
+    assert verdict.rows[-1].check == "serving"
+    assert verdict.serving is not None
+    assert verdict.serving.fast_path  # the template's pipeline is served on the fast path
 
 
 def test_an_absolute_floor_fails(card: ModelCard) -> None:

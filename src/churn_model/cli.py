@@ -197,7 +197,11 @@ def gate(candidate: CandidateOption = None) -> None:
         if tracker is not None:
             _log_verdict(tracker, folder, verdict)
         if not verdict.passed:
-            failed = [row.metric for row in verdict.rows if row.status == "fail"]
+            failed = [
+                f"{row.metric} ({row.note})" if row.check == "serving" else row.metric
+                for row in verdict.rows
+                if row.status == "fail"
+            ]
             raise UserError(f"gate failed on: {', '.join(failed)}")
 
 

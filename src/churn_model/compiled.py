@@ -11,9 +11,11 @@ that computes the same matrix from column arrays, then hands it to the fitted cl
 
 Only the step types the template builds are understood (``SimpleImputer`` on NaN,
 ``"passthrough"``, ``OneHotEncoder`` ignoring unknowns, ``OrdinalEncoder`` encoding unknowns as a
-value, neither with infrequent categories). For anything else :func:`compile_pipeline` returns
-``None`` and the caller keeps the pipeline; and :func:`matches_pipeline` lets the caller refuse a
-compiled path that does not reproduce the pipeline's probabilities exactly on probe rows.
+value, neither with infrequent categories); a step that selects no column (a schema without
+booleans, say) contributes nothing and is skipped. For anything else :func:`compile_pipeline`
+returns ``None`` and the caller keeps the pipeline: it declines, it never raises.
+:func:`matches_pipeline` lets the caller refuse a compiled path that does not reproduce the
+pipeline's probabilities exactly on probe rows.
 """
 
 from collections.abc import Callable, Mapping
@@ -158,7 +160,19 @@ def _block(step: object, names: list[str]) -> Block | None:
 
 
 def compile_pipeline(pipeline: Pipeline) -> CompiledPipeline | None:
-    """Compile a fitted ``ColumnTransformer`` + classifier pipeline, or None if not understood."""
+    """Compile a fitted ``ColumnTransformer`` + classifier pipeline, or None if not understood.
+
+    Never raises: the fast path is an optimisation, so a fitted step it cannot read (an attribute
+    missing, an unexpected type) means "no fast path", and the pipeline serves.
+    """
+    try:
+        return _compile(pipeline)
+    except Exception:  # anything unexpected in a fitted step: decline, never crash a start-up
+        return None
+
+
+def _compile(pipeline: Pipeline) -> CompiledPipeline | None:
+    """:func:`compile_pipeline`'s work, which may raise on a pipeline it does not understand."""
     if len(pipeline.steps) != 2:
         return None
     preprocess, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
@@ -168,8 +182,10 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledPipeline | None:
     if preprocess.sparse_output_ or hasattr(classifier, "feature_names_in_"):
         return None
     blocks = []
-    for name, step, selected in preprocess.transformers_:
-        if step == "drop" or (name == "remainder" and len(selected) == 0):
+    for _, step, selected in preprocess.transformers_:
+        # A step that selects no column is left unfitted by the ColumnTransformer and adds no
+        # output column: there is nothing to replay.
+        if step == "drop" or len(selected) == 0:
             continue
         if not all(isinstance(column, str) for column in selected):
             return None
