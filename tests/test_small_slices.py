@@ -25,12 +25,14 @@ from churn_model.gate import (
     check_judgement,
     check_metrics,
     check_verdict,
+    gate_rows,
     render_markdown,
     render_table,
     run_gate,
 )
 from churn_model.rederive import disagreements
 from churn_model.report import render_markdown as render_report
+from churn_model.servable import ServingCheck
 from churn_model.synthetic import synthetic_frame
 from churn_model.tracking import flat_numbers
 from churn_model.train import split_table, train
@@ -155,7 +157,8 @@ def test_over_the_minimum_an_unmeasurable_figure_still_fails(metrics: Metrics) -
 
 
 def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
-    rows = check_metrics(metrics, config, None)
+    serving = ServingCheck(probe_rows=256, fast_path=True, gap=0.0)
+    rows = gate_rows(metrics, serving, config, None)
     files = dict.fromkeys(BOUND_FILES, "0" * 64)
     return Verdict(
         candidate_id="c",
@@ -168,6 +171,7 @@ def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
         passed=all(row.status != "fail" for row in rows),
         metrics=metrics,
         rows=rows,
+        serving=serving,
     )
 
 
