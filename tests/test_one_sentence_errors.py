@@ -142,10 +142,8 @@ def test_export_to_a_full_disk_names_the_destination(
     full = tmp_path / "full"
     full.mkdir()
     # The registry stays on this disk: only the destination, in the full tmpfs, has no room.
-    (export,) = _in_a_full_tmpfs(
-        full,
-        [["env", "-C", str(project), sys.executable, "-m", "churn_model", "export", str(full)]],
-    )
+    cli = [sys.executable, "-m", "churn_model"]
+    (export,) = _in_a_full_tmpfs(full, [["env", "-C", str(project), *cli, "export", str(full)]])
     assert export.returncode == 1, export.stderr
     assert _one_line_error(export.stderr) == f"error: {full}/model.skops: {FULL}\n"
 

@@ -33,9 +33,9 @@ runner = CliRunner()
 def one_sentence(result: Result) -> str:
     """The error line of a command that failed the way a user error should; the line."""
     assert result.exit_code == 1, result.output
-    assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit
-    ), f"a traceback: {result.exception!r}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"a traceback: {result.exception!r}"
+    )
     lines = result.output.splitlines()
     assert lines, "no error message"
     assert lines[-1].startswith("error: "), result.output
@@ -130,6 +130,15 @@ def test_an_output_path_that_is_a_directory_is_refused_before_any_work(
     assert list(folder.iterdir()) == []
 
 
+def _refuses_files(folder: Path) -> bool:
+    """Whether creating a file in ``folder`` fails for this process."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return False
+    except OSError:
+        return True
+
+
 @pytest.fixture
 def unwritable(tmp_path: Path) -> Iterator[Path]:
     """A folder this process cannot create a file in, verified by trying.
@@ -141,14 +150,9 @@ def unwritable(tmp_path: Path) -> Iterator[Path]:
     locked.mkdir()
     locked.chmod(0o555)
     try:
-        for folder in (locked, Path("/sys/kernel")):
-            try:
-                with tempfile.TemporaryFile(dir=folder):
-                    continue
-            except OSError:
-                yield folder
-                return
-        pytest.fail("no folder here refuses new files (not even /sys/kernel)")
+        found = next((f for f in (locked, Path("/sys/kernel")) if _refuses_files(f)), None)
+        assert found is not None, "no folder here refuses new files (not even /sys/kernel)"
+        yield found
     finally:
         locked.chmod(0o755)
 

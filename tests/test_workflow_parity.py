@@ -729,9 +729,8 @@ CHECKOUT = (
     "        with:\n          persist-credentials: false\n"
 )
 SMOKE = "      - run: just image-smoke churn-model:release\n"
-ARCHIVE = (
-    "      - id: archive\n        run: just image-archive churn-model:release dist/image.tar\n"
-)
+ARCHIVE_RUN = "run: just image-archive churn-model:release dist/image.tar"
+ARCHIVE = f"      - id: archive\n        {ARCHIVE_RUN}\n"
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "unknown recipe": (
         _edit(CHECK, "run: just check-code", "run: just check-cod"),
