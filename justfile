@@ -132,7 +132,7 @@ register:
 calibrate *args:
     uv run churn-model calibrate "$@"
 
-# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--output`, `--force`); prints where it wrote it.
+# Draft the domain's schema.py from a CSV/Parquet extract (`--label`, `--positive`, `--id`, `--max-categories N`, `--output`, `--force`); prints its guesses and where it wrote it.
 [positional-arguments]
 infer-schema file *options:
     uv run churn-model infer-schema "$@"
@@ -197,15 +197,17 @@ deploy image namespace="":
 deploy-not-configured environment:
     @echo "::notice title=Deploy skipped::"{{ quote(environment) }}": not configured (needs the KUBE_CONFIG secret and the SERVICE_URL variable; see docs/serving.md). Nothing was deployed."
 
-# Print whether release TAG is the repository's latest release (GitHub's Latest badge) and, in GitHub Actions, write latest=true or false to the step's outputs: Publish moves the image's `latest` tag only then.
-release-is-latest tag:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    # No latest release at all (only pre-releases, or the API refuses) means "not the latest".
-    newest="$(gh release view --json tagName --jq .tagName 2>/dev/null || true)"
-    if [ "$newest" = {{ quote(tag) }} ]; then latest=true; else latest=false; fi
-    echo "release "{{ quote(tag) }}": latest=$latest (the repository's latest release: ${newest:-none})"
-    if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "latest=$latest" >> "$GITHUB_OUTPUT"; fi
+# Save image TAG (the one `just image-smoke` just tested) to ARCHIVE with `docker save` and print its image ID (its config's digest); in GitHub Actions also write image-id to the step's outputs. Standard library and docker only.
+image-archive tag archive="dist/image.tar":
+    uv run --no-project python scripts/publish_image.py archive {{ quote(tag) }} {{ quote(archive) }}
+
+# Push the image saved in ARCHIVE as IMAGE:TAG, only if its image ID is TESTED, and fail unless the registry then holds image TESTED under the pushed digest; in GitHub Actions write name, digest and image (name@digest) to the step's outputs. Standard library and docker only.
+image-push archive image tag tested:
+    uv run --no-project python scripts/publish_image.py push {{ quote(archive) }} {{ quote(image) }} {{ quote(tag) }} {{ quote(tested) }}
+
+# Point IMAGE:latest at the image of the repository's latest release (asked with gh) once it is pushed, again until the latest release stops changing; in GitHub Actions write latest=true when that release is TAG. Standard library, docker and gh only.
+image-latest image tag:
+    uv run --no-project python scripts/publish_image.py latest {{ quote(image) }} {{ quote(tag) }}
 
 # ---------------------------------------------------------------- benchmarks (print figures)
 

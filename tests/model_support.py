@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import pytest
 
 from churn_model import evaluate
@@ -85,6 +88,9 @@ def _key(name: str) -> str:
 def gates_toml(config: GateConfig) -> str:
     """``config`` as the text of a ``gates.toml`` (what a user would write)."""
     lines = ["[floors]", *(f"{k} = {v}" for k, v in config.floors.items()), ""]
+    minimum = config.slices
+    lines += ["[slices]", f"min_rows = {minimum.min_rows}"]
+    lines += [f"min_positives = {minimum.min_positives}", ""]
     for name, floors in config.slice_floors.items():
         lines += [f"[slice_floors.{_key(name)}]", *(f"{k} = {v}" for k, v in floors.items()), ""]
     lines += ["[max_drop]", *(f"{k} = {v}" for k, v in config.max_drop.items()), ""]
@@ -130,3 +136,26 @@ def make_project(dest: Path) -> Path:
     (dest / "ci").mkdir(parents=True)
     (dest / "ci/gates.toml").write_text(gates_toml(lenient_gates()), encoding="utf-8")
     return dest
+
+
+class RowSlices:
+    """The project's schema, with extra slices that select fixed rows of a table by index label.
+
+    ``evaluate`` asks its schema for ``slice_masks(x_test)`` only; the held-out rows keep the
+    table's index, so a slice of a few chosen rows lands in the held-out split under some seeds
+    and not under others, as a slice of 11 rows of a real table does. Patch it in with
+    ``monkeypatch.setattr(evaluate, "SCHEMA", RowSlices(...))``.
+    """
+
+    def __init__(self, **rows: list[int]) -> None:
+        """``rows`` maps each extra slice's name to the index labels of the rows it selects."""
+        self.rows = rows
+
+    def slice_masks(self, frame: pd.DataFrame) -> dict[str, npt.NDArray[np.bool_]]:
+        """The project's masks over ``frame``, then one per extra slice."""
+        extra = {name: frame.index.isin(ids) for name, ids in self.rows.items()}
+        return {**SCHEMA.slice_masks(frame), **extra}
+
+    def slice_names(self) -> list[str]:
+        """The project's slice names, then the extra ones."""
+        return [*SCHEMA.slice_names(), *self.rows]

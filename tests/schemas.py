@@ -3,6 +3,7 @@
 No id column, a text label with a positive value, a nullable float with an exclusive bound, a
 nullable boolean, a five-value category, a float that goes negative, and a slice of every
 operator. Tests pass it explicitly (``schema=OTHER``) to the functions that take a schema.
+``RANKED`` has an ordered category and a 200-value one.
 """
 
 from churn_model.spec import Column, Label, Schema, Slice
@@ -24,6 +25,7 @@ OTHER = Schema(
     slices=(
         Slice("no_amount", "amount", "is_missing"),
         Slice("region", "region", "each"),
+        Slice("south_or_east", "region", "in", ("south", "east")),
         Slice("members", "member", "eq", True),
         Slice("few_visits", "visits", "lt", 5),
         Slice("many_visits", "visits", "ge", 40),
@@ -32,3 +34,31 @@ OTHER = Schema(
     min_rows=100,
     positive_rate=(0.1, 0.9),
 )
+
+REGIONS = tuple(f"région {number:03d}" for number in range(200))
+"""Two hundred values, not ASCII: a category as large as real tables have (a region code)."""
+
+RANKED = Schema(
+    features=(
+        Column("spend", "float", "Spend last month.", ge=0, le=1_000),
+        Column(
+            "grade",
+            "category",
+            "A rating, lowest first; missing when not rated.",
+            categories=("Low", "Medium", "High", "Very_High"),
+            nullable=True,
+            ordered=True,
+        ),
+        Column("region", "category", "Where the customer lives.", categories=REGIONS),
+        Column("active", "bool", "Whether the customer logged in this month."),
+    ),
+    label=Label("left", positive="Yes", negative="No", description="Whether the customer left."),
+    slices=(
+        Slice("grade", "grade", "each"),
+        Slice("top_grade", "grade", "eq", "Very_High"),
+        Slice("ungraded", "grade", "is_missing"),
+    ),
+    min_rows=200,
+    positive_rate=(0.1, 0.9),
+)
+"""An ordered category (nullable, with slices on it) beside a 200-value unordered one."""

@@ -5,19 +5,66 @@ from pathlib import Path
 
 import pytest
 
-from churn_model import calibrate
-from churn_model.config import GateConfig, load_model_config
+from churn_model import calibrate, evaluate
+from churn_model.calibrate import COUNTS, Spread
+from churn_model.config import GateConfig, SliceMinimum, load_model_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
-from model_support import fast_config, fast_latency, gates_toml, lenient_gates
+from model_support import RowSlices, fast_config, fast_latency, gates_toml, lenient_gates
+
+TINY = [0, 1]
+"""Two rows of the table: a slice of them holds 0, 1 and 2 held-out rows under seeds 1, 2, 3."""
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, float | None]]:
+    """Three seeds, with one more slice than the schema's: ``tiny``, two rows of the table."""
     config = load_model_config(fast_config(tmp_path_factory.mktemp("calibrate") / "model.toml"))
-    with fast_latency():
+    with fast_latency(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate, "SCHEMA", RowSlices(tiny=TINY))
         return calibrate.run_seeds(synthetic_frame(1_500, seed=3), config, [1, 2, 3])
+
+
+def test_a_slice_some_seeds_hold_no_row_of_is_measured_not_a_crash(
+    runs: list[dict[str, float | None]],
+) -> None:
+    assert [run["slices.tiny.rows"] for run in runs] == [0, 1, 2]
+    assert [run["slices.tiny.recall"] for run in runs] == [None] * 3  # no positive among them
+    found = {spread.metric: spread for spread in calibrate.spreads(runs)}
+    assert found["slices.tiny.rows"].min == 0
+    assert found["slices.tiny.accuracy"].runs == 2
+    assert "slices.tiny.recall" not in found
+
+
+def test_the_draft_floors_only_slices_every_seed_held_enough_of(
+    runs: list[dict[str, float | None]],
+) -> None:
+    found = calibrate.spreads(runs)
+    by_name = {spread.metric: spread for spread in found}
+    for minimum in (SliceMinimum(), SliceMinimum(min_rows=1, min_positives=1)):
+        text = calibrate.draft_gates(found, [1, 2, 3], "sample.csv", minimum)
+        drafted = GateConfig.model_validate(tomllib.loads(text))
+        assert drafted.slices == minimum
+        notes = calibrate.draft_notes(found, [1, 2, 3], minimum)
+        for name in [*SCHEMA.slice_names(), "tiny"]:
+            rows, positives = (by_name[f"slices.{name}.{count}"].min for count in COUNTS)
+            if minimum.shortfall(rows, positives) is None:
+                assert not any(note.startswith(f"slice {name!r}") for note in notes)
+                continue
+            assert name not in drafted.slice_floors
+            said = f"slice {name!r} gets no floor: the fewest over the seeds were {rows:,.0f}"
+            assert any(note.startswith(said) for note in notes), notes
+            assert f"#   {name}: the fewest over the seeds were" in text
+        assert "tiny" not in drafted.slice_floors
+
+
+def test_with_no_slice_measurable_the_draft_says_so(runs: list[dict[str, float | None]]) -> None:
+    found = calibrate.spreads(runs)
+    text = calibrate.draft_gates(found, [1, 2, 3], "s.csv", SliceMinimum(min_rows=10**6))
+    drafted = GateConfig.model_validate(tomllib.loads(text))
+    assert drafted.slice_floors == {}
+    assert "# No slice was measurable on every seed." in text
 
 
 def test_every_measured_metric_gets_a_spread(runs: list[dict[str, float | None]]) -> None:
@@ -59,6 +106,8 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
         assert floor <= spread.mean - 4 * spread.std + 1e-9
     for name, floors in drafted.slice_floors.items():
         assert name in SCHEMA.slice_names()
+        assert by_name[f"slices.{name}.rows"].min >= drafted.slices.min_rows
+        assert by_name[f"slices.{name}.positives"].min >= drafted.slices.min_positives
         for metric, floor in floors.items():
             assert floor <= by_name[f"slices.{name}.{metric}"].min
     for metric, drop in drafted.max_drop.items():
@@ -108,3 +157,49 @@ def test_drops_exceed_the_noise(std: float, span: float, expected: float) -> Non
 )
 def test_budgets_round_up_to_1_2_or_5(value: float, expected: float) -> None:
     assert calibrate.nice_ceiling(value) == pytest.approx(expected)
+
+
+def _spread(metric: str, mean: float, std: float, low: float) -> Spread:
+    return Spread(metric=metric, runs=20, mean=mean, std=std, min=low, max=mean + (mean - low))
+
+
+@pytest.mark.parametrize(
+    ("spread", "floor", "drop", "lenient"),
+    [
+        # Half of a recall of 0.50 is 0.25: a floor at or under it would pass that model.
+        (_spread("slices.x.recall", 0.5, 0.07, 0.3), 0.25, None, True),
+        (_spread("slices.x.recall", 0.5, 0.07, 0.3), 0.26, None, False),
+        # ROC AUC: half of its lead over chance, 0.5 + (0.74 - 0.5) / 2 = 0.62.
+        (_spread("slices.x.roc_auc", 0.74, 0.03, 0.68), 0.62, None, True),
+        (_spread("slices.x.roc_auc", 0.74, 0.03, 0.68), 0.63, None, False),
+        # An allowed drop of at least half the mean passes a model at half the baseline.
+        (_spread("overall.f1", 0.2, 0.02, 0.15), None, 0.1, True),
+        (_spread("overall.f1", 0.2, 0.02, 0.15), None, 0.095, False),
+    ],
+)
+def test_a_threshold_that_passes_a_halved_model_is_too_lenient(
+    spread: Spread, floor: float | None, drop: float | None, lenient: bool
+) -> None:
+    assert (calibrate.lenient(spread, floor=floor, drop=drop) is not None) is lenient
+
+
+def test_the_draft_warns_about_a_lenient_floor_and_prints_the_rule() -> None:
+    found = [
+        _spread("overall.recall", 0.6, 0.01, 0.58),
+        _spread("slices.wide.recall", 0.5, 0.07, 0.3),  # floor 0.22: under half of 0.50
+        _spread("slices.wide.rows", 400, 10, 380),
+        _spread("slices.wide.positives", 90, 5, 80),
+        _spread("slices.tight.recall", 0.8, 0.02, 0.75),  # floor 0.72: far above 0.40
+        _spread("slices.tight.rows", 400, 10, 380),
+        _spread("slices.tight.positives", 90, 5, 80),
+    ]
+    seeds = list(range(20))
+    notes = calibrate.draft_notes(found, seeds)
+    warning = "slices.wide.recall: the floor 0.22 passes a model at 0.25, half the mean 0.50"
+    assert notes == [f"too lenient: {warning}", " ".join(calibrate.LENIENT.split())]
+    text = calibrate.draft_gates(found, seeds, "s.csv")
+    assert f"#   {warning}" in text
+    assert tomllib.loads(text)["slice_floors"] == {
+        "wide": {"recall": 0.22},
+        "tight": {"recall": 0.72},
+    }

@@ -6,15 +6,19 @@ computes the same thing as ``Pipeline.predict_proba``, bit for bit, on the real 
 falls back to the pipeline itself.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from churn_model import compiled as compiled_module
 from churn_model import scoring
 from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
 from churn_model.contract import Record
@@ -27,7 +31,11 @@ from churn_model.scoring import (
     score_frame,
     score_records,
 )
+from churn_model.spec import Column, Schema
+from churn_model.synthetic import synthetic_frame
+from churn_model.validation import validate
 
+from schemas import OTHER
 from served_model import make_model_dir, records, sample
 
 
@@ -187,3 +195,110 @@ def test_a_dropped_remainder_and_dropped_step_are_skipped() -> None:
 
 def test_a_pipeline_that_does_not_compile_is_served_as_is() -> None:
     assert scoring.verified_compiled(_fit(_columns(("s", StandardScaler(), ["y"])))) is None
+
+
+def _without(schema: Schema, kinds: set[str]) -> Schema:
+    """``schema`` without its feature columns of ``kinds`` (and the slices that look at them)."""
+    kept = tuple(column for column in schema.features if column.kind not in kinds)
+    names = {column.name for column in kept}
+    slices = tuple(piece for piece in schema.slices if piece.column in names)
+    return replace(schema, features=kept, slices=slices)
+
+
+ONLY_CATEGORIES = replace(
+    _without(OTHER, {"int", "float", "bool"}),
+    features=(
+        OTHER.feature("region"),
+        Column("tier", "category", "A second category.", categories=("a", "b"), nullable=True),
+    ),
+)
+SCHEMAS = {
+    "all-kinds": OTHER,
+    "no-boolean": _without(OTHER, {"bool"}),
+    "no-numeric": _without(OTHER, {"int", "float"}),
+    "no-category": _without(OTHER, {"category"}),
+    "only-categories": ONLY_CATEGORIES,
+}
+
+
+def _template_pipeline(schema: Schema) -> Pipeline:
+    """The template's pipeline shape over ``schema``, kinds selected as ``domain/features.py`` does.
+
+    Every step is there even when the schema has no column of its kind: that empty selection is
+    what a table without booleans (or numbers, or categories) gives.
+    """
+    kinds = {
+        kind: [c.name for c in schema.features if c.kind in names]
+        for kind, names in {"numeric": {"int", "float"}, "boolean": {"bool"}}.items()
+    }
+    categorical = [c.name for c in schema.features if c.kind == "category"]
+    encoder = OneHotEncoder(
+        categories=[list(schema.feature(name).categories) for name in categorical],
+        handle_unknown="ignore",
+        sparse_output=False,
+    )
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="median", add_indicator=True), kinds["numeric"]),
+            ("boolean", "passthrough", kinds["boolean"]),
+            ("categorical", encoder, categorical),
+        ],
+        verbose_feature_names_out=False,
+    )
+    model = HistGradientBoostingClassifier(max_iter=10, early_stopping=False, random_state=0)
+    return Pipeline([("preprocess", preprocess), ("classifier", model)])
+
+
+def _typed(schema: Schema, rows: int, seed: int) -> pd.DataFrame:
+    """Synthetic rows of ``schema``, validated and typed as training and batch scoring see them."""
+    return validate(synthetic_frame(rows, seed, schema=schema), "synthetic", schema=schema)
+
+
+@pytest.mark.parametrize("schema", SCHEMAS.values(), ids=SCHEMAS.keys())
+def test_a_schema_missing_a_kind_of_column_compiles_and_matches(schema: Schema) -> None:
+    train = _typed(schema, 400, seed=1)
+    pipeline = _template_pipeline(schema).fit(
+        train[schema.feature_names()], schema.label.encode(train[schema.label.name])
+    )
+    probe = _typed(schema, 256, seed=0)[schema.feature_names()]
+    compiled = scoring.verified_compiled(pipeline, probe)
+    assert compiled is not None  # each understood step with columns compiles; empty ones add none
+    assert np.array_equal(
+        compiled.churn_probability(frame_columns(probe)), pipeline.predict_proba(probe)[:, 1]
+    )
+
+
+def test_a_step_that_raises_while_compiling_means_no_fast_path(
+    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*_: object) -> None:
+        raise AttributeError("a fitted attribute the compiler expected is not there")
+
+    monkeypatch.setattr(compiled_module, "_block", unreadable)
+    assert compile_pipeline(served.pipeline) is None
+    assert scoring.verified_compiled(served.pipeline) is None
+
+
+def test_a_compiled_path_that_raises_on_the_probe_rows_is_not_used(
+    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: object) -> None:
+        raise ValueError("need at least one array to concatenate")
+
+    monkeypatch.setattr(compiled_module.CompiledPipeline, "transform", crash)
+    assert scoring.verified_compiled(served.pipeline) is None
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param("passthrough", id="passthrough"),
+        pytest.param(SimpleImputer(add_indicator=True), id="imputer"),
+        pytest.param(OneHotEncoder(sparse_output=False, handle_unknown="ignore"), id="encoder"),
+    ],
+)
+def test_a_step_that_selects_no_column_contributes_nothing(step: object) -> None:
+    pipeline = _fit(_columns(("none", step, []), IMPUTE, ENCODE))
+    compiled = compile_pipeline(pipeline)
+    assert compiled is not None
+    assert matches_pipeline(compiled, pipeline, _frame())

@@ -1,4 +1,4 @@
-"""Deployment without a cluster: the manifests, ``just deploy``'s credential handling, ``latest``.
+"""Deployment without a cluster: the manifests, and `just deploy`'s credential handling.
 
 - The Kubernetes manifests ask for what the issue requires (probes on the service's health routes,
   requests and limits, a non-root read-only container without privilege escalation or
@@ -8,15 +8,12 @@
 - ``scripts/deploy.py`` sets the image, refuses a tag (only a digest is deployed), and hands
   ``KUBE_CONFIG`` to kubectl through a private file that is gone afterwards and never printed.
   No cluster is reachable here: a stand-in ``kubectl`` on PATH records what it was given.
-- ``just release-is-latest`` compares the release with the repository's latest one; a stand-in
-  ``gh`` answers as GitHub would.
 """
 
 import importlib.util
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -145,38 +142,3 @@ def test_deploy_refuses_an_image_by_tag(kubectl: Path, capsys: pytest.CaptureFix
     assert deploy.main(["apply", "ghcr.io/acme/churn:latest"]) == 1
     assert "by digest" in capsys.readouterr().err
     assert not kubectl.exists(), "kubectl ran for a tag"
-
-
-# ------------------------------------------------------------------ `just release-is-latest`
-
-
-@pytest.mark.parametrize(
-    ("gh_says", "tag", "expected"),
-    [
-        ("v2.0.0", "v2.0.0", "latest=true"),
-        ("v2.0.0", "v1.9.1", "latest=false"),  # a patch to an older line
-        (None, "v3.0.0-rc1", "latest=false"),  # no latest release (only pre-releases)
-    ],
-)
-def test_release_is_latest_compares_with_the_repository_latest_release(
-    tmp_path: Path, gh_says: str | None, tag: str, expected: str
-) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    gh = bin_dir / "gh"
-    answer = f"echo {gh_says}" if gh_says else "echo 'release not found' >&2; exit 1"
-    gh.write_text(f"#!/bin/sh\n{answer}\n", encoding="utf-8")
-    gh.chmod(0o755)
-    outputs = tmp_path / "github_output"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    env["GITHUB_OUTPUT"] = str(outputs)
-    result = subprocess.run(
-        ["just", "release-is-latest", tag],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert expected in result.stdout
-    assert outputs.read_text(encoding="utf-8") == expected + "\n"

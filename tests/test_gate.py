@@ -1,5 +1,6 @@
 """The gate fails on each kind of shortfall, and only then."""
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -7,7 +8,13 @@ import pytest
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.card import ModelCard, read_card
-from churn_model.config import GateConfig, SizeBudget, load_gate_config
+from churn_model.config import (
+    GateConfig,
+    SizeBudget,
+    SliceMinimum,
+    load_gate_config,
+    load_slice_minimum,
+)
 from churn_model.errors import UserError
 from churn_model.evaluate import ClassificationMetrics, Metrics
 from churn_model.files import sha256_of
@@ -86,9 +93,12 @@ def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
     assert f"Model gate PASSED: `{card.id}`" in summary
     assert "FAIL" not in summary
     kinds = {row.check for row in verdict.rows}
-    assert kinds == {"floor", "regression", "latency", "size"} | (
+    assert kinds == {"floor", "regression", "latency", "size", "serving"} | (
         {"slice floor"} if card.metrics.slices.keys() - {SLICE} else set()
     )
+    assert verdict.rows[-1].check == "serving"
+    assert verdict.serving is not None
+    assert verdict.serving.fast_path  # the template's pipeline is served on the fast path
 
 
 def test_an_absolute_floor_fails(card: ModelCard) -> None:
@@ -152,10 +162,15 @@ def test_size_over_the_ceiling_or_the_growth_budget_fails(card: ModelCard) -> No
 
 def test_an_unmeasurable_metric_fails(card: ModelCard) -> None:
     single = ClassificationMetrics(
-        rows=3, positives=0, accuracy=1.0, precision=0.0, recall=0.0, f1=0.0, roc_auc=None
+        rows=3, positives=3, accuracy=1.0, precision=1.0, recall=1.0, f1=1.0, roc_auc=None
     )
     metrics = card.metrics.model_copy(update={"slices": {**card.metrics.slices, SLICE: single}})
-    config = lenient().model_copy(update={"slice_floors": {SLICE: {"roc_auc": 0.5}}})
+    config = lenient().model_copy(
+        update={
+            "slice_floors": {SLICE: {"roc_auc": 0.5}},
+            "slices": SliceMinimum(min_rows=1, min_positives=1),  # judged, however few its rows
+        }
+    )
     row = next(r for r in check_metrics(metrics, config, None) if r.check == "slice floor")
     assert (row.status, row.note) == ("fail", "not measurable on these rows")
 
@@ -177,6 +192,26 @@ def test_the_config_is_validated(tmp_path: Path) -> None:
         load_gate_config(bad)
     assert "floors.roc_auc" in str(caught.value)
     assert "extra" in str(caught.value)
+
+
+def test_the_slice_minimum_has_defaults_and_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "gates.toml"
+    text = gates_toml(lenient_gates())
+    without = text[: text.index("[slices]")] + text[text.index("[slice_floors") :]
+    path.write_text(without)
+    assert load_gate_config(path).slices == SliceMinimum()
+    assert load_slice_minimum(path) == SliceMinimum()
+    assert load_slice_minimum(tmp_path / "absent.toml") == SliceMinimum()
+    path.write_text(text.replace("min_rows = 50", "min_rows = 30"))
+    assert load_gate_config(path).slices.min_rows == 30
+    for bad, field in (("min_rows = 0", "slices.min_rows"), ("min_rows = 1.5", "slices.min_rows")):
+        path.write_text(text.replace("min_rows = 50", bad))
+        for load in (load_gate_config, load_slice_minimum):
+            with pytest.raises(UserError, match=re.escape(field)):
+                load(path)
+    path.write_text(text.replace("min_positives = 20", "min_positives = 20\nmin_negatives = 3"))
+    with pytest.raises(UserError, match=r"slices\.min_negatives"):
+        load_slice_minimum(path)
 
 
 def test_the_baseline_file_is_optional_but_must_be_valid(tmp_path: Path, card: ModelCard) -> None:

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
-from churn_model.config import load_gate_config
+from churn_model.config import SliceMinimum, load_gate_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
@@ -149,7 +149,10 @@ def test_rollback_and_export_without_a_champion_fail_cleanly(project: Path) -> N
 
 def test_calibrate_prints_every_spread_notes_unmeasured_gates_and_drafts(project: Path) -> None:
     gates = lenient_gates()
-    typo = gates.model_copy(update={"slice_floors": {"no such slice": {"recall": 0.5}}})
+    huge = SliceMinimum(min_rows=10**6, min_positives=1)  # no slice has that many held-out rows
+    typo = gates.model_copy(
+        update={"slice_floors": {"no such slice": {"recall": 0.5}}, "slices": huge}
+    )
     (project / "ci/gates.toml").write_text(gates_toml(typo))
     result = invoke("calibrate", "sample.csv", "--seeds", "2", "--draft", "drafted.toml")
     assert result.exit_code == 0, result.output
@@ -161,7 +164,12 @@ def test_calibrate_prints_every_spread_notes_unmeasured_gates_and_drafts(project
     assert "did not measure (the gate fails on them): slices.no such slice.recall" in result.stdout
     drafted = load_gate_config(project / "drafted.toml")
     assert set(drafted.floors) <= {"roc_auc", "recall", "f1"}
-    assert set(drafted.slice_floors) <= set(SCHEMA.slice_names())
+    assert drafted.slice_floors == {}
+    assert drafted.slices == huge  # the draft keeps the minimum it applied
+    for name in SCHEMA.slice_names():
+        assert f"note: slice {name!r} gets no floor: the fewest over the seeds were" in (
+            result.stdout
+        )
     assert "drafted gates written to drafted.toml" in result.output
     again = invoke("calibrate", "sample.csv", "--seeds", "2", "--draft", "drafted.toml")
     assert again.exit_code == 1

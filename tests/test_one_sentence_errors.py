@@ -1,10 +1,11 @@
 """Every user error is one sentence: a full disk and a Parquet file pandas cannot rebuild.
 
 A full disk is produced for real, never simulated: ``/dev/full`` answers every write with ENOSPC
-(the gate's job summary is a file the user names, so it can be that device), and the slow test
-mounts a tiny tmpfs in a user namespace (``unshare --user --map-root-user --mount``, no privileges
-needed where unprivileged user namespaces are allowed, as on this project's CI machine), fills it,
-and runs ``train`` and ``predict`` into it.
+(the gate's job summary is a file the user names, so it can be that device), and the slow tests
+mount a tiny tmpfs in a user namespace (``unshare --user --map-root-user --mount``, no privileges
+needed where unprivileged user namespaces are allowed, as on this project's CI machine), fill it,
+and run ``train``, ``predict`` and ``export`` into it (``export`` must name the file it writes,
+not the champion's file it copies).
 """
 
 import json
@@ -125,6 +126,26 @@ def test_train_and_predict_on_a_full_disk_say_one_sentence(tmp_path: Path) -> No
     assert _one_line_error(train.stderr) == f"error: artifacts/candidates: {FULL}\n"
     assert predict.returncode == 1, predict.stderr
     assert _one_line_error(predict.stderr) == f"error: out.csv: {FULL}\n"
+
+
+@pytest.mark.slow
+def test_export_to_a_full_disk_names_the_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "project")
+    built = trained_candidate()
+    shutil.copytree(built, project / "artifacts/candidates" / built.name)
+    monkeypatch.chdir(project)
+    for command in ("gate", "promote"):
+        done = runner.invoke(app, [command])
+        assert done.exit_code == 0, done.output
+    full = tmp_path / "full"
+    full.mkdir()
+    # The registry stays on this disk: only the destination, in the full tmpfs, has no room.
+    cli = [sys.executable, "-m", "churn_model"]
+    (export,) = _in_a_full_tmpfs(full, [["env", "-C", str(project), *cli, "export", str(full)]])
+    assert export.returncode == 1, export.stderr
+    assert _one_line_error(export.stderr) == f"error: {full}/model.skops: {FULL}\n"
 
 
 # ------------------------------------------------------------------------------ Parquet

@@ -415,7 +415,7 @@ def test_a_model_trained_on_other_features_is_refused(
         load_served_model(model_dir)
 
 
-@pytest.mark.parametrize("field", ["nullable", "categories", "le", "kind"])
+@pytest.mark.parametrize("field", ["nullable", "categories", "le", "kind", "ordered"])
 def test_a_model_trained_on_another_spec_of_a_column_is_refused(
     trained: tuple[Path, Pipeline, ModelCard], tmp_path: Path, field: str
 ) -> None:
@@ -425,6 +425,7 @@ def test_a_model_trained_on_another_spec_of_a_column_is_refused(
         "categories": (*first.categories, "another"),
         "le": (first.le or 0.0) - 1.0,
         "kind": "int" if first.kind == "float" else "float",
+        "ordered": not first.ordered,
     }
     features = [first.model_copy(update={field: other[field]}), *rest]
     model_dir = _with_features(trained, tmp_path / "model", features)

@@ -31,6 +31,21 @@ def _with(**changes: object) -> Schema:
         ((Slice("vip", "visits", "each"),), "slice 'vip': each applies to a category or bool"),
         ((Slice("vip", "score", "between", (1, -1)),), "slice 'vip': between needs (low, high)"),
         ((Slice("vip", "visits", "each", 3),), "slice 'vip': each takes no value"),
+        ((Slice("vip", "region", "in", "north"),), "slice 'vip': in needs a tuple of values"),
+        ((Slice("vip", "region", "in", ()),), "slice 'vip': in needs a tuple of values"),
+        (
+            (Slice("vip", "region", "in", ("north", "mars")),),
+            "slice 'vip': 'mars' is not a possible value",
+        ),
+        (
+            (Slice("vip", "region", "in", ("north", "north")),),
+            "slice 'vip': a value is listed twice",
+        ),
+        ((Slice("vip", "visits", "in", (1, "two")),), "slice 'vip': 'two' is not a possible value"),
+        (
+            (Slice("vip", "member", "in", (True, 1)),),
+            "slice 'vip': 1 is not a possible value of 'member'",
+        ),
         ((Slice("", "visits", "lt", 3),), "slice '': a slice needs a name"),
         (
             (Slice("region=north", "visits", "lt", 3), Slice("region", "region", "each")),
@@ -55,6 +70,14 @@ def test_a_bad_slice_is_an_error_naming_it(slices: tuple[Slice, ...], message: s
         ({"features": (Column("x", "category", "?"),)}, "needs its categories"),
         ({"features": (Column("x", "category", "?", categories=("a", "a")),)}, "listed twice"),
         ({"features": (Column("x", "int", "?", categories=("a",)),)}, "categories apply"),
+        (
+            {"features": (Column("x", "int", "?", ordered=True),)},
+            "column 'x': ordered applies to category columns, not to a int column",
+        ),
+        (
+            {"features": (Column("x", "category", "?", categories=("a",), ordered=True),)},
+            "column 'x': an ordered category needs at least two levels",
+        ),
         ({"features": (Column("x", "id", "?"),)}, "goes in Schema(id=...)"),
         ({"id": Column("x", "int", "?")}, "the id column has kind 'id'"),
         ({"id": Column("outcome", "id", "?")}, "distinct, non-empty name"),
@@ -92,10 +115,36 @@ def test_slices_select_the_rows_they_declare() -> None:
     assert masks["no_amount"] == [True, False, False, True]
     assert masks["region=north"] == [True, False, True, False]
     assert masks["region=centre"] == [False] * 4
+    assert masks["south_or_east"] == [False, True, False, False]
     assert masks["members"] == [True, False, False, True]
     assert masks["few_visits"] == [True, True, False, False]
     assert masks["many_visits"] == [False, False, False, True]
     assert masks["middling"] == [True, True, False, False]
+
+
+def test_in_selects_any_of_its_values_on_any_kind_of_column() -> None:
+    schema = _with(
+        slices=(
+            Slice("few", "visits", "in", (0, 5)),
+            Slice("members", "member", "in", (True,)),
+            Slice("edges", "region", "in", ("north", "west")),
+        )
+    )
+    frame = pd.DataFrame(
+        {
+            "amount": [1.0, 2.0, 3.0, 4.0],
+            "visits": [0, 4, 5, 45],
+            "region": ["north", "west", None, "east"],
+            "member": [True, None, False, True],
+            "score": [0.0] * 4,
+        }
+    )
+    masks = {name: mask.tolist() for name, mask in schema.slice_masks(frame).items()}
+    assert masks == {
+        "few": [True, False, True, False],
+        "members": [True, False, False, True],
+        "edges": [True, True, False, False],
+    }
 
 
 def test_each_over_a_boolean_names_its_slices_as_the_files_spell_them() -> None:

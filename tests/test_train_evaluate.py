@@ -111,10 +111,10 @@ def test_every_declared_slice_is_measured_on_its_rows(built: Path) -> None:
         assert stats.positives <= stats.rows
 
 
-def test_single_class_rows_have_no_auc_and_zero_division_is_quiet() -> None:
+def test_single_class_rows_have_no_auc_and_zero_over_zero_is_none() -> None:
     metrics = evaluate.classification_metrics(np.zeros(4, dtype=np.int64), np.full(4, 0.1), 0.5)
     assert metrics.roc_auc is None
-    assert metrics.precision == metrics.recall == metrics.f1 == 0.0
+    assert metrics.precision is metrics.recall is metrics.f1 is None
     assert metrics.accuracy == 1.0
 
 

@@ -7,21 +7,29 @@ in the same order. Hardening rules ride along: every third-party action is pinne
 SHA with a version comment, every checkout drops its credentials, no workflow uses
 ``pull_request_target``, local actions and reusable workflows are referenced the documented way
 (``./...``, a local action only after a checkout), and workflows that publish or deploy restore no
-cache. The release rules: Publish runs on ``release: published`` only, one run at a time and never
-cancelled, after the Check workflow passed on the released commit; it pushes only after
-``just image-smoke`` passed, builds with no layer cache from other runs, and moves ``latest`` only
-for the repository's latest release. Deploy runs production after staging, with the same steps,
-and hands the cluster credentials to the one step that deploys.
+cache. No ambient power: a job that runs project code (``uv sync``, or a recipe that is not
+standard-library Python run with ``uv run --no-project``) holds no write permission, and in Publish
+nothing but ``contents: read``. The release rules: Publish runs on ``release: published`` only,
+after the Check workflow passed on the released commit, in a concurrency group of each release's
+own (a group shared by every release let a third release replace a waiting one), never cancelled,
+not Check's (that would deadlock); it builds the image once, with no layer cache from other runs,
+smoke-tests it, saves it with its image ID, and a job of its own pushes that save with the tested
+ID, attests the digest ``just image-push`` verified, hands it to Deploy and moves ``latest`` last
+(``just image-latest``); Pages and Deploy run for the latest release only. Deploy runs production
+after staging, with the same steps, and hands the cluster credentials to the one step that
+deploys.
 
 The recipes come from ``just --dump --dump-format json`` and the groups from pyproject.toml, so the
 test follows whatever justfile the branch has. Each rule is shown to fail on a planted defect in a
-temporary copy of ``.github/``, the justfile and pyproject.toml.
+temporary copy of ``.github/``, ``scripts/``, the justfile and pyproject.toml.
 """
 
+import ast
 import functools
 import re
 import shlex
 import shutil
+import sys
 import tomllib
 from collections.abc import Callable
 from copy import deepcopy
@@ -262,12 +270,7 @@ def _publish_problems(root: Path) -> list[str]:
     problems = []
     if _triggers(data) != {"release": {"types": ["published"]}}:
         problems.append(f"{PUBLISH}: must run on `release: types: [published]` only")
-    concurrency = data.get("concurrency") or {}
-    group = str(concurrency.get("group", "")) if isinstance(concurrency, dict) else ""
-    if not group or "github.ref" in group or "github.event" in group or "github.run" in group:
-        problems.append(f"{PUBLISH}: needs one concurrency group for every run, not per ref")
-    if not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress") is not False:
-        problems.append(f"{PUBLISH}: a publishing run must never be cancelled")
+    problems += _concurrency_problems(root, data)
     jobs: dict[str, Any] = data["jobs"]
     checks = [
         name for name, job in jobs.items() if job.get("uses") == "./.github/workflows/check.yml"
@@ -280,37 +283,240 @@ def _publish_problems(root: Path) -> list[str]:
         if checks and name not in checks and not _depends_on(jobs, name, checks[0])
     ]
     problems += _no_cache_problems(PUBLISH, data)
-    for name, job in jobs.items():
-        problems += [f"{PUBLISH}: job {name} {p}" for p in _push_problems(job.get("steps", []))]
+    problems += [f"{PUBLISH}: {problem}" for problem in _image_problems(jobs)]
     return problems
 
 
-def _push_problems(steps: list[dict[str, Any]]) -> list[str]:
-    """In one job: push only after ``just image-smoke``; ``latest`` only for the latest release."""
+# ------------------------------------------------------------------ Publish: one release, one run
+
+PER_RELEASE = ("github.ref", "github.event.release.")
+"""What makes a concurrency group one release's own (for a release event, ``github.ref`` is the
+tag's ref)."""
+
+
+def _expression(text: str) -> str:
+    """``text`` without spaces inside ``${{ }}``, in lowercase (as GitHub compares groups)."""
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", r"${{\1}}", text).lower()
+
+
+def _concurrency_problems(root: Path, data: dict[str, Any]) -> list[str]:
+    """Each release has its own group, never cancelled, not Check's; jobs share no group.
+
+    GitHub keeps one running and one waiting run per group and cancels the waiting run that a
+    newer one replaces: one group for every release meant a third release, published while one
+    ran and one waited, was never published.
+    """
     problems = []
-    smoked = False
-    latest_steps = set()
-    for step in steps:
-        run = str(step.get("run", ""))
-        options = step.get("with") or {}
-        if run.startswith("just image-smoke"):
-            smoked = True
-        if run.startswith("just release-is-latest") and "id" in step:
-            latest_steps.add(step["id"])
-        if "build-push-action" in str(step.get("uses", "")) and options.get("push") is True:
-            if not smoked:
-                problems.append("pushes an image before `just image-smoke` passed")
-            if options.get("sbom") is not True or "mode=max" not in str(options.get("provenance")):
-                problems.append("pushes an image without its SBOM and max-mode provenance")
-        if "metadata-action" in str(step.get("uses", "")):
+    concurrency = data.get("concurrency") or {}
+    group = str(concurrency.get("group", "")) if isinstance(concurrency, dict) else ""
+    if not any(part in group for part in PER_RELEASE):
+        problems.append(
+            f"{PUBLISH}: one concurrency group for every release: a third release published while "
+            "one runs and one waits replaces the waiting run, which is never published; give each "
+            "release its own group (with `github.ref`)"
+        )
+    if not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress") is not False:
+        problems.append(f"{PUBLISH}: a publishing run must never be cancelled")
+    # Check, called from here, takes its group with Publish's name for `github.workflow`.
+    check = _load(root / CHECK_WORKFLOW).get("concurrency") or {}
+    called = str(check.get("group", "")) if isinstance(check, dict) else ""
+    name = str(data.get("name", "")).lower()
+    if group and _expression(group).replace("${{github.workflow}}", name) == _expression(
+        called
+    ).replace("${{github.workflow}}", name):
+        problems.append(
+            f"{PUBLISH}: its concurrency group is the one Check takes when Publish calls it: the "
+            "two would deadlock"
+        )
+    for name, job in data["jobs"].items():
+        shared = job.get("concurrency")
+        text = str(shared.get("group", "") if isinstance(shared, dict) else shared or "")
+        if shared is not None and not any(part in text for part in PER_RELEASE):
+            problems.append(
+                f"{PUBLISH}: job {name} waits in a concurrency group shared by every release, "
+                "where a newer release replaces a waiting one"
+            )
+    return problems
+
+
+# ------------------------------------------------------------------ Publish: push what was tested
+
+BUILD_ACTION = "docker/build-push-action@"
+ATTEST_ACTION = "actions/attest-build-provenance@"
+
+
+def _words(step: dict[str, Any]) -> list[str]:
+    """The words of a ``run:`` step (empty for a ``uses:`` step)."""
+    return shlex.split(str(step["run"])) if "run" in step else []
+
+
+def _recipe_of(step: dict[str, Any]) -> str | None:
+    """The recipe a ``run: just <recipe>`` step calls, or None."""
+    words = _words(step)
+    return words[1] if words[:1] == ["just"] and len(words) > 1 else None
+
+
+def _uses(step: dict[str, Any], action: str) -> bool:
+    return str(step.get("uses", "")).startswith(action)
+
+
+def _refers(value: object, *parts: str) -> bool:
+    """Whether ``value`` is exactly one expression naming ``parts`` in order (``a.b.c``)."""
+    return _expression(str(value)) == "${{" + ".".join(parts).lower() + "}}"
+
+
+def _env_value(job: dict[str, Any], step: dict[str, Any], word: str) -> object:
+    """What a ``"$NAME"`` argument of a step expands to (the step's env, then the job's)."""
+    name = word.removeprefix("$").strip("{}")
+    return (step.get("env") or {}).get(name, (job.get("env") or {}).get(name))
+
+
+def _output_of(job: dict[str, Any], step_id: str, output: str) -> str | None:
+    """The job output that hands on ``steps.<step_id>.outputs.<output>``, or None."""
+    return next(
+        (
+            name
+            for name, value in (job.get("outputs") or {}).items()
+            if _refers(value, "steps", step_id, "outputs", output)
+        ),
+        None,
+    )
+
+
+def _image_problems(jobs: dict[str, Any]) -> list[str]:
+    """Build the image once, test it, save it; push that save elsewhere, verified, and attest it."""
+    builds = [
+        (name, index)
+        for name, job in jobs.items()
+        for index, step in enumerate(job.get("steps", []))
+        if _uses(step, BUILD_ACTION) or _recipe_of(step) == "image"
+    ]
+    problems = [
+        f"job {name} pushes a build of its own (build-push-action `push: true`), not the image "
+        "the smoke test ran"
+        for name, job in jobs.items()
+        for step in job.get("steps", [])
+        if _uses(step, BUILD_ACTION) and (step.get("with") or {}).get("push") is True
+    ]
+    if len(builds) != 1:
+        return [
+            *problems,
+            f"builds the image {len(builds)} times: build it once, smoke-test it, push that build",
+        ]
+    ((build_job, build_index),) = builds
+    job = jobs[build_job]
+    steps = job["steps"]
+    build = steps[build_index]
+    tag = str((build.get("with") or {}).get("tags", "")) if "uses" in build else _words(build)[2]
+    later = steps[build_index + 1 :]
+    smoke = next(
+        (i for i, s in enumerate(later) if _words(s) == ["just", "image-smoke", tag]), None
+    )
+    archive = next(
+        (
+            i
+            for i, s in enumerate(later)
+            if _words(s)[:3] == ["just", "image-archive", tag] and "id" in s
+        ),
+        None,
+    )
+    if smoke is None:
+        problems.append(
+            f"job {build_job} does not run `just image-smoke {tag}` on the image it built"
+        )
+    if archive is None or (smoke is not None and archive < smoke):
+        problems.append(
+            f"job {build_job} does not save the tested image (`just image-archive {tag}`, with an "
+            "id, after its smoke test)"
+        )
+        return problems
+    archive_step = later[archive]
+    archive_path = _words(archive_step)[3] if len(_words(archive_step)) > 3 else "dist/image.tar"
+    if not any(
+        _uses(s, "actions/upload-artifact@") and (s.get("with") or {}).get("path") == archive_path
+        for s in later[archive + 1 :]
+    ):
+        problems.append(f"job {build_job} does not upload the saved image ({archive_path})")
+    tested = _output_of(job, str(archive_step["id"]), "image-id")
+    if tested is None:
+        problems.append(f"job {build_job} does not hand on the tested image ID (a job output)")
+    return problems + _push_problems(jobs, build_job, tested)
+
+
+def _push_problems(jobs: dict[str, Any], build_job: str, tested: str | None) -> list[str]:
+    """The push job: the tested ID in, the verified digest attested, deployed and `latest` last."""
+    pushers = [
+        (name, index)
+        for name, job in jobs.items()
+        for index, step in enumerate(job.get("steps", []))
+        if _recipe_of(step) == "image-push"
+    ]
+    if len(pushers) != 1:
+        return [f"pushes the image with {len(pushers)} `just image-push` steps, not one"]
+    ((push_job, push_index),) = pushers
+    job = jobs[push_job]
+    steps = job["steps"]
+    push = steps[push_index]
+    problems = []
+    if push_job == build_job or build_job not in _needs(job):
+        problems.append(f"job {push_job} is not a job of its own after job {build_job}")
+    words = _words(push)
+    handed = _env_value(job, push, words[5]) if len(words) > 5 else None
+    if tested is None or not _refers(handed, "needs", build_job, "outputs", tested):
+        problems.append(
+            f"job {push_job} does not hand `just image-push` the image ID job {build_job} tested"
+        )
+    if not any(_uses(s, "actions/download-artifact@") for s in steps[:push_index]):
+        problems.append(f"job {push_job} pushes without downloading the saved image")
+    push_id = str(push.get("id", ""))
+    attests = [s for s in steps[push_index + 1 :] if _uses(s, ATTEST_ACTION)]
+    if len(attests) != 1 or not _refers(
+        (attests[0].get("with") or {}).get("subject-digest"), "steps", push_id, "outputs", "digest"
+    ):
+        problems.append(f"job {push_job} does not attest the digest `just image-push` verified")
+    latest = [(i, s) for i, s in enumerate(steps) if _recipe_of(s) == "image-latest" and "id" in s]
+    if len(latest) != 1 or latest[0][0] < push_index:
+        problems.append(
+            f"job {push_job} does not settle `latest` after the push (`just image-latest`)"
+        )
+    image = _output_of(job, push_id, "image")
+    moved = _output_of(job, str(latest[0][1]["id"]), "latest") if len(latest) == 1 else None
+    return problems + _release_problems(jobs, push_job, image, moved)
+
+
+def _release_problems(
+    jobs: dict[str, Any], push_job: str, image: str | None, moved: str | None
+) -> list[str]:
+    """`latest` moves last; the deployment takes the verified digest; the latest release only."""
+    problems = []
+    for name, other in jobs.items():
+        for step in other.get("steps", []):
+            if not _uses(step, "docker/metadata-action@"):
+                continue
+            options = step.get("with") or {}
             if "latest=false" not in str(options.get("flavor", "")):
                 problems.append("lets the metadata action add `latest` on its own (flavor)")
-            asked = [f"steps.{step_id}.outputs.latest == 'true'" for step_id in latest_steps]
-            problems += [
-                "moves `latest` without asking `just release-is-latest`"
-                for line in str(options.get("tags", "")).splitlines()
-                if "value=latest" in line and not any(condition in line for condition in asked)
-            ]
+            if "value=latest" in str(options.get("tags", "")):
+                problems.append(f"job {name} moves `latest` with the metadata action, not last")
+        if other.get("uses") == "./.github/workflows/deploy.yml" and (
+            image is None
+            or not _refers(
+                (other.get("with") or {}).get("image"), "needs", push_job, "outputs", image
+            )
+        ):
+            problems.append(
+                f"job {name} deploys an image other than the digest {push_job} verified"
+            )
+        publishes = other.get("uses") == "./.github/workflows/deploy.yml" or any(
+            _uses(s, "actions/deploy-pages@") for s in other.get("steps", [])
+        )
+        condition = _expression(str(other.get("if", "")))
+        wanted = f"needs.{push_job}.outputs.{moved}=='true'".lower()
+        if publishes and (moved is None or wanted not in condition.replace(" ", "")):
+            problems.append(
+                f"job {name} runs for every release: only for the latest one "
+                f"(`if: needs.{push_job}.outputs.<latest> == 'true'`)"
+            )
     return problems
 
 
@@ -349,6 +555,105 @@ def _deploy_problems(root: Path) -> list[str]:
     return problems
 
 
+# ------------------------------------------------------------------ no ambient power
+
+NO_PROJECT_SCRIPT = re.compile(r"^uv run --no-project python (?P<script>scripts/[\w./-]+\.py)\b")
+"""The one way a recipe may run Python without the project's environment: a script of its own."""
+RUNS_CODE = re.compile(r"\b(uv|uvx|python3?|pip|pipx|just)\b")
+
+
+def _script_problem(root: Path, script: str) -> str | None:
+    """Why ``script`` is not standard-library code, or None (its imports, read with ``ast``)."""
+    foreign = _foreign_imports((root / script).read_text(encoding="utf-8"))
+    return f"{script} imports {foreign[0]}, which is not the standard library" if foreign else None
+
+
+@functools.cache
+def _foreign_imports(source: str) -> list[str]:
+    """The modules ``source`` imports from outside the standard library (relative ones too)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [("." * node.level) + (node.module or "")]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] not in sys.stdlib_module_names]
+    return found
+
+
+def _project_free(root: Path, project: Project) -> dict[str, str | None]:
+    """Each recipe, with None when it runs no project code, else the reason it does.
+
+    A recipe runs no project code when it calls no other recipe, and every line of it either runs
+    no uv, uvx, python or pip at all, or is ``uv run --no-project python scripts/<file>.py`` of a
+    script that imports the standard library only. Anything else installs or imports the
+    project's locked dependencies.
+    """
+    found: dict[str, str | None] = {}
+    for name, recipe in project.recipes.items():
+        reason = None
+        if recipe["dependencies"]:
+            reason = "calls other recipes"
+        for line in recipe["body"]:
+            text = "".join(part if isinstance(part, str) else "{}" for part in line)
+            text = text.strip().lstrip("@-").strip()
+            script = NO_PROJECT_SCRIPT.match(text)
+            if script is not None:
+                reason = reason or _script_problem(root, script["script"])
+            elif RUNS_CODE.search(text) and not text.startswith("#"):
+                reason = reason or f"runs `{text[:60]}`"
+        found[name] = reason
+    return found
+
+
+def _write_scopes(permissions: object) -> list[str]:
+    """The scopes a ``permissions:`` value grants beyond reading (``write-all`` counts as all)."""
+    if permissions is None:
+        return []
+    if isinstance(permissions, str):
+        return [] if permissions == "{}" else [permissions]
+    assert isinstance(permissions, dict)
+    return [
+        f"{scope}: {value}" for scope, value in permissions.items() if value not in {"read", "none"}
+    ]
+
+
+def _permission_problems(root: Path, project: Project) -> list[str]:
+    """A job that runs project code holds no write permission; in Publish, only `contents: read`.
+
+    Every locked dependency runs in such a job (``uv sync``, or a recipe that runs the project),
+    so a compromised one would get whatever the job holds: a token to push packages, an OIDC
+    token to sign attestations, a pull-request write token.
+    """
+    free = _project_free(root, project)
+    problems = []
+    for path in _github_files(root):
+        if "workflows" not in path.parts:
+            continue
+        data = _load(root / path)
+        for name, job in data.get("jobs", {}).items():
+            code = [
+                " ".join(_words(step)[:2])
+                for step in job.get("steps", [])
+                if _words(step)[:2] == ["uv", "sync"]
+                or (_recipe_of(step) is not None and free.get(str(_recipe_of(step))) is not None)
+            ]
+            if not code:
+                continue
+            granted = job.get("permissions", data.get("permissions"))
+            strict = path == PUBLISH and granted != {"contents": "read"}
+            writes = _write_scopes(granted)
+            if writes or strict:
+                held = ", ".join(writes) if writes else yaml.safe_dump(granted).strip()
+                problems.append(
+                    f"{path}: job {name} runs project code (`{code[0]}`) and holds {held}: "
+                    + ("only `contents: read`" if path == PUBLISH else "no write permission")
+                )
+    return problems
+
+
 def parity_problems(root: Path) -> list[str]:
     """Every way the ``.github/`` tree under ``root`` breaks the parity and hardening rules."""
     project = _project(root)
@@ -378,6 +683,7 @@ def parity_problems(root: Path) -> list[str]:
             f"{CHECK_WORKFLOW} runs {check_steps}, but `just check` runs "
             f"{project.check_dependencies}: same recipes, same order"
         )
+    problems += _permission_problems(root, project)
     return problems + _publish_problems(root) + _deploy_problems(root)
 
 
@@ -399,6 +705,7 @@ def test_the_check_workflow_runs_every_check_recipe() -> None:
 def copy(tmp_path: Path) -> Path:
     """A throwaway copy of what the parity rules read."""
     shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     for name in ("justfile", "pyproject.toml"):
         shutil.copy2(ROOT / name, tmp_path / name)
     return tmp_path
@@ -421,6 +728,9 @@ CHECKOUT = (
     "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
     "        with:\n          persist-credentials: false\n"
 )
+SMOKE = "      - run: just image-smoke churn-model:release\n"
+ARCHIVE_RUN = "run: just image-archive churn-model:release dist/image.tar"
+ARCHIVE = f"      - id: archive\n        {ARCHIVE_RUN}\n"
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "unknown recipe": (
         _edit(CHECK, "run: just check-code", "run: just check-cod"),
@@ -511,60 +821,194 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "before checking out",
     ),
-    # Issue 11, item 6: each fix to Publish, reverted on its own.
+    # Publish: each rule, broken on its own.
     "Publish rebuilds an edited release": (
         _edit(PUBLISH_FILE, "types: [published]", "types: [published, edited]"),
         "`release: types: [published]` only",
     ),
-    "Publish runs per ref": (
+    "Publish has one group for every release": (
         _edit(
             PUBLISH_FILE,
+            "group: publish-release-${{ github.ref }}\n",
             "group: ${{ github.workflow }}\n",
+        ),
+        "one concurrency group for every release",
+    ),
+    "Publish takes Check's group": (
+        _edit(
+            PUBLISH_FILE,
+            "group: publish-release-${{ github.ref }}\n",
             "group: ${{ github.workflow }}-${{ github.ref }}\n",
         ),
-        "not per ref",
+        "would deadlock",
+    ),
+    "Publish queues a job across releases": (
+        _edit(
+            PUBLISH_FILE,
+            "    needs: image\n",
+            "    needs: image\n    concurrency:\n      group: publish-latest\n",
+        ),
+        "job push waits in a concurrency group shared by every release",
     ),
     "Publish can be cancelled": (
         _edit(PUBLISH_FILE, "cancel-in-progress: false", "cancel-in-progress: true"),
         "never be cancelled",
     ),
-    "Publish packages without Check": (
+    "Publish builds without Check": (
         _edit(
             PUBLISH_FILE,
             "    needs: check\n    runs-on: ubuntu-latest\n    timeout-minutes: 30",
             "    runs-on: ubuntu-latest\n    timeout-minutes: 30",
         ),
-        "job packages does not wait for the Check workflow",
-    ),
-    "Publish pushes an image that was not smoke-tested": (
-        _edit(PUBLISH_FILE, "      - run: just image-smoke churn-model:smoke\n", ""),
-        "before `just image-smoke`",
+        "job image does not wait for the Check workflow",
     ),
     "Publish builds with a shared layer cache": (
         _edit(
             PUBLISH_FILE,
-            "          provenance: mode=max\n",
-            "          provenance: mode=max\n          cache-from: type=gha\n",
+            "          tags: churn-model:release\n",
+            "          tags: churn-model:release\n          cache-from: type=gha\n",
         ),
         "layer cache",
     ),
-    "Publish drops the SBOM": (
-        _edit(PUBLISH_FILE, "          sbom: true\n", ""),
-        "SBOM",
-    ),
-    "Publish always moves latest": (
+    "the job that trains holds packages: write": (
         _edit(
             PUBLISH_FILE,
-            "type=raw,value=latest,enable=${{ steps.latest.outputs.latest == 'true' }}",
-            "type=raw,value=latest",
+            "    permissions:\n      contents: read\n    outputs:\n      image-id:",
+            "    permissions:\n      contents: read\n      packages: write\n    outputs:\n"
+            "      image-id:",
         ),
-        "without asking `just release-is-latest`",
+        "job image runs project code (`just train`) and holds packages: write",
+    ),
+    "the docs build holds an OIDC token": (
+        _edit(
+            PUBLISH_FILE,
+            "    timeout-minutes: 15\n    permissions:\n      contents: read\n    steps:",
+            "    timeout-minutes: 15\n    permissions:\n      contents: read\n"
+            "      id-token: write\n    steps:",
+        ),
+        "job docs runs project code (`just doc`) and holds id-token: write",
+    ),
+    "the push job runs project code": (
+        _edit(PUBLISH_FILE, 'run: just image-latest "$IMAGE" "$TAG"', "run: just promote"),
+        "job push runs project code (`just promote`) and holds packages: write",
+    ),
+    "the push job syncs the project": (
+        _edit(
+            PUBLISH_FILE,
+            "      - id: push\n        run: just image-push",
+            "      - run: uv sync\n      - id: push\n        run: just image-push",
+        ),
+        "job push runs project code (`uv sync`)",
+    ),
+    "a push recipe that imports a dependency": (
+        _edit("scripts/publish_image.py", "import argparse\n", "import argparse\nimport yaml\n"),
+        "job push runs project code (`just image-push`)",
+    ),
+    "Check's model job holds pull-requests: write": (
+        _edit(
+            CHECK,
+            "    permissions:\n      contents: read\n    outputs:\n      gated:",
+            "    permissions:\n      contents: read\n      pull-requests: write\n    outputs:\n"
+            "      gated:",
+        ),
+        "job model runs project code (`just train`) and holds pull-requests: write",
+    ),
+    "Publish pushes a second build": (
+        _edit(
+            PUBLISH_FILE,
+            "      - uses: actions/attest-build-provenance@",
+            "      - uses: docker/build-push-action@c3c9e263c25d99ce0380d002d59b67737d91b0dc"
+            " # v7.4.0\n        with:\n          context: .\n          push: true\n"
+            "      - uses: actions/attest-build-provenance@",
+        ),
+        "builds the image 2 times",
+    ),
+    "Publish pushes an image that was not smoke-tested": (
+        _edit(PUBLISH_FILE, "      - run: just image-smoke churn-model:release\n", ""),
+        "does not run `just image-smoke churn-model:release`",
+    ),
+    "Publish saves an image before its smoke test": (
+        _edit(
+            PUBLISH_FILE,
+            SMOKE + ARCHIVE,
+            ARCHIVE + SMOKE,
+        ),
+        "does not save the tested image",
+    ),
+    "Publish saves another image": (
+        _edit(
+            PUBLISH_FILE,
+            "run: just image-archive churn-model:release",
+            "run: just image-archive churn-model:other",
+        ),
+        "does not save the tested image",
+    ),
+    "Publish pushes without the tested image ID": (
+        _edit(
+            PUBLISH_FILE,
+            "TESTED: ${{ needs.image.outputs.image-id }}",
+            "TESTED: ${{ github.sha }}",
+        ),
+        "does not hand `just image-push` the image ID job image tested",
+    ),
+    "Publish pushes from the job that built": (
+        _edit(PUBLISH_FILE, "    needs: image\n", "    needs: check\n"),
+        "is not a job of its own after job image",
+    ),
+    "Publish attests another digest": (
+        _edit(
+            PUBLISH_FILE,
+            "subject-digest: ${{ steps.push.outputs.digest }}",
+            "subject-digest: ${{ needs.image.outputs.image-id }}",
+        ),
+        "does not attest the digest",
+    ),
+    "Publish deploys a tag": (
+        _edit(
+            PUBLISH_FILE,
+            "image: ${{ needs.push.outputs.image }}",
+            "image: ghcr.io/${{ github.repository }}:latest",
+        ),
+        "deploys an image other than the digest push verified",
+    ),
+    "Publish deploys every release": (
+        _edit(
+            PUBLISH_FILE,
+            "    needs: push\n    if: ${{ needs.push.outputs.latest == 'true' }}\n",
+            "    needs: push\n",
+        ),
+        "job deploy runs for every release",
+    ),
+    "Publish deploys the docs of every release": (
+        _edit(
+            PUBLISH_FILE,
+            "    needs: [docs, push]\n    if: ${{ needs.push.outputs.latest == 'true' }}\n",
+            "    needs: [docs, push]\n",
+        ),
+        "job pages runs for every release",
+    ),
+    "Publish moves latest with the metadata action": (
+        _edit(
+            PUBLISH_FILE,
+            "          flavor: |\n            latest=false\n",
+            "          flavor: |\n            latest=false\n          tags: |\n"
+            "            type=raw,value=latest\n",
+        ),
+        "moves `latest` with the metadata action",
     ),
     "Publish lets the metadata action add latest": (
         _edit(PUBLISH_FILE, "          flavor: |\n            latest=false\n", ""),
         "on its own",
     ),
-    # Issue 10: Deploy.
+    "Publish never settles latest": (
+        _edit(
+            PUBLISH_FILE,
+            '      - id: latest\n        run: just image-latest "$IMAGE" "$TAG"\n',
+            "",
+        ),
+        "does not settle `latest`",
+    ),
+    # Deploy.
     "production without staging": (
         _edit(DEPLOY_FILE, "    needs: staging\n", ""),
         "production does not wait for staging",

@@ -7,14 +7,17 @@ the estimator's) measures that noise, so ``ci/gates.toml`` can be set above it.
 Calibration reports every metric it measured (overall, every slice the schema declares, latency,
 size), whatever ``ci/gates.toml`` says: it exists to help write that file, so a file naming metrics
 or slices the data lacks is reported, not fatal. :func:`draft_gates` turns the spreads into a
-``gates.toml`` by the rule written in its header (:data:`RULE`).
+``gates.toml`` by the rule written in its header (:data:`RULE`): floors only on slices every seed
+held enough rows and positives of (``[slices]`` of ``ci/gates.toml``), and a warning for a floor or
+allowed drop too lenient to catch a model that lost half of what it measures (:data:`LENIENT`).
 """
 
 import math
 import statistics
 import tempfile
+import textwrap
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +29,13 @@ from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
 from churn_model.artifact import MODEL_FILE, save_model
-from churn_model.config import GateConfig, ModelConfig
+from churn_model.config import (
+    MIN_SLICE_POSITIVES,
+    MIN_SLICE_ROWS,
+    GateConfig,
+    ModelConfig,
+    SliceMinimum,
+)
 from churn_model.evaluate import evaluate, flatten
 from churn_model.train import train
 
@@ -39,17 +48,40 @@ FLOORED = ("roc_auc", "recall", "f1")
 SLICE_FLOORED = ("roc_auc", "recall")
 """Slice metrics the draft puts a floor on."""
 
+COUNTS = ("rows", "positives")
+"""The held-out counts reported per slice: what its figures rest on, and what the minimum judges."""
+
 RULE = """\
 Floors sit 4 standard deviations under the mean, and under every seed's value, rounded down to
 0.01; a floor that could never fail (0 or less, 0.5 or less for ROC AUC) is left out, and so is a
-metric that some seed could not measure (a slice with a single class). Allowed drops exceed both
-3 x the standard deviation of the difference of two seeds (sqrt(2) x std) and the whole min-max
-range, rounded up to 0.005, so retraining under another seed never fails on noise alone. Latency
-is judged by a factor of 2.5 over the baseline's CPU time; its floors, a quarter of the mean CPU
-time per call rounded up to 1, 2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The
-size ceiling is about three times the largest loaded model, rounded up the same way (growth 1.5 x
-the baseline). Re-run `just calibrate` and revisit these after changing the data, the features or
-the model."""
+metric that some seed could not measure (a slice with a single class). A slice gets floors only if
+every seed's held-out split gave it the [slices] minimum of rows and positives (with fewer, its
+figures measure which rows the split drew). Allowed drops exceed both 3 x the standard deviation
+of the difference of two seeds (sqrt(2) x std) and the whole min-max range, rounded up to 0.005,
+so retraining under another seed never fails on noise alone. Latency is judged by a factor of 2.5
+over the baseline's CPU time; its floors, a quarter of the mean CPU time per call rounded up to 1,
+2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The size ceiling is about three times
+the largest loaded model, rounded up the same way (growth 1.5 x the baseline). Re-run `just
+calibrate` and revisit these after changing the data, the features or the model."""
+
+LENIENT = """\
+A floor or allowed drop is too lenient when a model that lost half of what the seeds measured
+would still pass it: half its recall or F1 (whose chance level is 0), or half its ROC AUC's lead
+over chance (0.5). The draft keeps such a threshold, and names it."""
+
+SLICES_COMMENT = textwrap.fill(
+    "A slice is judged only when its held-out split holds at least min_rows rows and "
+    f"min_positives positives (without this table, {MIN_SLICE_ROWS} and {MIN_SLICE_POSITIVES}). "
+    f"At {MIN_SLICE_POSITIVES} positives one more or one fewer moves the slice's recall by "
+    f"{1 / MIN_SLICE_POSITIVES:g}, five steps of a drafted floor; at {MIN_SLICE_ROWS} rows one "
+    f"row moves its accuracy by {1 / MIN_SLICE_ROWS:g}. Under them its figures mostly measure "
+    "which rows the split drew: the gate skips its floors (and says so), calibrate drafts none, "
+    "infer-schema drafts no slice.",
+    98,
+    initial_indent="# ",
+    subsequent_indent="# ",
+)
+"""The comment of the draft's ``[slices]`` table: what the minimum does, and why its defaults."""
 
 LATENCY_FACTOR = 2.5
 """The drafted latency factor: an identical model measured up to 1.6x its baseline's CPU time on a
@@ -72,11 +104,23 @@ class Spread(BaseModel):
     max_drop: float | None = None
 
 
+def slice_of(metric: str) -> str:
+    """The slice a ``slices.<name>.<metric>`` name is about (the slice's name may hold dots)."""
+    return metric.removeprefix("slices.").rpartition(".")[0]
+
+
+def _slice_names(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(slice_of(name) for name in names if name.startswith("slices.")))
+
+
 def measured_names(flat: dict[str, float | None]) -> list[str]:
-    """The metrics calibration reports, in order: quality overall and per slice, latency, size."""
+    """The metrics calibration reports, in order: overall, per slice, latency, size.
+
+    Each slice reports its quality and its held-out counts (rows, positives).
+    """
     names = [f"overall.{metric}" for metric in QUALITY]
-    slices = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("slices."))
-    names += [f"slices.{name}.{metric}" for name in slices for metric in QUALITY]
+    slices = _slice_names(flat)
+    names += [f"slices.{name}.{metric}" for name in slices for metric in (*QUALITY, *COUNTS)]
     runs = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("latency."))
     names += [f"latency.{run}.cpu_p50_ms" for run in runs]
     return [*names, "model_loaded_bytes", "model_size_bytes"]
@@ -186,14 +230,16 @@ def render_table(found: list[Spread], seeds: Sequence[int], limits: str | None =
         table.add_row(
             s.metric,
             str(s.runs),
-            *(_figure(v) for v in (s.mean, s.std, s.min, s.max, s.max - s.min)),
+            *(_figure(v, s.metric) for v in (s.mean, s.std, s.min, s.max, s.max - s.min)),
             "-" if s.floor is None else f"{s.floor:.2f}",
             "-" if s.max_drop is None else f"{s.max_drop:.3f}",
         )
     return table
 
 
-def _figure(value: float) -> str:
+def _figure(value: float, metric: str = "") -> str:
+    if metric.endswith(tuple(f".{count}" for count in COUNTS)):
+        return f"{value:,.1f}"
     return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:.4f}"
 
 
@@ -241,15 +287,127 @@ def _table_comment(found: list[Spread]) -> list[str]:
     for s in found:
         if s.metric.endswith(("precision", "accuracy")):
             continue
-        figures = "".join(f"{_figure(v):>10}" for v in (s.mean, s.std, s.min, s.max))
+        figures = "".join(f"{_figure(v, s.metric):>10}" for v in (s.mean, s.std, s.min, s.max))
         rows.append(f"#   {s.metric:<44}{figures}")
     return rows
 
 
-def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
-    """Return a ``gates.toml`` whose thresholds follow :data:`RULE` from the measured spreads."""
+def lenient(spread: Spread, *, floor: float | None = None, drop: float | None = None) -> str | None:
+    """Say why ``floor`` or ``drop`` on ``spread`` is too lenient (:data:`LENIENT`), or ``None``.
+
+    The named regression is a model at half of the mean (half of its lead over chance for ROC
+    AUC): a floor at or under that value passes it, and so does an allowed drop at least as large
+    as the loss (a baseline at the mean, the model at half of it).
+    """
+    chance = 0.5 if spread.metric.endswith("roc_auc") else 0.0
+    halved = chance + (spread.mean - chance) / 2
+    if chance:
+        model = f"a model at {halved:.2f}, half as far above chance as the mean {spread.mean:.2f}"
+    else:
+        model = f"a model at {halved:.2f}, half the mean {spread.mean:.2f}"
+    if floor is not None and floor <= halved:
+        return f"{spread.metric}: the floor {floor:.2f} passes {model}"
+    if drop is not None and drop >= spread.mean - halved:
+        return f"{spread.metric}: the allowed drop {drop:.3f} passes {model}"
+    return None
+
+
+class Draft(BaseModel):
+    """The thresholds :data:`RULE` gives a calibration, and what it left out or warns about."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floors: dict[str, float]
+    slice_floors: dict[str, dict[str, float]]
+    max_drop: dict[str, float]
+    minimum: SliceMinimum
+    dropped: dict[str, str]
+    """Slices under ``minimum`` on some seed (no floor drafted), with their smallest counts."""
+    too_lenient: list[str]
+    """Drafted thresholds a model losing half of what it measured would pass (:data:`LENIENT`)."""
+
+    def notes(self) -> list[str]:
+        """What the draft says besides its thresholds: dropped slices, lenient thresholds."""
+        dropped = [f"slice {name!r} gets no floor: {why}" for name, why in self.dropped.items()]
+        lenient = [f"too lenient: {why}" for why in self.too_lenient]
+        rule = [" ".join(LENIENT.split())] if lenient else []
+        return [*dropped, *lenient, *rule]
+
+
+def draft(found: list[Spread], seeds: Sequence[int], minimum: SliceMinimum) -> Draft:
+    """Apply :data:`RULE` to the spreads of a calibration over ``seeds``."""
     by_name = {s.metric: s for s in found}
     runs = len(seeds)
+    warnings: list[str] = []
+
+    def floors_of(prefix: str, metrics: Sequence[str]) -> dict[str, float]:
+        floors: dict[str, float] = {}
+        for metric in metrics:
+            spread = by_name.get(f"{prefix}.{metric}")
+            floor = None if spread is None else draft_floor(spread, runs)
+            if spread is not None and floor is not None:
+                floors[metric] = floor
+                warnings.extend(filter(None, [lenient(spread, floor=floor)]))
+        return floors
+
+    overall = floors_of("overall", FLOORED)
+    slice_floors: dict[str, dict[str, float]] = {}
+    dropped: dict[str, str] = {}
+    for name in _slice_names(by_name):
+        rows, positives = (by_name.get(f"slices.{name}.{count}") for count in COUNTS)
+        smallest = (rows.min, positives.min) if rows and positives else (0.0, 0.0)
+        under = minimum.shortfall(*smallest)
+        if under is not None:
+            dropped[name] = f"the fewest over the seeds were {under}"
+            continue
+        floors = floors_of(f"slices.{name}", SLICE_FLOORED)
+        if floors:
+            slice_floors[name] = floors
+    drops = {}
+    for metric in FLOORED:
+        spread = by_name.get(f"overall.{metric}")
+        if spread is not None and spread.runs == runs:
+            drops[metric] = draft_drop(spread)
+            warnings.extend(filter(None, [lenient(spread, drop=drops[metric])]))
+    return Draft(
+        floors=overall,
+        slice_floors=slice_floors,
+        max_drop=drops,
+        minimum=minimum,
+        dropped=dropped,
+        too_lenient=warnings,
+    )
+
+
+def draft_notes(
+    found: list[Spread], seeds: Sequence[int], minimum: SliceMinimum | None = None
+) -> list[str]:
+    """What :func:`draft_gates` says besides its thresholds: slices left out, lenient thresholds."""
+    return draft(found, seeds, minimum or SliceMinimum()).notes()
+
+
+def _comment(title: str, items: list[str]) -> list[str]:
+    """``title`` and ``items`` as comment lines of the draft's header; nothing without items."""
+    if not items:
+        return []
+    lines = ["#", *(f"# {line}" for line in title.splitlines())]
+    for item in items:
+        lines += textwrap.wrap(item, 98, initial_indent="#   ", subsequent_indent="#     ")
+    return lines
+
+
+def draft_gates(
+    found: list[Spread], seeds: Sequence[int], source: str, minimum: SliceMinimum | None = None
+) -> str:
+    """Return a ``gates.toml`` whose thresholds follow :data:`RULE` from the measured spreads.
+
+    ``minimum`` (the current ``[slices]``, else the defaults) decides which slices get floors; the
+    draft carries it, lists the slices it left out and the thresholds :data:`LENIENT` warns about.
+    """
+    by_name = {s.metric: s for s in found}
+    runs = len(seeds)
+    drafted = draft(found, seeds, minimum or SliceMinimum())
+    dropped = [f"{name}: {why}" for name, why in drafted.dropped.items()]
     lines = [
         "# The model gate: what a candidate must meet to pass `just gate` (and so to be",
         "# promotable). Metric names are those of metrics.json; quality metrics are measured on",
@@ -260,27 +418,21 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
         *_table_comment(found),
         "#",
         *(f"# {line}" for line in RULE.splitlines()),
+        *_comment("Slices without floors, under the [slices] minimum on some seed:", dropped),
+        *_comment(f"{LENIENT} Here:", drafted.too_lenient),
         "",
         "[floors]",
         "# Absolute minimums on the whole held-out split.",
+        *(f"{metric} = {floor:.2f}" for metric, floor in drafted.floors.items()),
+        "",
+        "[slices]",
+        *SLICES_COMMENT.splitlines(),
+        f"min_rows = {drafted.minimum.min_rows}",
+        f"min_positives = {drafted.minimum.min_positives}",
+        "",
     ]
-    for metric in FLOORED:
-        spread = by_name.get(f"overall.{metric}")
-        floor = None if spread is None else draft_floor(spread, runs)
-        if floor is not None:
-            lines.append(f"{metric} = {floor:.2f}")
-    lines.append("")
-    slices = dict.fromkeys(s.metric.split(".")[1] for s in found if s.metric.startswith("slices."))
     first = True
-    for name in slices:
-        floors = {}
-        for metric in SLICE_FLOORED:
-            spread = by_name.get(f"slices.{name}.{metric}")
-            floor = None if spread is None else draft_floor(spread, runs)
-            if floor is not None:
-                floors[metric] = floor
-        if not floors:
-            continue
+    for name, floors in drafted.slice_floors.items():
         lines.append(f"[slice_floors.{_key(name)}]")
         if first:
             lines.append("# Minimums per slice: a model may not buy its score by failing a slice.")
@@ -292,11 +444,8 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
     lines += [
         "[max_drop]",
         "# Largest allowed absolute drop against the baseline (the promoted model).",
+        *(f"{metric} = {drop:.3f}" for metric, drop in drafted.max_drop.items()),
     ]
-    for metric in FLOORED:
-        spread = by_name.get(f"overall.{metric}")
-        if spread is not None and spread.runs == runs:
-            lines.append(f"{metric} = {draft_drop(spread):.3f}")
     latency = {
         s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
         for s in found

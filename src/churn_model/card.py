@@ -48,7 +48,11 @@ class SplitInfo(_Record):
 
 
 class FeatureSpec(_Record):
-    """One input column, as the schema declares it."""
+    """One input column, as the schema declares it.
+
+    ``ordered`` defaults to false, so a card written before the schema could declare ordered
+    categories still reads, and still matches a schema whose categories are unordered.
+    """
 
     name: str
     kind: str
@@ -58,6 +62,7 @@ class FeatureSpec(_Record):
     gt: float | None = None
     le: float | None = None
     categories: tuple[str, ...] = ()
+    ordered: bool = False
 
 
 def feature_specs() -> list[FeatureSpec]:

@@ -163,7 +163,8 @@ def train(
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
-            typer.echo(f"  {name:<9} {getattr(metrics.overall, name):.4f}")
+            value = getattr(metrics.overall, name)
+            typer.echo(f"  {name:<9} {'n/a' if value is None else f'{value:.4f}'}")
         if tracker is not None:
             typer.echo(f"MLflow: run {folder.name} logged to {tracking.describe(tracker)}")
 
@@ -196,7 +197,11 @@ def gate(candidate: CandidateOption = None) -> None:
         if tracker is not None:
             _log_verdict(tracker, folder, verdict)
         if not verdict.passed:
-            failed = [row.metric for row in verdict.rows if row.status == "fail"]
+            failed = [
+                f"{row.metric} ({row.note})" if row.check == "serving" else row.metric
+                for row in verdict.rows
+                if row.status == "fail"
+            ]
             raise UserError(f"gate failed on: {', '.join(failed)}")
 
 
@@ -346,9 +351,10 @@ def calibrate(
         proposal = decision.propose(scored, config.decision, info.version)
         found = calibration.spreads(metrics, gates)
         shown, limits = found, str(DEFAULT_GATE_CONFIG) if gates is not None else None
+        minimum = gates.slices if gates is not None else None
         text = None
         if draft is not None:
-            text = calibration.draft_gates(calibration.spreads(metrics), seed_list, info.source)
+            text = calibration.draft_gates(found, seed_list, info.source, minimum)
             text += decision.draft_comment(proposal)
             shown = calibration.spreads(metrics, calibration.limits_of(text))
             limits = f"{draft}, the draft written now"
@@ -363,6 +369,8 @@ def calibrate(
             typer.echo(line)
         if draft is not None and text is not None:
             write_atomic(draft, text.encode())
+            for note in calibration.draft_notes(found, seed_list, minimum):
+                typer.echo(f"note: {note}")
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
                 f" (its last lines hold the threshold proposed for {DEFAULT_MODEL_CONFIG})"
@@ -382,6 +390,14 @@ def infer_schema(
     id_column: Annotated[
         str | None, typer.Option("--id", help="The id column (default: a unique text column).")
     ] = None,
+    max_categories: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Keep a text column with up to N distinct values as a category (default: 100); "
+            "one with more is left out as free text, and said.",
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option(help="Where to write the draft.")] = Path(
         "build/schema.py"
     ),
@@ -389,12 +405,18 @@ def infer_schema(
 ) -> None:
     """Draft the domain's schema.py from a real extract, for review (never overwrites silently)."""
     from churn_model.files import write_atomic
-    from churn_model.infer import infer, render
+    from churn_model.infer import MAX_CATEGORIES, infer, render
 
     with reporting_user_errors():
         if output.exists() and not force:
             raise UserError(f"{output}: already exists; pass --force to overwrite it")
-        inferred = infer(path, label=label, positive=positive, id_column=id_column)
+        inferred = infer(
+            path,
+            label=label,
+            positive=positive,
+            id_column=id_column,
+            max_categories=MAX_CATEGORIES if max_categories is None else max_categories,
+        )
         write_atomic(output, render(inferred, source=path.name).encode())
     for note in inferred.notes:
         typer.echo(f"note: {note}")

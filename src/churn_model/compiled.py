@@ -3,14 +3,17 @@
 On one record, ``Pipeline.predict_proba`` spends ~4 ms of its ~5 ms in the ``ColumnTransformer``:
 pandas column selection, per-transformer input checks, feature-name checks, ``hstack``. None of
 that depends on the data. What the fitted transformers actually *compute* is tiny: fill missing
-numbers with the learned statistics, flag them, pass booleans through, one-hot the categories.
+numbers with the learned statistics, flag them, pass booleans through, one-hot the categories,
+rank the ordered ones.
 :func:`compile_pipeline` reads those learned values from the fitted steps and returns a function
 that computes the same matrix from column arrays, then hands it to the fitted classifier itself
 (``predict_proba``), so the trees, and therefore the probabilities, are the pipeline's.
 
 Only the step types the template builds are understood (``SimpleImputer`` on NaN,
-``"passthrough"``, ``OneHotEncoder`` ignoring unknowns, no infrequent categories). For anything
-else :func:`compile_pipeline` returns ``None`` and the caller keeps the pipeline; and
+``"passthrough"``, ``OneHotEncoder`` ignoring unknowns, ``OrdinalEncoder`` encoding unknowns as a
+value, neither with infrequent categories); a step that selects no column (a schema without
+booleans, say) contributes nothing and is skipped. For anything else :func:`compile_pipeline`
+returns ``None`` and the caller keeps the pipeline: it declines, it never raises.
 :func:`matches_pipeline` lets the caller refuse a compiled path that does not reproduce the
 pipeline's probabilities exactly on probe rows.
 """
@@ -25,7 +28,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
 Columns = Mapping[str, npt.NDArray[np.generic]]
 """One array per input column, all the same length (numbers as float64, NaN for missing)."""
@@ -103,6 +106,44 @@ def _one_hot(step: OneHotEncoder, names: list[str]) -> Block | None:
     return block
 
 
+def _ordinal(step: OrdinalEncoder, names: list[str]) -> Block | None:
+    """Each value's index among its fitted categories; missing or unknown: ``unknown_value``.
+
+    Only text categories without a missing-value category are understood: the encoder then
+    treats a missing value (``None``, NaN) as unknown, and matches the others by hash and
+    equality, as a dictionary does.
+    """
+    if (
+        step.handle_unknown != "use_encoded_value"
+        or step.min_frequency is not None
+        or step.max_categories is not None
+        or np.dtype(step.dtype) != np.float64
+        or len(step.categories_) != len(names)
+        or not all(
+            values.dtype == object and all(isinstance(value, str) for value in values)
+            for values in step.categories_
+        )
+    ):
+        return None
+    unknown = float(step.unknown_value)
+    ranks = [
+        {value: float(rank) for rank, value in enumerate(values)} for values in step.categories_
+    ]
+
+    def block(columns: Columns) -> npt.NDArray[np.float64]:
+        parts = [
+            np.fromiter(
+                (rank.get(value, unknown) for value in columns[name].tolist()),
+                dtype=np.float64,
+                count=len(columns[name]),
+            )
+            for name, rank in zip(names, ranks, strict=True)
+        ]
+        return np.column_stack(parts)
+
+    return block
+
+
 def _block(step: object, names: list[str]) -> Block | None:
     """The array function for one fitted ``ColumnTransformer`` step, or None if not understood."""
     if step == "passthrough" or (
@@ -113,11 +154,25 @@ def _block(step: object, names: list[str]) -> Block | None:
         return _imputer(step, names)
     if isinstance(step, OneHotEncoder):
         return _one_hot(step, names)
+    if isinstance(step, OrdinalEncoder):
+        return _ordinal(step, names)
     return None
 
 
 def compile_pipeline(pipeline: Pipeline) -> CompiledPipeline | None:
-    """Compile a fitted ``ColumnTransformer`` + classifier pipeline, or None if not understood."""
+    """Compile a fitted ``ColumnTransformer`` + classifier pipeline, or None if not understood.
+
+    Never raises: the fast path is an optimisation, so a fitted step it cannot read (an attribute
+    missing, an unexpected type) means "no fast path", and the pipeline serves.
+    """
+    try:
+        return _compile(pipeline)
+    except Exception:  # anything unexpected in a fitted step: decline, never crash a start-up
+        return None
+
+
+def _compile(pipeline: Pipeline) -> CompiledPipeline | None:
+    """:func:`compile_pipeline`'s work, which may raise on a pipeline it does not understand."""
     if len(pipeline.steps) != 2:
         return None
     preprocess, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
@@ -127,8 +182,10 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledPipeline | None:
     if preprocess.sparse_output_ or hasattr(classifier, "feature_names_in_"):
         return None
     blocks = []
-    for name, step, selected in preprocess.transformers_:
-        if step == "drop" or (name == "remainder" and len(selected) == 0):
+    for _, step, selected in preprocess.transformers_:
+        # A step that selects no column is left unfitted by the ColumnTransformer and adds no
+        # output column: there is nothing to replay.
+        if step == "drop" or len(selected) == 0:
             continue
         if not all(isinstance(column, str) for column in selected):
             return None

@@ -145,16 +145,93 @@ class SizeBudget(_Strict):
     max_growth: float = Field(ge=1.0)
 
 
+MIN_SLICE_ROWS = 50
+"""The default fewest held-out rows a slice needs to be judged (``[slices] min_rows``): at 50 one
+row moves its accuracy by 0.02, and its precision by more."""
+
+MIN_SLICE_POSITIVES = 20
+"""The default fewest held-out positives a slice needs to be judged (``[slices] min_positives``):
+at 20 one positive moves its recall by 0.05, five steps of a drafted floor; under it the slice's
+spread across seeds is mostly which rows fell into the held-out split."""
+
+
+class SliceMinimum(_Strict):
+    """How many held-out rows and positives a slice needs before its floors mean anything.
+
+    Under either minimum a slice is still measured and reported with its counts, but the gate
+    skips its floors (visibly, saying so), calibration drafts none for it, and ``infer-schema``
+    does not draft it. Both default to :data:`MIN_SLICE_ROWS` and :data:`MIN_SLICE_POSITIVES`
+    when ``ci/gates.toml`` has no ``[slices]`` table.
+    """
+
+    min_rows: int = Field(default=MIN_SLICE_ROWS, ge=1)
+    min_positives: int = Field(default=MIN_SLICE_POSITIVES, ge=1)
+
+    def describe(self) -> str:
+        """The minimum in words: ``50 rows and 20 positives``."""
+        return f"{self.min_rows} rows and {self.min_positives} positives"
+
+    def shortfall(self, rows: float, positives: float) -> str | None:
+        """Why a slice with these held-out counts cannot be judged, or ``None`` if it can."""
+        if rows >= self.min_rows and positives >= self.min_positives:
+            return None
+        counts = f"{_count(rows, 'held-out row')}, {_count(positives, 'positive')}"
+        return f"{counts}: under the minimum of {self.describe()}"
+
+
+def _count(number: float, noun: str) -> str:
+    """``1 positive``, ``3 positives``: a count (a whole number, or a mean) and its noun."""
+    text = f"{number:,.0f}"
+    return f"{text} {noun}" if text == "1" else f"{text} {noun}s"
+
+
 class GateConfig(_Strict):
-    """The thresholds a candidate must meet, read from ``ci/gates.toml``."""
+    """The thresholds a candidate must meet, read from ``ci/gates.toml``.
+
+    ``slices`` (the ``[slices]`` table, optional) is the minimum a slice's held-out rows must
+    reach for its floors to be judged.
+    """
 
     floors: dict[QualityMetric, Score]
     slice_floors: dict[str, dict[QualityMetric, Score]]
     max_drop: dict[QualityMetric, Score]
     latency: LatencyBudget
     size: SizeBudget
+    slices: SliceMinimum = SliceMinimum()
 
 
 def load_gate_config(path: Path = DEFAULT_GATE_CONFIG) -> GateConfig:
     """Load and validate the gate's thresholds."""
     return _load(GateConfig, path)
+
+
+class _SlicesOnly(BaseModel):
+    model_config = ConfigDict(frozen=True)  # the rest of the file is the gate's to validate
+
+    slices: SliceMinimum = SliceMinimum()
+
+
+def load_slice_minimum(path: Path = DEFAULT_GATE_CONFIG) -> SliceMinimum:
+    """Read only the ``[slices]`` minimum of the gate config; the defaults if the file is absent.
+
+    Drafting a schema needs the minimum before the rest of a new project's gate config is right
+    (its floors may still name the example's slices), so nothing else in the file is checked.
+    """
+    if not path.exists():
+        return SliceMinimum()
+    return _load(_SlicesOnly, path).slices
+
+
+class _SplitOnly(BaseModel):
+    model_config = ConfigDict(frozen=True)  # the rest of the file is the trainer's to validate
+
+    split: SplitConfig
+
+
+def load_split_config(path: Path = DEFAULT_MODEL_CONFIG) -> SplitConfig:
+    """Read only the ``[split]`` table of the training config (what ``infer-schema`` sizes by).
+
+    The rest of the file (the estimator's parameters) is the domain's, which a schema being
+    drafted may not match yet.
+    """
+    return _load(_SplitOnly, path).split

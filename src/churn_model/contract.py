@@ -12,6 +12,7 @@ the strings ``"true"`` and ``"1"`` are not booleans in JSON. When the schema has
 record may carry its id (a string or an integer), and the answer echoes it under the same name.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -199,6 +200,15 @@ def prediction(record: BaseModel, probability: float, label: int) -> Prediction:
     """The answer for ``record``: its probability and label, and its id when it has one."""
     echoed = {SCHEMA.id.name: getattr(record, SCHEMA.id.name)} if SCHEMA.id is not None else {}
     return Prediction(churn_probability=probability, churn_label=1 if label else 0, **echoed)
+
+
+def answered_probability(answer: Mapping[str, Any]) -> float:
+    """The probability in one answered prediction, as JSON.
+
+    ``answer`` is ``POST /predict``'s answer or an item of ``POST /predict/batch``'s
+    ``predictions``. The one place a client in this package reads the field by name.
+    """
+    return float(answer["churn_probability"])
 
 
 class PredictionResponse(Prediction):

@@ -51,16 +51,21 @@ class _Record(BaseModel):
 
 
 class ClassificationMetrics(_Record):
-    """Quality of the hard labels (at the decision threshold) and of the scores, on some rows."""
+    """Quality of the hard labels (at the decision threshold) and of the scores, on some rows.
+
+    A figure the rows cannot measure is ``None``, never a made-up 0: every one on no rows; recall
+    on rows without a positive; precision when no row is flagged; F1 when there is neither a
+    positive nor a flagged row; ROC AUC unless both classes are present. A small slice of a real
+    table meets each of these under some split; its counts say why.
+    """
 
     rows: int
     positives: int
-    accuracy: float
-    precision: float
-    recall: float
-    f1: float
+    accuracy: float | None
+    precision: float | None
+    recall: float | None
+    f1: float | None
     roc_auc: float | None
-    """``None`` when the rows hold a single class, where ROC AUC is undefined."""
 
 
 class LatencyStats(_Record):
@@ -107,25 +112,32 @@ class Evaluation:
 def classification_metrics(
     y_true: np.ndarray, y_score: np.ndarray, threshold: float
 ) -> ClassificationMetrics:
-    """Score hard labels (``y_score >= threshold``) and the scores themselves against ``y_true``."""
+    """Score hard labels (``y_score >= threshold``) and the scores themselves against ``y_true``.
+
+    What the rows cannot measure (see :class:`ClassificationMetrics`) is ``None``.
+    """
     y_pred = (y_score >= threshold).astype(np.int64)
-    two_classes = len(np.unique(y_true)) == 2
     # The arrays are built here, so sklearn's argument checks (a quarter of the time) are skipped.
     with config_context(skip_parameter_validation=True):
-        return _classification_metrics(y_true, y_score, y_pred, two_classes=two_classes)
+        return _classification_metrics(y_true, y_score, y_pred)
 
 
 def _classification_metrics(
-    y_true: np.ndarray, y_score: np.ndarray, y_pred: np.ndarray, *, two_classes: bool
+    y_true: np.ndarray, y_score: np.ndarray, y_pred: np.ndarray
 ) -> ClassificationMetrics:
+    rows, positives, flagged = len(y_true), int(y_true.sum()), int(y_pred.sum())
+
+    def measured(defined: bool, metric: Callable[..., float], *args: np.ndarray) -> float | None:
+        return float(metric(y_true, *args)) if defined else None
+
     return ClassificationMetrics(
-        rows=len(y_true),
-        positives=int(y_true.sum()),
-        accuracy=float(accuracy_score(y_true, y_pred)),
-        precision=float(precision_score(y_true, y_pred, zero_division=0.0)),
-        recall=float(recall_score(y_true, y_pred, zero_division=0.0)),
-        f1=float(f1_score(y_true, y_pred, zero_division=0.0)),
-        roc_auc=float(roc_auc_score(y_true, y_score)) if two_classes else None,
+        rows=rows,
+        positives=positives,
+        accuracy=measured(rows > 0, accuracy_score, y_pred),
+        precision=measured(flagged > 0, precision_score, y_pred),
+        recall=measured(positives > 0, recall_score, y_pred),
+        f1=measured(positives + flagged > 0, f1_score, y_pred),
+        roc_auc=measured(0 < positives < rows, roc_auc_score, y_score),
     )
 
 

@@ -1,15 +1,24 @@
-"""The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml``.
+"""The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml`` and serves.
 
 Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop
-against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget and a
-size budget. The gate judges the model, not the model's report of itself: the figures it checks
-are re-derived from ``model.skops`` and the pinned held-out split
+against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget, a
+size budget, and that the model is servable. The gate judges the model, not the model's report of
+itself: the figures it checks are re-derived from ``model.skops`` and the pinned held-out split
 (:mod:`churn_model.rederive`), and a card that states other figures is refused.
 
-The verdict (every row, pass or fail, the figures they were computed from, and the SHA-256 of
-every file of the candidate it judged or that promotion publishes) is written beside the
-candidate. Promotion trusts none of it blindly: it re-hashes the files and recomputes the rows
-from the figures against the current ``ci/gates.toml`` and baseline (:func:`check_verdict`).
+The serving row proves that the service can load the candidate and answers what was
+gated (:mod:`churn_model.servable`): the candidate folder is loaded through the
+service's own load path (card against schema, safe load, probe rows, the fast path or its
+fallback), the probe rows go through the service's app (``POST /predict`` and
+``POST /predict/batch``) and through batch scoring, and every path must give the same
+probabilities, bit for bit. A candidate the service would refuse, crash on or answer
+differently fails that row, with the reason in one sentence.
+
+The verdict (every row, pass or fail, the figures and the serving check they were computed from,
+and the SHA-256 of every file of the candidate it judged or that promotion publishes) is written
+beside the candidate. Promotion trusts none of it blindly: it re-hashes the files and recomputes
+the rows from the figures and the serving check against the current ``ci/gates.toml`` and baseline
+(:func:`check_verdict`).
 """
 
 from datetime import UTC, datetime
@@ -17,6 +26,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from rich.markup import escape
 from rich.table import Table
 
 from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
@@ -32,6 +42,7 @@ from churn_model.evaluate import Metrics, flatten
 from churn_model.files import sha256_of, write_atomic
 from churn_model.rederive import disagreements, remeasure
 from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
+from churn_model.servable import ServingCheck, check_serving
 
 BASELINE_FILE = Path("ci/baseline.json")
 VERDICT_FILE = "verdict.json"
@@ -39,7 +50,7 @@ SUMMARY_FILE = "gate.md"
 BOUND_FILES = (MODEL_FILE, CARD_FILE, METRICS_FILE, REPORT_FILE, ROC_FILE, CONFUSION_FILE)
 """The files of a candidate a verdict binds: what the gate read, and what promotion publishes."""
 
-Check = Literal["floor", "slice floor", "regression", "latency", "size"]
+Check = Literal["floor", "slice floor", "regression", "latency", "size", "serving"]
 Status = Literal["pass", "fail", "skip"]
 
 
@@ -74,8 +85,10 @@ class Verdict(_Record):
     ``files`` holds the SHA-256 of each of :data:`BOUND_FILES` (``model_sha256`` repeats the
     model's, which MLflow tags carry); ``data`` and ``split`` say which held-out rows the figures
     were re-derived on; ``metrics`` are the figures the gate measured (quality and size equal to
-    the card's, latency timed by the gate), and the ones promotion puts into the baseline.
-    ``rows`` follow from ``metrics``, the gate config and the baseline; ``passed`` from the rows.
+    the card's, latency timed by the gate), and the ones promotion puts into the baseline;
+    ``serving`` is what loading the candidate as the service does found (``None`` in a verdict
+    written before the gate checked it, which promotion sends back to the gate). ``rows`` follow
+    from ``metrics``, ``serving``, the gate config and the baseline; ``passed`` from the rows.
     """
 
     candidate_id: str
@@ -88,6 +101,7 @@ class Verdict(_Record):
     passed: bool
     metrics: Metrics
     rows: list[GateRow]
+    serving: ServingCheck | None = None
 
     @model_validator(mode="after")
     def _binds_every_file(self) -> Self:
@@ -154,10 +168,7 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
         _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">=")
         for name, floor in config.floors.items()
     ]
-    for slice_name, floors in config.slice_floors.items():
-        for name, floor in floors.items():
-            key = f"slices.{slice_name}.{name}"
-            rows.append(_row("slice floor", key, metric_value(flat, key), floor, ">="))
+    rows += _slice_rows(metrics, flat, config)
     for name, drop in config.max_drop.items():
         key = f"overall.{name}"
         reference = base.get(key)
@@ -203,6 +214,68 @@ def check_metrics(metrics: Metrics, config: GateConfig, baseline: Baseline | Non
     return rows
 
 
+def _slice_rows(
+    metrics: Metrics, flat: dict[str, float | None], config: GateConfig
+) -> list[GateRow]:
+    """The slice floors' rows; a slice whose held-out rows are under the minimum is skipped.
+
+    Its floor and figure stay on the row, and the note gives its counts and the minimum: a
+    floor on a handful of rows would judge which rows the split drew, not the model.
+    """
+    rows = []
+    for slice_name, floors in config.slice_floors.items():
+        for name, floor in floors.items():
+            key = f"slices.{slice_name}.{name}"
+            value = metric_value(flat, key)
+            counts = metrics.slices[slice_name]
+            under = config.slices.shortfall(counts.rows, counts.positives)
+            if under is None:
+                rows.append(_row("slice floor", key, value, floor, ">="))
+                continue
+            skipped = GateRow(
+                check="slice floor",
+                metric=key,
+                value=value,
+                baseline=None,
+                limit=floor,
+                op=">=",
+                status="skip",
+                note=under,
+            )
+            rows.append(skipped)
+    return rows
+
+
+def skipped_slices(rows: list[GateRow]) -> list[str]:
+    """The slices whose floors ``rows`` skip (under the minimum), in order, each named once."""
+    metrics = (r.metric for r in rows if r.check == "slice floor" and r.status == "skip")
+    # ``slices.<name>.<metric>``: the name itself may hold dots.
+    return list(dict.fromkeys(m.removeprefix("slices.").rpartition(".")[0] for m in metrics))
+
+
+def skipped_text(rows: list[GateRow]) -> str:
+    """One sentence naming the slices the gate did not judge, or ``""`` when it judged them all."""
+    names = skipped_slices(rows)
+    if not names:
+        return ""
+    return (
+        f"Not judged: the floors of {', '.join(names)}: too few held-out rows or positives "
+        "for the `[slices]` minimum of the gate config (each row's note gives the counts)."
+    )
+
+
+def serving_row(serving: ServingCheck) -> GateRow:
+    """The row of the serving check: every path's probabilities must be the batch scoring's."""
+    return _row("serving", "probability_gap", serving.gap, 0.0, "<=", note=serving.summary())
+
+
+def gate_rows(
+    metrics: Metrics, serving: ServingCheck, config: GateConfig, baseline: Baseline | None
+) -> list[GateRow]:
+    """Every row of a verdict: the thresholds on ``metrics``, then the serving check's row."""
+    return [*check_metrics(metrics, config, baseline), serving_row(serving)]
+
+
 def hash_files(folder: Path) -> dict[str, str]:
     """Return the SHA-256 of each of :data:`BOUND_FILES` in ``folder`` (each must exist)."""
     hashes = {}
@@ -225,13 +298,16 @@ def run_gate(
     The figures are re-derived from the model file and the held-out split its card names
     (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold
     must match); a card that does not describe its model is a :class:`UserError`, and then no
-    verdict is written.
+    verdict is written. Then the candidate is loaded and asked as the service would be
+    (:func:`churn_model.servable.check_serving`): one that cannot be served gets a
+    failing row.
     """
     files = hash_files(candidate)
     measured = remeasure(candidate, model_config or load_model_config())
+    serving = check_serving(candidate)
     if hash_files(candidate) != files:
         raise UserError(f"{candidate}: its files changed while it was being gated; gate it again")
-    rows = check_metrics(measured.metrics, config, baseline)
+    rows = gate_rows(measured.metrics, serving, config, baseline)
     verdict = Verdict(
         candidate_id=measured.card.id,
         model_sha256=files[MODEL_FILE],
@@ -243,6 +319,7 @@ def run_gate(
         passed=all(row.status != "fail" for row in rows),
         metrics=measured.metrics,
         rows=rows,
+        serving=serving,
     )
     write_atomic(candidate / VERDICT_FILE, (verdict.model_dump_json(indent=2) + "\n").encode())
     write_atomic(candidate / SUMMARY_FILE, render_markdown(verdict).encode())
@@ -293,16 +370,22 @@ def check_judgement(
     """Recompute the verdict's rows from its figures; refuse unless they are its rows and pass.
 
     So neither an edited ``passed`` nor an edited row (a status, a limit, a value) is believed,
-    and a verdict reached under another gate config or baseline is sent back to the gate.
+    and a verdict reached under another gate config or baseline, or before the gate checked that
+    the model is servable, is sent back to the gate.
     """
     name = verdict.candidate_id
+    if verdict.serving is None:
+        raise UserError(
+            f"{name}: its verdict does not say whether the service can load it (gated by an "
+            "older version of the gate): run `just gate` again"
+        )
     current = baseline.model_id if baseline else None
     if verdict.baseline_id != current:
         raise UserError(
             f"{name}: gated against baseline {verdict.baseline_id!r}, but the baseline is "
             f"now {current!r}: run `just gate` again"
         )
-    expected = check_metrics(verdict.metrics, config, baseline)
+    expected = gate_rows(verdict.metrics, verdict.serving, config, baseline)
     if len(expected) != len(verdict.rows):
         raise UserError(
             f"{name}: the verdict has {len(verdict.rows)} rows, {config_path} and the baseline "
@@ -390,14 +473,22 @@ def render_markdown(verdict: Verdict) -> str:
     for row in verdict.rows:
         cells = _cells(row)
         cells[-1] = f"**{cells[-1]}**" if row.status == "fail" else cells[-1]
-        lines.append("| " + " | ".join([*cells, row.note]) + " |")
+        lines.append("| " + " | ".join([*cells, row.note.replace("|", "\\|")]) + " |")
+    skipped = skipped_text(verdict.rows)
+    if skipped:
+        lines += ["", skipped]
     return "\n".join(lines) + "\n"
 
 
 def render_table(verdict: Verdict) -> Table:
     """Return the verdict as a rich table for the terminal."""
     outcome = "[green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
-    table = Table(title=f"Model gate {outcome}: {verdict.candidate_id}")
+    skipped = skipped_text(verdict.rows)
+    table = Table(
+        title=f"Model gate {outcome}: {verdict.candidate_id}",
+        caption=f"[yellow]{escape(skipped)}[/]" if skipped else None,
+        caption_justify="left",
+    )
     for header in _HEADERS:
         table.add_column(header, justify="right" if header in {"value", "baseline"} else "left")
     table.add_column("note")

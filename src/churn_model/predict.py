@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.files import atomic_path
+from churn_model.files import atomic_path, disk_full, is_disk_full
 from churn_model.scoring import ServedModel, load_served_model, score_frame
 from churn_model.tables import check_path, read_chunks
 from churn_model.validation import ChunkedValidation
@@ -58,9 +58,18 @@ machine of your own, raise it (``--threads``), or score several files side by si
 def _check_paths(input_path: Path, output_path: Path) -> None:
     """Refuse an output path that cannot be written, or that is the input itself.
 
+    Everything about the output is checked here, before the model is loaded or a row scored: a
+    folder that cannot take the file would otherwise show only when the scores are written.
+
     Raises:
-        UserError: unsupported output type, missing output folder, output equal to the input.
+        UserError: the output is a directory, of an unsupported type, in a missing or unwritable
+            folder, or the input itself.
     """
+    if output_path.is_dir():
+        raise UserError(
+            f"{output_path}: is a directory; name the file to write the scores to "
+            f"({' or '.join(OUTPUT_SUFFIXES)})."
+        )
     if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UserError(
             f"{output_path}: unsupported output type {output_path.suffix!r} "
@@ -68,6 +77,16 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
         )
     if not output_path.parent.is_dir():
         raise UserError(f"{output_path.parent}: output folder does not exist")
+    try:  # the scores and the id ledger's scratch files are written there
+        with tempfile.TemporaryFile(dir=output_path.parent):
+            pass
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full(output_path) from None
+        raise UserError(
+            f"{output_path.parent}: cannot write the output in this folder "
+            f"({error.strerror or error})."
+        ) from None
     if output_path.suffix.lower() == ".parquet":
         try:
             import pyarrow.parquet  # noqa: F401, PLC0415 -- only whether it is there (the train extra)
@@ -295,8 +314,9 @@ def predict_file(
     every core). Returns the number of rows scored.
 
     Raises:
-        UserError: unsupported output type, missing output folder, output path equal to the
-            input, an unreadable or invalid input (every problem listed), an unusable model.
+        UserError: an output path that cannot be written (a directory, an unsupported type, a
+            missing or unwritable folder, the input itself), an unreadable or invalid input
+            (every problem listed), an unusable model.
     """
     _check_paths(input_path, output_path)
     model = load_served_model(model_dir, fast_path=False)

@@ -14,6 +14,7 @@ takes the registry (``promote``, ``rollback``, ``export``, ``gate``, ``register`
 files a crash left beside the views. A crash before the journal leaves the old state untouched.
 """
 
+import errno
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from churn_model.candidate import CANDIDATES_DIR, find_candidate
 from churn_model.card import problems, read_card
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
-from churn_model.files import write_atomic
+from churn_model.files import atomic_path, write_atomic
 from churn_model.gate import (
     BASELINE_FILE,
     SUMMARY_FILE,
@@ -86,13 +87,27 @@ def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
 
 @contextmanager
 def _locked(registry: Path) -> Iterator[None]:
-    """Hold the registry's lock for the block; another run holding it too long is a UserError."""
+    """Hold the registry's lock for the block; another run holding it too long is a UserError.
+
+    A lock file that cannot be opened is one too: filelock refuses to follow a symbolic link there
+    (another file would be truncated and locked in its place).
+    """
     registry.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(registry / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
+    path = registry / LOCK_FILE
+    lock = FileLock(path, timeout=LOCK_TIMEOUT_S)
     try:
         lock.acquire()
     except Timeout:
         raise UserError(f"{registry}: registry is locked by another run; try again") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP or path.is_symlink():
+            raise UserError(
+                f"{path}: the registry's lock file is a symbolic link, which the registry does "
+                "not follow; remove it (the next command creates a plain one)."
+            ) from None
+        raise UserError(
+            f"{path}: cannot open the registry's lock file ({error.strerror or error})."
+        ) from None
     try:
         yield
     finally:
@@ -328,13 +343,16 @@ def export(
     Returns:
         The champion's folder in the registry.
     """
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"{dest}: is a file, not a folder to export the model into.")
     settle(registry=registry, baseline_path=baseline_path, docs_dir=docs_dir)
     pointer = read_pointer(registry)
     if pointer.champion is None:
         raise UserError(f"{registry}: no champion yet: run `just train gate promote` first")
     folder = registry / "models" / pointer.champion
     _check_registered(folder)
-    dest.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, CARD_FILE):
-        shutil.copyfile(folder / name, dest / name)
+        # A full disk names the file being written, not the one copied (shutil names the source).
+        with atomic_path(dest / name) as temporary:
+            shutil.copyfile(folder / name, temporary)
     return folder

@@ -112,6 +112,9 @@ reaches **{metrics.threshold:g}**.
 {header}
 {slices}
 
+`n/a` marks a figure the rows cannot measure: any on no rows; recall without a positive;
+precision without a flagged row; F1 without either; ROC AUC without both classes.
+
 ## Latency and size
 
 Single-threaded `predict_proba`, in milliseconds, in the least disturbed of several rounds: the

@@ -119,12 +119,15 @@ def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
         raise UserError(f"{path}: this model cannot score: it gives non-finite probabilities")
 
 
-def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
+def verified_compiled(
+    pipeline: Pipeline, probe: pd.DataFrame | None = None
+) -> CompiledPipeline | None:
     """Compile ``pipeline`` for fast scoring, keeping it only if it matches the pipeline exactly.
 
-    The check scores the probe rows (:func:`probe_rows`) both ways and requires equal
-    probabilities, bit for bit: a pipeline the compiler misreads is served by the pipeline itself,
-    never by a drifted copy.
+    The check scores the probe rows (``probe``, by default :func:`probe_rows`) both ways and
+    requires equal probabilities, bit for bit: a pipeline the compiler misreads is served by the
+    pipeline itself, never by a drifted copy. The fast path only ever declines: a compiled path
+    that raises on the probe rows is dropped too, so it cannot stop the service from starting.
     """
     compiled = compile_pipeline(pipeline)
     if compiled is None:
@@ -132,7 +135,10 @@ def verified_compiled(pipeline: Pipeline) -> CompiledPipeline | None:
     # One OpenMP thread, as on the model thread: on a busy two-core machine a two-thread team can
     # wait a scheduler slice per tree, which would add seconds to the start.
     with threadpool_limits(limits=1):
-        matches = matches_pipeline(compiled, pipeline, probe_rows())
+        try:
+            matches = matches_pipeline(compiled, pipeline, probe_rows() if probe is None else probe)
+        except Exception:  # the compiled path cannot score the probe rows: the pipeline serves
+            return None
     return compiled if matches else None
 
 

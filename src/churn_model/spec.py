@@ -25,14 +25,16 @@ ColumnKind = Literal["id", "int", "float", "bool", "category"]
 """How a column's values are typed: an identifier, a whole number, a number, a boolean, or one of
 a fixed set of strings."""
 
-SliceOp = Literal["is_missing", "eq", "each", "lt", "le", "gt", "ge", "between"]
+SliceOp = Literal["is_missing", "eq", "in", "each", "lt", "le", "gt", "ge", "between"]
 """How a slice selects rows (see :class:`Slice`)."""
 
 LabelValue = bool | int | str
 """A value of the label column: ``1``, ``"Yes"``, ``True``, ..."""
 
 Threshold = int | float
-SliceValue = Threshold | str | bool | tuple[Threshold, Threshold] | None
+SliceValue = (
+    Threshold | str | bool | tuple[Threshold, Threshold] | tuple[Threshold | str | bool, ...] | None
+)
 
 _NUMERIC = frozenset({"int", "float"})
 _COMPARISONS = frozenset({"lt", "le", "gt", "ge"})
@@ -56,8 +58,12 @@ class Column:
         ge: Inclusive lower bound of a number, if any.
         gt: Exclusive lower bound of a number, if any.
         le: Inclusive upper bound of a number, if any.
-        categories: The allowed values of a ``category`` column.
+        categories: The allowed values of a ``category`` column; for an ordered one, its levels
+            from lowest to highest.
         nullable: Whether a value may be missing.
+        ordered: Whether a ``category`` column's values are levels in the order of
+            :attr:`categories` (``("Low", "Medium", "High")``): the pipeline can then encode a
+            value by its rank instead of one indicator per value. Only for ``category`` columns.
     """
 
     name: str
@@ -68,6 +74,7 @@ class Column:
     le: float | None = None
     categories: tuple[str, ...] = ()
     nullable: bool = False
+    ordered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +109,11 @@ class Label:
 class Slice:
     """A sub-population the evaluation measures and the gate can put floors on.
 
-    Operators: ``is_missing`` (the value is missing), ``eq`` (equals ``value``), ``each`` (one
-    slice per category, or per boolean value, named ``<name>=<value>``), ``lt``/``le``/``gt``/
-    ``ge`` (compared with the number ``value``; a missing value is in none of them) and
-    ``between`` (``value`` is ``(low, high)``, both inclusive).
+    Operators: ``is_missing`` (the value is missing), ``eq`` (equals ``value``), ``in`` (equals
+    one of the values of the tuple ``value``: several small categories measured together),
+    ``each`` (one slice per category, or per boolean value, named ``<name>=<value>``), ``lt``/
+    ``le``/``gt``/``ge`` (compared with the number ``value``; a missing value is in none of them)
+    and ``between`` (``value`` is ``(low, high)``, both inclusive).
 
     Attributes:
         name: The slice's name in metrics and in ``ci/gates.toml`` (``slices.<name>.recall``).
@@ -147,12 +155,37 @@ def _check_column(column: Column) -> None:
             raise _fail(what, "a category column needs its categories")
         if len(set(column.categories)) != len(column.categories):
             raise _fail(what, "a category is listed twice")
+        if column.ordered and len(column.categories) < 2:
+            raise _fail(what, "an ordered category needs at least two levels, lowest first")
     elif column.categories:
         raise _fail(what, f"categories apply to category columns, not to a {column.kind} column")
+    elif column.ordered:
+        raise _fail(what, f"ordered applies to category columns, not to a {column.kind} column")
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _possible(value: object, column: Column) -> bool:
+    """Whether ``value`` is a value ``column`` can hold (what ``eq`` and ``in`` compare with)."""
+    return (
+        (column.kind == "category" and value in column.categories)
+        or (column.kind == "bool" and isinstance(value, bool))
+        or (column.kind in _NUMERIC and _is_number(value))
+    )
+
+
+def _check_in(piece: Slice, column: Column) -> None:
+    """Raise :class:`SchemaError` unless an ``in`` slice lists distinct values of its column."""
+    what, values = f"slice {piece.name!r}", piece.value
+    if not isinstance(values, tuple) or not values:
+        raise _fail(what, f"in needs a tuple of values, got {values!r}")
+    wrong = [value for value in values if not _possible(value, column)]
+    if wrong:
+        raise _fail(what, f"{wrong[0]!r} is not a possible value of {column.name!r}")
+    if len(set(values)) != len(values):
+        raise _fail(what, "a value is listed twice")
 
 
 def _check_slice_value(piece: Slice, column: Column) -> None:
@@ -167,27 +200,21 @@ def _check_slice_value(piece: Slice, column: Column) -> None:
             raise _fail(what, "each applies to a category or bool column")
         return
     if piece.op == "eq":
-        ok = (
-            (column.kind == "category" and piece.value in column.categories)
-            or (column.kind == "bool" and isinstance(piece.value, bool))
-            or (column.kind in _NUMERIC and _is_number(piece.value))
-        )
-        if not ok:
+        if not _possible(piece.value, column):
             raise _fail(what, f"{piece.value!r} is not a possible value of {column.name!r}")
+        return
+    if piece.op == "in":
+        _check_in(piece, column)
         return
     if column.kind not in _NUMERIC:
         raise _fail(what, f"{piece.op} compares numbers; {column.name!r} is a {column.kind}")
     if piece.op in _COMPARISONS and not _is_number(piece.value):
         raise _fail(what, f"{piece.op} needs a number, got {piece.value!r}")
     if piece.op == "between":
-        pair = piece.value
-        if not (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and all(_is_number(v) for v in pair)
-            and pair[0] <= pair[1]
-        ):
-            raise _fail(what, f"between needs (low, high) with low <= high, got {pair!r}")
+        pair = piece.value if isinstance(piece.value, tuple) else ()
+        numbers = [v for v in pair if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(pair) != 2 or len(numbers) != 2 or numbers[0] > numbers[1]:
+            raise _fail(what, f"between needs (low, high) with low <= high, got {piece.value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +344,8 @@ def _masks(schema: Schema, frame: pd.DataFrame) -> Iterator[tuple[str, npt.NDArr
             continue
         if piece.op == "is_missing":
             mask = values.isna()
+        elif piece.op == "in" and isinstance(piece.value, tuple):
+            mask = values.isin(piece.value)
         elif piece.op == "between" and isinstance(piece.value, tuple):
             low, high = piece.value
             mask = (values >= low) & (values <= high)

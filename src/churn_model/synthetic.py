@@ -81,10 +81,11 @@ def synthetic_frame(
     """Draw ``rows`` valid rows of ``schema``, deterministically from ``seed``.
 
     Columns come in schema order (id, features, label). Numbers are uniform within their bounds,
-    categories evenly spread (each appears once there are as many rows as categories), about
-    :data:`MISSING_SHARE` of each nullable column is missing (at least one value, from two rows
-    on). The label is drawn from a logistic model of the features with random weights, so it is
-    learnable, and its positive rate sits in the middle of the schema's ``positive_rate`` range.
+    categories evenly spread (each appears once there are as many rows as categories; the levels
+    of an ordered one have effects on the label in their order), about :data:`MISSING_SHARE` of
+    each nullable column is missing (at least one value, from two rows on). The label is drawn
+    from a logistic model of the features with random weights, so it is learnable, and its
+    positive rate sits in the middle of the schema's ``positive_rate`` range.
 
     Args:
         rows: How many rows to draw.
@@ -121,6 +122,8 @@ def synthetic_frame(
         else:
             codes = _codes(len(column.categories), rows, rng)
             effects = rng.normal(0.0, 1.0, size=len(column.categories))
+            # A scale's levels push the label one way, step by step.
+            effects = np.sort(effects) if column.ordered else effects
             signal = np.where(missing, 0.0, effects[codes])
             values = np.asarray(column.categories, dtype=object)[codes]
             values[missing] = None

@@ -27,6 +27,7 @@ extra) is imported only for Parquet files: CSV files need pandas alone, as in th
 import csv
 import io
 import warnings
+from collections import Counter
 from collections.abc import Buffer, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,11 @@ def _header(path: Path, max_line: int, schema: Schema) -> list[str]:
     with path.open("rb") as handle:
         head = handle.read(max_line + 1)
     first = head.split(b"\n", 1)[0]
+    if b"\r" in first[:max_line].rstrip(b"\r"):
+        raise UserError(
+            f"{path}: its lines end with a bare carriage return (old Mac line endings), which "
+            "the CSV reader does not take; save it with LF or CRLF line endings."
+        )
     if len(first) > max_line:
         raise UserError(
             f"{path}: line 1 is longer than {max_line:,} bytes, far longer than a header of a "
@@ -271,6 +277,10 @@ def _parquet_file(path: Path, schema: Schema) -> "pq.ParquetFile":
             f"table of this schema may have ({len(schema.column_names())} of its own and "
             f"{EXTRA_COLUMNS:,} others)."
         )
+    counts = Counter(parquet.schema_arrow.names)
+    twice = next((name for name, count in counts.items() if count > 1), None)
+    if twice is not None:
+        raise UserError(f"{path}: the file has the column {twice!r} twice.")
     return parquet
 
 

@@ -12,13 +12,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from churn_model.domain.schema import SCHEMA
 
 NUMERIC = [c.name for c in SCHEMA.features if c.kind in {"int", "float"}]
 BOOLEAN = [c.name for c in SCHEMA.features if c.kind == "bool"]
-CATEGORICAL = [c.name for c in SCHEMA.features if c.kind == "category"]
+CATEGORICAL = [c.name for c in SCHEMA.features if c.kind == "category" and not c.ordered]
+ORDERED = [c.name for c in SCHEMA.features if c.kind == "category" and c.ordered]
 
 
 class ModelParams(BaseModel):
@@ -52,23 +53,34 @@ def build_pipeline(params: ModelParams, seed: int) -> Pipeline:
     Missing numbers are imputed with the median *and* flagged by an indicator column: a missing
     ``days_since_last_purchase`` means "never purchased", which is itself a strong churn signal
     that plain imputation would erase.
+
+    Unordered categories are one-hot encoded. An ordered category (``ordered=True`` in the schema)
+    becomes one column holding its level's rank in the declared order (0 for the lowest), so the
+    trees can split "Medium or above" in one cut; a missing value stays NaN, which the
+    gradient-boosted trees route on their own (another estimator may need it imputed). A value
+    outside the declared levels would also become NaN, but none reaches the pipeline: validation
+    and the HTTP contract refuse it first.
     """
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", SimpleImputer(strategy="median", add_indicator=True), NUMERIC),
-            ("boolean", "passthrough", BOOLEAN),
-            (
-                "categorical",
-                OneHotEncoder(
-                    categories=[list(SCHEMA.feature(name).categories) for name in CATEGORICAL],
-                    handle_unknown="ignore",
-                    sparse_output=False,
-                ),
-                CATEGORICAL,
+    transformers: list[tuple[str, object, list[str]]] = [
+        ("numeric", SimpleImputer(strategy="median", add_indicator=True), NUMERIC),
+        ("boolean", "passthrough", BOOLEAN),
+        (
+            "categorical",
+            OneHotEncoder(
+                categories=[list(SCHEMA.feature(name).categories) for name in CATEGORICAL],
+                handle_unknown="ignore",
+                sparse_output=False,
             ),
-        ],
-        verbose_feature_names_out=False,
-    )
+            CATEGORICAL,
+        ),
+    ]
+    if ORDERED:  # a step with no columns would never be fitted: leave it out
+        levels = [list(SCHEMA.feature(name).categories) for name in ORDERED]
+        encoder = OrdinalEncoder(
+            categories=levels, handle_unknown="use_encoded_value", unknown_value=float("nan")
+        )
+        transformers.append(("ordered", encoder, ORDERED))
+    preprocess = ColumnTransformer(transformers, verbose_feature_names_out=False)
     estimator = HistGradientBoostingClassifier(
         learning_rate=params.learning_rate,
         max_iter=params.max_iter,
