@@ -282,11 +282,11 @@ def _served(project: Project) -> Iterator[str]:
 
 def _add_slice(draft: str, line: str) -> str:
     """Add a slice to a drafted schema, as a user would (importing Slice if the draft had none)."""
-    if "    slices=(),\n" in draft:
-        draft = draft.replace("    slices=(),\n", "    slices=(\n    ),\n", 1)
+    if "    slices=(),\n" in draft:  # one slice: on the line of its tuple, as ruff formats it
         draft = draft.replace(
             "import Column, Label, Schema\n", "import Column, Label, Schema, Slice\n"
         )
+        return draft.replace("    slices=(),\n", f"    slices=({line.strip()}),\n", 1)
     return draft.replace("    slices=(\n", "    slices=(\n" + line, 1)
 
 
