@@ -152,8 +152,9 @@ def test_latency_over_the_budget_fails(card: ModelCard) -> None:
 def test_size_over_the_ceiling_or_the_growth_budget_fails(card: ModelCard) -> None:
     tiny = lenient().model_copy(update={"size": SizeBudget(max_loaded_bytes=1_000, max_growth=1.5)})
     assert failed(check_metrics(card.metrics, tiny, None)) == {("size", "model_loaded_bytes")}
+    # Under half, so the growth is over 2x whatever the size's parity (an even one halves exactly).
     smaller = card.metrics.model_copy(
-        update={"model_loaded_bytes": card.metrics.model_loaded_bytes // 2}
+        update={"model_loaded_bytes": (card.metrics.model_loaded_bytes - 1) // 2}
     )
     rows = check_metrics(card.metrics, lenient(), baseline_of(smaller))
     growth = [row for row in rows if row.check == "size" and row.status == "fail"]
