@@ -50,7 +50,8 @@ def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: Served
         compiled.transform(frame_columns(frame)), preprocess.transform(frame), equal_nan=False
     )
     assert np.array_equal(
-        compiled.churn_probability(frame_columns(frame)), served.pipeline.predict_proba(frame)[:, 1]
+        compiled.positive_probability(frame_columns(frame)),
+        served.pipeline.predict_proba(frame)[:, 1],
     )
 
 

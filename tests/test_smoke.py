@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card, write_card
 from churn_model.cli import app
+from churn_model.contract import predicted_field, probability_field
+from churn_model.domain.schema import SCHEMA
 from churn_model.serve import create_app
 from churn_model.smoke import Check, known_record, request_body, run_smoke
 
@@ -102,8 +104,8 @@ def test_another_decision_fails_the_prediction_check(
 ) -> None:
     # Same model, same id, but a threshold that flips the known record's label.
     served = json.loads(_post(f"{service}/predict", request_body(known_record())).decode())
-    probability, label = served["churn_probability"], served["churn_label"]
-    flipped = (1 + probability) / 2 if label == 1 else probability / 2
+    probability, label = served[probability_field()], served[predicted_field()]
+    flipped = (1 + probability) / 2 if label == SCHEMA.label.positive else probability / 2
     expected = _copy(model_dir, tmp_path / "flipped", threshold=flipped)
     assert _failed(run_smoke(service, expected)) == {"prediction"}
 
