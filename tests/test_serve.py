@@ -297,7 +297,7 @@ def test_keys_that_are_not_columns_of_the_model_are_ignored(
 def test_a_misspelt_feature_is_missing_and_the_message_names_the_misspelling(
     client: TestClient, record: dict[str, Any]
 ) -> None:
-    misspelt = {**_drop(FIRST)(record), FIRST + "s": record[FIRST]}
+    misspelt = {**_drop(FIRST)(record), LABEL.name: LABEL.negative, FIRST + "s": record[FIRST]}
     for endpoint, body, field in [
         ("/predict", misspelt, FIRST),
         ("/predict/batch", {"records": [record, misspelt]}, f"records.1.{FIRST}"),
@@ -305,8 +305,7 @@ def test_a_misspelt_feature_is_missing_and_the_message_names_the_misspelling(
         response = client.post(endpoint, json=body)
         assert response.status_code == 422, response.text
         assert response.json()["message"] == (
-            f"{field}: Field required (the record's keys that are not columns are ignored: "
-            f"{FIRST + 's'!r})"
+            f"{field}: Field required (the record's other keys are ignored: {FIRST + 's'!r})"
         )
 
 

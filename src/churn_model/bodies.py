@@ -21,7 +21,7 @@ One request must not stall the service. So every step costs at most a bounded am
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Final
 
@@ -43,7 +43,7 @@ CHUNK_RECORDS: Final = 256
 FIELD_TEXT: Final = 80
 """Longest field name echoed back in a problem (a client's key may be any length)."""
 
-IGNORED_MIN_BYTES: Final = 1_024
+IGNORED_MIN_BYTES: Final = 512
 """Room a record always has for keys the model ignores (more when its own fields need more)."""
 
 _NUMBER_TEXT = 32  # "-1.7976931348623157e+308" and any integer a bound allows, with room to spare
@@ -194,13 +194,13 @@ def _field(location: Sequence[int | str]) -> str:
 def _problem(error: ErrorDetails, location: Sequence[int | str], ignored: str = "") -> Problem:
     """One pydantic error as a problem at ``location``, without echoing the input.
 
-    ``ignored`` names some of the record's ignored keys, said beside a missing field.
+    ``ignored`` names some of the record's ignored keys, said beside its first missing field.
     """
     message = str(error["msg"])
     if error["type"] == "float_type" and isinstance(error.get("input"), int):
         message = "Input should be a finite number (this integer is too large for a float)"
     if error["type"] == "missing" and ignored:
-        message += f" (the record's keys that are not columns are ignored: {ignored})"
+        message += f" (the record's other keys are ignored: {ignored})"
     return Problem(field=_field(location), message=message, type=str(error["type"]))
 
 
@@ -284,12 +284,18 @@ def _list_problem(value: dict[Any, Any], max_records: int) -> Problem | None:
 class RecordValidator:
     """Validates parsed JSON into records of ``record_type`` within the bounds of this module."""
 
-    def __init__(self, record_type: type[BaseModel]) -> None:
-        """Validate records of ``record_type`` (the keys it reads are its fields' aliases)."""
+    def __init__(
+        self, record_type: type[BaseModel], *, unread: Iterable[str] = (SCHEMA.label.name,)
+    ) -> None:
+        """Validate records of ``record_type`` (the keys it reads are its fields' aliases).
+
+        ``unread``: keys a record may well carry that the model does not read (the label): ignored
+        like any other, but never named as a likely misspelling.
+        """
         self._record_type = record_type
         self._records = TypeAdapter(list[record_type])  # type: ignore[valid-type] # a runtime class
         self._known = frozenset(
-            field.alias or name for name, field in record_type.model_fields.items()
+            [*(field.alias or name for name, field in record_type.model_fields.items()), *unread]
         )
 
     def record(self, value: object) -> BaseModel:
@@ -302,12 +308,25 @@ class RecordValidator:
             return self._record_type.model_validate(value)
         except ValidationError as error:
             problems = _Problems()
-            ignored = _ignored_keys(value, self._known)
+            hint = self._hint([value])
             problems.add(
-                _problem(item, item["loc"], ignored) for item in error.errors(include_url=False)
+                _problem(item, item["loc"], hint(0, item))
+                for item in error.errors(include_url=False)
             )
             problems.raise_if_any()
             raise  # pragma: no cover -- a ValidationError always has errors
+
+    def _hint(self, records: Sequence[object]) -> Callable[[int, ErrorDetails], str]:
+        """Name the ignored keys of ``records[i]`` beside its first missing field, once."""
+        hinted: set[int] = set()
+
+        def hint(index: int, error: ErrorDetails) -> str:
+            if error["type"] != "missing" or index in hinted:
+                return ""
+            hinted.add(index)
+            return _ignored_keys(records[index], self._known)
+
+        return hint
 
     def batch(self, value: object, max_records: int) -> list[BaseModel]:
         """Validate ``{"records": [...]}`` with 1 to ``max_records`` records (on a worker thread).
@@ -347,13 +366,12 @@ class RecordValidator:
             try:
                 valid.extend(self._records.validate_python(chunk))
             except ValidationError as error:
+                hint = self._hint(chunk)
                 problems.add(
                     _problem(
                         item,
                         ["records", start + int(item["loc"][0]), *item["loc"][1:]],
-                        _ignored_keys(chunk[int(item["loc"][0])], self._known)
-                        if item["type"] == "missing"
-                        else "",
+                        hint(int(item["loc"][0]), item),
                     )
                     for item in error.errors(include_url=False)
                 )
