@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from churn_model import PROJECT_NAME
 from churn_model.bodies import RecordValidator, parse_json, record_bytes
 from churn_model.contract import (
     ID_LENGTH,
@@ -150,6 +151,8 @@ def test_a_missing_odd_name_is_named_with_the_misspelling(served: dict[str, Any]
 def test_the_document_uses_the_column_names(served: dict[str, Any]) -> None:
     document = served["openapi"]
     assert document["info"]["summary"] == "Predicts Default status: Whether the loan went bad."
+    # The example's words are nowhere: only the project's name (which copier renames) remains.
+    assert "churn" not in json.dumps(document).lower().replace(PROJECT_NAME, "")
     schemas = document["components"]["schemas"]
     assert list(schemas["Record"]["properties"]) == [ID, *NAMES]
     assert schemas["Record"]["required"] == NAMES
