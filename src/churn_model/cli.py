@@ -79,6 +79,9 @@ def main(
     if context.invoked_subcommand != "infer-schema":
         with reporting_user_errors():
             importlib.import_module("churn_model.domain.schema")
+            # The answer's names come from the label: a column that would clash with them is
+            # refused here too, before training a model that could never be served.
+            importlib.import_module("churn_model.contract")
 
 
 # ---------------------------------------------------------------- data: materialise and validate
