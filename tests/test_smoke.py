@@ -24,7 +24,7 @@ from churn_model.cli import app
 from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.serve import create_app
-from churn_model.smoke import Check, known_record, request_body, run_smoke
+from churn_model.smoke import Check, expected_prediction, known_record, request_body, run_smoke
 
 from served_model import make_model_dir
 
@@ -145,6 +145,36 @@ def test_a_service_that_accepts_anything_fails(model_dir: Path) -> None:
         checks = run_smoke(url, model_dir)
         stub.shutdown()
     assert _failed(checks) == {"metadata", "prediction", "bad request"}
+
+
+def _answering(body: dict[str, object]) -> type[http.server.BaseHTTPRequestHandler]:
+    """A stub deployment that answers ``body`` to every request."""
+
+    class Answering(_AcceptsAnything):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        do_GET = do_POST = _answer  # noqa: N815 -- the names http.server dispatches to
+
+    return Answering
+
+
+def test_a_label_in_another_type_fails_the_prediction_check(model_dir: Path) -> None:
+    """The predicted value is the label's own, of its own type: ``true`` is not ``1``."""
+    probability, label = expected_prediction(known_record(), model_dir)
+    other = {bool: int, int: bool}.get(type(label), str)(label)
+    assert other == label or isinstance(label, str)  # equal, but of another type
+    for predicted, passes in [(label, True), (other, False)]:
+        body = {probability_field(): probability, predicted_field(): predicted}
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _answering(body)) as stub:
+            threading.Thread(target=stub.serve_forever, args=(0.05,), daemon=True).start()
+            checks = run_smoke(f"http://127.0.0.1:{stub.server_address[1]}", model_dir)
+            stub.shutdown()
+        assert ("prediction" not in _failed(checks)) is passes, checks
 
 
 def test_nothing_listening_fails_every_check_with_the_reason(model_dir: Path) -> None:
