@@ -1,10 +1,10 @@
 """Serve and batch-score a model of :data:`schemas.ODD` as if it were the project's schema.
 
-Run as a script (``python tests/odd_schema_run.py FOLDER``) by ``test_odd_names.py``: the project's
-modules read ``churn_model.domain.schema.SCHEMA`` when they are imported, so the schema is swapped
-first, in a process of its own, and nothing of the test session's modules is touched. It trains a
-small candidate on synthetic rows of the schema, serves it in process, scores a CSV file with it,
-and prints what it saw as one JSON object (the test asserts on it).
+Run as a script (``python tests/odd_schema_run.py FOLDER``) by ``test_odd_names.py``. The
+project's modules read the domain's ``SCHEMA`` when they are imported, so the schema is
+swapped first, in a process of its own, and nothing of the test session's modules is touched. It
+trains a small candidate on synthetic rows of the schema, serves it in process, scores a CSV file
+with it, and prints what it saw as one JSON object (the test asserts on it).
 """
 
 import json
@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-import churn_model.domain.example  # noqa: F401 -- the example's generator names its columns: kept
+# The example's generator names its columns: loaded with the project's schema, before the swap.
+import churn_model.domain.example  # noqa: F401 -- loaded, not used
 import churn_model.domain.schema as domain
 
 from schemas import ODD
@@ -25,7 +26,11 @@ domain.SCHEMA = ODD
 # Imported once the schema is swapped: every module below reads the schema above.
 from fastapi.testclient import TestClient  # noqa: E402 -- after the swap, on purpose
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model  # noqa: E402 -- as above
+from churn_model.artifact import (  # noqa: E402 -- as above
+    CARD_FILE,
+    MODEL_FILE,
+    load_model,
+)
 from churn_model.bodies import record_bytes  # noqa: E402 -- as above
 from churn_model.predict import predict_file  # noqa: E402 -- as above
 from churn_model.serve import create_app  # noqa: E402 -- as above

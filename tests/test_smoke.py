@@ -24,7 +24,13 @@ from churn_model.cli import app
 from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.serve import create_app
-from churn_model.smoke import Check, expected_prediction, known_record, request_body, run_smoke
+from churn_model.smoke import (
+    Check,
+    expected_prediction,
+    known_record,
+    request_body,
+    run_smoke,
+)
 
 from served_model import make_model_dir
 

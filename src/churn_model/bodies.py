@@ -12,10 +12,10 @@ One request must not stall the service. So every step costs at most a bounded am
   digits of a number; each way it can fail gets its own message (not UTF-8, nested too deeply, a
   number too large, malformed at line and column).
 - **Validation.** A record's keys that are not columns of the model are ignored (see
-  :mod:`churn_model.contract`): they cost no problem, and a missing feature's problem names a few
-  of them (the misspelling, most likely). A batch envelope with far more keys than ``records`` is
-  summarised in one problem; the list of problems stops at :data:`MAX_PROBLEMS`, so an error body
-  is small whatever the request was. Batches are validated in chunks on a worker
+  :mod:`churn_model.contract`): they cost no problem, and a missing feature's problem
+  names a few of them (the misspelling, most likely). A batch envelope with far more keys than
+  ``records`` is summarised in one problem; the list of problems stops at :data:`MAX_PROBLEMS`, so
+  an error body is small whatever the request was. Batches are validated in chunks on a worker
   thread (see :mod:`churn_model.serve`), so the event loop keeps answering ``/health``.
 """
 

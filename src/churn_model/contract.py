@@ -21,11 +21,13 @@ the strings ``"true"`` and ``"1"`` are not booleans in JSON. When the schema has
 record may carry its id (a string or an integer), and the answer echoes it under the same name.
 
 The answer speaks the label's language: ``<label>_probability`` is the probability of the label's
-positive value, ``<label>_predicted`` the predicted value itself, one of the two the schema's
-:class:`~churn_model.spec.Label` declares (``1``/``0``, ``true``/``false``, ``"Yes"``/``"No"``).
+positive value, ``<label>_predicted`` the predicted value itself, one of the two the
+schema's :class:`~churn_model.spec.Label` declares (``1``/``0``, ``true``/``false``,
+``"Yes"``/``"No"``).
 Batch scoring adds columns of the same names (:func:`probability_field`, :func:`predicted_field`).
 """
 
+import json
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -281,7 +283,7 @@ def prediction_model(schema: Schema = SCHEMA) -> type[_Prediction]:
     check_names(schema)
     label = schema.label
     values: Any = Literal.__getitem__((label.positive, label.negative))
-    positive, negative = json_value(label.positive), json_value(label.negative)
+    positive, negative = json.dumps(label.positive), json.dumps(label.negative)  # 1, true, "Yes"
     return create_model(
         "Prediction",
         __base__=_Prediction,
@@ -307,13 +309,6 @@ def prediction_model(schema: Schema = SCHEMA) -> type[_Prediction]:
         ),
         **_id_field(schema),
     )
-
-
-def json_value(value: LabelValue) -> str:
-    """A label value as JSON writes it: ``1``, ``true``, ``"Yes"``."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value) if isinstance(value, int) else f'"{value}"'
 
 
 if TYPE_CHECKING:

@@ -326,9 +326,9 @@ def predict_file(
     Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow
     with the table; the output appears (atomically) only if every row was valid. It keeps every
     input column with its text, in input order, and gains ``<label>_probability`` and
-    ``<label>_predicted`` (:func:`churn_model.contract.probability_field`). The model scores with
-    ``threads`` threads (``None``: the libraries' default, every core). Returns the number of rows
-    scored.
+    ``<label>_predicted`` (:func:`churn_model.contract.probability_field`). The model
+    scores with ``threads`` threads (``None``: the libraries' default, every core). Returns the
+    number of rows scored.
 
     Raises:
         UserError: unsupported output type, missing output folder, output path equal to the

@@ -198,7 +198,8 @@ def score_frame(
     """Return the positive class's probability, and 1 where it reaches the card's threshold, else 0.
 
     The 1/0 says whether the label's positive value is predicted: the answer spells it as the
-    label's own value (:func:`churn_model.contract.prediction`, :mod:`churn_model.predict`).
+    label's own value (:func:`churn_model.contract.prediction`,
+    :mod:`churn_model.predict`).
     """
     probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
     probability = probability.astype(np.float64)

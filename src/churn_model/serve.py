@@ -8,7 +8,8 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
 - ``GET /metadata``: the model card (id, data version, metrics, feature spec, threshold, ...).
 - ``POST /predict``: one record -> ``<label>_probability`` (of the label's positive value) and
   ``<label>_predicted`` (one of the label's two values), the record's id echoed when the schema has
-  an id (:mod:`churn_model.contract`). Keys that are not columns of the model are ignored.
+  an id (:mod:`churn_model.contract`). Keys that are not columns of the model are
+  ignored.
 - ``POST /predict/batch``: ``{"records": [...]}`` (1 to ``MAX_BATCH`` records) -> one prediction
   per record, in order.
 
