@@ -17,7 +17,8 @@ The output is the input, every column in input order with its text (a CSV input'
 written back as read, a Parquet input's columns keep their types), plus ``<label>_probability``
 (of the label's positive value) and ``<label>_predicted`` (the label's own value, spelt as a
 training file spells it: ``1``/``0``, ``true``/``false``, ``Yes``/``No``; typed in Parquet). The
-model reads the features only: any other column, the label included, is carried through as read.
+model reads the features only: every other column is carried through as read (a label column, if
+the file has one, is still checked against its two values).
 """
 
 import csv
