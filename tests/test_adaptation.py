@@ -229,15 +229,24 @@ def _draft_the_gate(project: Project) -> None:
 
 
 def _predict_over_http(project: Project, extract: Path) -> None:
-    """Serve the packaged champion and score a record copied from the extract."""
-    rows = pd.read_csv(extract, nrows=50).drop(columns=["defaulted"])
+    """Serve the packaged champion and score a record copied from the extract, label and all.
+
+    The answer speaks the loans' language: ``defaulted_probability`` and ``defaulted_predicted``,
+    ``"yes"`` or ``"no"`` as the extract writes it.
+    """
+    rows = pd.read_csv(extract, nrows=50)
     record = json.loads(rows[rows["debt_ratio"].isna()].head(1).to_json(orient="records"))[0]
     assert record["debt_ratio"] is None
     assert record["has_guarantor"] in {0.0, 1.0}  # as the extract writes it
+    assert record["defaulted"] in {"yes", "no"}  # the label: not read, ignored
     with _served(project) as url:
         answer = httpx.post(f"{url}/predict", json=record, timeout=10)
         assert answer.status_code == 200, answer.text
-        assert 0.0 <= answer.json()["churn_probability"] <= 1.0
+        assert 0.0 <= answer.json()["defaulted_probability"] <= 1.0
+        assert answer.json()["defaulted_predicted"] in {"yes", "no"}
+        assert "churn" not in httpx.get(f"{url}/openapi.json", timeout=10).text.replace(
+            "churn-model", ""
+        )
         card = httpx.get(f"{url}/metadata", timeout=10).json()
         assert [feature["name"] for feature in card["features"]] == LOANS.feature_names()
 

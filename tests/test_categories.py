@@ -114,7 +114,7 @@ def test_the_fast_path_reads_request_columns_as_the_service_builds_them(
         for name, kind in ((c.name, c.kind) for c in RANKED.features)
     }
     expected = trained.predict_proba(frame)[:, 1]
-    assert np.array_equal(compiled.churn_probability(columns), expected)
+    assert np.array_equal(compiled.positive_probability(columns), expected)
 
 
 def _fit_alone(encoder: OrdinalEncoder, values: list[Any]) -> Pipeline:
@@ -249,7 +249,7 @@ def test_a_project_with_these_categories_trains_serves_and_scores_fast(tmp_path:
     assert card["region"]["categories"] == list(REGIONS)
     status, answer = seen["answered"]
     assert status == 200, answer
-    assert 0.0 <= answer["churn_probability"] <= 1.0
+    assert 0.0 <= answer["left_probability"] <= 1.0
     status, refusal = seen["refused"]
     assert status == 422
     assert refusal["detail"][0]["field"] == "grade"
