@@ -175,7 +175,8 @@ def test_the_http_contract_takes_every_category_and_lists_levels_in_order() -> N
     record_type = record_model(RANKED)
     record = {"spend": 10.0, "grade": None, "region": REGIONS[0], "active": True}
     for region in REGIONS:
-        assert record_type.model_validate({**record, "region": region}).region == region  # type: ignore[attr-defined] # a model built from the schema
+        accepted = record_type.model_validate({**record, "region": region})
+        assert accepted.model_dump(by_alias=True)["region"] == region
     for bad in ({"region": "région 200"}, {"grade": "very high"}):
         with pytest.raises(ValidationError):
             record_type.model_validate(record | bad)
