@@ -94,10 +94,10 @@ def gates_toml(config: GateConfig) -> str:
     return "\n".join([*lines, f"max_growth = {config.size.max_growth}"]) + "\n"
 
 
-def fast_config(dest: Path) -> Path:
-    """Write ``configs/model.toml`` with fewer boosting rounds to ``dest`` and return it."""
+def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:
+    """Write ``configs/model.toml`` with ``iterations`` boosting rounds to ``dest``; return it."""
     text = (ROOT / "configs/model.toml").read_text(encoding="utf-8")
-    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {FAST_ITERATIONS}", text)
+    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {iterations}", text)
     assert fast != text, "configs/model.toml has no max_iter line to shorten"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(fast, encoding="utf-8")

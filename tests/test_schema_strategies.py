@@ -1,0 +1,54 @@
+"""The schema strategies reach every corner real tables bring, and draw tables that validate.
+
+Cheap: drawing a table only builds a schema and its synthetic rows; nothing is trained or served.
+``hypothesis.find`` looks for a drawn table in each corner of ``schema_strategies.CORNERS``; the
+tables written down (``EXAMPLES``, run end to end by the fast set) are in every corner between them.
+"""
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+
+from churn_model.data import write_csv
+from churn_model.tables import read_whole
+from churn_model.validation import validate
+
+from drawn_tables import DrawnTable
+from schema_strategies import CORNERS, EXAMPLES, corners_of, drawn_tables
+
+SEARCH = settings(
+    max_examples=2_000,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.mark.parametrize("corner", list(CORNERS))
+def test_the_strategies_reach(corner: str) -> None:
+    found = find(drawn_tables(), CORNERS[corner], settings=SEARCH)
+    assert corner in corners_of(found)
+
+
+def test_the_tables_written_down_are_in_every_corner() -> None:
+    covered = set().union(*(corners_of(table) for table in EXAMPLES.values()))
+    assert sorted(set(CORNERS) - covered) == []
+
+
+@settings(
+    max_examples=10,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(table=drawn_tables())
+def test_drawn_rows_are_valid_rows_of_their_schema(
+    table: DrawnTable, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("drawn") / "table.csv"
+    frame = table.frame()
+    write_csv(frame, path)
+    valid = validate(read_whole(path, schema=table.schema), str(path), schema=table.schema)
+    assert len(valid) == table.rows
+    assert list(valid.columns) == table.schema.column_names()
