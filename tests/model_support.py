@@ -89,6 +89,20 @@ def above(measured: float | None) -> float:
     return round((measured + 1.0) / 2, 6)
 
 
+def spare_name(name: str) -> str:
+    """``name``, or ``name`` and a number: a column the project's schema does not have.
+
+    For the extra columns a test adds to a table (a file may carry columns beyond the schema's):
+    the schema a user plugs in may well have a column called ``note`` or ``email``.
+    """
+    taken = {column.lower() for column in SCHEMA.column_names()}
+    return next(
+        candidate
+        for number in range(len(taken) + 1)
+        if (candidate := f"{name}{number or ''}").lower() not in taken
+    )
+
+
 def _key(name: str) -> str:
     return json.dumps(name)
 
