@@ -108,3 +108,26 @@ def test_drops_exceed_the_noise(std: float, span: float, expected: float) -> Non
 )
 def test_budgets_round_up_to_1_2_or_5(value: float, expected: float) -> None:
     assert calibrate.nice_ceiling(value) == pytest.approx(expected)
+
+
+def test_a_slice_whose_name_has_dots_is_reported_and_drafted() -> None:
+    # A category value "St. Louis" gives the slice "city=St. Louis": its metrics are
+    # "slices.city=St. Louis.recall", split at the first and the last dot only.
+    runs: list[dict[str, float | None]] = [
+        {
+            "slices.city=St. Louis.recall": 0.6 + step / 100,
+            "slices.city=St. Louis.roc_auc": 0.8 + step / 100,
+            "latency.batch_1.cpu_p50_ms": 1.0,
+            "model_loaded_bytes": 1_000,
+        }
+        for step in range(3)
+    ]
+    found = calibrate.spreads(runs)
+    assert {"slices.city=St. Louis.recall", "slices.city=St. Louis.roc_auc"} <= {
+        spread.metric for spread in found
+    }
+    drafted = GateConfig.model_validate(
+        tomllib.loads(calibrate.draft_gates(found, [1, 2, 3], "sample.csv"))
+    )
+    assert set(drafted.slice_floors["city=St. Louis"]) == {"recall", "roc_auc"}
+    assert set(drafted.latency.floor_ms) == {"batch_1"}

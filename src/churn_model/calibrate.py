@@ -68,12 +68,20 @@ class Spread(BaseModel):
     max_drop: float | None = None
 
 
+def _inner(metric: str) -> str:
+    """The slice or latency run a dotted metric name is about: ``a.b`` of ``slices.a.b.recall``.
+
+    A slice's name may hold dots (``city=St. Louis``): only the first and last dots separate.
+    """
+    return metric.split(".", 1)[1].rsplit(".", 1)[0]
+
+
 def measured_names(flat: dict[str, float | None]) -> list[str]:
     """The metrics calibration reports, in order: quality overall and per slice, latency, size."""
     names = [f"overall.{metric}" for metric in QUALITY]
-    slices = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("slices."))
+    slices = dict.fromkeys(_inner(key) for key in flat if key.startswith("slices."))
     names += [f"slices.{name}.{metric}" for name in slices for metric in QUALITY]
-    runs = dict.fromkeys(key.split(".")[1] for key in flat if key.startswith("latency."))
+    runs = dict.fromkeys(_inner(key) for key in flat if key.startswith("latency."))
     names += [f"latency.{run}.cpu_p50_ms" for run in runs]
     return [*names, "model_loaded_bytes", "model_size_bytes"]
 
@@ -236,7 +244,7 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
         if floor is not None:
             lines.append(f"{metric} = {floor:.2f}")
     lines.append("")
-    slices = dict.fromkeys(s.metric.split(".")[1] for s in found if s.metric.startswith("slices."))
+    slices = dict.fromkeys(_inner(s.metric) for s in found if s.metric.startswith("slices."))
     first = True
     for name in slices:
         floors = {}
@@ -264,9 +272,7 @@ def draft_gates(found: list[Spread], seeds: Sequence[int], source: str) -> str:
         if spread is not None and spread.runs == runs:
             lines.append(f"{metric} = {draft_drop(spread):.3f}")
     latency = {
-        s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
-        for s in found
-        if s.metric.startswith("latency.")
+        _inner(s.metric): nice_ceiling(s.mean / 4) for s in found if s.metric.startswith("latency.")
     }
     inline = ", ".join(f"{_key(run)} = {floor:g}" for run, floor in latency.items())
     size = by_name.get("model_loaded_bytes")
