@@ -40,8 +40,10 @@ CATEGORY_WORDS = (
     "bank transfer", "Electronic check", "mailed check", "basic", "Premium", "gold", "silver",
     "bronze", "café", "A", "B", "C", "low", "medium", "HIGH", "urban", "rural", "DSL",
     "Fiber optic", "self-employed", "private", "Gov", "married", "single", "unknown", "other",
+    "St. Louis", "Dr.", "a/b", "50% off", "(none)",
 )  # fmt: skip
-"""Category values: spaces, dashes, capitals and an accent, never a number, boolean or NA."""
+"""Category values: spaces, dashes, capitals, an accent, dots and other signs; never a number, a
+boolean or a spelling of a missing value."""
 
 LABEL_VALUES: tuple[tuple[LabelValue, LabelValue], ...] = (
     (1, 0),
@@ -83,7 +85,7 @@ def _styled(words: list[str], separator: str, case: str) -> str:
     return separator.join(words)
 
 
-NAMES = tuple(
+NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(
         _styled([first, *([second] if second else [])], separator, case)
         for first in WORDS
@@ -95,12 +97,21 @@ NAMES = tuple(
 )
 """Column names: one or two words, spaced, dashed, underscored or joined, in four cases."""
 
+SIGNED_NAMES = ("No. of visits", "Amount (USD)", "Rate %", "Score/100")
+"""Column names with the signs a spreadsheet's header has (none of them in :data:`NAMES`)."""
 
-def column_names(count: int) -> st.SearchStrategy[list[str]]:
-    """``count`` distinct column names (ignoring case)."""
-    return st.lists(
-        st.sampled_from(NAMES), min_size=count, max_size=count, unique_by=lambda name: name.lower()
+
+@st.composite
+def column_names(draw: st.DrawFn, count: int) -> list[str]:
+    """``count`` distinct column names (ignoring case), one of them maybe with signs."""
+    names = draw(
+        st.lists(
+            st.sampled_from(NAMES), min_size=count, max_size=count, unique_by=lambda n: n.lower()
+        )
     )
+    if draw(st.booleans()):
+        names[draw(st.integers(0, count - 1))] = draw(st.sampled_from(SIGNED_NAMES))
+    return names
 
 
 @st.composite
@@ -397,7 +408,7 @@ def _categories_only() -> DrawnTable:
     """Only categories (one sparse), no id, a good/bad label, its positive value the majority."""
     features = (
         Column("plan", "category", "The plan.", categories=("basic", "Premium", "gold")),
-        Column("region", "category", "Where.", categories=("north", "south", "East", "West")),
+        Column("region", "category", "Where.", categories=("north", "St. Louis", "East", "Dr.")),
         Column("channel", "category", "How.", categories=("DSL", "Fiber optic"), nullable=True),
         Column("tier", "category", "Tier.", categories=("low", "medium", "HIGH", "café", "A")),
     )
@@ -425,7 +436,7 @@ def _numbers_and_flags() -> DrawnTable:
     """No category: numbers and booleans, no id, a true/false label (true the minority)."""
     features = (
         Column("amount", "float", "Amount.", gt=0, le=5_000),
-        Column("visits", "int", "Visits.", ge=0, le=50, nullable=True),
+        Column("No. of visits", "int", "Visits.", ge=0, le=50, nullable=True),
         Column("score", "float", "Score.", ge=-1, le=1),
         Column("member", "bool", "Member.", nullable=True),
         Column("has support", "bool", "Called support."),
@@ -443,7 +454,7 @@ def _numbers_and_flags() -> DrawnTable:
         sparse=(),
         slices=lambda frame: (
             rare_slice(frame, "largest orders", "amount", 3),
-            Slice("few visits", "visits", "lt", 5),
+            Slice("few visits", "No. of visits", "lt", 5),
             Slice("middling", "score", "between", (-0.5, 0.5)),
             Slice("members", "member", "eq", True),
             Slice("support", "has support", "each"),

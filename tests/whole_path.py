@@ -6,8 +6,9 @@ functions the CLI calls, in the child's working folder (a project folder: ``conf
 ``artifacts/`` are relative to it):
 
 infer a draft from the extract (it describes the extract, and accepts it) -> validate ->
-train a candidate -> calibrate and draft ``ci/gates.toml`` from the spreads -> gate (it passes: the
-candidate's seed is one of the calibrated ones) -> promote -> export -> load as ``serve`` does ->
+train a candidate -> calibrate (every slice with held-out rows reported) and draft
+``ci/gates.toml`` from the spreads -> gate (it passes: the candidate's seed is one of the calibrated
+ones) -> promote -> export -> load as ``serve`` does ->
 ``/predict`` record by record and ``/predict/batch`` on a real uvicorn server on loopback, and the
 smoke test -> ``predict`` on a file.
 
@@ -265,6 +266,14 @@ def _champion(stage: Stages) -> Path:
             seeds = [config.seed + offset for offset in range(CALIBRATION_SEEDS)]
             table, info = load_dataset(EXTRACT)
             found = calibrate.spreads(calibrate.run_seeds(table, config, seeds))
+            reported = {spread.metric for spread in found}
+            slices = read_card(candidate / CARD_FILE).metrics.slices  # the first seed's split
+            left_out = [
+                name
+                for name, stats in slices.items()
+                if stats.rows and f"slices.{name}.accuracy" not in reported
+            ]
+            assert not left_out, f"calibration did not report the slices {left_out}"
             Path("ci").mkdir()
             drafted = calibrate.draft_gates(found, seeds, info.source)
             Path("ci/gates.toml").write_text(drafted, encoding="utf-8")
