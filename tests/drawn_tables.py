@@ -1,13 +1,13 @@
 """A drawn table: a whole schema, and the synthetic rows of it that the machinery is run on.
 
 The rows come from :func:`churn_model.synthetic.synthetic_frame` (given the schema explicitly, so
-this module works in any process, whatever its domain), its numbers as a file holds them (fifteen
-significant digits, :data:`churn_model.data.FLOAT_FORMAT`), then the columns named in ``sparse``
-lose their value in most rows. :meth:`DrawnTable.source` is the schema as the Python source of a
+this module works in any process, whatever its domain), then the columns named in ``sparse`` lose
+their value in most rows. :meth:`DrawnTable.source` is the schema as the Python source of a
 ``schema.py``, which :mod:`fresh_domain` installs as a child process's domain.
 
 Slices that depend on the rows (a slice holding at most a few rows) are built from the frame with
-:func:`rare_slice`, so they hold what they claim on every run.
+:func:`rare_slice`, their thresholds as a file writes numbers (:func:`as_written`), so they hold
+what they claim once the rows went through a file.
 """
 
 from dataclasses import dataclass
@@ -57,11 +57,6 @@ class DrawnTable:
 def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = ()) -> pd.DataFrame:
     """Synthetic rows of ``schema``; each column in ``sparse`` blanked in most of them."""
     frame = synthetic_frame(rows, seed, schema=schema)
-    for column in schema.features:  # as the file holds them, so a slice holds what it says
-        if column.kind in {"int", "float"}:
-            frame[column.name] = [float(FLOAT_FORMAT % value) for value in frame[column.name]]
-            if column.kind == "int" and not column.nullable:
-                frame[column.name] = frame[column.name].astype(np.int64)
     rng = np.random.default_rng(seed + 1)
     for name in sparse:
         column = schema.feature(name)
@@ -73,19 +68,24 @@ def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = 
     return frame
 
 
+def as_written(value: float) -> float:
+    """``value`` as a CSV file of :func:`churn_model.data.write_csv` holds it (15 digits)."""
+    return float(FLOAT_FORMAT % value)
+
+
 def rare_slice(frame: pd.DataFrame, name: str, column: str, most: int) -> Slice:
     """A slice on the numeric ``column`` holding between 0 and ``most`` rows of ``frame``.
 
     ``ge v`` for the smallest value ``v`` present with at most ``most`` rows at or above it; with
     ``most`` 0, or when even the largest value is in more rows, ``gt`` the largest value, which no
-    row passes.
+    row passes. Thresholds are values as written (rounding keeps the order of the values).
     """
     values = frame[column].dropna().astype(float)
     chosen: float | None = None
     for value in sorted(values.unique(), reverse=True):
         if int((values >= value).sum()) > most:
             break
-        chosen = float(value)
+        chosen = as_written(value)
     if chosen is None:
-        return Slice(name, column, "gt", float(values.max()) if len(values) else 0.0)
+        return Slice(name, column, "gt", as_written(values.max()) if len(values) else 0.0)
     return Slice(name, column, "ge", chosen)
