@@ -50,8 +50,23 @@ class DrawnTable:
         return table_frame(self.schema, self.rows, self.seed, self.sparse)
 
     def source(self) -> str:
-        """The schema as the source of a ``schema.py`` (the records' own ``repr``, exact)."""
-        return f"{SCHEMA_HEADER}{self.schema!r}\n"
+        """The schema as the source of a ``schema.py``: each record's own ``repr`` on a line."""
+        schema = self.schema
+        lines = [
+            f"{SCHEMA_HEADER}Schema(",
+            "    features=(",
+            *(f"        {column!r}," for column in schema.features),
+            "    ),",
+            f"    label={schema.label!r},",
+            f"    id={schema.id!r},",
+            "    slices=(",
+            *(f"        {piece!r}," for piece in schema.slices),
+            "    ),",
+            f"    min_rows={schema.min_rows!r},",
+            f"    positive_rate={schema.positive_rate!r},",
+            ")",
+        ]
+        return "\n".join(lines) + "\n"
 
 
 def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = ()) -> pd.DataFrame:

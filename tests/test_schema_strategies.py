@@ -64,3 +64,10 @@ def test_drawn_rows_are_valid_rows_of_their_schema(
     valid = validate(read_whole(path, schema=table.schema), str(path), schema=table.schema)
     assert len(valid) == table.rows
     assert list(valid.columns) == table.schema.column_names()
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_the_source_of_a_drawn_schema_declares_it(name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(EXAMPLES[name].source(), namespace)  # noqa: S102 -- our own rendering of a schema
+    assert namespace["SCHEMA"] == EXAMPLES[name].schema
