@@ -1,9 +1,9 @@
 """A drawn table: a whole schema, and the synthetic rows of it that the machinery is run on.
 
-The rows come from :func:`churn_model.synthetic.synthetic_frame` (given the schema explicitly, so
-this module works in any process, whatever its domain), then the columns named in ``sparse`` lose
-their value in most rows. :meth:`DrawnTable.source` is the schema as the Python source of a
-``schema.py``, which :mod:`fresh_domain` installs as a child process's domain.
+The rows come from :func:`churn_model.synthetic.synthetic_frame` (given the
+schema explicitly, so this module works in any process, whatever its domain), then the columns
+named in ``sparse`` lose their value in most rows. :meth:`DrawnTable.source` is the schema as the
+Python source of a ``schema.py``, which :mod:`fresh_domain` installs as a child process's domain.
 
 Slices that depend on the rows (a slice holding at most a few rows) are built from the frame with
 :func:`rare_slice`, their thresholds as a file writes numbers (:func:`as_written`), so they hold
@@ -84,7 +84,7 @@ def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = 
 
 
 def as_written(value: float) -> float:
-    """``value`` as a CSV file of :func:`churn_model.data.write_csv` holds it (15 digits)."""
+    """``value`` as a CSV file holds it (15 digits: ``churn_model.data.write_csv``)."""
     return float(FLOAT_FORMAT % value)
 
 

@@ -1,8 +1,8 @@
 """What the forkserver of :mod:`fresh_domain` loads once, so that each child pays for its own path.
 
 The heavy libraries the machinery imports, and their first-use costs that no schema changes:
-pandera's validation backends, matplotlib's fonts and PNG writer. Nothing of ``churn_model``: a
-child installs its domain before the package is imported.
+pandera's validation backends, matplotlib's fonts and PNG writer. Nothing of
+``churn_model``: a child installs its domain before the package is imported.
 """
 
 import importlib

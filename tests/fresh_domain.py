@@ -4,15 +4,15 @@ The machinery reads the project's schema when it is imported (``contract.Record`
 lists of ``domain/features.py``, the ``SCHEMA`` default of many functions): a schema cannot be
 swapped inside a process that has imported it. So each schema runs in a child process of its own
 in which, before anything else of ``churn_model`` is imported, the module
-``churn_model.domain.schema`` is that schema's source, loaded from a ``schema.py`` file as an
-adopter's edited one is, and ``churn_model.domain.example`` is what an adopter writes there
-(:data:`EXAMPLE_SOURCE`: where the data file is, no offline generator). ``features.py`` is the real
-one: it picks its columns from the schema by kind.
+``churn_model.domain.schema`` is that schema's source, loaded from a ``schema.py``
+file as an adopter's edited one is, and ``churn_model.domain.example`` is what an
+adopter writes there (:data:`EXAMPLE_SOURCE`: where the data file is, no offline generator).
+``features.py`` is the real one: it picks its columns from the schema by kind.
 
 Children are forked from a ``multiprocessing`` forkserver whose preload imports the heavy libraries
-(:mod:`forkserver_preload`) and nothing of ``churn_model``, so a child pays for its own work
-only. The forkserver starts once per test process, on first use. A child's failure comes back as
-its traceback, and the test fails with it.
+(:mod:`forkserver_preload`) and nothing of ``churn_model``, so a child pays for its
+own work only. The forkserver starts once per test process, on first use. A child's failure comes
+back as its traceback, and the test fails with it.
 """
 
 import importlib
@@ -134,9 +134,10 @@ def run_in_domain(
     """Run ``target`` (``"module:function"``) on ``args`` in a fresh child, in ``workdir``.
 
     In the child, ``churn_model.domain.schema`` is ``schema_source`` and
-    ``churn_model.domain.example`` is ``example_source`` (``None``: the real one). ``args`` must
-    unpickle without importing the domain (built-in types, ``churn_model.spec`` records);
-    ``target``'s module may import anything. The outcome carries the value or the child's traceback.
+    ``churn_model.domain.example`` is ``example_source`` (``None``: the real one).
+    ``args`` must unpickle without importing the domain (built-in types, records of
+    ``churn_model.spec``); ``target``'s module may import anything. The outcome
+    carries the value or the child's traceback.
     """
     context = _context()
     receiver, sender = context.Pipe(duplex=False)

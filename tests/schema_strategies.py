@@ -1,8 +1,9 @@
 """Hypothesis strategies that draw whole schemas, and the tables the machinery is proven on.
 
 :func:`drawn_tables` draws a :class:`~drawn_tables.DrawnTable`: a
-:class:`~churn_model.spec.Schema` (features of every kind with bounds, nullability and categories;
-a label; an optional id; slices; dataset rules) and the seed and size of its synthetic rows. It
+:class:`~churn_model.spec.Schema` (features of every kind with bounds, nullability
+and categories; a label; an optional id; slices; dataset rules) and the seed and size of its
+synthetic rows. It
 reaches what real tables bring, each named in :data:`CORNERS` with the test that says whether a
 table is in it: no boolean column, no numeric column, no category, only categories, a category of
 200 values, a column missing in most rows, a slice of at most three rows (so at most three held-out
@@ -22,7 +23,15 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from churn_model.spec import Column, ColumnKind, Label, LabelValue, Schema, Slice, SliceOp
+from churn_model.spec import (
+    Column,
+    ColumnKind,
+    Label,
+    LabelValue,
+    Schema,
+    Slice,
+    SliceOp,
+)
 
 from drawn_tables import DrawnTable, as_written, rare_slice, table_frame
 
