@@ -131,3 +131,22 @@ def test_a_slice_whose_name_has_dots_is_reported_and_drafted() -> None:
     )
     assert set(drafted.slice_floors["city=St. Louis"]) == {"recall", "roc_auc"}
     assert set(drafted.latency.floor_ms) == {"batch_1"}
+
+
+def test_a_drop_past_1_is_drafted_as_1_and_the_draft_loads() -> None:
+    # Two seeds whose recall lies 0.4 apart: three times the noise of a difference is 1.2, which
+    # no score can drop by; the gate refuses a max_drop over 1, so the draft stops at 1 (any drop).
+    runs: list[dict[str, float | None]] = [
+        {
+            "overall.recall": recall,
+            "overall.f1": recall,
+            "latency.batch_1.cpu_p50_ms": 1.0,
+            "model_loaded_bytes": 1_000,
+        }
+        for recall in (0.1, 0.5)
+    ]
+    found = calibrate.spreads(runs)
+    recall = next(spread for spread in found if spread.metric == "overall.recall")
+    assert calibrate.draft_drop(recall) == 1.0
+    drafted = GateConfig.model_validate(tomllib.loads(calibrate.draft_gates(found, [1, 2], "x")))
+    assert drafted.max_drop == {"recall": 1.0, "f1": 1.0}
