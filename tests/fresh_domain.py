@@ -54,7 +54,6 @@ class Job:
     """What a child runs: ``target`` (``"module:function"``) on ``args``, under this domain."""
 
     schema_source: str
-    example_source: str | None
     workdir: Path
     target: str
     args: tuple[object, ...]
@@ -98,11 +97,9 @@ def _install_domain(job: Job) -> None:
     assert not imported, f"the forkserver imported the package already: {imported}"
     folder = job.workdir / "domain"
     folder.mkdir(parents=True)
-    sources = {"schema": job.schema_source, "example": job.example_source}
-    for name, source in sources.items():
-        if source is not None:
-            (folder / f"{name}.py").write_text(source, encoding="utf-8")
-            _install("churn_model.domain", name, folder / f"{name}.py")
+    for name, source in (("schema", job.schema_source), ("example", EXAMPLE_SOURCE)):
+        (folder / f"{name}.py").write_text(source, encoding="utf-8")
+        _install("churn_model.domain", name, folder / f"{name}.py")
 
 
 def _child(connection: Connection, job: Job) -> None:
@@ -129,19 +126,18 @@ def run_in_domain(
     workdir: Path,
     target: str,
     *args: object,
-    example_source: str | None = EXAMPLE_SOURCE,
 ) -> Outcome:
     """Run ``target`` (``"module:function"``) on ``args`` in a fresh child, in ``workdir``.
 
     In the child, ``churn_model.domain.schema`` is ``schema_source`` and
-    ``churn_model.domain.example`` is ``example_source`` (``None``: the real one).
-    ``args`` must unpickle without importing the domain (built-in types, records of
-    ``churn_model.spec``); ``target``'s module may import anything. The outcome
-    carries the value or the child's traceback.
+    ``churn_model.domain.example`` is :data:`EXAMPLE_SOURCE`. ``args`` must unpickle
+    without importing the domain (built-in types, records of ``churn_model.spec``);
+    ``target``'s module may import anything. The outcome carries the value or the child's
+    traceback.
     """
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
-    job = Job(schema_source, example_source, workdir, target, args)
+    job = Job(schema_source, workdir, target, args)
     child = context.Process(target=_child, args=(sender, job), name=f"domain:{target}")
     child.start()
     sender.close()
