@@ -39,6 +39,7 @@ from churn_model.card import read_card
 from churn_model.config import load_gate_config, load_model_config
 from churn_model.data import load_dataset, read_table, write_csv
 from churn_model.domain.schema import SCHEMA
+from churn_model.errors import UserError
 from churn_model.gate import read_baseline, render_markdown, run_gate
 from churn_model.infer import infer, render
 from churn_model.predict import predict_file
@@ -108,17 +109,26 @@ def check_draft(extract: Path, frame: pd.DataFrame) -> int:
     """``infer`` drafts a schema that describes the extract, renders as source, and accepts it.
 
     Given the label, its positive value and the id (as an adopter passes them), the draft has the
-    same label values and id, and every feature with its kind, nullability and the categories
-    present; a feature it leaves out is a category (of more values than it calls a category), and
-    a note names it. Returns the number of notes.
+    same label values and id, and every feature with its kind (a whole number seen only as 0 and
+    1 is drafted as a boolean, and said), nullability and the categories present; a feature it
+    leaves out is a category (of more values than it calls a category), and a note names it; when
+    it leaves out every feature, it says so in one sentence. Returns the number of notes.
     """
     label = SCHEMA.label
-    inferred = infer(
-        extract,
-        label=label.name,
-        positive=_written(label.positive),
-        id_column=SCHEMA.id.name if SCHEMA.id is not None else None,
-    )
+    refused: UserError | None = None
+    try:
+        inferred = infer(
+            extract,
+            label=label.name,
+            positive=_written(label.positive),
+            id_column=SCHEMA.id.name if SCHEMA.id is not None else None,
+        )
+    except UserError as error:
+        refused = error
+    if refused is not None:  # only categories, each of more values than a category has
+        assert "no column besides the label and the id can be a feature" in str(refused)
+        assert {column.kind for column in SCHEMA.features} == {"category"}, refused
+        return 0
     draft, notes = inferred.schema, "\n".join(inferred.notes)
     drafted_label = (draft.label.name, draft.label.positive, draft.label.negative)
     assert drafted_label == (label.name, label.positive, label.negative), drafted_label
@@ -139,7 +149,11 @@ def check_draft(extract: Path, frame: pd.DataFrame) -> int:
             assert f"{column.name}:" in notes, f"{column.name!r} left out silently: {notes}"
             continue
         got, values = drafted[column.name], frame[column.name]
-        assert got.kind == column.kind, (column.name, got.kind, column.kind)
+        if column.kind == "int" and set(values.dropna()) <= {0, 1}:  # read as a boolean, and said
+            assert got.kind == "bool", got
+            assert f"{column.name}: only 0 and 1" in notes, notes
+        else:
+            assert got.kind == column.kind, (column.name, got.kind, column.kind)
         assert got.nullable == bool(values.isna().any()), column.name
         assert set(got.categories) == set(values.dropna()) if got.categories else True, got
     assert [c.name for c in draft.features] == [
