@@ -201,9 +201,14 @@ def _serving(served: ServedModel) -> Iterator[str]:
 
 
 def _answer_fields() -> tuple[str, str]:
-    """The names of an answer's probability and label fields, as the contract declares them."""
-    probability, label = list(contract.Prediction.model_fields)[:2]
-    assert contract.Prediction.model_fields[probability].annotation is float, probability
+    """The names of an answer's probability and label fields, as the contract declares them.
+
+    The probability is the answer's one number; the label its other field (besides the id).
+    """
+    fields = contract.Prediction.model_fields
+    echoed = {SCHEMA.id.name} if SCHEMA.id is not None else set()
+    (probability,) = [name for name, field in fields.items() if field.annotation is float]
+    (label,) = [name for name in fields if name not in {probability, *echoed}]
     return probability, label
 
 
