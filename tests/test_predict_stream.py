@@ -30,12 +30,15 @@ from churn_model.predict import predict_file, spelt
 from churn_model.spec import Label, LabelValue
 from churn_model.validation import validate
 
+from model_support import spare_name
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()
 FEATURES = SCHEMA.features
 CHUNK = 16
 PROBABILITY, PREDICTED = probability_field(), predicted_field()
+EMAIL, NOTE, COUNT, CODE = (spare_name(name) for name in ("email", "note", "count", "code"))
+"""Columns a scoring file may carry beyond the schema's, which the output keeps as they are."""
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +76,8 @@ def test_every_input_column_keeps_its_text_and_order(
         if column.kind == "int":  # whole numbers as written, with missing ones in between
             values = table[column.name]
             text[column.name] = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
-    text.insert(1, "email", [f'person{i}@example.com, "home"' for i in range(len(text))])
-    text["note"] = ["line one\nline two"] + ["00123"] * (len(text) - 1)
+    text.insert(1, EMAIL, [f'person{i}@example.com, "home"' for i in range(len(text))])
+    text[NOTE] = ["line one\nline two"] + ["00123"] * (len(text) - 1)
     text = text[list(reversed(text.columns))]
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     text.to_csv(source, index=False)
@@ -89,7 +92,7 @@ def test_the_output_is_the_same_whatever_the_chunk_size(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     source = tmp_path / "in.csv"
-    table.assign(note='a "quoted", text').to_csv(source, index=False)
+    table.assign(**{NOTE: 'a "quoted", text'}).to_csv(source, index=False)
     outputs = [tmp_path / f"out{rows}.csv" for rows in (CHUNK, 10_000)]
     for rows, output in zip((CHUNK, 10_000), outputs, strict=True):
         assert predict_file(source, output, trained[0], chunk_rows=rows) == len(table)
@@ -97,7 +100,7 @@ def test_the_output_is_the_same_whatever_the_chunk_size(
     scored = pd.read_csv(outputs[0])
     direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
     np.testing.assert_array_equal(scored[PROBABILITY].to_numpy(), direct)
-    assert scored["note"].eq('a "quoted", text').all()
+    assert scored[NOTE].eq('a "quoted", text').all()
 
 
 def test_both_csv_writers_write_the_same_text(
@@ -107,9 +110,8 @@ def test_both_csv_writers_write_the_same_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = tmp_path / "in.csv"
-    table.assign(note=["a,b", 'say "hi"', "two\nlines", "", " padded "] * 12).to_csv(
-        source, index=False
-    )
+    notes = ["a,b", 'say "hi"', "two\nlines", "", " padded "] * 12
+    table.assign(**{NOTE: notes}).to_csv(source, index=False)
     arrow, plain = tmp_path / "arrow.csv", tmp_path / "plain.csv"
     assert _predict(source, arrow, trained[0]).exit_code == 0
     monkeypatch.setattr(predict, "_csv_lines", lambda *_: None)  # as without pyarrow
@@ -201,7 +203,8 @@ def test_the_input_cannot_be_the_output(
 def test_parquet_input_keeps_its_columns_and_types(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path, output_suffix: str
 ) -> None:
-    frame = table.assign(email="a@b.c", visits=pd.array([27, None] * 30, dtype="Int64"))
+    frame = table.assign(**{EMAIL: "a@b.c"})
+    frame[COUNT] = pd.array([27, None] * 30, dtype="Int64")
     source, output = tmp_path / "in.parquet", tmp_path / f"out{output_suffix}"
     frame.to_parquet(source, index=False)
     result = _predict(source, output, trained[0])
@@ -213,7 +216,7 @@ def test_parquet_input_keeps_its_columns_and_types(
     else:
         text = _text(output)
         assert list(text.columns) == [*frame.columns, PROBABILITY, PREDICTED]
-        assert text["visits"].tolist()[:2] == ["27", ""]  # not 27.0
+        assert text[COUNT].tolist()[:2] == ["27", ""]  # not 27.0
         whole = [c.name for c in FEATURES if c.kind == "int" and not c.nullable]
         assert not text[whole].apply(lambda s: s.str.contains(r"\.0$")).any().any()
 
@@ -245,10 +248,10 @@ def test_a_csv_input_scored_to_parquet_keeps_its_text(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     source, output = tmp_path / "in.csv", tmp_path / "out.parquet"
-    table.assign(code="00123").to_csv(source, index=False)
+    table.assign(**{CODE: "00123"}).to_csv(source, index=False)
     assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(table)
     scored = pd.read_parquet(output)
-    assert list(scored.columns) == [*table.columns, "code", PROBABILITY, PREDICTED]
+    assert list(scored.columns) == [*table.columns, CODE, PROBABILITY, PREDICTED]
     text = _text(source)
     pd.testing.assert_frame_equal(scored[text.columns].fillna(""), text, check_dtype=False)
     assert scored[PROBABILITY].dtype == np.float64
