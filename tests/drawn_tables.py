@@ -19,14 +19,10 @@ from churn_model.data import FLOAT_FORMAT
 from churn_model.spec import Schema, Slice
 from churn_model.synthetic import synthetic_frame
 
+from fresh_domain import schema_source
+
 SPARSE_SHARE = 0.85
 """Share of rows in which a ``sparse`` column is missing (besides the synthetic missing values)."""
-
-SCHEMA_HEADER = '''"""A drawn schema, as an adopter's schema.py declares one."""
-
-from churn_model.spec import Column, Label, Schema, Slice
-
-SCHEMA = '''
 
 
 @dataclass(frozen=True)
@@ -50,23 +46,8 @@ class DrawnTable:
         return table_frame(self.schema, self.rows, self.seed, self.sparse)
 
     def source(self) -> str:
-        """The schema as the source of a ``schema.py``: each record's own ``repr`` on a line."""
-        schema = self.schema
-        lines = [
-            f"{SCHEMA_HEADER}Schema(",
-            "    features=(",
-            *(f"        {column!r}," for column in schema.features),
-            "    ),",
-            f"    label={schema.label!r},",
-            f"    id={schema.id!r},",
-            "    slices=(",
-            *(f"        {piece!r}," for piece in schema.slices),
-            "    ),",
-            f"    min_rows={schema.min_rows!r},",
-            f"    positive_rate={schema.positive_rate!r},",
-            ")",
-        ]
-        return "\n".join(lines) + "\n"
+        """The schema as the source of a ``schema.py`` (:func:`fresh_domain.schema_source`)."""
+        return schema_source(self.schema)
 
 
 def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = ()) -> pd.DataFrame:

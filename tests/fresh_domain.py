@@ -27,8 +27,12 @@ from dataclasses import dataclass
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # the child unpickles this module's functions before its domain is installed
+    from churn_model.spec import Schema
 
 PRELOAD = ["forkserver_preload"]
 """What the forkserver imports once: the heavy libraries and their first-use costs."""
@@ -47,6 +51,31 @@ build_sample: Callable[[], pd.DataFrame] | None = None
 """The domain's ``example.py`` as ``docs/adapting.md`` tells an adopter to write it."""
 
 TIMEOUT_S = 600.0
+
+SCHEMA_HEADER = '''"""A test's schema, as an adopter's schema.py declares one."""
+
+from churn_model.spec import Column, Label, Schema, Slice
+
+SCHEMA = '''
+
+
+def schema_source(schema: "Schema") -> str:
+    """``schema`` as the source of a ``schema.py``: each record's own ``repr`` on a line."""
+    lines = [
+        f"{SCHEMA_HEADER}Schema(",
+        "    features=(",
+        *(f"        {column!r}," for column in schema.features),
+        "    ),",
+        f"    label={schema.label!r},",
+        f"    id={schema.id!r},",
+        "    slices=(",
+        *(f"        {piece!r}," for piece in schema.slices),
+        "    ),",
+        f"    min_rows={schema.min_rows!r},",
+        f"    positive_rate={schema.positive_rate!r},",
+        ")",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,13 @@
 underscore, pydantic's own names (``model_config``, ``copy``, ``json``, ``schema``), the names of
 the attributes the contract generates (``feature_0``, ``record_id``), and a text label. In
 process: the request and answer models, the OpenAPI schemas and the body limits built from it. In
-a process of its own (``odd_schema_run.py``, where it is the project's schema): a model trained on
-it is served and batch-scored.
+a child process whose domain it is (``odd_names_project.py``, through :mod:`fresh_domain`): a
+model trained on it is served and batch-scored.
 """
 
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -29,7 +26,7 @@ from churn_model.contract import (
 )
 from churn_model.synthetic import synthetic_frame
 
-from model_support import ROOT
+from fresh_domain import run_in_domain, schema_source
 from schemas import ODD
 
 NAMES = [column.name for column in ODD.features]
@@ -98,20 +95,12 @@ def test_the_largest_legitimate_record_fits_the_body_limit() -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """What ``odd_schema_run.py`` saw: a model of this schema, served and batch-scored."""
+    """What a project whose schema is ODD saw: a model of it, served and batch-scored."""
     folder = tmp_path_factory.mktemp("odd")
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tests/odd_schema_run.py"), str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}"},
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    seen: dict[str, Any] = json.loads(run.stdout)
-    return seen
+    outcome = run_in_domain(schema_source(ODD), folder, "odd_names_project:run", folder)
+    assert outcome.error is None, outcome.error
+    assert isinstance(outcome.value, dict)
+    return outcome.value
 
 
 def _decided(probability: float, threshold: float) -> str:

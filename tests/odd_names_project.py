@@ -1,42 +1,29 @@
-"""Serve and batch-score a model of :data:`schemas.ODD` as if it were the project's schema.
+"""In a child whose domain schema is :data:`schemas.ODD` (:mod:`fresh_domain`): serve and score.
 
-Run as a script (``python tests/odd_schema_run.py FOLDER``) by ``test_odd_names.py``. The
-project's modules read the domain's ``SCHEMA`` when they are imported, so the schema is
-swapped first, in a process of its own, and nothing of the test session's modules is touched. It
-trains a small candidate on synthetic rows of the schema, serves it in process, scores a CSV file
-with it, and prints what it saw as one JSON object (the test asserts on it).
+Trains a small candidate on synthetic rows of the schema, serves it in process, scores a CSV file
+with it, and returns what it saw (``test_odd_names.py`` asserts on it).
 """
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from fastapi.testclient import TestClient
 
-# The example's generator names its columns: loaded with the project's schema, before the swap.
-import churn_model.domain.example  # noqa: F401 -- loaded, not used
-import churn_model.domain.schema as domain
-
-from schemas import ODD
-
-domain.SCHEMA = ODD
-
-# Imported once the schema is swapped: every module below reads the schema above.
-from fastapi.testclient import TestClient  # noqa: E402 -- after the swap, on purpose
-
-from churn_model.artifact import (  # noqa: E402 -- as above
+from churn_model.artifact import (
     CARD_FILE,
     MODEL_FILE,
     load_model,
 )
-from churn_model.bodies import record_bytes  # noqa: E402 -- as above
-from churn_model.predict import predict_file  # noqa: E402 -- as above
-from churn_model.serve import create_app  # noqa: E402 -- as above
-from churn_model.synthetic import synthetic_frame  # noqa: E402 -- as above
+from churn_model.bodies import record_bytes
+from churn_model.domain.schema import SCHEMA as ODD
+from churn_model.predict import predict_file
+from churn_model.serve import create_app
+from churn_model.synthetic import synthetic_frame
 
-from model_support import fast_latency, small_candidate  # noqa: E402 -- as above
+from model_support import fast_latency, small_candidate
 
 ROWS = 600
 
@@ -52,8 +39,8 @@ def _records(rows: int, seed: int) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     return records, frame
 
 
-def main(folder: Path) -> None:
-    """Train, serve, score; print the answers, the OpenAPI document and the scored file."""
+def run(folder: Path) -> dict[str, Any]:
+    """Train, serve, score; return the answers, the OpenAPI document and the scored file."""
     with fast_latency():
         candidate = small_candidate(folder, rows=ROWS)
     model_dir = folder / "model"
@@ -90,8 +77,4 @@ def main(folder: Path) -> None:
     frame.to_csv(source, index=False)
     predict_file(source, scored, model_dir)
     seen["scored"] = scored.read_text(encoding="utf-8")
-    print(json.dumps(seen))
-
-
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    return dict(json.loads(json.dumps(seen)))  # as a client reads it: lists, not tuples
