@@ -49,7 +49,7 @@ RUN find /app/.venv -depth -type d \( -name tests -o -name test \) -path '*/site
 FROM ${PYTHON_IMAGE}
 # Static labels; the publish workflow adds source, revision, version and created at build time.
 LABEL org.opencontainers.image.title="churn-model" \
-      org.opencontainers.image.description="HTTP service over the gated, promoted customer-churn model." \
+      org.opencontainers.image.description="HTTP service over the gated, promoted model." \
       org.opencontainers.image.licenses="MIT"
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app

@@ -153,7 +153,7 @@ package:
 serve *options:
     uv run churn-model serve "$@"
 
-# Score a CSV/Parquet table of any length in constant memory (chunks, `--chunk-rows N`): every input column as read, plus churn_probability and churn_label; written atomically, nothing if any row is invalid.
+# Score a CSV/Parquet table of any length in constant memory (chunks, `--chunk-rows N`): every input column as read, plus <label>_probability and <label>_predicted (the label's own values); written atomically, nothing if any row is invalid.
 [positional-arguments]
 predict input output *options:
     uv run churn-model predict "$@"

@@ -30,12 +30,13 @@ import httpx
 import numpy as np
 
 from churn_model.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
+from churn_model.bodies import batch_bytes
 
 from load_test import train_temporary_model
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
-BATCH_BODY_BYTES = 950_000
+BATCH_BODY_BYTES = batch_bytes(1_000) - 10_000
 """A batch body just under the batch route's limit at the default MAX_BATCH (1,000 records)."""
 
 

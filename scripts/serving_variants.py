@@ -25,7 +25,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from churn_model.contract import Record
+from churn_model.contract import Record, predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.scoring import ServedModel, load_served_model, score_records
 
@@ -42,9 +42,11 @@ def _app(model: ServedModel, score: Callable[[BaseModel], float]) -> FastAPI:
         return {"ready": True}
 
     @app.post("/predict")
-    def predict(record: Record) -> dict[str, float | int]:
+    def predict(record: Record) -> dict[str, object]:
         probability = score(record)
-        return {"churn_probability": probability, "churn_label": int(probability >= threshold)}
+        label = SCHEMA.label
+        predicted = label.positive if probability >= threshold else label.negative
+        return {probability_field(): probability, predicted_field(): predicted}
 
     return app
 
@@ -58,7 +60,7 @@ def variant_app(name: str, model_dir: Path) -> FastAPI:
         return _app(model, lambda record: float(score_records(model, [record])[0][0]))
 
     def plain(record: BaseModel) -> float:
-        frame = pd.DataFrame([record.model_dump()])[SCHEMA.feature_names()]
+        frame = pd.DataFrame([record.model_dump(by_alias=True)])[SCHEMA.feature_names()]
         return float(model.pipeline.predict_proba(frame)[0, 1])
 
     return _app(model, plain)

@@ -4,7 +4,7 @@ Everything here reads the project's schema (:data:`churn_model.domain.schema.SCH
 and draws its data with :mod:`churn_model.synthetic`, so the machinery tests pass on
 any schema a user plugs in. They judge candidates with :func:`lenient_gates`, never with the
 project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
-synthetic table.
+synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
 
 Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
 check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real
@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from churn_model import evaluate
+from churn_model.artifact import MAX_LOADED_BYTES
 from churn_model.candidate import create_candidate
 from churn_model.config import GateConfig, LatencyBudget, SizeBudget
 from churn_model.data import write_csv
@@ -66,18 +67,42 @@ def write_sample(path: Path, rows: int, seed: int = 7) -> Path:
 
 
 def lenient_gates() -> GateConfig:
-    """Gate settings any working model on a small synthetic table clears, for every slice.
+    """Gate settings every model passes, however well or badly it learned, however large it is.
 
-    Floors well above chance on the whole split (the synthetic label is learnable), a zero
-    recall floor on every slice the schema declares (so slice rows exist and pass), latency
-    limits no busy test machine reaches: tests about one rule tighten that rule only.
+    Every kind of row the gate writes is there (a floor, a zero recall floor on every slice the
+    schema declares, allowed drops, latency, size), with limits no model can miss: floors of 0,
+    drops of 1, latency and size budgets far beyond what a model measures (the size ceiling is the
+    loader's own). Synthetic rows of some schemas teach little, and seeds of one schema spread:
+    a test about one rule sets that rule's limit from what it controls (the candidate's own
+    figures, a baseline it builds), never from how good a model turned out.
     """
     return GateConfig(
-        floors={"roc_auc": 0.6},
+        floors={"roc_auc": 0.0},
         slice_floors={name: {"recall": 0.0} for name in SCHEMA.slice_names()},
-        max_drop={"roc_auc": 0.05, "recall": 0.1, "f1": 0.1},
+        max_drop={"roc_auc": 1.0, "recall": 1.0, "f1": 1.0},
         latency=LatencyBudget(factor=3.0, floor_ms={"batch_1": 60_000.0, "batch_1000": 60_000.0}),
-        size=SizeBudget(max_loaded_bytes=50_000_000, max_growth=2.0),
+        size=SizeBudget(max_loaded_bytes=MAX_LOADED_BYTES, max_growth=1_000.0),
+    )
+
+
+def above(measured: float | None) -> float:
+    """A floor the measured value misses: halfway from it to 1 (a metric never exceeds 1)."""
+    assert measured is not None, "the metric was not measurable on these rows"
+    assert measured < 1.0, "a perfect score: no floor can fail it"
+    return round((measured + 1.0) / 2, 6)
+
+
+def spare_name(name: str) -> str:
+    """``name``, or ``name`` and a number: a column the project's schema does not have.
+
+    For the extra columns a test adds to a table (a file may carry columns beyond the schema's):
+    the schema a user plugs in may well have a column called ``note`` or ``email``.
+    """
+    taken = {column.lower() for column in SCHEMA.column_names()}
+    return next(
+        candidate
+        for number in range(len(taken) + 1)
+        if (candidate := f"{name}{number or ''}").lower() not in taken
     )
 
 
@@ -100,10 +125,10 @@ def gates_toml(config: GateConfig) -> str:
     return "\n".join([*lines, f"max_growth = {config.size.max_growth}"]) + "\n"
 
 
-def fast_config(dest: Path) -> Path:
-    """Write ``configs/model.toml`` with fewer boosting rounds to ``dest`` and return it."""
+def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:
+    """Write ``configs/model.toml`` with ``iterations`` boosting rounds to ``dest``; return it."""
     text = (ROOT / "configs/model.toml").read_text(encoding="utf-8")
-    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {FAST_ITERATIONS}", text)
+    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {iterations}", text)
     assert fast != text, "configs/model.toml has no max_iter line to shorten"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(fast, encoding="utf-8")

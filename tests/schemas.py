@@ -62,3 +62,30 @@ RANKED = Schema(
     positive_rate=(0.1, 0.9),
 )
 """An ordered category (nullable, with slices on it) beside a 200-value unordered one."""
+
+ODD = Schema(
+    id=Column("Record ID", "id", "The row's id, named as a spreadsheet would."),
+    features=(
+        Column("monthly charges", "float", "A name with a space.", ge=0, le=1_000),
+        Column("2nd-line", "int", "A leading digit and a dash.", ge=0, le=9),
+        Column("Tenure", "int", "A capital.", ge=0, le=120, nullable=True),
+        Column("_hidden", "bool", "A leading underscore.", nullable=True),
+        Column("model_config", "category", "Pydantic's own name.", categories=("a", "b", "c")),
+        Column("copy", "float", "A method of every model.", ge=-1, le=1),
+        Column("json", "bool", "Another method."),
+        Column("schema", "int", "Another method.", ge=0, le=3),
+        Column("feature_0", "float", "The attribute name of another column.", ge=0, le=1),
+        Column("record_id", "category", "The id's attribute name.", categories=("x", "y")),
+        Column("naïve", "float", "Not ASCII.", ge=0, le=1),
+    ),
+    label=Label(
+        "Default status",
+        positive="bad",
+        negative="good",
+        description="Whether the loan went bad.",
+    ),
+    slices=(Slice("no tenure", "Tenure", "is_missing"),),
+    min_rows=100,
+    positive_rate=(0.05, 0.95),
+)
+"""A schema of names that are no Python identifiers, or are pydantic's own, and a text label."""

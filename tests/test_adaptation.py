@@ -365,18 +365,23 @@ def _calibrate(project: Project, table: Table) -> None:
 
 
 def _predict_over_http(project: Project, table: Table, extract: Path) -> None:
-    """Serve the packaged champion and score a record copied from the extract."""
-    label = table.schema.label.name
-    record = json.loads(
-        pd.read_csv(extract, nrows=1).drop(columns=[label]).to_json(orient="records")
-    )[0]
+    """Serve the packaged champion and score a record copied from the extract, label and all.
+
+    The answer speaks the table's language: ``<label>_probability``, and ``<label>_predicted`` in
+    the label's own values, as the extract writes them; nothing in the API names the example.
+    """
+    label = table.schema.label
+    record = json.loads(pd.read_csv(extract, nrows=1).to_json(orient="records"))[0]
+    assert record[label.name] in {label.positive, label.negative}  # the label: not read, ignored
     with _served(project) as url:
         answer = httpx.post(f"{url}/predict", json=record, timeout=10)
         assert answer.status_code == 200, answer.text
         fields = answer.json()
-        assert not [name for name in fields if "churn" in name.lower()], fields  # not the example's
-        probabilities = [v for v in fields.values() if isinstance(v, float) and 0 <= v <= 1]
-        assert len(probabilities) == 1, fields
+        assert 0.0 <= fields[f"{label.name}_probability"] <= 1.0, fields
+        assert fields[f"{label.name}_predicted"] in {label.positive, label.negative}, fields
+        assert "churn" not in httpx.get(f"{url}/openapi.json", timeout=10).text.replace(
+            "churn-model", ""
+        )
         card = httpx.get(f"{url}/metadata", timeout=10).json()
         assert [feature["name"] for feature in card["features"]] == table.schema.feature_names()
 

@@ -203,3 +203,47 @@ def test_the_draft_warns_about_a_lenient_floor_and_prints_the_rule() -> None:
         "wide": {"recall": 0.22},
         "tight": {"recall": 0.72},
     }
+
+
+def test_a_slice_whose_name_has_dots_is_reported_and_drafted() -> None:
+    # A category value "St. Louis" gives the slice "city=St. Louis": its metrics are
+    # "slices.city=St. Louis.recall", split at the first and the last dot only.
+    runs: list[dict[str, float | None]] = [
+        {
+            "slices.city=St. Louis.recall": 0.6 + step / 100,
+            "slices.city=St. Louis.roc_auc": 0.8 + step / 100,
+            "slices.city=St. Louis.rows": 400,  # over the [slices] minimum: floors are drafted
+            "slices.city=St. Louis.positives": 100,
+            "latency.batch_1.cpu_p50_ms": 1.0,
+            "model_loaded_bytes": 1_000,
+        }
+        for step in range(3)
+    ]
+    found = calibrate.spreads(runs)
+    assert {"slices.city=St. Louis.recall", "slices.city=St. Louis.roc_auc"} <= {
+        spread.metric for spread in found
+    }
+    drafted = GateConfig.model_validate(
+        tomllib.loads(calibrate.draft_gates(found, [1, 2, 3], "sample.csv"))
+    )
+    assert set(drafted.slice_floors["city=St. Louis"]) == {"recall", "roc_auc"}
+    assert set(drafted.latency.floor_ms) == {"batch_1"}
+
+
+def test_a_drop_past_1_is_drafted_as_1_and_the_draft_loads() -> None:
+    # Two seeds whose recall lies 0.4 apart: three times the noise of a difference is 1.2, which
+    # no score can drop by; the gate refuses a max_drop over 1, so the draft stops at 1 (any drop).
+    runs: list[dict[str, float | None]] = [
+        {
+            "overall.recall": recall,
+            "overall.f1": recall,
+            "latency.batch_1.cpu_p50_ms": 1.0,
+            "model_loaded_bytes": 1_000,
+        }
+        for recall in (0.1, 0.5)
+    ]
+    found = calibrate.spreads(runs)
+    recall = next(spread for spread in found if spread.metric == "overall.recall")
+    assert calibrate.draft_drop(recall) == 1.0
+    drafted = GateConfig.model_validate(tomllib.loads(calibrate.draft_gates(found, [1, 2], "x")))
+    assert drafted.max_drop == {"recall": 1.0, "f1": 1.0}

@@ -2,12 +2,15 @@
 
 import runpy
 import sys
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
 
+import churn_model.domain.schema as domain
 from churn_model import __version__
 from churn_model.cli import app
+from churn_model.domain.schema import SCHEMA
 
 runner = CliRunner()
 
@@ -32,3 +35,28 @@ def test_python_dash_m_runs_the_cli(
         runpy.run_module("churn_model", run_name="__main__")
     assert stopped.value.code == 0
     assert __version__ in capsys.readouterr().out
+
+
+def test_help_speaks_of_no_domain() -> None:
+    """The machinery's help is the template's: the example's words live in the domain only."""
+    for command in (["--help"], ["predict", "--help"], ["serve", "--help"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        assert "churn" not in result.output.lower().replace("churn-model", "")
+
+
+def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused before any work, in one sentence, not at serving time with a traceback."""
+    renamed = replace(SCHEMA.features[0], name=f"{SCHEMA.label.name}_predicted")
+    clashing = replace(SCHEMA, features=(renamed, *SCHEMA.features[1:]), slices=())
+    monkeypatch.setattr(domain, "SCHEMA", clashing)
+    # Imported again, from `clashing` (the session's module is put back afterwards).
+    monkeypatch.delitem(sys.modules, "churn_model.contract", raising=False)
+    result = runner.invoke(app, ["validate", "no-such-file.csv"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: invalid schema: column '{renamed.name}': batch scoring adds a column of that "
+        f"name (named after the label '{SCHEMA.label.name}'); rename the feature\n"
+    )

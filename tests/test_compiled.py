@@ -58,7 +58,8 @@ def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: Served
         compiled.transform(frame_columns(frame)), preprocess.transform(frame), equal_nan=False
     )
     assert np.array_equal(
-        compiled.churn_probability(frame_columns(frame)), served.pipeline.predict_proba(frame)[:, 1]
+        compiled.positive_probability(frame_columns(frame)),
+        served.pipeline.predict_proba(frame)[:, 1],
     )
 
 
@@ -264,7 +265,7 @@ def test_a_schema_missing_a_kind_of_column_compiles_and_matches(schema: Schema) 
     compiled = scoring.verified_compiled(pipeline, probe)
     assert compiled is not None  # each understood step with columns compiles; empty ones add none
     assert np.array_equal(
-        compiled.churn_probability(frame_columns(probe)), pipeline.predict_proba(probe)[:, 1]
+        compiled.positive_probability(frame_columns(probe)), pipeline.predict_proba(probe)[:, 1]
     )
 
 

@@ -12,12 +12,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from churn_model.artifact import CARD_FILE
+from churn_model.card import read_card
 from churn_model.cli import app
 from churn_model.config import SliceMinimum, load_gate_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
 
-from model_support import fast_latency, gates_toml, lenient_gates, make_project, write_sample
+from model_support import (
+    above,
+    fast_latency,
+    gates_toml,
+    lenient_gates,
+    make_project,
+    write_sample,
+)
 
 runner = CliRunner()
 
@@ -93,7 +102,9 @@ def test_gate_without_a_candidate_fails_cleanly(project: Path) -> None:
 
 def test_a_failing_gate_exits_non_zero_and_shows_fail(project: Path) -> None:
     assert invoke("train", "sample.csv").exit_code == 0
-    strict = lenient_gates().model_copy(update={"floors": {"roc_auc": 0.99}})
+    card = read_card(project / "artifacts/candidates" / candidates(project)[0] / CARD_FILE)
+    floor = above(card.metrics.overall.roc_auc)  # above what this model measured
+    strict = lenient_gates().model_copy(update={"floors": {"roc_auc": floor}})
     (project / "ci/gates.toml").write_text(gates_toml(strict))
     result = invoke("gate")
     assert result.exit_code == 1

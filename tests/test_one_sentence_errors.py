@@ -24,12 +24,14 @@ from typer.testing import CliRunner
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
 
-from model_support import ROOT, fast_config, make_project, write_sample
+from model_support import ROOT, fast_config, make_project, spare_name, write_sample
 from served_model import make_model_dir, sample, trained_candidate
 
 runner = CliRunner()
 DEV_FULL = Path("/dev/full")
 FULL = "cannot write it: no space left on the device (or over quota)"
+EXTRA = spare_name("extra")
+"""A column beyond the schema's."""
 
 
 def _one_line_error(output: str) -> str:
@@ -156,14 +158,14 @@ def _nested_by_pandas(path: Path) -> None:
     frame = sample(20, seed=3)
     struct = pd.ArrowDtype(pa.struct([("a", pa.int64())]))
     nested = pd.Series([{"a": 1}] * len(frame), dtype=struct, index=frame.index)
-    frame.assign(extra=nested).to_parquet(path)
+    frame.assign(**{EXTRA: nested}).to_parquet(path)
 
 
 def _nested_misdeclared(path: Path) -> None:
     """A struct column whose pandas metadata says it holds strings (pyarrow cannot cast it)."""
-    table = pa.Table.from_pandas(sample(20, seed=3).assign(extra="x"), preserve_index=False)
+    table = pa.Table.from_pandas(sample(20, seed=3).assign(**{EXTRA: "x"}), preserve_index=False)
     table = table.set_column(
-        table.schema.get_field_index("extra"), "extra", pa.array([{"a": 1}] * table.num_rows)
+        table.schema.get_field_index(EXTRA), EXTRA, pa.array([{"a": 1}] * table.num_rows)
     )
     pq.write_table(table, path)
 

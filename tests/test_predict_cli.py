@@ -12,11 +12,13 @@ from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
+from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 
 from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()
+PROBABILITY, PREDICTED = probability_field(), predicted_field()
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +50,12 @@ def test_predict_adds_probability_and_label(
     assert result.exit_code == 0, result.output
     assert "scored 300 rows" in result.output
     scored = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
-    assert list(scored.columns) == [*table.columns, "churn_probability", "churn_label"]
+    assert list(scored.columns) == [*table.columns, PROBABILITY, PREDICTED]
     direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
-    np.testing.assert_allclose(scored["churn_probability"], direct, rtol=1e-12)
-    assert (scored["churn_label"] == (scored["churn_probability"] >= THRESHOLD)).all()
+    np.testing.assert_allclose(scored[PROBABILITY], direct, rtol=1e-12)
+    label = SCHEMA.label
+    wanted = np.where(scored[PROBABILITY] >= THRESHOLD, label.positive, label.negative)
+    assert scored[PREDICTED].tolist() == wanted.tolist()
     assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed away
 
 
@@ -67,7 +71,7 @@ def test_predict_needs_no_id_and_keeps_the_input_order(
         scored[SCHEMA.feature_names()], pd.read_csv(source), check_dtype=False
     )
     direct = trained[1].predict_proba(shuffled)[:, 1]
-    np.testing.assert_allclose(scored["churn_probability"], direct, rtol=1e-12)
+    np.testing.assert_allclose(scored[PROBABILITY], direct, rtol=1e-12)
 
 
 def test_invalid_input_fails_clearly_and_leaves_the_output_alone(

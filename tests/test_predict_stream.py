@@ -7,27 +7,38 @@ output is byte for byte the same whatever the chunk size. Issue 11, item 8: the 
 input column with its text, in input order, and the output path may not be the input.
 """
 
+import csv
+import itertools
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model import predict
 from churn_model.cli import app
+from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.predict import LABEL, PROBABILITY, predict_file
+from churn_model.predict import predict_file, spelt
+from churn_model.spec import Label, LabelValue
 from churn_model.validation import validate
 
-from served_model import make_model_dir, sample
+from model_support import spare_name
+from served_model import THRESHOLD, make_model_dir, sample
 
 runner = CliRunner()
 FEATURES = SCHEMA.features
 CHUNK = 16
+PROBABILITY, PREDICTED = probability_field(), predicted_field()
+EMAIL, NOTE, COUNT, CODE = (spare_name(name) for name in ("email", "note", "count", "code"))
+"""Columns a scoring file may carry beyond the schema's, which the output keeps as they are."""
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +76,15 @@ def test_every_input_column_keeps_its_text_and_order(
         if column.kind == "int":  # whole numbers as written, with missing ones in between
             values = table[column.name]
             text[column.name] = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
-    text.insert(1, "email", [f'person{i}@example.com, "home"' for i in range(len(text))])
-    text["note"] = ["line one\nline two"] + ["00123"] * (len(text) - 1)
+    text.insert(1, EMAIL, [f'person{i}@example.com, "home"' for i in range(len(text))])
+    text[NOTE] = ["line one\nline two"] + ["00123"] * (len(text) - 1)
     text = text[list(reversed(text.columns))]
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     text.to_csv(source, index=False)
     result = _predict(source, output, trained[0])
     assert result.exit_code == 0, result.output
     scored = _text(output)
-    assert list(scored.columns) == [*text.columns, PROBABILITY, LABEL]
+    assert list(scored.columns) == [*text.columns, PROBABILITY, PREDICTED]
     pd.testing.assert_frame_equal(scored[text.columns], _text(source))
 
 
@@ -81,7 +92,7 @@ def test_the_output_is_the_same_whatever_the_chunk_size(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     source = tmp_path / "in.csv"
-    table.assign(note='a "quoted", text').to_csv(source, index=False)
+    table.assign(**{NOTE: 'a "quoted", text'}).to_csv(source, index=False)
     outputs = [tmp_path / f"out{rows}.csv" for rows in (CHUNK, 10_000)]
     for rows, output in zip((CHUNK, 10_000), outputs, strict=True):
         assert predict_file(source, output, trained[0], chunk_rows=rows) == len(table)
@@ -89,7 +100,7 @@ def test_the_output_is_the_same_whatever_the_chunk_size(
     scored = pd.read_csv(outputs[0])
     direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
     np.testing.assert_array_equal(scored[PROBABILITY].to_numpy(), direct)
-    assert scored["note"].eq('a "quoted", text').all()
+    assert scored[NOTE].eq('a "quoted", text').all()
 
 
 def test_both_csv_writers_write_the_same_text(
@@ -99,15 +110,16 @@ def test_both_csv_writers_write_the_same_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = tmp_path / "in.csv"
-    table.assign(note=["a,b", 'say "hi"', "two\nlines", "", " padded "] * 12).to_csv(
-        source, index=False
-    )
+    notes = ["a,b", 'say "hi"', "two\nlines", "", " padded "] * 12
+    table.assign(**{NOTE: notes}).to_csv(source, index=False)
     arrow, plain = tmp_path / "arrow.csv", tmp_path / "plain.csv"
     assert _predict(source, arrow, trained[0]).exit_code == 0
     monkeypatch.setattr(predict, "_csv_lines", lambda *_: None)  # as without pyarrow
     assert _predict(source, plain, trained[0]).exit_code == 0
     pd.testing.assert_frame_equal(_text(arrow), _text(plain))
-    pd.testing.assert_frame_equal(_text(arrow).drop(columns=[PROBABILITY, LABEL]), _text(source))
+    pd.testing.assert_frame_equal(
+        _text(arrow).drop(columns=[PROBABILITY, PREDICTED]), _text(source)
+    )
 
 
 def test_problems_in_many_chunks_are_reported_as_one_piece_reports_them(
@@ -191,19 +203,20 @@ def test_the_input_cannot_be_the_output(
 def test_parquet_input_keeps_its_columns_and_types(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path, output_suffix: str
 ) -> None:
-    frame = table.assign(email="a@b.c", visits=pd.array([27, None] * 30, dtype="Int64"))
+    frame = table.assign(**{EMAIL: "a@b.c"})
+    frame[COUNT] = pd.array([27, None] * 30, dtype="Int64")
     source, output = tmp_path / "in.parquet", tmp_path / f"out{output_suffix}"
     frame.to_parquet(source, index=False)
     result = _predict(source, output, trained[0])
     assert result.exit_code == 0, result.output
     if output_suffix == ".parquet":
         scored = pd.read_parquet(output)
-        assert list(scored.columns) == [*frame.columns, PROBABILITY, LABEL]
+        assert list(scored.columns) == [*frame.columns, PROBABILITY, PREDICTED]
         pd.testing.assert_frame_equal(scored[frame.columns], frame)
     else:
         text = _text(output)
-        assert list(text.columns) == [*frame.columns, PROBABILITY, LABEL]
-        assert text["visits"].tolist()[:2] == ["27", ""]  # not 27.0
+        assert list(text.columns) == [*frame.columns, PROBABILITY, PREDICTED]
+        assert text[COUNT].tolist()[:2] == ["27", ""]  # not 27.0
         whole = [c.name for c in FEATURES if c.kind == "int" and not c.nullable]
         assert not text[whole].apply(lambda s: s.str.contains(r"\.0$")).any().any()
 
@@ -227,7 +240,7 @@ def test_a_header_without_rows_gives_a_header_with_the_scores(
     assert result.exit_code == 0, result.output
     assert "scored 0 rows" in result.output
     assert output.read_text(encoding="utf-8").splitlines() == [
-        ",".join([*table.columns, PROBABILITY, LABEL])
+        ",".join([*table.columns, PROBABILITY, PREDICTED])
     ]
 
 
@@ -235,10 +248,66 @@ def test_a_csv_input_scored_to_parquet_keeps_its_text(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     source, output = tmp_path / "in.csv", tmp_path / "out.parquet"
-    table.assign(code="00123").to_csv(source, index=False)
+    table.assign(**{CODE: "00123"}).to_csv(source, index=False)
     assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(table)
     scored = pd.read_parquet(output)
-    assert list(scored.columns) == [*table.columns, "code", PROBABILITY, LABEL]
+    assert list(scored.columns) == [*table.columns, CODE, PROBABILITY, PREDICTED]
     text = _text(source)
     pd.testing.assert_frame_equal(scored[text.columns].fillna(""), text, check_dtype=False)
     assert scored[PROBABILITY].dtype == np.float64
+
+
+LABEL_VALUES = [(1, 0), (4, 2), (True, False), ("Yes", "No"), ("good", 'bad, "really"')]
+
+
+@pytest.mark.parametrize(
+    "case", list(itertools.product(LABEL_VALUES, ["arrow", "pandas", "parquet"])), ids=str
+)
+def test_the_predicted_value_is_the_labels_own(
+    trained: tuple[Path, Pipeline],
+    table: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[tuple[LabelValue, LabelValue], str],
+) -> None:
+    """Written as a training file spells it (CSV, either writer), typed in Parquet."""
+    (positive, negative), writer = case
+    label = Label(SCHEMA.label.name, positive, negative, "The label, spelt another way.")
+    monkeypatch.setattr(predict, "SCHEMA", replace(SCHEMA, label=label))
+    if writer == "pandas":
+        monkeypatch.setattr(predict, "_csv_lines", lambda *_: None)  # as without pyarrow
+    source = tmp_path / "in.csv"
+    output = tmp_path / ("out.parquet" if writer == "parquet" else "out.csv")
+    table.to_csv(source, index=False)
+    assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(table)
+    direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
+    wanted = [positive if p >= THRESHOLD else negative for p in direct]
+    assert {positive, negative} == set(wanted)  # both values are written
+    if writer == "parquet":
+        written = pq.read_table(output).column(PREDICTED)
+        kinds = {bool: pa.bool_(), int: pa.int64(), str: pa.string()}
+        assert written.type == kinds[type(positive)]
+        assert written.to_pylist() == wanted
+    else:
+        with output.open(encoding="utf-8", newline="") as text:
+            rows = list(csv.reader(text))
+        assert [row[-1] for row in rows[1:]] == [spelt(value) for value in wanted]
+        if isinstance(positive, bool):
+            assert {row[-1] for row in rows[1:]} == {"true", "false"}
+
+
+def test_the_label_and_other_columns_of_the_input_are_kept_as_read(
+    trained: tuple[Path, Pipeline], tmp_path: Path
+) -> None:
+    """The model reads the features only; the label and unknown columns pass through as text."""
+    frame = sample(60, seed=11).assign(comment="as written, kept")
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(source, index=False)
+    assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(frame)
+    scored = _text(output)
+    assert list(scored.columns) == [*frame.columns, PROBABILITY, PREDICTED]
+    pd.testing.assert_frame_equal(scored[frame.columns], _text(source))
+    without = tmp_path / "without.csv"
+    frame[SCHEMA.feature_names()].to_csv(without, index=False)
+    predict_file(without, tmp_path / "out2.csv", trained[0])
+    assert _text(tmp_path / "out2.csv")[PROBABILITY].tolist() == scored[PROBABILITY].tolist()

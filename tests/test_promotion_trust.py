@@ -21,16 +21,22 @@ from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
 from churn_model.rederive import Remeasured, remeasure
 from churn_model.report import REPORT_FILE
 
-from model_support import fast_latency, lenient_gates, small_candidate
+from model_support import above, fast_latency, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
-FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("trust")
     return small_candidate(tmp)
+
+
+@pytest.fixture(scope="module")
+def failing(built: Path) -> GateConfig:
+    """A gate the candidate fails: a floor above the ROC AUC it measured (and below 1)."""
+    measured = read_card(built / CARD_FILE).metrics.overall.roc_auc
+    return LENIENT.model_copy(update={"floors": {"roc_auc": above(measured)}})
 
 
 @pytest.fixture
@@ -82,25 +88,29 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
     assert read_baseline(paths(tmp_path)["baseline_path"]) is None
 
 
-def test_metrics_edited_before_the_gate_do_not_pass_a_failing_model(folder: Path) -> None:
+def test_metrics_edited_before_the_gate_do_not_pass_a_failing_model(
+    folder: Path, failing: GateConfig
+) -> None:
     with fast_latency():
-        assert not run_gate(folder, FAILING, None).passed
-    edit_json(folder / CARD_FILE, {"metrics.overall.roc_auc": 0.9995})
-    edit_json(folder / METRICS_FILE, {"overall.roc_auc": 0.9995})
+        assert not run_gate(folder, failing, None).passed
+    edit_json(folder / CARD_FILE, {"metrics.overall.roc_auc": 1.0})  # above any floor
+    edit_json(folder / METRICS_FILE, {"overall.roc_auc": 1.0})
     with fast_latency(), pytest.raises(UserError, match=r"overall\.roc_auc"):
-        run_gate(folder, FAILING, None)
+        run_gate(folder, failing, None)
 
 
-def test_a_flipped_verdict_is_not_promoted(tmp_path: Path, folder: Path) -> None:
+def test_a_flipped_verdict_is_not_promoted(
+    tmp_path: Path, folder: Path, failing: GateConfig
+) -> None:
     with fast_latency():
-        assert not run_gate(folder, FAILING, None).passed
+        assert not run_gate(folder, failing, None).passed
     edit_json(folder / VERDICT_FILE, {"passed": True})
     with pytest.raises(UserError, match=r"failed.*overall\.roc_auc"):
         registry.promote(
             folder.name,
             allow_dirty=True,
             candidates=folder.parent,
-            gate_config=FAILING,
+            gate_config=failing,
             **paths(tmp_path),
         )
     assert registry.read_pointer(tmp_path / "registry").champion is None
@@ -153,19 +163,19 @@ def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> regi
 
 
 def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
-    tmp_path: Path, folder: Path
+    tmp_path: Path, folder: Path, failing: GateConfig
 ) -> None:
-    assert not run_gate(folder, FAILING, None).passed
+    assert not run_gate(folder, failing, None).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     for row in document["rows"]:
         row["status"] = "pass"
     document["passed"] = True
     (folder / VERDICT_FILE).write_text(json.dumps(document))
     with pytest.raises(UserError, match=r"row 'floor overall\.roc_auc pass .*' is not what"):
-        _promote(tmp_path, folder, FAILING)
+        _promote(tmp_path, folder, failing)
     assert run_gate(folder, LENIENT, None).passed
     with pytest.raises(UserError, match="the gate config changed since"):
-        _promote(tmp_path, folder, FAILING)
+        _promote(tmp_path, folder, failing)
     edit_json(folder / VERDICT_FILE, {"passed": False})
     with pytest.raises(UserError, match="says it failed, but its rows pass"):
         _promote(tmp_path, folder)

@@ -11,6 +11,7 @@ from filelock import FileLock
 
 from churn_model import registry
 from churn_model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.card import read_card
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
 from churn_model.gate import (
@@ -24,10 +25,9 @@ from churn_model.gate import (
 )
 from churn_model.report import REPORT_FILE, ROC_FILE
 
-from model_support import lenient_gates, small_candidate
+from model_support import above, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
-FAILING = LENIENT.model_copy(update={"floors": {"roc_auc": 0.999}})
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,13 @@ class Env:
     def pointer(self) -> registry.Pointer:
         """Return the scratch registry's pointer."""
         return registry.read_pointer(self.paths["registry"])
+
+    def failing(self, index: int) -> GateConfig:
+        """A gate candidate ``index`` fails: a floor above the ROC AUC it measured."""
+        card = read_card(self.candidates / self.ids[index] / CARD_FILE)
+        return LENIENT.model_copy(
+            update={"floors": {"roc_auc": above(card.metrics.overall.roc_auc)}}
+        )
 
     def baseline_id(self) -> str | None:
         """Return the model id the scratch baseline belongs to."""
@@ -167,7 +174,7 @@ def test_a_candidate_trained_from_uncommitted_changes_is_promoted_only_when_allo
 def test_a_failing_or_missing_verdict_is_refused(env: Env) -> None:
     with pytest.raises(UserError, match="no verdict"):
         env.promote(0)
-    env.gate(0, FAILING)
+    env.gate(0, env.failing(0))
     with pytest.raises(UserError, match="the gate failed this candidate"):
         env.promote(0)
     assert env.pointer().champion is None

@@ -113,7 +113,7 @@ def test_a_fast_path_that_disagrees_with_the_pipeline_fails(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A verification that lets a drifting fast path through: the served answers drift with it.
-    original = compiled.CompiledPipeline.churn_probability
+    original = compiled.CompiledPipeline.positive_probability
 
     def drifting(
         self: compiled.CompiledPipeline, columns: compiled.Columns
@@ -121,7 +121,7 @@ def test_a_fast_path_that_disagrees_with_the_pipeline_fails(
         return np.clip(original(self, columns) + 1e-9, 0.0, 1.0)
 
     monkeypatch.setattr(scoring, "matches_pipeline", lambda *_: True)
-    monkeypatch.setattr(compiled.CompiledPipeline, "churn_probability", drifting)
+    monkeypatch.setattr(compiled.CompiledPipeline, "positive_probability", drifting)
     check = check_serving(folder)
     assert check.fast_path
     assert check.gap is not None

@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.pipeline import Pipeline
 
-from churn_model import __version__
+from churn_model import PROJECT_NAME, __version__
 from churn_model.artifact import CARD_FILE
 from churn_model.bodies import batch_bytes
 from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
+from churn_model.contract import predicted_field, probability_field
 from churn_model.data import read_table, write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -66,6 +67,13 @@ def _first(*kinds: str, nullable: bool | None = None) -> Column | None:
 
 FIRST = SCHEMA.features[0].name
 NUMBER = (_first("float", "int") or SCHEMA.features[0]).name
+PROBABILITY, PREDICTED = probability_field(), predicted_field()
+LABEL = SCHEMA.label
+
+
+def decided(probability: float) -> object:
+    """The label value the answer must carry for ``probability`` at the threshold."""
+    return LABEL.positive if probability >= THRESHOLD else LABEL.negative
 
 
 # ------------------------------------------------------------------------------ endpoints
@@ -99,8 +107,9 @@ def test_predict_matches_the_pipeline_called_directly(
     response = client.post("/predict", json=rows[0])
     assert response.status_code == 200
     body = response.json()
-    assert body["churn_probability"] == expected(trained[1], rows)[0]
-    assert body["churn_label"] == int(body["churn_probability"] >= THRESHOLD)
+    assert body[PROBABILITY] == expected(trained[1], rows)[0]
+    assert body[PREDICTED] == decided(body[PROBABILITY])
+    assert type(body[PREDICTED]) is type(LABEL.positive)  # the label's own type: 1 is not true
     assert body["model_id"] == "test-model"
     assert body["threshold"] == THRESHOLD
 
@@ -111,11 +120,12 @@ def test_batch_matches_the_pipeline_row_for_row(
     rows = records(sample(3_000, seed=11).iloc[:MAX_BATCH])
     response = client.post("/predict/batch", json={"records": rows})
     assert response.status_code == 200
-    probabilities = [p["churn_probability"] for p in response.json()["predictions"]]
+    probabilities = [p[PROBABILITY] for p in response.json()["predictions"]]
     # Exact equality: the frame built from JSON records is the one the pipeline was trained on.
     assert probabilities == expected(trained[1], rows).tolist()
-    labels = [p["churn_label"] for p in response.json()["predictions"]]
-    assert labels == [int(p >= THRESHOLD) for p in probabilities]
+    labels = [p[PREDICTED] for p in response.json()["predictions"]]
+    assert labels == [decided(p) for p in probabilities]
+    assert {LABEL.positive, LABEL.negative} == set(labels)  # both values occur in 50 rows
     nullable = [c.name for c in SCHEMA.features if c.nullable]
     assert all(any(r[name] is None for r in rows) for name in nullable)  # missing values covered
 
@@ -127,7 +137,7 @@ def test_concurrent_single_predictions_are_each_exact(
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda row: client.post("/predict", json=row), rows))
     assert [r.status_code for r in responses] == [200] * len(rows)
-    got = [r.json()["churn_probability"] for r in responses]
+    got = [r.json()[PROBABILITY] for r in responses]
     assert got == expected(trained[1], rows).tolist()
 
 
@@ -140,9 +150,11 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
         "/predict",
         "/predict/batch",
     }
+    assert document["info"]["title"] == PROJECT_NAME
+    assert document["info"]["summary"] == f"Predicts {LABEL.name}: {LABEL.description}"
     record_schema = document["components"]["schemas"]["Record"]
     assert record_schema["required"] == SCHEMA.feature_names()
-    assert record_schema["additionalProperties"] is False
+    assert record_schema.get("additionalProperties", True) is True  # other keys are ignored
     for column in SCHEMA.features:
         described = record_schema["properties"][column.name]
         assert described["description"] == column.description
@@ -150,6 +162,9 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
             assert described["enum"] == list(column.categories)
     batch = document["components"]["schemas"]["BatchRequest"]["properties"]["records"]
     assert (batch["minItems"], batch["maxItems"]) == (1, MAX_BATCH)
+    answer = document["components"]["schemas"]["PredictionResponse"]
+    assert answer["required"][:2] == [PROBABILITY, PREDICTED]
+    assert answer["properties"][PREDICTED]["enum"] == [LABEL.positive, LABEL.negative]
     assert "swagger" in client.get("/docs").text.lower()
 
 
@@ -179,7 +194,7 @@ def _bad_records() -> dict[str, tuple[Breaker, str]]:
     """
     cases: dict[str, tuple[Breaker, str]] = {
         "missing field": (_drop(FIRST), FIRST),
-        "extra field": (_set("not_in_the_schema", 40), "not_in_the_schema"),
+        "misspelt field": (lambda r: {**_drop(FIRST)(r), FIRST.upper() + "_": r[FIRST]}, FIRST),
     }
     if (column := _first("int", "float", "bool", "category", nullable=True)) is not None:
         cases["missing nullable field"] = (_drop(column.name), column.name)
@@ -254,7 +269,52 @@ def test_every_problem_is_reported_at_once(client: TestClient, record: dict[str,
     bad = _changed(record, **{name: {"not": "a value"} for name in broken}, bogus=1)
     response = client.post("/predict", json=bad)
     assert response.status_code == 422
-    assert {p["field"] for p in response.json()["detail"]} == {*broken, "bogus"}
+    assert {p["field"] for p in response.json()["detail"]} == set(broken)  # bogus is ignored
+
+
+@pytest.mark.parametrize("endpoint", ["/predict", "/predict/batch"])
+def test_keys_that_are_not_columns_of_the_model_are_ignored(
+    client: TestClient, record: dict[str, Any], endpoint: str
+) -> None:
+    """The label, a column the schema does not know, an attribute's name: accepted, not read."""
+    extras: dict[str, object] = {
+        LABEL.name: LABEL.positive,
+        "note": "x" * 100,
+        "feature_0": None,
+        "records": [],
+    }
+    answers = []
+    for sent in (record, {**record, **extras}):
+        body = sent if endpoint == "/predict" else {"records": [sent]}
+        response = client.post(endpoint, json=body)
+        assert response.status_code == 200, response.text
+        answer = response.json() if endpoint == "/predict" else response.json()["predictions"][0]
+        answers.append(answer)
+    assert answers[0] == answers[1]
+    assert not set(extras) & set(answers[1])  # nothing of them is echoed
+
+
+def test_a_misspelt_feature_is_missing_and_the_message_names_the_misspelling(
+    client: TestClient, record: dict[str, Any]
+) -> None:
+    misspelt = {**_drop(FIRST)(record), LABEL.name: LABEL.negative, FIRST + "s": record[FIRST]}
+    for endpoint, body, field in [
+        ("/predict", misspelt, FIRST),
+        ("/predict/batch", {"records": [record, misspelt]}, f"records.1.{FIRST}"),
+    ]:
+        response = client.post(endpoint, json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["message"] == (
+            f"{field}: Field required (the record's other keys are ignored: {FIRST + 's'!r})"
+        )
+
+
+def test_the_batch_envelope_still_refuses_unknown_keys(
+    client: TestClient, record: dict[str, Any]
+) -> None:
+    response = client.post("/predict/batch", json={"records": [record], "record": [record]})
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["detail"]] == ["record"]
 
 
 @pytest.mark.parametrize(
@@ -346,7 +406,7 @@ def test_a_record_as_read_from_a_training_file_is_accepted(
     rows = records(read)
     response = client.post("/predict/batch", json={"records": rows})
     assert response.status_code == 200, response.text
-    probabilities = [p["churn_probability"] for p in response.json()["predictions"]]
+    probabilities = [p[PROBABILITY] for p in response.json()["predictions"]]
     valid = validate(read, "train.csv", require_label=False)[SCHEMA.feature_names()]
     assert probabilities == trained[1].predict_proba(valid)[:, 1].tolist()
 
@@ -356,7 +416,7 @@ def test_the_id_is_echoed_when_the_schema_has_one(
 ) -> None:
     if SCHEMA.id is None:
         answer = client.post("/predict", json=record).json()
-        assert set(answer) == {"churn_probability", "churn_label", "model_id", "threshold"}
+        assert set(answer) == {PROBABILITY, PREDICTED, "model_id", "threshold"}
         return
     name = SCHEMA.id.name
     assert client.post("/predict", json=record).json()[name] is None

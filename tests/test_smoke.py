@@ -21,8 +21,16 @@ from typer.testing import CliRunner
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card, write_card
 from churn_model.cli import app
+from churn_model.contract import predicted_field, probability_field
+from churn_model.domain.schema import SCHEMA
 from churn_model.serve import create_app
-from churn_model.smoke import Check, known_record, request_body, run_smoke
+from churn_model.smoke import (
+    Check,
+    expected_prediction,
+    known_record,
+    request_body,
+    run_smoke,
+)
 
 from served_model import make_model_dir
 
@@ -102,8 +110,8 @@ def test_another_decision_fails_the_prediction_check(
 ) -> None:
     # Same model, same id, but a threshold that flips the known record's label.
     served = json.loads(_post(f"{service}/predict", request_body(known_record())).decode())
-    probability, label = served["churn_probability"], served["churn_label"]
-    flipped = (1 + probability) / 2 if label == 1 else probability / 2
+    probability, label = served[probability_field()], served[predicted_field()]
+    flipped = (1 + probability) / 2 if label == SCHEMA.label.positive else probability / 2
     expected = _copy(model_dir, tmp_path / "flipped", threshold=flipped)
     assert _failed(run_smoke(service, expected)) == {"prediction"}
 
@@ -143,6 +151,38 @@ def test_a_service_that_accepts_anything_fails(model_dir: Path) -> None:
         checks = run_smoke(url, model_dir)
         stub.shutdown()
     assert _failed(checks) == {"metadata", "prediction", "bad request"}
+
+
+def _answering(body: dict[str, object]) -> type[http.server.BaseHTTPRequestHandler]:
+    """A stub deployment that answers ``body`` to every request."""
+
+    class Answering(_AcceptsAnything):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        do_GET = do_POST = _answer  # noqa: N815 -- the names http.server dispatches to
+
+    return Answering
+
+
+def test_a_label_in_another_type_fails_the_prediction_check(model_dir: Path) -> None:
+    """The predicted value is the label's own, of its own type: ``true`` is not ``1``."""
+    probability, label = expected_prediction(known_record(), model_dir)
+    values = {SCHEMA.label.positive, SCHEMA.label.negative}
+    retype = {bool: int, int: bool}.get(type(label))
+    # 1 as true (equal in Python, another JSON value), true as 1; a text label: the other value.
+    other = retype(label) if retype else next(v for v in values if v != label)
+    for predicted, passes in [(label, True), (other, False)]:
+        body = {probability_field(): probability, predicted_field(): predicted}
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _answering(body)) as stub:
+            threading.Thread(target=stub.serve_forever, args=(0.05,), daemon=True).start()
+            checks = run_smoke(f"http://127.0.0.1:{stub.server_address[1]}", model_dir)
+            stub.shutdown()
+        assert ("prediction" not in _failed(checks)) is passes, checks
 
 
 def test_nothing_listening_fails_every_check_with_the_reason(model_dir: Path) -> None:

@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Schema
+from churn_model.spec import Column, Label, Schema
 from churn_model.synthetic import synthetic_frame
 from churn_model.validation import validate
 
@@ -88,3 +88,18 @@ def test_the_label_is_learnable() -> None:
     auc = roc_auc_score(target[2_000:], model.predict_proba(features[2_000:])[:, 1])
     assert 0.75 < auc < 0.99
     assert np.unique(target).tolist() == [0, 1]
+
+
+def test_features_that_never_vary_still_give_labels_at_the_schema_rate() -> None:
+    # Fifteen one-value categories: the label's log-odds are a constant up to rounding, which
+    # must not be blown up into overflowing ones (a single class, or a warning).
+    constant = Schema(
+        features=tuple(
+            Column(f"c{index}", "category", "Only one value.", categories=("only",))
+            for index in range(15)
+        ),
+        label=Label("y", 1, 0, "A label nothing predicts."),
+        positive_rate=(0.02, 0.18),
+    )
+    labels = synthetic_frame(300, 0, schema=constant)["y"]
+    assert 0.02 <= labels.mean() <= 0.18

@@ -211,8 +211,11 @@ def test_newest_candidate_and_lookup(built: Path) -> None:
         candidate.find_candidate(root=root / "empty")
 
 
-def test_git_info_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_info_outside_a_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     assert candidate.git_info(tmp_path).commit == "unknown"
+    assert capfd.readouterr().err == ""  # not git's "fatal: not a git repository" amid training
     monkeypatch.setattr(shutil, "which", lambda _: None)
     assert candidate.git_info().commit == "unknown"

@@ -1,4 +1,4 @@
-"""churn_model: a churn classifier shipped through validation, gates and a registry."""
+"""churn_model: a classifier shipped through validation, gates and a registry."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -3,22 +3,25 @@
 One request must not stall the service. So every step costs at most a bounded amount:
 
 - **Size.** Each route accepts what it can legitimately carry: one record is at most
-  :func:`record_bytes` (worked out from the schema: the longest JSON each field can take, doubled
-  for whitespace), a batch ``max_batch`` of them. A ``Content-Length`` over the limit is refused
-  before a byte of the body is read, a body sent without one as soon as it passes the limit, a body
-  that stops arriving after :data:`BODY_TIMEOUT_S`.
+  :func:`record_bytes` (worked out from the schema: the longest JSON each field can take, as much
+  again for keys the model ignores, doubled for whitespace), a batch ``max_batch`` of them. A
+  ``Content-Length`` over the limit is refused before a byte of the body is read, a body sent
+  without one as soon as it passes the limit, a body that stops arriving after
+  :data:`BODY_TIMEOUT_S`.
 - **Parsing.** JSON is parsed by pydantic-core (Rust) with its own bounds on nesting and on the
   digits of a number; each way it can fail gets its own message (not UTF-8, nested too deeply, a
   number too large, malformed at line and column).
-- **Validation.** A record with far more fields than the schema has is summarised in one problem
-  instead of one per unknown field; the list of problems stops at :data:`MAX_PROBLEMS`, so an
-  error body is small whatever the request was. Batches are validated in chunks on a worker
+- **Validation.** A record's keys that are not columns of the model are ignored (see
+  :mod:`churn_model.contract`): they cost no problem, and a missing feature's problem
+  names a few of them (the misspelling, most likely). A batch envelope with far more keys than
+  ``records`` is summarised in one problem; the list of problems stops at :data:`MAX_PROBLEMS`, so
+  an error body is small whatever the request was. Batches are validated in chunks on a worker
   thread (see :mod:`churn_model.serve`), so the event loop keeps answering ``/health``.
 """
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Final
 
@@ -39,6 +42,9 @@ CHUNK_RECORDS: Final = 256
 
 FIELD_TEXT: Final = 80
 """Longest field name echoed back in a problem (a client's key may be any length)."""
+
+IGNORED_MIN_BYTES: Final = 512
+"""Room a record always has for keys the model ignores (more when its own fields need more)."""
 
 _NUMBER_TEXT = 32  # "-1.7976931348623157e+308" and any integer a bound allows, with room to spare
 _WHOLE_BODY = ""  # the field of a problem about the body as a whole
@@ -90,12 +96,13 @@ def record_bytes(schema: Schema = SCHEMA) -> int:
     """The largest body one legitimate record can need, worked out from the schema.
 
     The compact JSON of the longest value of every field (the features, and the id a record may
-    carry), doubled for whitespace and indentation, plus room for a wrapper. For the example schema
-    this is a few kilobytes.
+    carry), as much again (at least :data:`IGNORED_MIN_BYTES`) for keys the model ignores (a record
+    copied from a wider table), all doubled for whitespace and indentation, plus room for a
+    wrapper. For the example schema this is a few kilobytes.
     """
     columns: Iterable[Column] = (*schema.features, *([schema.id] if schema.id else []))
     compact = 2 + sum(len(json.dumps(c.name)) + 2 + _longest_value(c) for c in columns)
-    return 2 * compact + 256
+    return 2 * (compact + max(compact, IGNORED_MIN_BYTES)) + 256
 
 
 def batch_bytes(max_records: int, schema: Schema = SCHEMA) -> int:
@@ -184,12 +191,26 @@ def _field(location: Sequence[int | str]) -> str:
     return text if len(text) <= FIELD_TEXT else text[: FIELD_TEXT - 1] + "…"
 
 
-def _problem(error: ErrorDetails, location: Sequence[int | str]) -> Problem:
-    """One pydantic error as a problem at ``location``, without echoing the input."""
+def _problem(error: ErrorDetails, location: Sequence[int | str], ignored: str = "") -> Problem:
+    """One pydantic error as a problem at ``location``, without echoing the input.
+
+    ``ignored`` names some of the record's ignored keys, said beside its first missing field.
+    """
     message = str(error["msg"])
     if error["type"] == "float_type" and isinstance(error.get("input"), int):
         message = "Input should be a finite number (this integer is too large for a float)"
+    if error["type"] == "missing" and ignored:
+        message += f" (the record's other keys are ignored: {ignored})"
     return Problem(field=_field(location), message=message, type=str(error["type"]))
+
+
+def _ignored_keys(value: object, known: frozenset[str]) -> str:
+    """A few keys of a record that no column has, quoted, or ``""``: the likely misspellings."""
+    if not isinstance(value, dict):
+        return ""
+    found = list(islice((key for key in value if key not in known), 4))
+    shown = ", ".join(repr(_field([key])) for key in found[:3])
+    return shown + (", ..." if len(found) > 3 else "")
 
 
 class _Problems:
@@ -216,18 +237,19 @@ class _Problems:
 
 
 def _too_many_fields(value: object, known: frozenset[str], field: str) -> Problem | None:
-    """One problem summarising a JSON object with far more keys than a record has, else None.
+    """One problem summarising a batch envelope with far more keys than it has, else None.
 
-    Validating such an object would report every unknown key; one summary costs nothing.
+    Validating such an object would report every unknown key; one summary costs nothing. (A
+    record's unknown keys are ignored, not reported.)
     """
     if not isinstance(value, dict) or len(value) <= 2 * len(known):
         return None
     unknown = [key for key in value if key not in known]
     examples = ", ".join(repr(_field([key])) for key in islice(unknown, 3))
+    expected = ", ".join(repr(key) for key in sorted(known))
     return Problem(
         field=field,
-        message=f"{len(unknown):,} unknown fields (for example {examples}); "
-        f"a record has {len(known)}",
+        message=f"{len(unknown):,} unknown fields (for example {examples}); expected {expected}",
         type="too_many_fields",
     )
 
@@ -262,11 +284,19 @@ def _list_problem(value: dict[Any, Any], max_records: int) -> Problem | None:
 class RecordValidator:
     """Validates parsed JSON into records of ``record_type`` within the bounds of this module."""
 
-    def __init__(self, record_type: type[BaseModel]) -> None:
-        """Validate records of ``record_type`` (its fields are the known ones)."""
+    def __init__(
+        self, record_type: type[BaseModel], *, unread: Iterable[str] = (SCHEMA.label.name,)
+    ) -> None:
+        """Validate records of ``record_type`` (the keys it reads are its fields' aliases).
+
+        ``unread``: keys a record may well carry that the model does not read (the label): ignored
+        like any other, but never named as a likely misspelling.
+        """
         self._record_type = record_type
         self._records = TypeAdapter(list[record_type])  # type: ignore[valid-type] # a runtime class
-        self._known = frozenset(record_type.model_fields)
+        self._known = frozenset(
+            [*(field.alias or name for name, field in record_type.model_fields.items()), *unread]
+        )
 
     def record(self, value: object) -> BaseModel:
         """Validate one record (the body of ``POST /predict``).
@@ -274,16 +304,29 @@ class RecordValidator:
         Raises:
             BadRequest: 422 with at most :data:`MAX_PROBLEMS` problems.
         """
-        summary = _too_many_fields(value, self._known, _WHOLE_BODY)
-        if summary is not None:
-            raise BadRequest(422, [summary])
         try:
             return self._record_type.model_validate(value)
         except ValidationError as error:
             problems = _Problems()
-            problems.add(_problem(item, item["loc"]) for item in error.errors(include_url=False))
+            hint = self._hint([value])
+            problems.add(
+                _problem(item, item["loc"], hint(0, item))
+                for item in error.errors(include_url=False)
+            )
             problems.raise_if_any()
             raise  # pragma: no cover -- a ValidationError always has errors
+
+    def _hint(self, records: Sequence[object]) -> Callable[[int, ErrorDetails], str]:
+        """Name the ignored keys of ``records[i]`` beside its first missing field, once."""
+        hinted: set[int] = set()
+
+        def hint(index: int, error: ErrorDetails) -> str:
+            if error["type"] != "missing" or index in hinted:
+                return ""
+            hinted.add(index)
+            return _ignored_keys(records[index], self._known)
+
+        return hint
 
     def batch(self, value: object, max_records: int) -> list[BaseModel]:
         """Validate ``{"records": [...]}`` with 1 to ``max_records`` records (on a worker thread).
@@ -320,19 +363,16 @@ class RecordValidator:
                 problems.truncated = True
                 break
             chunk = records[start : start + CHUNK_RECORDS]
-            summaries = [
-                s
-                for offset, record in enumerate(chunk)
-                if (s := _too_many_fields(record, self._known, f"records.{start + offset}"))
-            ]
-            if summaries:
-                problems.add(summaries)
-                continue
             try:
                 valid.extend(self._records.validate_python(chunk))
             except ValidationError as error:
+                hint = self._hint(chunk)
                 problems.add(
-                    _problem(item, ["records", start + int(item["loc"][0]), *item["loc"][1:]])
+                    _problem(
+                        item,
+                        ["records", start + int(item["loc"][0]), *item["loc"][1:]],
+                        hint(int(item["loc"][0]), item),
+                    )
                     for item in error.errors(include_url=False)
                 )
         problems.raise_if_any()

@@ -270,10 +270,14 @@ def draft_floor(spread: Spread, runs: int) -> float | None:
 
 
 def draft_drop(spread: Spread) -> float:
-    """The allowed drop the rule gives ``spread``: above noise, whichever way it is measured."""
+    """The allowed drop the rule gives ``spread``: above noise, whichever way it is measured.
+
+    At most 1, the most a score can drop (and the most ``ci/gates.toml`` takes): a metric that
+    noisy is left free to move, not drafted into a file the gate would refuse to read.
+    """
     needed = max(3 * math.sqrt(2) * spread.std, spread.max - spread.min)
     drop = _round_up(needed, 0.005)
-    return drop if drop > needed else round(drop + 0.005, 6)
+    return min(drop if drop > needed else round(drop + 0.005, 6), 1.0)
 
 
 def _key(name: str) -> str:

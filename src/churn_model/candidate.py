@@ -34,7 +34,10 @@ RECORDED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops")
 
 def _git(git: str, cwd: Path | None, *args: str) -> str:
     """Run a read-only git command (fixed arguments, no shell) and return its output."""
-    output = subprocess.check_output([git, *args], cwd=cwd, text=True)  # no shell # noqa: S603 # nosec B603
+    # Outside a repository git says "fatal: not a git repository": the caller says "unknown".
+    output = subprocess.check_output(  # no shell # noqa: S603 # nosec B603
+        [git, *args], cwd=cwd, text=True, stderr=subprocess.DEVNULL
+    )
     return output.strip()
 
 

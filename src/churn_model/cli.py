@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="churn-model",
-    help="Train, gate, promote and serve the customer-churn model.",
+    help="Train, gate, promote and serve the model the domain's schema describes.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -72,13 +72,16 @@ def main(
         ),
     ] = False,
 ) -> None:
-    """Train, gate, promote and serve the customer-churn model."""
+    """Train, gate, promote and serve the model the domain's schema describes."""
     # The domain's schema checks itself on import (a slice naming an unknown column, ...): load it
     # here, so every command reports such a mistake as one sentence. Drafting a new schema does
     # not need the current one, which may be the broken one.
     if context.invoked_subcommand != "infer-schema":
         with reporting_user_errors():
             importlib.import_module("churn_model.domain.schema")
+            # The answer's names come from the label: a column that would clash with them is
+            # refused here too, before training a model that could never be served.
+            importlib.import_module("churn_model.contract")
 
 
 # ---------------------------------------------------------------- data: materialise and validate
@@ -450,7 +453,11 @@ def predict(
         typer.Option(min=0, help="Threads the model scores with; 0: every core [default: 1]."),
     ] = 1,
 ) -> None:
-    """Score a table in chunks: every input column plus churn_probability and churn_label."""
+    """Score a table in chunks: every input column, plus <label>_probability and <label>_predicted.
+
+    The probability is the label's positive value's; the predicted value is one of the label's
+    own values (1/0, true/false, Yes/No), as the training data spells it.
+    """
     from churn_model.artifact import DEFAULT_MODEL_DIR
     from churn_model.predict import CHUNK_ROWS, predict_file
 

@@ -48,7 +48,7 @@ class CompiledPipeline:
         """The matrix the pipeline's preprocessing step would pass to its classifier."""
         return np.hstack([block(columns) for block in self.blocks])
 
-    def churn_probability(self, columns: Columns) -> npt.NDArray[np.float64]:
+    def positive_probability(self, columns: Columns) -> npt.NDArray[np.float64]:
         """Probability of the positive class (column 1 of ``predict_proba``) for every row."""
         probabilities = self.classifier.predict_proba(self.transform(columns))
         return np.asarray(probabilities[:, 1], dtype=np.float64)
@@ -204,4 +204,4 @@ def frame_columns(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.generic]]:
 def matches_pipeline(compiled: CompiledPipeline, pipeline: Pipeline, frame: pd.DataFrame) -> bool:
     """Whether ``compiled`` gives exactly the pipeline's probabilities on the rows of ``frame``."""
     expected = np.asarray(pipeline.predict_proba(frame)[:, 1], dtype=np.float64)
-    return bool(np.array_equal(compiled.churn_probability(frame_columns(frame)), expected))
+    return bool(np.array_equal(compiled.positive_probability(frame_columns(frame)), expected))

@@ -1,18 +1,35 @@
-"""The HTTP contract: request and response models derived from the schema, never written by hand.
+"""The HTTP contract: request and answer models derived from the schema, never written by hand.
 
 :data:`Record` is built field by field from the schema's features (type, bounds, allowed
 categories, nullability, description), so the service accepts exactly the records the training data
 obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an integer, ``5.5`` is not
-an integer but ``5.0`` is, as JSON Schema says), unknown fields are refused, and a nullable field
-must still be sent (explicitly ``null``): a forgotten field must not silently mean "missing".
+an integer but ``5.0`` is, as JSON Schema says), and a nullable field must still be sent
+(explicitly ``null``): a forgotten field must not silently mean "missing".
+
+**Columns the model does not read are ignored**, over HTTP as in batch scoring: every feature is
+required, the id is optional (and echoed), and any other key (the label, a column of the extract
+the schema does not declare) is accepted and dropped. So a record copied from a scored file is
+accepted, and a misspelt feature is still refused, as missing.
+
+The JSON keys are the column names exactly, whatever they are (``monthly charges``, ``2nd-line``,
+``model_config``): each field carries its column's name as its alias, and the attribute that holds
+it in Python is generated (:func:`record_fields`).
 
 A boolean is ``true``/``false`` or the number ``1``/``0`` (``1.0``/``0.0`` too), the values
 validation accepts in a training file, so a record copied from the training data is accepted;
 the strings ``"true"`` and ``"1"`` are not booleans in JSON. When the schema has an id column, a
 record may carry its id (a string or an integer), and the answer echoes it under the same name.
+
+The answer speaks the label's language: ``<label>_probability`` is the probability of the label's
+positive value, ``<label>_predicted`` the predicted value itself, one of the two the
+schema's :class:`~churn_model.spec.Label` declares (``1``/``0``, ``true``/``false``,
+``"Yes"``/``"No"``).
+Batch scoring adds columns of the same names (:func:`probability_field`, :func:`predicted_field`).
 """
 
+import json
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -28,7 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, Schema, SchemaError
+from churn_model.spec import Column, LabelValue, Schema, SchemaError
 
 
 def _number_only(value: object) -> object:
@@ -99,8 +116,67 @@ _KIND_TYPES: dict[str, object] = {
 }
 _STRICT_KINDS = {"float", "bool"}
 
-RESERVED = ("churn_probability", "churn_label", "model_id", "threshold", "predictions")
-"""Names of the answer's own fields: an id column may not take one of them."""
+MODEL_ID = "model_id"
+THRESHOLD = "threshold"
+
+
+def probability_field(schema: Schema = SCHEMA) -> str:
+    """The name of the probability of the label's positive value: ``<label>_probability``.
+
+    The field of every answer of the HTTP API and the column batch scoring adds: the one place
+    other code (the smoke test, the gate, benchmarks) finds it.
+    """
+    return f"{schema.label.name}_probability"
+
+
+def predicted_field(schema: Schema = SCHEMA) -> str:
+    """The name of the predicted label value: ``<label>_predicted`` (beside the label, if any)."""
+    return f"{schema.label.name}_predicted"
+
+
+def reserved_names(schema: Schema = SCHEMA) -> tuple[str, ...]:
+    """Names of the answer's own fields: the id column, echoed beside them, may not take one."""
+    return (probability_field(schema), predicted_field(schema), MODEL_ID, THRESHOLD)
+
+
+def check_names(schema: Schema = SCHEMA) -> None:
+    """Refuse a schema whose columns would clash with the answer's names.
+
+    A feature may not be called as a column batch scoring adds (the output keeps every input
+    column), the id may not be called as any field of an answer (it is echoed beside them).
+
+    Raises:
+        SchemaError: one sentence naming the column and the name it takes.
+    """
+    added = (probability_field(schema), predicted_field(schema))
+    for column in schema.features:
+        if column.name in added:
+            raise SchemaError(
+                f"invalid schema: column {column.name!r}: batch scoring adds a column of that "
+                f"name (named after the label {schema.label.name!r}); rename the feature"
+            )
+    reserved = reserved_names(schema)
+    if schema.id is not None and schema.id.name in reserved:
+        raise SchemaError(
+            f"invalid schema: the id column may not be called {schema.id.name!r}, the name of a "
+            f"field of the answer ({', '.join(reserved)})"
+        )
+
+
+ID_ATTRIBUTE = "record_id"
+"""The attribute of a validated record (and of an answer) that holds the id, when there is one."""
+
+
+@cache
+def record_fields(schema: Schema = SCHEMA) -> dict[str, str]:
+    """The attribute of a validated record holding each column (features, then the id), by name.
+
+    Attributes are generated (``feature_0``, ``feature_1``, ..., :data:`ID_ATTRIBUTE`), never the
+    column names themselves: a column may be called anything, ``monthly charges``, ``2nd-line``,
+    ``_private`` or ``model_config``, none of which a Python attribute of a model can be.
+    """
+    fields = {column.name: f"feature_{i}" for i, column in enumerate(schema.features)}
+    return fields | ({schema.id.name: ID_ATTRIBUTE} if schema.id is not None else {})
 
 
 def _definition(column: Column) -> tuple[object, object]:
@@ -114,6 +190,8 @@ def _definition(column: Column) -> tuple[object, object]:
     if column.kind == "float":
         rules["allow_inf_nan"] = False
     return base | None if column.nullable else base, Field(
+        alias=column.name,
+        title=column.name,
         description=column.description,
         ge=column.ge,
         gt=column.gt,
@@ -126,19 +204,33 @@ def _id_field(schema: Schema) -> dict[str, Any]:
     """The optional id field of a record and of an answer, or nothing when there is no id."""
     if schema.id is None:
         return {}
-    if schema.id.name in RESERVED:
-        raise SchemaError(f"invalid schema: the id column may not be called {schema.id.name!r}")
-    described = Field(default=None, description=f"{schema.id.description} Optional; echoed back.")
-    return {schema.id.name: (Identifier | None, described)}
+    described = Field(
+        default=None,
+        alias=schema.id.name,
+        title=schema.id.name,
+        description=f"{schema.id.description} Optional; echoed back.",
+    )
+    return {ID_ATTRIBUTE: (Identifier | None, described)}
 
 
 def record_model(schema: Schema = SCHEMA) -> type[BaseModel]:
-    """Build the model of one record from the schema's feature columns (and its optional id)."""
-    fields: dict[str, Any] = {column.name: _definition(column) for column in schema.features}
+    """Build the model of one record from the schema's feature columns (and its optional id).
+
+    Keys are read by column name (the fields' aliases); any other key is ignored.
+
+    Raises:
+        SchemaError: a column clashes with the answer's names (:func:`check_names`).
+    """
+    check_names(schema)
+    attributes = record_fields(schema)
+    fields: dict[str, Any] = {
+        attributes[column.name]: _definition(column) for column in schema.features
+    }
     return create_model(
         "Record",
-        __config__=ConfigDict(extra="forbid", title="Record"),
-        __doc__="One record's features, as the training data records them.",
+        __config__=ConfigDict(extra="ignore", title="Record"),
+        __doc__="One record's features, as the training data records them. Keys that are not "
+        "features (nor the id) are ignored.",
         **_id_field(schema),
         **fields,
     )
@@ -172,18 +264,51 @@ class ErrorResponse(BaseModel):
 class _Prediction(BaseModel):
     """The model's answer for one record."""
 
-    churn_probability: float = Field(
-        ge=0.0, le=1.0, description="Predicted probability of the label's positive value."
-    )
-    churn_label: Literal[0, 1] = Field(
-        description="1 when the probability reaches the model's decision threshold, else 0."
-    )
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    probability: float
+    predicted: LabelValue
 
 
 def prediction_model(schema: Schema = SCHEMA) -> type[_Prediction]:
-    """The answer for one record, with the record's id echoed when the schema has an id."""
+    """The answer for one record, its fields named after the schema's label.
+
+    ``<label>_probability`` is the probability of the label's positive value and
+    ``<label>_predicted`` one of the label's two values (typed: a Literal of the two, so the
+    OpenAPI document lists them); the record's id is echoed when the schema has an id. Fields are
+    read and written by those names (their aliases).
+
+    Raises:
+        SchemaError: a column clashes with the answer's names (:func:`check_names`).
+    """
+    check_names(schema)
+    label = schema.label
+    values: Any = Literal.__getitem__((label.positive, label.negative))
+    positive, negative = json.dumps(label.positive), json.dumps(label.negative)  # 1, true, "Yes"
     return create_model(
-        "Prediction", __base__=_Prediction, __doc__=_Prediction.__doc__, **_id_field(schema)
+        "Prediction",
+        __base__=_Prediction,
+        __doc__=_Prediction.__doc__,
+        probability=(
+            float,
+            Field(
+                alias=probability_field(schema),
+                title=probability_field(schema),
+                ge=0.0,
+                le=1.0,
+                description=f"Predicted probability that {label.name} is {positive}.",
+            ),
+        ),
+        predicted=(
+            values,
+            Field(
+                alias=predicted_field(schema),
+                title=predicted_field(schema),
+                description=f"{positive} when the probability reaches the model's decision "
+                f"threshold, else {negative}.",
+            ),
+        ),
+        **_id_field(schema),
     )
 
 
@@ -196,10 +321,25 @@ else:
     Prediction = prediction_model()
 
 
-def prediction(record: BaseModel, probability: float, label: int) -> Prediction:
-    """The answer for ``record``: its probability and label, and its id when it has one."""
-    echoed = {SCHEMA.id.name: getattr(record, SCHEMA.id.name)} if SCHEMA.id is not None else {}
-    return Prediction(churn_probability=probability, churn_label=1 if label else 0, **echoed)
+def prediction(record: BaseModel, probability: float, positive: int) -> Prediction:
+    """The answer for ``record``: its probability, its predicted value, and its id if it has one.
+
+    ``positive`` is 1 when the probability reached the threshold (the label's positive value is
+    predicted), else 0.
+    """
+    label = SCHEMA.label
+    answer: dict[str, object] = {
+        probability_field(): probability,
+        predicted_field(): label.positive if positive else label.negative,
+    }
+    if SCHEMA.id is not None:
+        answer[SCHEMA.id.name] = getattr(record, ID_ATTRIBUTE)
+    return Prediction.model_validate(answer)
+
+
+def summary(schema: Schema = SCHEMA) -> str:
+    """What the service predicts, in the schema's words (the OpenAPI document's summary)."""
+    return f"Predicts {schema.label.name}: {schema.label.description}"
 
 
 def answered_probability(answer: Mapping[str, Any]) -> float:
@@ -208,7 +348,7 @@ def answered_probability(answer: Mapping[str, Any]) -> float:
     ``answer`` is ``POST /predict``'s answer or an item of ``POST /predict/batch``'s
     ``predictions``. The one place a client in this package reads the field by name.
     """
-    return float(answer["churn_probability"])
+    return float(answer[probability_field()])
 
 
 class PredictionResponse(Prediction):

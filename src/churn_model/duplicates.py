@@ -19,7 +19,7 @@ import pandas as pd
 BUCKETS = 256
 """Scratch files the hashes are spread over: at ten million rows one holds ~1 MB."""
 
-_KEYS = ("churn-ids-key-01", "churn-ids-key-02")  # any two distinct 16-character SipHash keys
+_KEYS = ("id-ledger-key-01", "id-ledger-key-02")  # any two distinct 16-character SipHash keys
 _RECORD = np.dtype([("low", "<u8"), ("high", "<u8"), ("row", "<i8")])
 
 

@@ -14,8 +14,11 @@ nothing more is scored (the output will be discarded), but the rest is still val
 report is complete.
 
 The output is the input, every column in input order with its text (a CSV input's fields are
-written back as read, a Parquet input's columns keep their types), plus ``churn_probability`` and
-``churn_label``.
+written back as read, a Parquet input's columns keep their types), plus ``<label>_probability``
+(of the label's positive value) and ``<label>_predicted`` (the label's own value, spelt as a
+training file spells it: ``1``/``0``, ``true``/``false``, ``Yes``/``No``; typed in Parquet). The
+model reads the features only: every other column is carried through as read (a label column, if
+the file has one, is still checked against its two values).
 """
 
 import csv
@@ -29,10 +32,12 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, disk_full, is_disk_full
 from churn_model.scoring import ServedModel, load_served_model, score_frame
+from churn_model.spec import LabelValue
 from churn_model.tables import check_path, read_chunks
 from churn_model.validation import ChunkedValidation
 
@@ -40,8 +45,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-PROBABILITY = "churn_probability"
-LABEL = "churn_label"
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 CHUNK_ROWS = 100_000
@@ -118,26 +121,29 @@ class _Output:
         self,
         stored: "pd.DataFrame | pa.RecordBatch",
         probability: npt.NDArray[np.float64],
-        label: npt.NDArray[np.int64],
+        positive: npt.NDArray[np.int64],
     ) -> None:
-        """Append one chunk: its columns as stored in the input, then the two score columns."""
+        """Append one chunk: its columns as stored in the input, then the two answer columns.
+
+        ``positive`` is 1 where the label's positive value is predicted, else 0.
+        """
         if self._suffix == ".csv":
-            self._write_csv(stored, probability, label)
+            self._write_csv(stored, probability, positive)
         else:
-            self._write_parquet(stored, probability, label)
+            self._write_parquet(stored, probability, positive)
 
     def _write_csv(
         self,
         stored: "pd.DataFrame | pa.RecordBatch",
         probability: npt.NDArray[np.float64],
-        label: npt.NDArray[np.int64],
+        positive: npt.NDArray[np.int64],
     ) -> None:
         if self._text is None:
             self._text = self._path.open("x", encoding="utf-8", newline="")
-            header = _names(stored)
-            csv.writer(self._text, lineterminator="\n").writerow([*header, PROBABILITY, LABEL])
+            header = [*_names(stored), *_answer_columns()]
+            csv.writer(self._text, lineterminator="\n").writerow(header)
         if isinstance(stored, pd.DataFrame):
-            lines = _csv_lines(stored, probability, label)
+            lines = _csv_lines(stored, probability, positive)
             if lines is not None:
                 self._text.flush()
                 self._text.buffer.write(lines)
@@ -147,25 +153,35 @@ class _Output:
             # A Parquet batch keeps its types through Arrow-backed columns: a whole number
             # stays 27, not 27.0; a null is an empty field.
             frame = _arrow_frame(stored)
-        frame.assign(**{PROBABILITY: probability, LABEL: label}).to_csv(
-            self._text, index=False, header=False, lineterminator="\n"
-        )
+        label = SCHEMA.label
+        predicted = np.where(positive == 1, spelt(label.positive), spelt(label.negative))
+        added = dict(zip(_answer_columns(), (probability, predicted), strict=True))
+        frame.assign(**added).to_csv(self._text, index=False, header=False, lineterminator="\n")
 
     def _write_parquet(
         self,
         stored: "pd.DataFrame | pa.RecordBatch",
         probability: npt.NDArray[np.float64],
-        label: npt.NDArray[np.int64],
+        positive: npt.NDArray[np.int64],
     ) -> None:
         import pyarrow as pa  # noqa: PLC0415 -- the train extra (checked up front): CSV needs pandas
+        import pyarrow.compute as pc  # noqa: PLC0415 -- as above
         import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
 
         if isinstance(stored, pd.DataFrame):  # text: its pandas metadata describes the chunk
             table = pa.Table.from_pandas(stored, preserve_index=False).replace_schema_metadata()
         else:  # a Parquet batch keeps the file's metadata (pandas' dtypes, e.g. Int64)
             table = pa.Table.from_batches([stored])
-        table = table.append_column(PROBABILITY, pa.array(probability, pa.float64()))
-        table = table.append_column(LABEL, pa.array(label, pa.int64()))
+        label = SCHEMA.label
+        kind = {"bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[label.kind]
+        predicted = pc.if_else(
+            pa.array(positive == 1, pa.bool_()),
+            pa.scalar(label.positive, kind),
+            pa.scalar(label.negative, kind),
+        )
+        probability_column, predicted_column = _answer_columns()
+        table = table.append_column(probability_column, pa.array(probability, pa.float64()))
+        table = table.append_column(predicted_column, predicted)
         if self._parquet is None or self._schema is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self._path, self._schema)
@@ -181,6 +197,11 @@ class _Output:
             self._parquet.close()
 
 
+def _answer_columns() -> tuple[str, str]:
+    """The columns scoring adds, named after the label: its probability, its predicted value."""
+    return probability_field(SCHEMA), predicted_field(SCHEMA)
+
+
 def _names(stored: "pd.DataFrame | pa.RecordBatch") -> list[str]:
     """The column names of a chunk, in input order."""
     return [
@@ -189,20 +210,26 @@ def _names(stored: "pd.DataFrame | pa.RecordBatch") -> list[str]:
     ]
 
 
+def spelt(value: LabelValue) -> str:
+    """A label value as a training file spells it: ``1``, ``Yes``, a boolean ``true``/``false``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 _NEEDS_QUOTES = '[",\r\n]'
 """A CSV field holding any of these is written quoted (a bare carriage return too: pandas'
 reader would take it for the end of a line)."""
 
 
 def _csv_lines(
-    text: pd.DataFrame, probability: npt.NDArray[np.float64], label: npt.NDArray[np.int64]
+    text: pd.DataFrame, probability: npt.NDArray[np.float64], positive: npt.NDArray[np.int64]
 ) -> bytes | None:
-    """The rows of a CSV text chunk plus its scores, as CSV lines; None without pyarrow.
+    """The rows of a CSV text chunk plus its answers, as CSV lines; None without pyarrow.
 
     Arrow's string kernels build the lines in C++, about twenty times faster than
     ``DataFrame.to_csv`` on text: at a million rows that is the difference between writing taking
     ~5 s and ~0.3 s. The text of every field is written back as read (quoted when it must be), the
-    probability with the shortest text that reads back as the same number (as ``repr``).
+    probability with the shortest text that reads back as the same number (as ``repr``), the
+    predicted value as :func:`spelt` spells it (quoted when it must be).
     """
     try:
         import pyarrow as pa  # noqa: PLC0415 -- the train extra: without it, pandas writes
@@ -213,18 +240,27 @@ def _csv_lines(
     def big(value: str) -> "pa.Scalar[pa.LargeStringType]":
         return pa.scalar(value, pa.large_string())
 
-    columns = []
-    for name in text.columns:
-        field = pa.array(text[name], type=pa.large_string())
+    def quoted(field: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
         quote = pc.match_substring_regex(field, _NEEDS_QUOTES)
-        if pc.any(quote).as_py():
-            escaped = pc.replace_substring(field, '"', '""')
-            field = pc.if_else(
-                quote, pc.binary_join_element_wise(big('"'), escaped, big('"'), big("")), field
-            )
-        columns.append(field)
+        if not pc.any(quote).as_py():
+            return field
+        escaped = pc.replace_substring(field, '"', '""')
+        return pc.if_else(
+            quote, pc.binary_join_element_wise(big('"'), escaped, big('"'), big("")), field
+        )
+
+    label = SCHEMA.label
+    columns = [quoted(pa.array(text[name], type=pa.large_string())) for name in text.columns]
     columns.append(pa.array(probability.astype(str), type=pa.large_string()))
-    columns.append(pa.array(label.astype(str), type=pa.large_string()))
+    columns.append(
+        quoted(
+            pc.if_else(
+                pa.array(positive == 1, pa.bool_()),
+                big(spelt(label.positive)),
+                big(spelt(label.negative)),
+            )
+        )
+    )
     joined = pc.binary_join_element_wise(
         pc.binary_join_element_wise(*columns, big(",")), big("\n"), big("")
     )
@@ -260,7 +296,7 @@ def _ids_at(path: Path, rows: list[int], chunk_rows: int) -> dict[int, object]:
 
 def _refuse_clashes(input_path: Path, columns: pd.Index) -> None:
     """Refuse an input that already has a column the output adds (a scored file, perhaps)."""
-    clashing = [name for name in (PROBABILITY, LABEL) if name in columns]
+    clashing = [name for name in _answer_columns() if name in columns]
     if clashing:
         raise UserError(
             f"{input_path}: already has the column {clashing[0]!r} that scoring adds (is it a "
@@ -288,10 +324,10 @@ def _score_chunks(
             continue  # the output will be discarded: validate the rest, score nothing more
         if len(typed):
             with threadpool_limits(limits=threads):
-                probability, label = score_frame(model, typed)
-        else:  # a header without rows: the output is that header, with the score columns
-            probability, label = np.empty(0, np.float64), np.empty(0, np.int64)
-        output.write(chunk.stored, probability, label)
+                probability, positive = score_frame(model, typed)
+        else:  # a header without rows: the output is that header, with the answer columns
+            probability, positive = np.empty(0, np.float64), np.empty(0, np.int64)
+        output.write(chunk.stored, probability, positive)
         scored += len(typed)
     validation.finish(lambda rows: _ids_at(input_path, rows, chunk_rows))
     return scored
@@ -305,13 +341,14 @@ def predict_file(
     chunk_rows: int = CHUNK_ROWS,
     threads: int | None = THREADS,
 ) -> int:
-    """Score every row of a CSV/Parquet table and write it with the two prediction columns added.
+    """Score every row of a CSV/Parquet table and write it with the two answer columns added.
 
     Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow
     with the table; the output appears (atomically) only if every row was valid. It keeps every
-    input column with its text, in input order, and gains ``churn_probability`` and
-    ``churn_label``. The model scores with ``threads`` threads (``None``: the libraries' default,
-    every core). Returns the number of rows scored.
+    input column with its text, in input order, and gains ``<label>_probability`` and
+    ``<label>_predicted`` (:func:`churn_model.contract.probability_field`). The model
+    scores with ``threads`` threads (``None``: the libraries' default, every core). Returns the
+    number of rows scored.
 
     Raises:
         UserError: an output path that cannot be written (a directory, an unsupported type, a

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.card import ModelCard, feature_specs, read_card
 from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
+from churn_model.contract import record_fields
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.spec import Column
@@ -159,8 +160,10 @@ def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
     ``pd.DataFrame(list_of_dicts)``, which infers every dtype again.
     """
     columns: dict[str, object] = {}
+    attributes = record_fields(SCHEMA)
     for column in SCHEMA.features:
-        values = [getattr(record, column.name) for record in records]
+        attribute = attributes[column.name]
+        values = [getattr(record, attribute) for record in records]
         dtype = _dtype(column)
         columns[column.name] = values if dtype is None else np.array(values, dtype=dtype)
     return pd.DataFrame(columns)
@@ -171,9 +174,10 @@ def record_columns(records: Sequence[BaseModel]) -> dict[str, npt.NDArray[np.gen
 
     Numbers and booleans become float64 (``None`` becomes NaN), categories stay Python strings.
     """
+    attributes = record_fields(SCHEMA)
     return {
         column.name: np.array(
-            [getattr(record, column.name) for record in records],
+            [getattr(record, attributes[column.name]) for record in records],
             dtype=object if column.kind == "category" else np.float64,
         )
         for column in SCHEMA.features
@@ -190,14 +194,19 @@ def score_records(
     """
     if model.compiled is None:
         return score_frame(model, records_frame(records))
-    probability = model.compiled.churn_probability(record_columns(records))
+    probability = model.compiled.positive_probability(record_columns(records))
     return probability, (probability >= model.card.threshold).astype(np.int64)
 
 
 def score_frame(
     model: ServedModel, frame: pd.DataFrame
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Return the positive class's probability and the 0/1 label at the card's threshold."""
+    """Return the positive class's probability, and 1 where it reaches the card's threshold, else 0.
+
+    The 1/0 says whether the label's positive value is predicted: the answer spells it as the
+    label's own value (:func:`churn_model.contract.prediction`,
+    :mod:`churn_model.predict`).
+    """
     probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
     probability = probability.astype(np.float64)
     label = (probability >= model.card.threshold).astype(np.int64)

@@ -6,8 +6,10 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
 - ``GET /health/ready``: readiness. 200 once the model is loaded, 503 before (the image's
   ``HEALTHCHECK`` and an orchestrator's readiness probe call this one).
 - ``GET /metadata``: the model card (id, data version, metrics, feature spec, threshold, ...).
-- ``POST /predict``: one record -> probability of the label's positive value, and the label (the
-  record's id echoed, when the schema has an id).
+- ``POST /predict``: one record -> ``<label>_probability`` (of the label's positive value) and
+  ``<label>_predicted`` (one of the label's two values), the record's id echoed when the schema has
+  an id (:mod:`churn_model.contract`). Keys that are not columns of the model are
+  ignored.
 - ``POST /predict/batch``: ``{"records": [...]}`` (1 to ``MAX_BATCH`` records) -> one prediction
   per record, in order.
 
@@ -46,7 +48,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from churn_model import __version__, contract
+from churn_model import PROJECT_NAME, __version__, contract
 from churn_model.artifact import DEFAULT_MODEL_DIR
 from churn_model.batching import MicroBatcher
 from churn_model.bodies import (
@@ -245,9 +247,9 @@ def create_app(
     # opens them. ReDoc is not served.
     app = FastAPIOffline(
         redoc_url=None,
-        title="churn-model",
+        title=PROJECT_NAME,
         version=__version__,
-        summary="Customer-churn predictions from the gated, promoted model.",
+        summary=contract.summary(),
         lifespan=lifespan,
         exception_handlers={
             BadRequest: _on_bad_request,

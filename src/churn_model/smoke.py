@@ -30,8 +30,10 @@ import pandas as pd
 
 from churn_model.artifact import CARD_FILE
 from churn_model.card import read_card
+from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
-from churn_model.predict import LABEL, PROBABILITY, predict_file
+from churn_model.predict import predict_file, spelt
+from churn_model.spec import LabelValue
 from churn_model.synthetic import synthetic_frame
 
 TIMEOUT_SECONDS = 10.0
@@ -93,14 +95,19 @@ def request_body(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def expected_prediction(frame: pd.DataFrame, model_dir: Path) -> tuple[float, int]:
-    """Run ``churn-model predict`` on the first row with the model in ``model_dir``."""
+def expected_prediction(frame: pd.DataFrame, model_dir: Path) -> tuple[float, LabelValue]:
+    """Run ``churn-model predict`` on the first row with the model in ``model_dir``.
+
+    Returns the probability and the predicted value, read back from the file's text as the
+    label's own value (``1``, ``True``, ``"Yes"``).
+    """
     with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
         source, scored = Path(scratch) / "record.csv", Path(scratch) / "scored.csv"
         frame.to_csv(source, index=False)
         predict_file(source, scored, model_dir)
-        row = pd.read_csv(scored).iloc[0]
-    return float(row[PROBABILITY]), int(row[LABEL])
+        row = pd.read_csv(scored, dtype=str, keep_default_na=False).iloc[0]
+    values = {spelt(value): value for value in (SCHEMA.label.positive, SCHEMA.label.negative)}
+    return float(row[probability_field()]), values[row[predicted_field()]]
 
 
 def _status_check(name: str, base: str, path: str) -> Check:
@@ -126,17 +133,21 @@ def _prediction_check(base: str, model_dir: Path) -> Check:
     answer = _request(base + "/predict", "POST", request_body(frame))
     if answer.status != 200 or not isinstance(answer.body, dict):
         return Check("prediction", False, f"POST /predict answered {answer.status}")
-    served_p, served_label = answer.body.get("churn_probability"), answer.body.get("churn_label")
+    served_p, served_label = (
+        answer.body.get(probability_field()),
+        answer.body.get(predicted_field()),
+    )
     # `churn-model predict` writes the probability as text: equal to
-    # 12 significant digits.
+    # 12 significant digits. The label is the label's own value, of its own type (true is not 1).
     same = (
         isinstance(served_p, float)
         and math.isclose(served_p, probability, rel_tol=1e-12, abs_tol=1e-15)
+        and type(served_label) is type(label)
         and served_label == label
     )
     # One line each (a rename to a shorter command name must not leave lines the formatter joins).
-    served = f"served {served_p} (label {served_label})"
-    seen = f"{served}; `churn-model predict` gives {probability} (label {label})"
+    served = f"served {served_p} (predicted {json.dumps(served_label)})"
+    seen = f"{served}; `churn-model predict` gives {probability} ({json.dumps(label)})"
     return Check("prediction", same, seen)
 
 

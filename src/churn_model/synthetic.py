@@ -27,6 +27,7 @@ MISSING_EFFECT = 1.0
 """Log-odds added when a value is missing (a missing value is itself informative, as in life)."""
 
 _DEFAULT_SPAN = 100.0
+_NO_SPREAD = 1e-9
 
 
 def _bounds(column: Column) -> tuple[float, float]:
@@ -134,8 +135,9 @@ def synthetic_frame(
         ids = "r" + pd.Series(np.arange(rows)).astype("str").str.zfill(7)
         frame.insert(0, schema.id.name, ids.to_numpy(dtype=object))
     if label:
-        spread = float(logit.std()) or 1.0
-        logit *= SIGNAL_SD / spread
+        # Features that never vary give a constant up to rounding: no signal, not a huge one.
+        spread = float(logit.std())
+        logit = logit * (SIGNAL_SD / spread) if spread > _NO_SPREAD else np.zeros(rows)
         logit += _bias_for(logit, sum(schema.positive_rate) / 2)
         positive = rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))
         values = np.where(positive, schema.label.positive, schema.label.negative)

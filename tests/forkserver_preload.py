@@ -1,0 +1,57 @@
+"""What the forkserver of :mod:`fresh_domain` loads once, so that each child pays for its own path.
+
+The heavy libraries the machinery imports, and their first-use costs that no schema changes:
+pandera's validation backends, matplotlib's fonts and PNG writer. Nothing of
+``churn_model``: a child installs its domain before the package is imported.
+"""
+
+import importlib
+import io
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from matplotlib.figure import Figure
+
+LIBRARIES = (
+    "fastapi",
+    "fastapi_offline",
+    "filelock",
+    "httpx",
+    "pyarrow.compute",
+    "pyarrow.parquet",
+    "pydantic",
+    "rich.table",
+    "skops.io",
+    "sklearn.compose",
+    "sklearn.ensemble",
+    "sklearn.impute",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "threadpoolctl",
+    "uvicorn",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.auto",
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.http.h11_impl",
+)
+"""The modules the whole path imports that take long to import."""
+
+
+def _warm() -> None:
+    """Import :data:`LIBRARIES` and pay the first-use costs: a validation, a figure as PNG."""
+    for name in LIBRARIES:
+        importlib.import_module(name)
+    check = pa.DataFrameSchema({"x": pa.Column("float64", checks=[pa.Check.ge(0.0)])})
+    check.validate(pd.DataFrame({"x": np.arange(3.0)}), lazy=True)
+    figure = Figure(figsize=(2, 2), dpi=50)
+    axes = figure.add_subplot()
+    axes.plot([0.0, 1.0], [0.0, 1.0], label="warm")
+    axes.set_title("warm")
+    axes.legend()
+    figure.savefig(io.BytesIO(), format="png")
+
+
+_warm()
