@@ -81,7 +81,7 @@ check-manifests:
     uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
-# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting another table) and print their times.
+# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting three other tables) and print their times.
 check-slow:
     uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
 
@@ -114,9 +114,10 @@ train data="":
 gate:
     uv run churn-model gate
 
-# Promote a candidate that passed the gate (default: the newest) to champion; refreshes ci/baseline.json and docs/model/.
-promote candidate="":
-    uv run churn-model promote {{ if candidate == "" { "" } else { "--candidate " + quote(candidate) } }}
+# Promote a candidate that passed the gate (`--candidate ID`, default: the newest) to champion; refreshes ci/baseline.json and docs/model/. Refuses one trained from uncommitted changes unless `--allow-dirty`.
+[positional-arguments]
+promote *options:
+    uv run churn-model promote "$@"
 
 # Restore the previous champion (registry pointer, ci/baseline.json and docs/model/).
 rollback:

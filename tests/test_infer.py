@@ -129,6 +129,24 @@ def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
     _assert_clean(draft)
 
 
+def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> None:
+    # No nullable column and no category: nothing to slice on, so no Slice import either.
+    schema = Schema(
+        features=tuple(
+            replace(column, nullable=False)
+            for column in OTHER.features
+            if column.kind != "category"
+        ),
+        label=OTHER.label,
+        positive_rate=OTHER.positive_rate,
+    )
+    inferred = infer(_extract(tmp_path, schema), label=OTHER.label.name)
+    assert inferred.schema.slices == ()
+    draft = tmp_path / "schema.py"
+    draft.write_text(render(inferred, "extract.csv"))
+    _assert_clean(draft)
+
+
 @pytest.mark.parametrize(
     ("content", "options", "message"),
     [

@@ -5,6 +5,7 @@ through typer's runner, so the real command functions, paths and exit codes are 
 """
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,6 +120,24 @@ def test_a_failing_gate_exits_non_zero_and_shows_fail(project: Path) -> None:
     assert "cannot be promoted" in refused.stderr
 
 
+def test_promote_refuses_a_dirty_candidate_unless_allowed(project: Path) -> None:
+    assert invoke("train", "sample.csv").exit_code == 0
+    card_path = project / "artifacts/candidates" / candidates(project)[0] / "card.json"
+    card = json.loads(card_path.read_text())
+    card["git"] = {"commit": "f" * 40, "dirty": True}  # as `just train` records an edited tree
+    card_path.write_text(json.dumps(card))
+    assert invoke("gate").exit_code == 0
+    refused = invoke("promote")
+    assert refused.exit_code == 1
+    assert "uncommitted changes" in refused.stderr
+    assert "commit your changes" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (project / "ci/baseline.json").exists()
+    allowed = invoke("promote", "--allow-dirty")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads((project / "ci/baseline.json").read_text())["model_id"] == card["id"]
+
+
 def test_invalid_data_is_refused_and_writes_nothing(project: Path) -> None:
     missing = SCHEMA.feature_names()[0]
     synthetic_frame(800, seed=5).drop(columns=[missing]).to_csv("bad.csv", index=False)
@@ -166,3 +185,42 @@ def test_calibrate_prints_every_spread_notes_unmeasured_gates_and_drafts(project
     again = invoke("calibrate", "sample.csv", "--seeds", "2", "--draft", "drafted.toml")
     assert again.exit_code == 1
     assert "drafted.toml: already exists; pass --force" in again.stderr
+
+
+def _limits_shown(output: str, metric: str) -> tuple[str, str]:
+    """The floor and max-drop cells of ``metric``'s row in the calibration table."""
+    row = next(line for line in output.splitlines() if f" {metric} " in line)
+    cells = [cell.strip() for cell in re.split(r"[│|┃]", row) if cell.strip()]
+    return cells[-2], cells[-1]
+
+
+def test_calibrate_shows_the_limits_of_the_draft_it_writes_and_proposes_a_threshold(
+    project: Path,
+) -> None:
+    plain = invoke("calibrate", "sample.csv", "--seeds", "2")
+    assert plain.exit_code == 0, plain.output
+    assert "floor, max drop: the limits of ci/gates.toml" in plain.output
+    current = lenient_gates()
+    assert _limits_shown(plain.output, "overall.roc_auc") == (
+        f"{current.floors['roc_auc']:.2f}",
+        f"{current.max_drop['roc_auc']:.3f}",
+    )
+
+    drafting = invoke("calibrate", "sample.csv", "--seeds", "2", "--draft", "drafted.toml")
+    assert drafting.exit_code == 0, drafting.output
+    assert "floor, max drop: the limits of drafted.toml, the draft written now" in drafting.output
+    drafted = load_gate_config(project / "drafted.toml")
+    for metric in ("roc_auc", "recall", "f1"):
+        floor, drop = _limits_shown(drafting.output, f"overall.{metric}")
+        assert floor == (f"{drafted.floors[metric]:.2f}" if metric in drafted.floors else "-")
+        assert drop == f"{drafted.max_drop[metric]:.3f}"
+    for name, floors in drafted.slice_floors.items():
+        for metric, value in floors.items():
+            assert _limits_shown(drafting.output, f"slices.{name}.{metric}")[0] == f"{value:.2f}"
+
+    assert "Decision threshold for " in drafting.output
+    proposed = re.search(r"proposed (0\.\d\d), the best on average over", drafting.output)
+    assert proposed is not None, drafting.output
+    text = (project / "drafted.toml").read_text()
+    assert f"#   threshold = {proposed.group(1)}" in text
+    assert '#   calibrated_on = "sha256:' in text  # the version of sample.csv, as a card says it

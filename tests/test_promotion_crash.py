@@ -89,7 +89,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         )
         paths = _paths(folder)
         run_gate(old, LENIENT, None)
-        registry.promote(old.name, candidates=root, gate_config=LENIENT, **paths)
+        registry.promote(old.name, allow_dirty=True, candidates=root, gate_config=LENIENT, **paths)
         run_gate(new, LENIENT, read_baseline(paths["baseline_path"]))
     _git(folder, "init", "-q")
     _git(folder, "add", "-A")
@@ -199,15 +199,20 @@ def test_a_kill_at_any_write_of_promote_leaves_one_champion(
     project: Project, tmp_path: Path
 ) -> None:
     _kill_everywhere(
-        project, tmp_path, ["promote", "--candidate", project.new], project.old, project.new
+        project,
+        tmp_path,
+        ["promote", "--candidate", project.new, "--allow-dirty"],
+        project.old,
+        project.new,
     )
     # After any kill, the promotion can be run again and succeeds.
     folder = tmp_path / "again"
     shutil.copytree(project.folder, folder, symlinks=True)
-    _run_killed([(folder, 3)], "promote", "--candidate", project.new)
+    _run_killed([(folder, 3)], "promote", "--candidate", project.new, "--allow-dirty")
     with fast_latency():
         pointer = registry.promote(
             project.new,
+            allow_dirty=True,
             candidates=folder / candidate.CANDIDATES_DIR,
             gate_config=LENIENT,
             **_paths(folder),
@@ -220,7 +225,7 @@ def test_a_kill_at_any_write_of_rollback_leaves_one_champion(
 ) -> None:
     promoted = tmp_path / "promoted"
     shutil.copytree(project.folder, promoted, symlinks=True)
-    _run_killed([(promoted, 0)], "promote", "--candidate", project.new)
+    _run_killed([(promoted, 0)], "promote", "--candidate", project.new, "--allow-dirty")
     _git(promoted, "commit", "-q", "-am", "champion B")
     _kill_everywhere(
         Project(folder=promoted, old=project.new, new=project.old),

@@ -78,7 +78,11 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
     )
     with pytest.raises(UserError, match=r"card\.json changed \(or went missing\) after the gate"):
         registry.promote(
-            folder.name, candidates=folder.parent, gate_config=LENIENT, **paths(tmp_path)
+            folder.name,
+            allow_dirty=True,
+            candidates=folder.parent,
+            gate_config=LENIENT,
+            **paths(tmp_path),
         )
     assert registry.read_pointer(tmp_path / "registry").champion is None
     assert read_baseline(paths(tmp_path)["baseline_path"]) is None
@@ -103,7 +107,11 @@ def test_a_flipped_verdict_is_not_promoted(
     edit_json(folder / VERDICT_FILE, {"passed": True})
     with pytest.raises(UserError, match=r"failed.*overall\.roc_auc"):
         registry.promote(
-            folder.name, candidates=folder.parent, gate_config=failing, **paths(tmp_path)
+            folder.name,
+            allow_dirty=True,
+            candidates=folder.parent,
+            gate_config=failing,
+            **paths(tmp_path),
         )
     assert registry.read_pointer(tmp_path / "registry").champion is None
     assert read_baseline(paths(tmp_path)["baseline_path"]) is None
@@ -146,7 +154,11 @@ def test_card_and_metrics_edited_alike_are_caught_by_re_scoring(folder: Path) ->
 
 def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> registry.Pointer:
     return registry.promote(
-        folder.name, candidates=folder.parent, gate_config=config, **paths(tmp_path)
+        folder.name,
+        allow_dirty=True,
+        candidates=folder.parent,
+        gate_config=config,
+        **paths(tmp_path),
     )
 
 

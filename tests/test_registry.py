@@ -80,7 +80,7 @@ class Env:
         chosen = None if index is None else self.ids[index]
         config = self.configs.get(chosen or self.ids[-1], LENIENT)
         return registry.promote(
-            chosen, candidates=self.candidates, gate_config=config, **self.paths
+            chosen, allow_dirty=True, candidates=self.candidates, gate_config=config, **self.paths
         )
 
     def rollback(self) -> registry.Pointer:
@@ -130,6 +130,45 @@ def test_promote_then_promote_then_rollback(env: Env) -> None:
     assert (env.paths["registry"] / "models" / env.ids[2] / MODEL_FILE).is_file()
     with pytest.raises(UserError, match="no previous champion"):
         env.rollback()
+
+
+def _trained_from(folder: Path, *, dirty: bool) -> None:
+    """Set in ``folder``'s card (before the gate) whether its tree had uncommitted changes."""
+    card = json.loads((folder / CARD_FILE).read_text())
+    card["git"] = {"commit": "0123456789abcdef" * 2 + "01234567", "dirty": dirty}
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2))
+
+
+def test_a_candidate_trained_from_uncommitted_changes_is_promoted_only_when_allowed(
+    env: Env,
+) -> None:
+    _trained_from(env.candidates / env.ids[0], dirty=True)
+    _trained_from(env.candidates / env.ids[1], dirty=False)
+    env.gate(0)
+    refusal = (
+        rf"candidate {env.ids[0]} was trained from a work tree with uncommitted changes \(its"
+        r" card: commit 0123456789ab, dirty\).* commit your changes, then `just pipeline`.*"
+        r"`just promote --allow-dirty`"
+    )
+    with pytest.raises(UserError, match=refusal):
+        registry.promote(
+            env.ids[0],
+            allow_dirty=False,
+            candidates=env.candidates,
+            gate_config=LENIENT,
+            **env.paths,
+        )
+    assert env.pointer().champion is None
+    assert not env.paths["baseline_path"].exists()
+    allowed = registry.promote(
+        env.ids[0], allow_dirty=True, candidates=env.candidates, gate_config=LENIENT, **env.paths
+    )
+    assert allowed.champion == env.ids[0]
+    env.gate(1)
+    clean = registry.promote(
+        env.ids[1], allow_dirty=False, candidates=env.candidates, gate_config=LENIENT, **env.paths
+    )
+    assert clean.champion == env.ids[1]
 
 
 def test_a_failing_or_missing_verdict_is_refused(env: Env) -> None:

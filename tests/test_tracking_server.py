@@ -219,6 +219,10 @@ def test_train_gate_promote_and_rollback_are_mirrored_in_mlflow(
     first = _candidates(project)[-1]
     assert "MLflow: verdict added to run" in just("gate")
     assert f"version 1 ({first}) is @{CHAMPION_ALIAS}" in just("promote")
+    # As docs/tracking.md says: commit what promote rewrote, or the next candidate is dirty.
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run([*git, "add", "ci/baseline.json", "docs/model"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "champion 1"], cwd=project, check=True)
     just("train")
     second = _candidates(project)[-1]
     just("gate")

@@ -16,10 +16,14 @@ import math
 import statistics
 import tempfile
 import textwrap
+import tomllib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from rich.table import Table
@@ -131,11 +135,28 @@ def gated_names(config: GateConfig) -> list[str]:
     return [*dict.fromkeys(names), "model_loaded_bytes"]
 
 
+@dataclass(frozen=True)
+class SeedRun:
+    """One calibration seed: its flattened metrics, and its held-out labels and scores.
+
+    :mod:`churn_model.decision` proposes a threshold from the scores.
+    """
+
+    metrics: dict[str, float | None]
+    y_true: npt.NDArray[np.int64]
+    y_score: npt.NDArray[np.float64]
+
+
 def run_seeds(
     frame: pd.DataFrame, config: ModelConfig, seeds: Sequence[int]
 ) -> list[dict[str, float | None]]:
     """Train and evaluate once per seed; return each run's flattened metrics."""
-    runs: list[dict[str, float | None]] = []
+    return [run.metrics for run in run_scored(frame, config, seeds)]
+
+
+def run_scored(frame: pd.DataFrame, config: ModelConfig, seeds: Sequence[int]) -> list[SeedRun]:
+    """Train and evaluate once per seed; return each run's metrics and held-out scores."""
+    runs: list[SeedRun] = []
     with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
         model_path = Path(scratch) / MODEL_FILE
         for seed in seeds:
@@ -148,7 +169,7 @@ def run_seeds(
                 config.decision.threshold,
                 model_path,
             )
-            runs.append(flatten(evaluation.metrics))
+            runs.append(SeedRun(flatten(evaluation.metrics), evaluation.y_true, evaluation.y_score))
     return runs
 
 
@@ -180,15 +201,28 @@ def spreads(runs: list[dict[str, float | None]], gates: GateConfig | None = None
     return found
 
 
+def limits_of(draft: str) -> GateConfig:
+    """The gate config a drafted ``gates.toml`` text sets, to show its limits beside the spreads."""
+    return GateConfig.model_validate(tomllib.loads(draft))
+
+
 def unmeasured(found: list[Spread], gates: GateConfig) -> list[str]:
     """The metrics ``gates`` puts a threshold on that no calibration run measured."""
     measured = {spread.metric for spread in found}
     return [name for name in gated_names(gates) if name not in measured]
 
 
-def render_table(found: list[Spread], seeds: Sequence[int]) -> Table:
-    """Return the calibration figures as a rich table."""
-    table = Table(title=f"Calibration over {len(seeds)} seeds ({seeds[0]}..{seeds[-1]})")
+def render_table(found: list[Spread], seeds: Sequence[int], limits: str | None = None) -> Table:
+    """Return the calibration figures as a rich table.
+
+    ``limits`` names the file whose floors and allowed drops ``found`` carries (the draft being
+    written, or the current gate), said under the table so nobody mistakes one for the other.
+    """
+    table = Table(
+        title=f"Calibration over {len(seeds)} seeds ({seeds[0]}..{seeds[-1]})",
+        caption="floor, max drop: "
+        + (f"the limits of {limits}" if limits else "no gates file, no limits"),
+    )
     headers = ("metric", "runs", "mean", "std", "min", "max", "max-min", "floor", "max drop")
     for header in headers:
         table.add_column(header, justify="left" if header == "metric" else "right")

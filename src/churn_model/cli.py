@@ -209,13 +209,23 @@ def gate(candidate: CandidateOption = None) -> None:
 
 
 @app.command()
-def promote(candidate: CandidateOption = None) -> None:
+def promote(
+    candidate: CandidateOption = None,
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty",
+            help="Promote a candidate trained from a work tree with uncommitted changes (its "
+            "card says dirty), which is refused otherwise.",
+        ),
+    ] = False,
+) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
     from churn_model import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
-        pointer = registry.promote(candidate)
+        pointer = registry.promote(candidate, allow_dirty=allow_dirty)
         typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
         _follow_baseline(tracker, f"promoted {pointer.champion} locally")
 
@@ -315,10 +325,16 @@ def calibrate(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite the --draft file if it exists.")] = False,
 ) -> None:
-    """Train several seeds and print every metric's spread, to set ci/gates.toml above noise."""
+    """Train several seeds and print every metric's spread, to set ci/gates.toml above noise.
+
+    Also proposes the decision threshold for the objective of configs/model.toml [decision],
+    from each seed's held-out scores, and says whether the configured one was chosen on this data.
+    """
     from churn_model import calibrate as calibration
+    from churn_model import decision
     from churn_model.config import (
         DEFAULT_GATE_CONFIG,
+        DEFAULT_MODEL_CONFIG,
         load_gate_config,
         load_model_config,
     )
@@ -332,22 +348,35 @@ def calibrate(
         gates = load_gate_config() if DEFAULT_GATE_CONFIG.exists() else None
         frame, info = load_dataset(data)
         seed_list = [config.seed + i for i in range(seeds)]
-        found = calibration.spreads(calibration.run_seeds(frame, config, seed_list), gates)
-        _console.print(calibration.render_table(found, seed_list))
+        runs = calibration.run_scored(frame, config, seed_list)
+        metrics = [run.metrics for run in runs]
+        scored = [(run.y_true, run.y_score) for run in runs]
+        proposal = decision.propose(scored, config.decision, info.version)
+        found = calibration.spreads(metrics, gates)
+        shown, limits = found, str(DEFAULT_GATE_CONFIG) if gates is not None else None
+        minimum = gates.slices if gates is not None else None
+        text = None
+        if draft is not None:
+            text = calibration.draft_gates(found, seed_list, info.source, minimum)
+            text += decision.draft_comment(proposal)
+            shown = calibration.spreads(metrics, calibration.limits_of(text))
+            limits = f"{draft}, the draft written now"
+        _console.print(calibration.render_table(shown, seed_list, limits))
         missing = [] if gates is None else calibration.unmeasured(found, gates)
         if missing:
             typer.echo(
                 f"note: {DEFAULT_GATE_CONFIG} puts thresholds on metrics these runs did not "
                 f"measure (the gate fails on them): {', '.join(missing)}"
             )
-        if draft is not None:
-            minimum = gates.slices if gates is not None else None
-            text = calibration.draft_gates(found, seed_list, info.source, minimum)
+        for line in decision.report(proposal):
+            typer.echo(line)
+        if draft is not None and text is not None:
             write_atomic(draft, text.encode())
             for note in calibration.draft_notes(found, seed_list, minimum):
                 typer.echo(f"note: {note}")
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
+                f" (its last lines hold the threshold proposed for {DEFAULT_MODEL_CONFIG})"
             )
 
 

@@ -6,9 +6,9 @@ the files must have, so a typo or an out-of-range value fails loudly when the fi
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from churn_model.domain.features import ModelParams
 from churn_model.errors import UserError
@@ -32,10 +32,37 @@ class SplitConfig(_Strict):
     test_size: float = Field(gt=0.0, lt=1.0)
 
 
+Objective = Literal["f1", "min_precision", "cost"]
+"""What the decision threshold is chosen for (``just calibrate`` proposes it from data): the best
+F1; the most recall at a precision of at least ``min_precision``; or the least cost, a false
+negative costing ``cost_ratio`` false positives."""
+
+
 class DecisionConfig(_Strict):
-    """How a probability becomes a label."""
+    """How a probability becomes a label, and what the threshold is chosen for.
+
+    ``threshold`` is the one applied; ``objective`` (with its one parameter) is what
+    ``just calibrate`` proposes a threshold for; ``calibrated_on`` is the data version (as a model
+    card records it) the threshold was chosen on, so calibration can say when the threshold was
+    chosen on other data (the example's, in a project adopted from the template).
+    """
 
     threshold: Threshold
+    objective: Objective
+    min_precision: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    cost_ratio: Annotated[float, Field(gt=0.0)] | None = None
+    calibrated_on: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_parameter_per_objective(self) -> Self:
+        """``min_precision`` goes with (and only with) its objective; ``cost_ratio`` too."""
+        for objective, name in (("min_precision", "min_precision"), ("cost", "cost_ratio")):
+            given = getattr(self, name) is not None
+            if self.objective == objective and not given:
+                raise ValueError(f"objective '{objective}' needs {name}")
+            if self.objective != objective and given:
+                raise ValueError(f"{name} is only read with objective '{objective}'")
+        return self
 
 
 class ModelConfig(_Strict):

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.candidate import CANDIDATES_DIR, find_candidate
-from churn_model.card import problems
+from churn_model.card import problems, read_card
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, write_atomic
@@ -239,9 +239,27 @@ def _baseline_of(folder: Path) -> Baseline:
     return Baseline(model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics)
 
 
+def _refuse_dirty(folder: Path) -> None:
+    """Refuse a candidate trained from a work tree with uncommitted changes, saying what to do.
+
+    Its card names a commit that does not hold the code, configuration and schema that made it,
+    so nobody could rebuild or review the champion from git. Called after the verdict is checked,
+    so the card read here is the one the gate bound.
+    """
+    git = read_card(folder / CARD_FILE).git
+    if git.dirty:
+        raise UserError(
+            f"candidate {folder.name} was trained from a work tree with uncommitted changes (its"
+            f" card: commit {git.commit[:12]}, dirty), so no commit holds what made it: commit"
+            " your changes, then `just pipeline` and `just promote` again, or promote it as it is"
+            " with `just promote --allow-dirty`"
+        )
+
+
 def promote(
     candidate_id: str | None = None,
     *,
+    allow_dirty: bool = False,
     candidates: Path = CANDIDATES_DIR,
     registry: Path = REGISTRY_DIR,
     baseline_path: Path = BASELINE_FILE,
@@ -254,8 +272,9 @@ def promote(
     The candidate is checked as :func:`churn_model.gate.check_verdict` says: every file
     its verdict binds unchanged, and the verdict's rows recomputed from its figures under the gate
     config (``gate_config``, by default read from ``gate_config_path``) and the current baseline,
-    all passing. A ``passed`` flag is not trusted. Promoting the current champion again only
-    rewrites the baseline and the docs (a repair).
+    all passing. A ``passed`` flag is not trusted. A candidate whose card says the work tree was
+    dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller states).
+    Promoting the current champion again only rewrites the baseline and the docs (a repair).
 
     Returns:
         The registry pointer after the promotion.
@@ -271,6 +290,8 @@ def promote(
         verdict = read_verdict(folder)
         config = gate_config or load_gate_config(gate_config_path)
         check_verdict(folder, verdict, config, read_baseline(baseline_path), gate_config_path)
+        if not allow_dirty:
+            _refuse_dirty(folder)
         _check_registered(_copy_into_registry(folder, registry / "models"))
         pointer = Pointer(
             champion=folder.name,

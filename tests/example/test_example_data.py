@@ -6,13 +6,14 @@ template with its own data replaces this folder with tests of its own data (or d
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from churn_model.config import load_gate_config
 from churn_model.data import DATA_FILE, DVC_FILE, write_csv
-from churn_model.domain.example import SAMPLE_ROWS, generate_sample
+from churn_model.domain.churn_sample import SAMPLE_ROWS, generate_sample
 from churn_model.domain.schema import SCHEMA
 from churn_model.gate import read_baseline
 from churn_model.validation import validate
@@ -65,3 +66,27 @@ def test_just_data_rebuilds_and_verifies_the_sample_in_a_fresh_clone(
     assert result.returncode == 0, result.stderr
     assert f"{DATA_FILE}: {SAMPLE_ROWS} rows" in result.stdout
     assert (clone / DATA_FILE).read_bytes() == sample_bytes
+
+
+def test_the_generator_is_imported_only_when_build_sample_runs() -> None:
+    """Loading the domain and the data machinery never imports the example's generator.
+
+    It builds the example's own columns: a project whose schema has others sets ``build_sample =
+    None`` and must be able to run every command without it (``just validate`` first of all).
+    """
+    probe = (
+        "import sys\n"
+        "import churn_model.cli\n"
+        "import churn_model.data\n"
+        "import churn_model.validation\n"
+        "from churn_model.domain import example\n"
+        "name = 'churn_model.domain.churn_sample'\n"
+        "print(name in sys.modules)\n"
+        "assert example.build_sample is not None\n"
+        "example.build_sample()\n"
+        "print(name in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.split() == ["False", "True"]

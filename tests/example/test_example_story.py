@@ -27,7 +27,7 @@ from churn_model.config import (
     load_gate_config,
     load_model_config,
 )
-from churn_model.domain.example import generate_sample
+from churn_model.domain.churn_sample import generate_sample
 from churn_model.gate import Baseline, Verdict, run_gate
 
 from model_support import ROOT, fast_latency
