@@ -122,3 +122,22 @@ def test_the_answer_is_named_after_the_label_and_speaks_its_values(
         assert type(answer["Risk class_predicted"]) is type(value)
     with pytest.raises(ValidationError):  # a value the label does not have
         _answer(schema, **{"Risk class_probability": 0.5, "Risk class_predicted": "maybe"})
+
+
+def test_bounds_are_stated_as_json_schema_does_whatever_the_kind_or_nullability() -> None:
+    # A nullable whole number once came out as {"ge": 11, "le": 87}: words JSON Schema does not
+    # have, so a client generating requests from the document sent values the service refused.
+    bounded = Schema(
+        features=(
+            Column("count", "int", "Nullable whole number.", ge=11, le=87, nullable=True),
+            Column("rank", "int", "Whole number.", gt=0, le=5),
+            Column("share", "float", "Nullable number.", ge=0, le=1, nullable=True),
+        ),
+        label=Label("left", positive=1, negative=0, description="Whether they left."),
+    )
+    properties = record_model(bounded).model_json_schema(by_alias=True)["properties"]
+    count, share = (properties[name]["anyOf"] for name in ("count", "share"))
+    assert count == [{"type": "integer", "minimum": 11, "maximum": 87}, {"type": "null"}]
+    assert share == [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]
+    rank = {key: properties["rank"][key] for key in ("type", "exclusiveMinimum", "maximum")}
+    assert rank == {"type": "integer", "exclusiveMinimum": 0, "maximum": 5}

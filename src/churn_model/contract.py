@@ -105,15 +105,18 @@ Identifier = Annotated[
 ]
 """An id as a record carries it: a string or an integer, echoed back as it came."""
 
-_KIND_TYPES: dict[str, object] = {
-    "int": Annotated[int, BeforeValidator(_number_only)],
-    "float": float,
-    "bool": Annotated[
+_CHECKS: dict[str, tuple[type, tuple[object, ...]]] = {
+    "int": (int, (BeforeValidator(_number_only),)),
+    "float": (float, ()),
+    "bool": (
         bool,
-        BeforeValidator(_boolean),
-        WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]}),
-    ],
+        (
+            BeforeValidator(_boolean),
+            WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]}),
+        ),
+    ),
 }
+"""Each kind's Python type, and what checks a JSON value before the type's own rules apply."""
 _STRICT_KINDS = {"float", "bool"}
 
 MODEL_ID = "model_id"
@@ -180,24 +183,25 @@ def record_fields(schema: Schema = SCHEMA) -> dict[str, str]:
 
 
 def _definition(column: Column) -> tuple[object, object]:
-    """Return the type a JSON value of ``column`` must have, and the ``Field`` with its rules."""
-    rules: dict[str, Any] = {}
+    """Return the type a JSON value of ``column`` must have, and the ``Field`` that names it.
+
+    The value's rules (bounds, strictness, no infinity) sit on the value's own type, inside the
+    optional of a nullable column: so the OpenAPI document states them as JSON Schema does
+    (``minimum``, ``maximum``) whatever the kind, and ``null`` stays the only other value.
+    """
     if column.kind == "category":
-        base: Any = Literal.__getitem__(column.categories)  # a string outside them is refused
+        value: Any = Literal.__getitem__(column.categories)  # a string outside them is refused
     else:
-        base = _KIND_TYPES[column.kind]
-        rules["strict"] = column.kind in _STRICT_KINDS
-    if column.kind == "float":
-        rules["allow_inf_nan"] = False
-    return base | None if column.nullable else base, Field(
-        alias=column.name,
-        title=column.name,
-        description=column.description,
-        ge=column.ge,
-        gt=column.gt,
-        le=column.le,
-        **rules,
-    )
+        rules: dict[str, Any] = {"strict": column.kind in _STRICT_KINDS}
+        if column.kind == "float":
+            rules["allow_inf_nan"] = False
+        kind, checks = _CHECKS[column.kind]
+        bounds = Field(ge=column.ge, gt=column.gt, le=column.le, **rules)
+        # The bounds first, on the type itself: so JSON Schema states them (minimum, maximum)
+        # even where a check runs before the type's own (a function-before schema hides them).
+        value = Annotated[kind, bounds, *checks]
+    named = Field(alias=column.name, title=column.name, description=column.description)
+    return value | None if column.nullable else value, named
 
 
 def _id_field(schema: Schema) -> dict[str, Any]:
