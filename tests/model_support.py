@@ -115,7 +115,7 @@ def gates_toml(config: GateConfig) -> str:
     lines = ["[floors]", *(f"{k} = {v}" for k, v in config.floors.items()), ""]
     minimum = config.slices
     lines += ["[slices]", f"min_rows = {minimum.min_rows}"]
-    lines += [f"min_positives = {minimum.min_positives}", ""]
+    lines += [f"min_positives = {minimum.min_positives}", "", "[slice_floors]", ""]
     for name, floors in config.slice_floors.items():
         lines += [f"[slice_floors.{_key(name)}]", *(f"{k} = {v}" for k, v in floors.items()), ""]
     lines += ["[max_drop]", *(f"{k} = {v}" for k, v in config.max_drop.items()), ""]

@@ -3,6 +3,7 @@
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from churn_model import calibrate, evaluate
@@ -10,20 +11,34 @@ from churn_model.calibrate import COUNTS, Spread
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.synthetic import synthetic_frame
+from churn_model.train import split_table
 
 from model_support import RowSlices, fast_config, fast_latency, gates_toml, lenient_gates
 
-TINY = [0, 1]
-"""Two rows of the table: a slice of them holds 0, 1 and 2 held-out rows under seeds 1, 2, 3."""
+SEEDS = [1, 2, 3]
+
+
+def _tiny(frame: pd.DataFrame, test_size: float) -> list[int]:
+    """Two negative rows of ``frame`` that seeds 1, 2, 3 hold 0, 1 and 2 of in their held-out split.
+
+    Chosen from the splits themselves, so the slice holds what the test says under any schema.
+    """
+    held = [set(split_table(frame, test_size, seed)[1].index) for seed in SEEDS]
+    negative = frame.index[SCHEMA.label.encode(frame[SCHEMA.label.name]) == 0]
+    both = [row for row in negative if row in held[1] and row in held[2] and row not in held[0]]
+    last = [row for row in negative if row in held[2] and row not in held[0] | held[1]]
+    return [int(both[0]), int(last[0])]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, float | None]]:
     """Three seeds, with one more slice than the schema's: ``tiny``, two rows of the table."""
     config = load_model_config(fast_config(tmp_path_factory.mktemp("calibrate") / "model.toml"))
+    frame = synthetic_frame(1_500, seed=3)
+    tiny = _tiny(frame, config.split.test_size)
     with fast_latency(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluate, "SCHEMA", RowSlices(tiny=TINY))
-        return calibrate.run_seeds(synthetic_frame(1_500, seed=3), config, [1, 2, 3])
+        patch.setattr(evaluate, "SCHEMA", RowSlices(tiny=tiny))
+        return calibrate.run_seeds(frame, config, SEEDS)
 
 
 def test_a_slice_some_seeds_hold_no_row_of_is_measured_not_a_crash(

@@ -54,9 +54,9 @@ def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: Served
     nullable = [c.name for c in SCHEMA.features if c.nullable]
     assert all(frame[name].isna().any() for name in nullable)  # the missing-value path is exercised
     preprocess = served.pipeline.steps[0][1]
-    assert np.array_equal(
-        compiled.transform(frame_columns(frame)), preprocess.transform(frame), equal_nan=False
-    )
+    # The matrix the classifier reads: as floats (a missing boolean passed through is NaN there).
+    expected = np.asarray(preprocess.transform(frame), dtype=np.float64)
+    assert np.array_equal(compiled.transform(frame_columns(frame)), expected, equal_nan=True)
     assert np.array_equal(
         compiled.positive_probability(frame_columns(frame)),
         served.pipeline.predict_proba(frame)[:, 1],

@@ -35,6 +35,8 @@ from churn_model.errors import UserError
 from churn_model.synthetic import synthetic_frame
 from churn_model.validation import validate
 
+from model_support import spare_name
+
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = SCHEMA.min_rows + 100  # small and fast, yet a valid training table
 LABEL = SCHEMA.label
@@ -496,3 +498,11 @@ def test_cli_validate_exits_0_on_a_valid_file_and_1_with_the_report(
     assert bad.stderr.startswith(f"error: {scoring}: ")
     assert f"{LABEL.name}: required: the column is missing" in bad.stderr
     assert "Traceback" not in bad.output
+
+
+def test_write_csv_spells_a_nullable_boolean_as_the_files_do(tmp_path: Path) -> None:
+    # A nullable boolean column is object-typed (True, False and None): it was written "True".
+    flags = np.array([True, None, False], dtype=object)
+    frame = pd.DataFrame({spare_name("flag"): flags, spare_name("row"): [1, 2, 3]})
+    write_csv(frame, tmp_path / "flags.csv")
+    assert (tmp_path / "flags.csv").read_text().splitlines()[1:] == ["true,1", ",2", "false,3"]

@@ -146,9 +146,9 @@ def test_a_card_that_does_not_describe_its_model_gets_no_verdict(
 
 
 def test_card_and_metrics_edited_alike_are_caught_by_re_scoring(folder: Path) -> None:
-    edit_json(folder / CARD_FILE, {"metrics.slices": {}})
-    edit_json(folder / METRICS_FILE, {"slices": {}})
-    with pytest.raises(UserError, match=r"does not describe .*model\.skops.*not claimed"):
+    edit_json(folder / CARD_FILE, {"metrics.overall.f1": 0.123456})
+    edit_json(folder / METRICS_FILE, {"overall.f1": 0.123456})
+    with pytest.raises(UserError, match=r"does not describe .*model\.skops.*claimed 0\.123456"):
         run_gate(folder, LENIENT, None)
 
 

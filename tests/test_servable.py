@@ -24,6 +24,7 @@ from churn_model import compiled, contract, gate, registry, scoring, servable, t
 from churn_model.artifact import CARD_FILE
 from churn_model.cli import app
 from churn_model.domain.features import ModelParams, build_pipeline
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.gate import (
     VERDICT_FILE,
@@ -230,7 +231,8 @@ def test_probe_rows_become_json_records_the_service_accepts() -> None:
     records = servable.json_records(scoring.probe_rows())
     assert len(records) == scoring.PROBE_ROWS
     assert json.loads(json.dumps(records)) == records  # plain JSON values, nothing numpy
-    assert any(value is None for record in records for value in record.values())
+    missing = any(value is None for record in records for value in record.values())
+    assert missing == any(column.nullable for column in SCHEMA.features)  # a null where allowed
     assert all(isinstance(contract.Record.model_validate(r), contract.Record) for r in records)
 
 

@@ -24,6 +24,7 @@ from churn_model.serve import ENV_VARS, create_app, load_settings
 from churn_model.spec import Column
 from churn_model.validation import validate
 
+from model_support import spare_name
 from served_model import THRESHOLD, make_model_dir, records, sample
 
 MAX_BATCH = 50
@@ -279,9 +280,9 @@ def test_keys_that_are_not_columns_of_the_model_are_ignored(
     """The label, a column the schema does not know, an attribute's name: accepted, not read."""
     extras: dict[str, object] = {
         LABEL.name: LABEL.positive,
-        "note": "x" * 100,
-        "feature_0": None,
-        "records": [],
+        spare_name("note"): "x" * 100,
+        spare_name("feature_0"): None,
+        spare_name("records"): [],
     }
     answers = []
     for sent in (record, {**record, **extras}):

@@ -79,7 +79,17 @@ def refused(response: httpx.Response | httpx2.Response, status: int) -> ErrorRes
 
 def test_the_limits_are_what_a_record_can_legitimately_carry(record: dict[str, Any]) -> None:
     one = len(json.dumps(record, indent=4).encode())
-    assert one < record_bytes() < 16 * one
+    assert one < record_bytes()
+    # Bounded by what the schema's longest record needs: its longest category values, any
+    # number's text, ignored keys (bodies.IGNORED_MIN_BYTES at least), whitespace, a wrapper.
+    longest = {
+        **record,
+        **{c.name: max(c.categories, key=len) for c in SCHEMA.features if c.kind == "category"},
+    }
+    columns = len(SCHEMA.features) + 1
+    assert record_bytes() <= 4 * (
+        bodies.IGNORED_MIN_BYTES + len(json.dumps(longest)) + 32 * columns
+    )
     # Room for keys the model ignores: as many bytes again as its own fields, 512 at least.
     wider = {**record, **{f"column {i}": "x" * 20 for i in range(30)}}
     assert len(json.dumps(wider, indent=4).encode()) < record_bytes()

@@ -34,7 +34,7 @@ from churn_model.tracking import (
     log_verdict,
 )
 
-from model_support import ROOT, lenient_gates, small_candidate
+from model_support import lenient_gates, make_project, small_candidate
 
 LENIENT = lenient_gates()
 runner = CliRunner()
@@ -139,8 +139,7 @@ def test_gate_and_register_report_what_reached_mlflow(
     gated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     card = read_card(gated / CARD_FILE)
-    shutil.copytree(ROOT / "ci", tmp_path / "ci")
-    shutil.copytree(ROOT / "configs", tmp_path / "configs")  # the gate re-scores under it
+    make_project(tmp_path)  # the training config the candidate had, gates it clears
     shutil.copytree(gated, tmp_path / "artifacts/candidates" / card.id)
     monkeypatch.chdir(tmp_path)
     gate = runner.invoke(app, ["gate"])

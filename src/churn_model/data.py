@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from churn_model.card import DataInfo
@@ -39,6 +40,18 @@ FLOAT_FORMAT = "%.15g"
 text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
 
 
+def _is_boolean(values: pd.Series) -> bool:
+    """Whether ``values`` are booleans: a bool column, or one of booleans and missing values."""
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    present = values.dropna()
+    return (
+        values.dtype == object
+        and len(present) > 0
+        and all(isinstance(v, bool | np.bool_) for v in present)
+    )
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
 
@@ -51,9 +64,9 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     ordered = frame[known + [c for c in frame.columns if c not in known]]
     text = ordered.assign(
         **{
-            name: ordered[name].map({True: "true", False: "false"})
+            name: ordered[name].map({True: "true", False: "false"})  # a missing value stays one
             for name in ordered.columns
-            if pd.api.types.is_bool_dtype(ordered[name])
+            if _is_boolean(ordered[name])
         }
     )
     with atomic_path(path) as temp, temp.open("x", encoding="utf-8", newline="") as out:
