@@ -35,7 +35,7 @@ def _extract(tmp_path: Path, schema: Schema, suffix: str = ".csv") -> Path:
     frame = synthetic_frame(1_000, seed=5, schema=schema)
     path = tmp_path / f"extract{suffix}"
     if suffix == ".csv":
-        write_csv(frame, path)
+        write_csv(frame, path, schema=schema)
     else:
         frame.to_parquet(path)
     return path

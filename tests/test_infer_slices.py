@@ -58,7 +58,7 @@ def _extract(path: Path) -> Path:
     frame["security"] = np.where(
         frame["internet"] == "none", "no internet", rng.choice(["yes", "no"], ROWS)
     )
-    write_csv(frame, path)
+    write_csv(frame, path, schema=SIZED)
     return path
 
 

@@ -27,7 +27,7 @@ from churn_model.contract import predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.predict import predict_file, spelt
-from churn_model.spec import Label, LabelValue
+from churn_model.spec import Column, Label, LabelValue
 from churn_model.validation import validate
 
 from model_support import spare_name
@@ -122,19 +122,23 @@ def test_both_csv_writers_write_the_same_text(
     )
 
 
+def _refused(column: Column) -> object:
+    """A value ``column`` refuses: under its lower bound, or not one of its values or kind."""
+    low = column.ge if column.ge is not None else column.gt
+    return "no-such-value" if low is None else low - 5
+
+
 def test_problems_in_many_chunks_are_reported_as_one_piece_reports_them(
     trained: tuple[Path, Pipeline], table: pd.DataFrame, tmp_path: Path
 ) -> None:
     """Same lines, counts and input row numbers as validating the whole table at once."""
     bad = table.astype(object)
-    number = next(c for c in FEATURES if c.kind in {"int", "float"} and c.ge is not None)
-    category = next(c for c in FEATURES if c.kind == "category")
-    assert number.ge is not None
+    first, *rest = FEATURES
     for row in (3, 20, 40, 58):  # a row in each of the four chunks
-        bad.loc[row, number.name] = number.ge - 5
-    other = next(c for c in FEATURES if c.kind in {"int", "float"} and c is not number)
+        bad.loc[row, first.name] = _refused(first)
+    other = rest[0] if rest else first
     bad.loc[44, other.name] = "lots"  # in another column: a type error hides a column's rules
-    bad.loc[[12, 13], category.name] = "no-such-category"
+    bad.loc[[12, 13], rest[-1].name if rest else first.name] = "no-such-value"
     if SCHEMA.id is not None:  # repeated across chunk boundaries, far apart
         ids = bad[SCHEMA.id.name].tolist()
         ids[50], ids[16], ids[17] = ids[2], ids[15], ids[15]

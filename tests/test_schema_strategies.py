@@ -60,7 +60,7 @@ def test_drawn_rows_are_valid_rows_of_their_schema(
     table: DrawnTable, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     path = tmp_path_factory.mktemp("drawn") / "table.csv"
-    write_csv(table.frame(), path)
+    write_csv(table.frame(), path, schema=table.schema)
     valid = validate(read_whole(path, schema=table.schema), str(path), schema=table.schema)
     assert len(valid) == table.rows
     assert list(valid.columns) == table.schema.column_names()

@@ -27,6 +27,7 @@ from churn_model.domain import example
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, sha256_of
+from churn_model.spec import Schema
 from churn_model.tables import read_whole
 from churn_model.validation import validate
 
@@ -52,15 +53,16 @@ def _is_boolean(values: pd.Series) -> bool:
     )
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, *, schema: Schema = SCHEMA) -> None:
     """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
 
-    Schema columns come first, in schema order, then any others; floats use :data:`FLOAT_FORMAT`,
+    ``schema``'s columns come first, in its order (the project's schema by default), then any
+    others; floats use :data:`FLOAT_FORMAT`,
     booleans ``true``/``false``, missing values an empty field, lines end with a bare line feed.
     The file is written beside ``path`` and renamed over it, so a crash never leaves a half-written
     file.
     """
-    known = [name for name in SCHEMA.column_names() if name in frame.columns]
+    known = [name for name in schema.column_names() if name in frame.columns]
     ordered = frame[known + [c for c in frame.columns if c not in known]]
     text = ordered.assign(
         **{
