@@ -122,7 +122,7 @@ def test_both_csv_writers_write_the_same_text(
     )
 
 
-def _refused(column: Column) -> object:
+def _refused(column: Column) -> str | float:
     """A value ``column`` refuses: under its lower bound, or not one of its values or kind."""
     low = column.ge if column.ge is not None else column.gt
     return "no-such-value" if low is None else low - 5
