@@ -1,6 +1,6 @@
 """A drawn table: a whole schema, and the synthetic rows of it that the machinery is run on.
 
-The rows come from :func:`churn_model.synthetic.synthetic_frame` (given the
+The rows come from :func:`churn_model.data.synthetic.synthetic_frame` (given the
 schema explicitly, so this module works in any process, whatever its domain), then the columns
 named in ``sparse`` lose their value in most rows. :meth:`DrawnTable.source` is the schema as the
 Python source of a ``schema.py``, which :mod:`fresh_domain` installs as a child process's domain.
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from churn_model.data import FLOAT_FORMAT
-from churn_model.spec import Schema, Slice
-from churn_model.synthetic import synthetic_frame
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import FLOAT_FORMAT
+from churn_model.table import Schema, Slice
 
 from fresh_domain import schema_source
 
@@ -65,7 +65,7 @@ def table_frame(schema: Schema, rows: int, seed: int, sparse: tuple[str, ...] = 
 
 
 def as_written(value: float) -> float:
-    """``value`` as a CSV file holds it (15 digits: ``churn_model.data.write_csv``)."""
+    """``value`` as a CSV file holds it (15 digits, as ``tables.write_csv`` writes it)."""
     return float(FLOAT_FORMAT % value)
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # the child unpickles this module's functions before its domain is installed
-    from churn_model.spec import Schema
+    from churn_model.table import Schema
 
 PRELOAD = ["forkserver_preload"]
 """What the forkserver imports once: the heavy libraries and their first-use costs."""
@@ -54,7 +54,7 @@ TIMEOUT_S = 600.0
 
 SCHEMA_HEADER = '''"""A test's schema, as an adopter's schema.py declares one."""
 
-from churn_model.spec import Column, Label, Schema, Slice
+from churn_model.table import Column, Label, Schema, Slice
 
 SCHEMA = '''
 
@@ -160,7 +160,7 @@ def run_in_domain(
 
     In the child, ``churn_model.domain.schema`` is ``schema_source`` and
     ``churn_model.domain.example`` is :data:`EXAMPLE_SOURCE`. ``args`` must unpickle
-    without importing the domain (built-in types, records of ``churn_model.spec``);
+    without importing the domain (built-in types, records of ``churn_model.table``);
     ``target``'s module may import anything. The outcome carries the value or the child's
     traceback.
     """

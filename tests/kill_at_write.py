@@ -27,8 +27,8 @@ from pathlib import Path
 
 PRELOADED = (
     "churn_model.cli",
-    "churn_model.registry",
-    "churn_model.tracking",
+    "churn_model.release.registry",
+    "churn_model.release.tracking",
 )
 REPORT = "kill_at_write"
 """What starts each line of the report (the children's own output shares the standard output)."""

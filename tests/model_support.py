@@ -1,8 +1,8 @@
 """Shared helpers for the model-path tests: small synthetic tables, fast candidates, lenient gates.
 
 Everything here reads the project's schema (:data:`churn_model.domain.schema.SCHEMA`)
-and draws its data with :mod:`churn_model.synthetic`, so the machinery tests pass on
-any schema a user plugs in. They judge candidates with :func:`lenient_gates`, never with the
+and draws its data with :mod:`churn_model.data.synthetic`, so the machinery tests pass
+on any schema a user plugs in. They judge candidates with :func:`lenient_gates`, never with the
 project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
 synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
 
@@ -22,14 +22,14 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from churn_model import evaluate
-from churn_model.artifact import MAX_LOADED_BYTES
-from churn_model.candidate import create_candidate
 from churn_model.config import GateConfig, LatencyBudget, SizeBudget
-from churn_model.data import write_csv
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
-from churn_model.tracking import Tracker
+from churn_model.model import evaluation
+from churn_model.model.artifact import MAX_LOADED_BYTES
+from churn_model.model.candidate import create_candidate
+from churn_model.release.tracking import Tracker, staged_log
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
@@ -37,26 +37,26 @@ FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
 
-DECLARED_LATENCY = (dict(evaluate.LATENCY_PLAN), evaluate.WARMUP_CALLS)
-"""The plan and warm-up ``evaluate.py`` declares, as imported (before any test shrinks them)."""
+DECLARED_LATENCY = (dict(evaluation.LATENCY_PLAN), evaluation.WARMUP_CALLS)
+"""The plan and warm-up ``evaluation.py`` declares, as imported (before any test shrinks them)."""
 
 
 @contextmanager
 def fast_latency() -> Iterator[None]:
     """Shrink the latency plan and its warm-up for the block (usable in module fixtures)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluate, "LATENCY_PLAN", FAST_LATENCY)
-        patch.setattr(evaluate, "WARMUP_CALLS", 1)
+        patch.setattr(evaluation, "LATENCY_PLAN", FAST_LATENCY)
+        patch.setattr(evaluation, "WARMUP_CALLS", 1)
         yield
 
 
 @contextmanager
 def declared_latency() -> Iterator[None]:
-    """Time latency with the plan ``evaluate.py`` declares, for the tests about latency itself."""
+    """Time latency with the plan ``evaluation.py`` declares, for the tests about latency itself."""
     plan, warmup = DECLARED_LATENCY
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluate, "LATENCY_PLAN", plan)
-        patch.setattr(evaluate, "WARMUP_CALLS", warmup)
+        patch.setattr(evaluation, "LATENCY_PLAN", plan)
+        patch.setattr(evaluation, "WARMUP_CALLS", warmup)
         yield
 
 
@@ -148,7 +148,7 @@ def small_candidate(
         write_sample(folder / f"sample-{seed}.csv", rows, seed),
         config_path=fast_config(folder / "model.toml"),
         root=folder / "candidates",
-        tracker=tracker,
+        log_staged=None if tracker is None else staged_log(tracker),
     )
 
 
@@ -169,7 +169,7 @@ class RowSlices:
     ``evaluate`` asks its schema for ``slice_masks(x_test)`` only; the held-out rows keep the
     table's index, so a slice of a few chosen rows lands in the held-out split under some seeds
     and not under others, as a slice of 11 rows of a real table does. Patch it in with
-    ``monkeypatch.setattr(evaluate, "SCHEMA", RowSlices(...))``.
+    ``monkeypatch.setattr(evaluation, "SCHEMA", RowSlices(...))``.
     """
 
     def __init__(self, **rows: list[int]) -> None:

@@ -12,16 +12,16 @@ from typing import Any
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from churn_model.artifact import (
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.domain.schema import SCHEMA as ODD
+from churn_model.model.artifact import (
     CARD_FILE,
     MODEL_FILE,
     load_model,
 )
-from churn_model.bodies import record_bytes
-from churn_model.domain.schema import SCHEMA as ODD
-from churn_model.predict import predict_file
-from churn_model.serve import create_app
-from churn_model.synthetic import synthetic_frame
+from churn_model.serving.app import create_app
+from churn_model.serving.batch_scoring import predict_file
+from churn_model.serving.request_limits import record_bytes
 
 from model_support import fast_latency, small_candidate
 

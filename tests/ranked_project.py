@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from churn_model.compiled import matches_pipeline
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.scoring import ServedModel, load_served_model
-from churn_model.serve import create_app
-from churn_model.spec import Schema
-from churn_model.synthetic import synthetic_frame
+from churn_model.serving.app import create_app
+from churn_model.serving.fast_path import matches_pipeline
+from churn_model.serving.served_model import ServedModel, load_served_model
+from churn_model.table import Schema
 
 from model_support import fast_latency, small_candidate
 

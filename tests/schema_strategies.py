@@ -1,7 +1,7 @@
 """Hypothesis strategies that draw whole schemas, and the tables the machinery is proven on.
 
 :func:`drawn_tables` draws a :class:`~drawn_tables.DrawnTable`: a
-:class:`~churn_model.spec.Schema` (features of every kind with bounds, nullability
+:class:`~churn_model.table.Schema` (features of every kind with bounds, nullability
 and categories; a label; an optional id; slices; dataset rules) and the seed and size of its
 synthetic rows. It
 reaches what real tables bring, each named in :data:`CORNERS` with the test that says whether a
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from churn_model.spec import (
+from churn_model.table import (
     Column,
     ColumnKind,
     Label,

@@ -6,7 +6,7 @@ operator. Tests pass it explicitly (``schema=OTHER``) to the functions that take
 ``RANKED`` has an ordered category and a 200-value one.
 """
 
-from churn_model.spec import Column, Label, Schema, Slice
+from churn_model.table import Column, Label, Schema, Slice
 
 OTHER = Schema(
     features=(

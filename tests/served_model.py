@@ -22,11 +22,11 @@ import httpx
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
-from churn_model.card import ModelCard, read_card, write_card
 from churn_model.config import load_model_config
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE, load_model
+from churn_model.model.card import ModelCard, read_card, write_card
 
 from model_support import ROOT, small_candidate
 

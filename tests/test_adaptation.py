@@ -38,8 +38,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from churn_model.spec import Column, Label, Schema
-from churn_model.synthetic import synthetic_frame
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.table import Column, Label, Schema
 
 from repo_copy import copy_repository
 
@@ -58,9 +58,9 @@ WRITTEN_BY_RECIPES = ("ci/baseline.json", "docs/model/")
 
 USER_TEST = '''"""The extract pinned by data.dvc is the one the schema describes."""
 
-from churn_model.data import DATA_FILE, read_table
+from churn_model.data.pinning import DATA_FILE, read_table
 from churn_model.domain.schema import SCHEMA
-from churn_model.validation import validate
+from churn_model.data.validation import validate
 
 
 def test_the_pinned_extract_validates() -> None:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from churn_model.batching import MicroBatcher
+from churn_model.serving.micro_batching import MicroBatcher
 
 
 def test_concurrent_submissions_are_scored_together_in_order() -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn_model import calibrate, evaluate
-from churn_model.calibrate import COUNTS, Spread
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
-from churn_model.train import split_table
+from churn_model.model import evaluation
+from churn_model.model.training import split_table
+from churn_model.release import calibration
+from churn_model.release.calibration import COUNTS, Spread
 
 from model_support import RowSlices, fast_config, fast_latency, gates_toml, lenient_gates
 
@@ -37,8 +38,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, float | Non
     frame = synthetic_frame(1_500, seed=3)
     tiny = _tiny(frame, config.split.test_size)
     with fast_latency(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluate, "SCHEMA", RowSlices(tiny=tiny))
-        return calibrate.run_seeds(frame, config, SEEDS)
+        patch.setattr(evaluation, "SCHEMA", RowSlices(tiny=tiny))
+        return calibration.run_seeds(frame, config, SEEDS)
 
 
 def test_a_slice_some_seeds_hold_no_row_of_is_measured_not_a_crash(
@@ -46,7 +47,7 @@ def test_a_slice_some_seeds_hold_no_row_of_is_measured_not_a_crash(
 ) -> None:
     assert [run["slices.tiny.rows"] for run in runs] == [0, 1, 2]
     assert [run["slices.tiny.recall"] for run in runs] == [None] * 3  # no positive among them
-    found = {spread.metric: spread for spread in calibrate.spreads(runs)}
+    found = {spread.metric: spread for spread in calibration.spreads(runs)}
     assert found["slices.tiny.rows"].min == 0
     assert found["slices.tiny.accuracy"].runs == 2
     assert "slices.tiny.recall" not in found
@@ -55,13 +56,13 @@ def test_a_slice_some_seeds_hold_no_row_of_is_measured_not_a_crash(
 def test_the_draft_floors_only_slices_every_seed_held_enough_of(
     runs: list[dict[str, float | None]],
 ) -> None:
-    found = calibrate.spreads(runs)
+    found = calibration.spreads(runs)
     by_name = {spread.metric: spread for spread in found}
     for minimum in (SliceMinimum(), SliceMinimum(min_rows=1, min_positives=1)):
-        text = calibrate.draft_gates(found, [1, 2, 3], "sample.csv", minimum)
+        text = calibration.draft_gates(found, [1, 2, 3], "sample.csv", minimum)
         drafted = GateConfig.model_validate(tomllib.loads(text))
         assert drafted.slices == minimum
-        notes = calibrate.draft_notes(found, [1, 2, 3], minimum)
+        notes = calibration.draft_notes(found, [1, 2, 3], minimum)
         for name in [*SCHEMA.slice_names(), "tiny"]:
             rows, positives = (by_name[f"slices.{name}.{count}"].min for count in COUNTS)
             if minimum.shortfall(rows, positives) is None:
@@ -75,15 +76,15 @@ def test_the_draft_floors_only_slices_every_seed_held_enough_of(
 
 
 def test_with_no_slice_measurable_the_draft_says_so(runs: list[dict[str, float | None]]) -> None:
-    found = calibrate.spreads(runs)
-    text = calibrate.draft_gates(found, [1, 2, 3], "s.csv", SliceMinimum(min_rows=10**6))
+    found = calibration.spreads(runs)
+    text = calibration.draft_gates(found, [1, 2, 3], "s.csv", SliceMinimum(min_rows=10**6))
     drafted = GateConfig.model_validate(tomllib.loads(text))
     assert drafted.slice_floors == {}
     assert "# No slice was measurable on every seed." in text
 
 
 def test_every_measured_metric_gets_a_spread(runs: list[dict[str, float | None]]) -> None:
-    found = {spread.metric: spread for spread in calibrate.spreads(runs)}
+    found = {spread.metric: spread for spread in calibration.spreads(runs)}
     for name in SCHEMA.slice_names():
         assert f"slices.{name}.recall" in found
     assert {"overall.roc_auc", "overall.accuracy", "model_loaded_bytes"} <= set(found)
@@ -101,18 +102,18 @@ def test_the_gates_limits_sit_beside_and_unknown_names_are_listed(
     typo = gates.model_copy(
         update={"slice_floors": {**gates.slice_floors, "never_seen": {"recall": 0.8}}}
     )
-    found = calibrate.spreads(runs, typo)
+    found = calibration.spreads(runs, typo)
     auc = next(s for s in found if s.metric == "overall.roc_auc")
     assert (auc.floor, auc.max_drop) == (gates.floors["roc_auc"], gates.max_drop["roc_auc"])
-    assert calibrate.unmeasured(found, typo) == ["slices.never_seen.recall"]
-    assert calibrate.unmeasured(found, gates) == []
+    assert calibration.unmeasured(found, typo) == ["slices.never_seen.recall"]
+    assert calibration.unmeasured(found, gates) == []
 
 
 def test_the_draft_is_a_valid_gate_config_following_the_rule(
     runs: list[dict[str, float | None]], tmp_path: Path
 ) -> None:
-    found = calibrate.spreads(runs)
-    text = calibrate.draft_gates(found, [1, 2, 3], "sample.csv")
+    found = calibration.spreads(runs)
+    text = calibration.draft_gates(found, [1, 2, 3], "sample.csv")
     drafted = GateConfig.model_validate(tomllib.loads(text))
     by_name = {spread.metric: spread for spread in found}
     for metric, floor in drafted.floors.items():
@@ -130,7 +131,7 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
         assert drop > spread.max - spread.min
         assert drop > 3 * 2**0.5 * spread.std
     assert drafted.size.max_loaded_bytes >= 3 * by_name["model_loaded_bytes"].max
-    assert drafted.latency.factor == calibrate.LATENCY_FACTOR
+    assert drafted.latency.factor == calibration.LATENCY_FACTOR
     for run, floor in drafted.latency.floor_ms.items():
         assert floor >= by_name[f"latency.{run}.cpu_p50_ms"].mean / 4
     assert "Drafted by `just calibrate`" in text
@@ -144,16 +145,18 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
 def test_floors_are_four_deviations_under_the_mean_or_left_out(
     mean: float, std: float, low: float, expected: float | None
 ) -> None:
-    spread = calibrate.Spread(metric="overall.recall", runs=20, mean=mean, std=std, min=low, max=1)
-    assert calibrate.draft_floor(spread, 20) == expected
-    assert calibrate.draft_floor(spread, 21) is None  # a seed could not measure it
+    spread = calibration.Spread(
+        metric="overall.recall", runs=20, mean=mean, std=std, min=low, max=1
+    )
+    assert calibration.draft_floor(spread, 20) == expected
+    assert calibration.draft_floor(spread, 21) is None  # a seed could not measure it
 
 
 def test_an_auc_floor_at_chance_is_left_out() -> None:
-    spread = calibrate.Spread(
+    spread = calibration.Spread(
         metric="slices.x.roc_auc", runs=5, mean=0.6, std=0.03, min=0.55, max=0.65
     )
-    assert calibrate.draft_floor(spread, 5) is None
+    assert calibration.draft_floor(spread, 5) is None
 
 
 @pytest.mark.parametrize(
@@ -161,17 +164,17 @@ def test_an_auc_floor_at_chance_is_left_out() -> None:
     [(0.0076, 0.026, 0.035), (0.0165, 0.0681, 0.075), (0.0, 0.01, 0.015)],
 )
 def test_drops_exceed_the_noise(std: float, span: float, expected: float) -> None:
-    spread = calibrate.Spread(
+    spread = calibration.Spread(
         metric="overall.f1", runs=5, mean=0.5, std=std, min=0.5, max=0.5 + span
     )
-    assert calibrate.draft_drop(spread) == pytest.approx(expected)
+    assert calibration.draft_drop(spread) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
     ("value", "expected"), [(43.96, 50), (56.9, 100), (4.45e6, 5e6), (2.0, 2.0), (0.7, 1.0)]
 )
 def test_budgets_round_up_to_1_2_or_5(value: float, expected: float) -> None:
-    assert calibrate.nice_ceiling(value) == pytest.approx(expected)
+    assert calibration.nice_ceiling(value) == pytest.approx(expected)
 
 
 def _spread(metric: str, mean: float, std: float, low: float) -> Spread:
@@ -195,7 +198,7 @@ def _spread(metric: str, mean: float, std: float, low: float) -> Spread:
 def test_a_threshold_that_passes_a_halved_model_is_too_lenient(
     spread: Spread, floor: float | None, drop: float | None, lenient: bool
 ) -> None:
-    assert (calibrate.lenient(spread, floor=floor, drop=drop) is not None) is lenient
+    assert (calibration.lenient(spread, floor=floor, drop=drop) is not None) is lenient
 
 
 def test_the_draft_warns_about_a_lenient_floor_and_prints_the_rule() -> None:
@@ -209,10 +212,10 @@ def test_the_draft_warns_about_a_lenient_floor_and_prints_the_rule() -> None:
         _spread("slices.tight.positives", 90, 5, 80),
     ]
     seeds = list(range(20))
-    notes = calibrate.draft_notes(found, seeds)
+    notes = calibration.draft_notes(found, seeds)
     warning = "slices.wide.recall: the floor 0.22 passes a model at 0.25, half the mean 0.50"
-    assert notes == [f"too lenient: {warning}", " ".join(calibrate.LENIENT.split())]
-    text = calibrate.draft_gates(found, seeds, "s.csv")
+    assert notes == [f"too lenient: {warning}", " ".join(calibration.LENIENT.split())]
+    text = calibration.draft_gates(found, seeds, "s.csv")
     assert f"#   {warning}" in text
     assert tomllib.loads(text)["slice_floors"] == {
         "wide": {"recall": 0.22},
@@ -234,12 +237,12 @@ def test_a_slice_whose_name_has_dots_is_reported_and_drafted() -> None:
         }
         for step in range(3)
     ]
-    found = calibrate.spreads(runs)
+    found = calibration.spreads(runs)
     assert {"slices.city=St. Louis.recall", "slices.city=St. Louis.roc_auc"} <= {
         spread.metric for spread in found
     }
     drafted = GateConfig.model_validate(
-        tomllib.loads(calibrate.draft_gates(found, [1, 2, 3], "sample.csv"))
+        tomllib.loads(calibration.draft_gates(found, [1, 2, 3], "sample.csv"))
     )
     assert set(drafted.slice_floors["city=St. Louis"]) == {"recall", "roc_auc"}
     assert set(drafted.latency.floor_ms) == {"batch_1"}
@@ -257,8 +260,8 @@ def test_a_drop_past_1_is_drafted_as_1_and_the_draft_loads() -> None:
         }
         for recall in (0.1, 0.5)
     ]
-    found = calibrate.spreads(runs)
+    found = calibration.spreads(runs)
     recall = next(spread for spread in found if spread.metric == "overall.recall")
-    assert calibrate.draft_drop(recall) == 1.0
-    drafted = GateConfig.model_validate(tomllib.loads(calibrate.draft_gates(found, [1, 2], "x")))
+    assert calibration.draft_drop(recall) == 1.0
+    drafted = GateConfig.model_validate(tomllib.loads(calibration.draft_gates(found, [1, 2], "x")))
     assert drafted.max_drop == {"recall": 1.0, "f1": 1.0}

@@ -22,13 +22,17 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from churn_model.bodies import record_bytes
-from churn_model.card import FeatureSpec
-from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
-from churn_model.contract import record_model
-from churn_model.spec import Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import DataValidationError, validate
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.validation import DataValidationError, validate
+from churn_model.model.card import FeatureSpec
+from churn_model.serving.contract import record_model
+from churn_model.serving.fast_path import (
+    compile_pipeline,
+    frame_columns,
+    matches_pipeline,
+)
+from churn_model.serving.request_limits import record_bytes
+from churn_model.table import Schema
 
 from fresh_domain import run_in_domain, schema_source
 from schemas import RANKED, REGIONS

@@ -1,7 +1,7 @@
 """The compiled scoring path gives exactly the pipeline's probabilities, and refuses what it can't.
 
-The service scores through :mod:`churn_model.compiled`; these tests pin that it
-computes the same thing as ``Pipeline.predict_proba``, bit for bit, on the real trained pipeline
+The service scores through :mod:`churn_model.serving.fast_path`; these tests pin that
+it computes the same thing as ``Pipeline.predict_proba``, bit for bit, on the real trained pipeline
 (missing values and every category included), and that any pipeline shape it does not understand
 falls back to the pipeline itself.
 """
@@ -18,12 +18,17 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from churn_model import compiled as compiled_module
-from churn_model import scoring
-from churn_model.compiled import compile_pipeline, frame_columns, matches_pipeline
-from churn_model.contract import Record
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
-from churn_model.scoring import (
+from churn_model.serving import fast_path, served_model
+from churn_model.serving.contract import Record
+from churn_model.serving.fast_path import (
+    compile_pipeline,
+    frame_columns,
+    matches_pipeline,
+)
+from churn_model.serving.served_model import (
     ServedModel,
     load_served_model,
     record_columns,
@@ -31,9 +36,7 @@ from churn_model.scoring import (
     score_frame,
     score_records,
 )
-from churn_model.spec import Column, Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import validate
+from churn_model.table import Column, Schema
 
 from schemas import OTHER
 from served_model import make_model_dir, records, sample
@@ -98,8 +101,8 @@ def test_without_a_compiled_path_the_pipeline_scores(served: ServedModel) -> Non
 def test_a_compiled_path_that_disagrees_is_not_used(
     served: ServedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scoring, "matches_pipeline", lambda *_: False)
-    assert scoring.verified_compiled(served.pipeline) is None
+    monkeypatch.setattr(served_model, "matches_pipeline", lambda *_: False)
+    assert served_model.verified_compiled(served.pipeline) is None
 
 
 def _frame() -> pd.DataFrame:
@@ -195,7 +198,7 @@ def test_a_dropped_remainder_and_dropped_step_are_skipped() -> None:
 
 
 def test_a_pipeline_that_does_not_compile_is_served_as_is() -> None:
-    assert scoring.verified_compiled(_fit(_columns(("s", StandardScaler(), ["y"])))) is None
+    assert served_model.verified_compiled(_fit(_columns(("s", StandardScaler(), ["y"])))) is None
 
 
 def _without(schema: Schema, kinds: set[str]) -> Schema:
@@ -262,7 +265,7 @@ def test_a_schema_missing_a_kind_of_column_compiles_and_matches(schema: Schema) 
         train[schema.feature_names()], schema.label.encode(train[schema.label.name])
     )
     probe = _typed(schema, 256, seed=0)[schema.feature_names()]
-    compiled = scoring.verified_compiled(pipeline, probe)
+    compiled = served_model.verified_compiled(pipeline, probe)
     assert compiled is not None  # each understood step with columns compiles; empty ones add none
     assert np.array_equal(
         compiled.positive_probability(frame_columns(probe)), pipeline.predict_proba(probe)[:, 1]
@@ -275,9 +278,9 @@ def test_a_step_that_raises_while_compiling_means_no_fast_path(
     def unreadable(*_: object) -> None:
         raise AttributeError("a fitted attribute the compiler expected is not there")
 
-    monkeypatch.setattr(compiled_module, "_block", unreadable)
+    monkeypatch.setattr(fast_path, "_block", unreadable)
     assert compile_pipeline(served.pipeline) is None
-    assert scoring.verified_compiled(served.pipeline) is None
+    assert served_model.verified_compiled(served.pipeline) is None
 
 
 def test_a_compiled_path_that_raises_on_the_probe_rows_is_not_used(
@@ -286,8 +289,8 @@ def test_a_compiled_path_that_raises_on_the_probe_rows_is_not_used(
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate")
 
-    monkeypatch.setattr(compiled_module.CompiledPipeline, "transform", crash)
-    assert scoring.verified_compiled(served.pipeline) is None
+    monkeypatch.setattr(fast_path.CompiledPipeline, "transform", crash)
+    assert served_model.verified_compiled(served.pipeline) is None
 
 
 @pytest.mark.parametrize(

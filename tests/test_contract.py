@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from churn_model.contract import (
+from churn_model.serving.contract import (
     check_names,
     predicted_field,
     prediction_model,
@@ -14,7 +14,7 @@ from churn_model.contract import (
     record_fields,
     record_model,
 )
-from churn_model.spec import Column, Label, LabelValue, Schema, SchemaError
+from churn_model.table import Column, Label, LabelValue, Schema, SchemaError
 
 from schemas import OTHER
 

@@ -37,7 +37,7 @@ def in_build_context(path: str, dockerignore: str) -> bool:
 
 def test_the_image_context_has_none_of_copiers_files() -> None:
     dockerignore = (ROOT / ".dockerignore").read_text(encoding="utf-8")
-    assert in_build_context("src/churn_model/serve.py", dockerignore)
+    assert in_build_context("src/churn_model/serving/app.py", dockerignore)
     assert in_build_context("uv.lock", dockerignore)
     leaked = [path for path in COPIER_FILES if in_build_context(path, dockerignore)]
     assert leaked == [], f".dockerignore lets copier's files into the image: {leaked}"

@@ -17,23 +17,23 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from churn_model import data
-from churn_model.card import DataInfo
 from churn_model.cli import app
-from churn_model.data import (
+from churn_model.data import pinning
+from churn_model.data.pinning import (
     DATA_FILE,
     DVC_FILE,
+    DataInfo,
     data_version,
     load_dataset,
     materialise,
     read_table,
-    write_csv,
 )
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
 from churn_model.domain import example
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import validate
 
 from model_support import spare_name
 
@@ -229,7 +229,7 @@ def test_missing_data_is_pulled_when_a_remote_answers_else_rebuilt(
         "pull": _completed(returncode=pull_rc),
         "data": MATCHES,
     }
-    monkeypatch.setattr(data, "_dvc", _fake_dvc(answers, calls))
+    monkeypatch.setattr(pinning, "_dvc", _fake_dvc(answers, calls))
     frame, info = load_dataset()
     assert calls == expected_calls
     assert info == DataInfo(version=data_version(DATA_FILE), source=str(DATA_FILE), rows=ROWS)
@@ -244,7 +244,7 @@ def test_a_rebuild_that_is_not_the_pin_is_removed_and_the_way_out_named(
     # data.dvc pins a team's own data, and no remote is configured: rebuilding the bundled sample
     # cannot help. The advice must not be "run `just data` again", which would loop.
     answers = {"remote": _completed("", 1), "data": DIFFERS}
-    monkeypatch.setattr(data, "_dvc", _fake_dvc(answers, []))
+    monkeypatch.setattr(pinning, "_dvc", _fake_dvc(answers, []))
     with pytest.raises(UserError) as caught:
         materialise()
     message = str(caught.value)
@@ -260,7 +260,7 @@ def test_without_a_remote_nor_a_generator_the_remote_is_asked_for(
     dvc_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(example, "build_sample", None)
-    monkeypatch.setattr(data, "_dvc", _fake_dvc({"remote": _completed("", 1)}, []))
+    monkeypatch.setattr(pinning, "_dvc", _fake_dvc({"remote": _completed("", 1)}, []))
     with pytest.raises(UserError) as caught:
         materialise()
     message = str(caught.value)
@@ -290,7 +290,7 @@ def test_data_that_differs_gets_the_ways_out_that_lead_somewhere(
         monkeypatch.setattr(example, "build_sample", None)
     write_csv(synthetic_frame(ROWS, seed=4), DATA_FILE)
     answers = {"remote": _completed(remote, 0 if remote else 1), "data": DIFFERS}
-    monkeypatch.setattr(data, "_dvc", _fake_dvc(answers, []))
+    monkeypatch.setattr(pinning, "_dvc", _fake_dvc(answers, []))
     with pytest.raises(UserError) as caught:
         materialise()
     message = str(caught.value)
@@ -316,7 +316,7 @@ def test_a_failing_dvc_is_a_user_error(
     message: str,
 ) -> None:
     write_csv(synthetic_frame(ROWS), DATA_FILE)
-    monkeypatch.setattr(data, "_dvc", lambda *_: answer)
+    monkeypatch.setattr(pinning, "_dvc", lambda *_: answer)
     with pytest.raises(UserError, match=message):
         materialise()
 
@@ -328,11 +328,11 @@ def test_missing_dvc_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_workspace_summary_names_what_is_there(dvc_repo: Path) -> None:
-    assert data._workspace_summary() == "data/ is missing"
+    assert pinning._workspace_summary() == "data/ is missing"
     for index in range(7):
         (dvc_repo / "data").mkdir(exist_ok=True)
         (dvc_repo / "data" / f"f{index}.csv").write_text("x", encoding="utf-8")
-    assert data._workspace_summary().endswith(
+    assert pinning._workspace_summary().endswith(
         "7 file(s), 7 bytes (f0.csv, f1.csv, f2.csv, f3.csv, f4.csv, ...)"
     )
 
@@ -473,7 +473,7 @@ runner = CliRunner()
 def test_cli_data_prints_a_one_line_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     info = DataInfo(version="md5:abc.dir", source=str(DATA_FILE), rows=3)
     frame = synthetic_frame(3)
-    monkeypatch.setattr("churn_model.data.load_dataset", lambda: (frame, info))
+    monkeypatch.setattr("churn_model.data.pinning.load_dataset", lambda: (frame, info))
     result = runner.invoke(app, ["data"])
     assert result.exit_code == 0
     assert result.stdout == (

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.card import ModelCard, read_card
 from churn_model.config import (
     GateConfig,
     SizeBudget,
@@ -16,9 +14,11 @@ from churn_model.config import (
     load_slice_minimum,
 )
 from churn_model.errors import UserError
-from churn_model.evaluate import ClassificationMetrics, Metrics
 from churn_model.files import sha256_of
-from churn_model.gate import (
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.card import ModelCard, read_card
+from churn_model.model.evaluation import ClassificationMetrics, Metrics
+from churn_model.release.gate import (
     SUMMARY_FILE,
     VERDICT_FILE,
     Baseline,

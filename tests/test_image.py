@@ -32,9 +32,9 @@ import httpx
 import pytest
 import yaml
 
-from churn_model.artifact import CARD_FILE
-from churn_model.card import read_card, write_card
-from churn_model.smoke import Check
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.card import read_card, write_card
+from churn_model.serving.smoke import Check
 
 from served_model import make_model_dir
 

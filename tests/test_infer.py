@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 from churn_model.cli import app
 from churn_model.config import SliceMinimum
-from churn_model.data import write_csv
+from churn_model.data.infer_schema import MAX_CATEGORIES, Inferred, infer, render
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
 from churn_model.errors import UserError
-from churn_model.infer import MAX_CATEGORIES, Inferred, infer, render
-from churn_model.spec import Column, Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import validate
+from churn_model.table import Column, Schema
 
 from schemas import OTHER, RANKED, REGIONS
 

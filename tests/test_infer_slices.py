@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from churn_model.cli import app
 from churn_model.config import SliceMinimum, load_slice_minimum, load_split_config
-from churn_model.data import write_csv
+from churn_model.data.infer_schema import Inferred, infer, render
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.errors import UserError
-from churn_model.infer import Inferred, infer, render
-from churn_model.spec import Column, Label, Schema, Slice
-from churn_model.synthetic import synthetic_frame
+from churn_model.table import Column, Label, Schema, Slice
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 4_000

@@ -20,13 +20,13 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import VotingClassifier
 
-from churn_model.artifact import save_model
 from churn_model.config import load_gate_config, load_model_config
-from churn_model.data import load_dataset
+from churn_model.data.pinning import load_dataset
 from churn_model.domain.features import build_pipeline
-from churn_model.evaluate import Metrics, evaluate
-from churn_model.gate import Baseline, GateRow, check_metrics
-from churn_model.train import TrainedModel, split_table, train
+from churn_model.model.artifact import save_model
+from churn_model.model.evaluation import Metrics, evaluate
+from churn_model.model.training import TrainedModel, split_table, train
+from churn_model.release.gate import Baseline, GateRow, check_metrics
 
 from model_support import ROOT, declared_latency, fast_config, write_sample
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from churn_model.artifact import CARD_FILE
-from churn_model.card import read_card
 from churn_model.cli import app
 from churn_model.config import SliceMinimum, load_gate_config
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.card import read_card
 
 from model_support import (
     above,

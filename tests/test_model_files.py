@@ -15,20 +15,20 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from churn_model.artifact import (
+from churn_model.cli import app
+from churn_model.config import load_gate_config, load_model_config
+from churn_model.domain.features import build_pipeline
+from churn_model.domain.schema import SCHEMA
+from churn_model.errors import UserError
+from churn_model.model.artifact import (
     MAX_LOADED_BYTES,
     MODEL_FILE,
     load_model,
     model_loaded_bytes,
     save_model,
 )
-from churn_model.cli import app
-from churn_model.config import load_gate_config, load_model_config
-from churn_model.domain.features import build_pipeline
-from churn_model.domain.schema import SCHEMA
-from churn_model.errors import UserError
-from churn_model.scoring import load_served_model
-from churn_model.serve import create_app
+from churn_model.serving.app import create_app
+from churn_model.serving.served_model import load_served_model
 
 from model_support import ROOT
 from served_model import make_model_dir, sample

@@ -17,14 +17,18 @@ import pytest
 from pydantic import BaseModel
 
 from churn_model import PROJECT_NAME
-from churn_model.bodies import RecordValidator, parse_json, record_bytes
-from churn_model.contract import (
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.serving.contract import (
     ID_LENGTH,
     prediction_model,
     record_fields,
     record_model,
 )
-from churn_model.synthetic import synthetic_frame
+from churn_model.serving.request_limits import (
+    RecordValidator,
+    parse_json,
+    record_bytes,
+)
 
 from fresh_domain import run_in_domain, schema_source
 from schemas import ODD

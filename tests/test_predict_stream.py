@@ -21,14 +21,14 @@ import pytest
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
-from churn_model import predict
 from churn_model.cli import app
-from churn_model.contract import predicted_field, probability_field
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.predict import predict_file, spelt
-from churn_model.spec import Column, Label, LabelValue
-from churn_model.validation import validate
+from churn_model.serving import batch_scoring
+from churn_model.serving.batch_scoring import predict_file, spelt
+from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.table import Column, Label, LabelValue
 
 from model_support import spare_name
 from served_model import THRESHOLD, make_model_dir, sample
@@ -114,7 +114,7 @@ def test_both_csv_writers_write_the_same_text(
     table.assign(**{NOTE: notes}).to_csv(source, index=False)
     arrow, plain = tmp_path / "arrow.csv", tmp_path / "plain.csv"
     assert _predict(source, arrow, trained[0]).exit_code == 0
-    monkeypatch.setattr(predict, "_csv_lines", lambda *_: None)  # as without pyarrow
+    monkeypatch.setattr(batch_scoring, "_csv_lines", lambda *_: None)  # as without pyarrow
     assert _predict(source, plain, trained[0]).exit_code == 0
     pd.testing.assert_frame_equal(_text(arrow), _text(plain))
     pd.testing.assert_frame_equal(
@@ -277,9 +277,9 @@ def test_the_predicted_value_is_the_labels_own(
     """Written as a training file spells it (CSV, either writer), typed in Parquet."""
     (positive, negative), writer = case
     label = Label(SCHEMA.label.name, positive, negative, "The label, spelt another way.")
-    monkeypatch.setattr(predict, "SCHEMA", replace(SCHEMA, label=label))
+    monkeypatch.setattr(batch_scoring, "SCHEMA", replace(SCHEMA, label=label))
     if writer == "pandas":
-        monkeypatch.setattr(predict, "_csv_lines", lambda *_: None)  # as without pyarrow
+        monkeypatch.setattr(batch_scoring, "_csv_lines", lambda *_: None)  # as without pyarrow
     source = tmp_path / "in.csv"
     output = tmp_path / ("out.parquet" if writer == "parquet" else "out.csv")
     table.to_csv(source, index=False)

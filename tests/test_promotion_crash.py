@@ -7,7 +7,8 @@ from the first write to the last. After each kill:
 
 - ``git status`` shows nothing the team could commit by mistake: no temporary file (they are
   ignored), and either nothing changed or exactly the views of a new champion;
-- the next read (:func:`churn_model.registry.settle`, which ``gate``, ``promote``,
+- the next read (:func:`churn_model.release.registry.settle`, which ``gate``,
+``promote``,
   ``rollback``, ``export`` and ``register`` start with) leaves pointer, ``ci/baseline.json`` and
   ``docs/model/`` all describing one champion, the old or the new, and no leftover file;
 - the promotion can then be run again and succeeds.
@@ -25,15 +26,16 @@ from pathlib import Path
 
 import pytest
 
-from churn_model import candidate, registry
-from churn_model.gate import (
+from churn_model.model import candidate
+from churn_model.release import registry
+from churn_model.release.gate import (
     SUMMARY_FILE,
     read_baseline,
     read_verdict,
     render_markdown,
     run_gate,
 )
-from churn_model.registry import DOCS_FILES
+from churn_model.release.registry import DOCS_FILES
 
 from kill_at_write import REPORT
 from model_support import ROOT, fast_latency, lenient_gates, make_project, write_sample

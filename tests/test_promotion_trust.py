@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from churn_model import gate, registry
-from churn_model.artifact import CARD_FILE, METRICS_FILE
-from churn_model.card import read_card
 from churn_model.config import GateConfig, ModelConfig
 from churn_model.errors import UserError
-from churn_model.gate import VERDICT_FILE, read_baseline, run_gate
-from churn_model.rederive import Remeasured, remeasure
-from churn_model.report import REPORT_FILE
+from churn_model.model.artifact import CARD_FILE, METRICS_FILE
+from churn_model.model.card import read_card
+from churn_model.model.report import REPORT_FILE
+from churn_model.release import gate, registry
+from churn_model.release.gate import VERDICT_FILE, read_baseline, run_gate
+from churn_model.release.remeasure import Remeasured, remeasure
 
 from model_support import above, fast_latency, lenient_gates, small_candidate
 

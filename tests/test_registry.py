@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from churn_model import registry
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.card import read_card
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
-from churn_model.gate import (
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.card import read_card
+from churn_model.model.report import REPORT_FILE, ROC_FILE
+from churn_model.release import registry
+from churn_model.release.gate import (
     SUMMARY_FILE,
     VERDICT_FILE,
     hash_files,
@@ -23,7 +24,6 @@ from churn_model.gate import (
     render_markdown,
     run_gate,
 )
-from churn_model.report import REPORT_FILE, ROC_FILE
 
 from model_support import above, lenient_gates, small_candidate
 

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import NoSuchExample
 
-from churn_model.data import write_csv
-from churn_model.tables import read_whole
-from churn_model.validation import validate
+from churn_model.data.tables import read_whole, write_csv
+from churn_model.data.validation import validate
 
 from drawn_tables import DrawnTable
 from schema_strategies import CORNERS, EXAMPLES, corners_of, drawn_tables

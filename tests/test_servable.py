@@ -20,20 +20,22 @@ from pydantic import BaseModel
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
-from churn_model import compiled, contract, gate, registry, scoring, servable, train
-from churn_model.artifact import CARD_FILE
 from churn_model.cli import app
 from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.gate import (
+from churn_model.model import training
+from churn_model.model.artifact import CARD_FILE
+from churn_model.release import gate, registry, serving_check
+from churn_model.release.gate import (
     VERDICT_FILE,
     Verdict,
     check_judgement,
     read_verdict,
     run_gate,
 )
-from churn_model.servable import ServingCheck, check_serving
+from churn_model.release.serving_check import ServingCheck, check_serving
+from churn_model.serving import contract, fast_path, served_model
 
 from model_support import fast_latency, lenient_gates, make_project, small_candidate
 
@@ -51,7 +53,7 @@ def _with_a_step_selecting_nothing(params: ModelParams, seed: int) -> Pipeline:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as patch, fast_latency():
-        patch.setattr(train, "build_pipeline", _with_a_step_selecting_nothing)
+        patch.setattr(training, "build_pipeline", _with_a_step_selecting_nothing)
         return small_candidate(tmp_path_factory.mktemp("servable"), rows=1_500)
 
 
@@ -79,12 +81,14 @@ def _edit_card_features(folder: Path) -> str:
 def test_a_step_selecting_nothing_is_served_on_the_fast_path_and_passes(folder: Path) -> None:
     verdict = run_gate(folder, LENIENT, None)
     assert verdict.passed, gate.render_markdown(verdict)
-    assert verdict.serving == ServingCheck(probe_rows=scoring.PROBE_ROWS, fast_path=True, gap=0.0)
+    assert verdict.serving == ServingCheck(
+        probe_rows=served_model.PROBE_ROWS, fast_path=True, gap=0.0
+    )
     row = _serving(verdict)
     assert (row.status, row.value, row.limit) == ("pass", 0.0, 0.0)
     assert "fast path and pipeline, POST /predict, POST /predict/batch, batch" in row.note
     assert "| serving | probability_gap |" in (folder / gate.SUMMARY_FILE).read_text()
-    assert scoring.load_served_model(folder).compiled is not None
+    assert served_model.load_served_model(folder).compiled is not None
 
 
 def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
@@ -114,15 +118,15 @@ def test_a_fast_path_that_disagrees_with_the_pipeline_fails(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A verification that lets a drifting fast path through: the served answers drift with it.
-    original = compiled.CompiledPipeline.positive_probability
+    original = fast_path.CompiledPipeline.positive_probability
 
     def drifting(
-        self: compiled.CompiledPipeline, columns: compiled.Columns
+        self: fast_path.CompiledPipeline, columns: fast_path.Columns
     ) -> npt.NDArray[np.float64]:
         return np.clip(original(self, columns) + 1e-9, 0.0, 1.0)
 
-    monkeypatch.setattr(scoring, "matches_pipeline", lambda *_: True)
-    monkeypatch.setattr(compiled.CompiledPipeline, "positive_probability", drifting)
+    monkeypatch.setattr(served_model, "matches_pipeline", lambda *_: True)
+    monkeypatch.setattr(fast_path.CompiledPipeline, "positive_probability", drifting)
     check = check_serving(folder)
     assert check.fast_path
     assert check.gap is not None
@@ -152,7 +156,7 @@ def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate\nand a second line")
 
-    monkeypatch.setattr(scoring, "verified_compiled", crash)
+    monkeypatch.setattr(served_model, "verified_compiled", crash)
     check = check_serving(folder)
     assert check.problem == (
         f"{folder}: the service fails on the probe rows "
@@ -167,9 +171,9 @@ def test_a_fast_path_that_crashes_declines_and_the_pipeline_serves(
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate")
 
-    monkeypatch.setattr(compiled.CompiledPipeline, "transform", crash)
+    monkeypatch.setattr(fast_path.CompiledPipeline, "transform", crash)
     check = check_serving(folder)
-    assert check == ServingCheck(probe_rows=scoring.PROBE_ROWS, fast_path=False, gap=0.0)
+    assert check == ServingCheck(probe_rows=served_model.PROBE_ROWS, fast_path=False, gap=0.0)
     assert "pipeline (no fast path)" in gate.serving_row(check).note
 
 
@@ -228,8 +232,8 @@ def test_a_serving_check_says_why_exactly_when_it_failed(gap: float | None, prob
 
 
 def test_probe_rows_become_json_records_the_service_accepts() -> None:
-    records = servable.json_records(scoring.probe_rows())
-    assert len(records) == scoring.PROBE_ROWS
+    records = serving_check.json_records(served_model.probe_rows())
+    assert len(records) == served_model.PROBE_ROWS
     assert json.loads(json.dumps(records)) == records  # plain JSON values, nothing numpy
     missing = any(value is None for record in records for value in record.values())
     assert missing == any(column.nullable for column in SCHEMA.features)  # a null where allowed
@@ -239,11 +243,11 @@ def test_probe_rows_become_json_records_the_service_accepts() -> None:
 def test_a_refused_or_short_answer_is_one_sentence(tmp_path: Path) -> None:
     refused = httpx.Response(422, json={"message": "records.0.tenure: too big\nrecords.1: bad"})
     with pytest.raises(UserError) as caught:
-        servable._probabilities(tmp_path, refused, "/predict/batch", 2)
+        serving_check._probabilities(tmp_path, refused, "/predict/batch", 2)
     assert str(caught.value) == (
         f"{tmp_path}: the service answered POST /predict/batch with 422 on the probe rows "
         "(records.0.tenure: too big records.1: bad)"
     )
     short = httpx.Response(200, json={"predictions": []})
     with pytest.raises(UserError, match=r"answered POST /predict/batch with 0 predictions for 2"):
-        servable._probabilities(tmp_path, short, "/predict/batch", 2)
+        serving_check._probabilities(tmp_path, short, "/predict/batch", 2)

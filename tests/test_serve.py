@@ -12,17 +12,18 @@ from fastapi.testclient import TestClient
 from sklearn.pipeline import Pipeline
 
 from churn_model import PROJECT_NAME, __version__
-from churn_model.artifact import CARD_FILE
-from churn_model.bodies import batch_bytes
-from churn_model.card import FeatureSpec, ModelCard, read_card, write_card
-from churn_model.contract import predicted_field, probability_field
-from churn_model.data import read_table, write_csv
+from churn_model.data.pinning import read_table
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.scoring import load_served_model
-from churn_model.serve import ENV_VARS, create_app, load_settings
-from churn_model.spec import Column
-from churn_model.validation import validate
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.card import FeatureSpec, ModelCard, read_card, write_card
+from churn_model.serving.app import ENV_VARS, create_app, load_settings
+from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.request_limits import batch_bytes
+from churn_model.serving.served_model import load_served_model
+from churn_model.table import Column
 
 from model_support import spare_name
 from served_model import THRESHOLD, make_model_dir, records, sample

@@ -25,17 +25,17 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 from starlette.types import Message
 
-from churn_model import bodies
-from churn_model.bodies import (
+from churn_model.domain.schema import SCHEMA
+from churn_model.serving import request_limits
+from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
+from churn_model.serving.contract import MAX_PROBLEMS, ErrorResponse, record_model
+from churn_model.serving.request_limits import (
     BadRequest,
     RecordValidator,
     batch_bytes,
     read_body,
     record_bytes,
 )
-from churn_model.contract import MAX_PROBLEMS, ErrorResponse, record_model
-from churn_model.domain.schema import SCHEMA
-from churn_model.serve import IDLE_TIMEOUT_S, create_app
 
 from schemas import OTHER
 from served_model import make_model_dir, records, running_service, sample
@@ -80,15 +80,15 @@ def refused(response: httpx.Response | httpx2.Response, status: int) -> ErrorRes
 def test_the_limits_are_what_a_record_can_legitimately_carry(record: dict[str, Any]) -> None:
     one = len(json.dumps(record, indent=4).encode())
     assert one < record_bytes()
-    # Bounded by what the schema's longest record needs: its longest category values, any
-    # number's text, ignored keys (bodies.IGNORED_MIN_BYTES at least), whitespace, a wrapper.
+    # Bounded by what the schema's longest record needs: its longest category values, any number's
+    # text, ignored keys (request_limits.IGNORED_MIN_BYTES at least), whitespace, a wrapper.
     longest = {
         **record,
         **{c.name: max(c.categories, key=len) for c in SCHEMA.features if c.kind == "category"},
     }
     columns = len(SCHEMA.features) + 1
     assert record_bytes() <= 4 * (
-        bodies.IGNORED_MIN_BYTES + len(json.dumps(longest)) + 32 * columns
+        request_limits.IGNORED_MIN_BYTES + len(json.dumps(longest)) + 32 * columns
     )
     # Room for keys the model ignores: as many bytes again as its own fields, 512 at least.
     wider = {**record, **{f"column {i}": "x" * 20 for i in range(30)}}
@@ -167,18 +167,18 @@ def test_an_error_body_lists_at_most_twenty_problems(
 def test_long_field_names_are_not_echoed_whole(client: TestClient, record: dict[str, Any]) -> None:
     # Longer than what is echoed, yet within the body limit a record of this schema gets.
     spare = record_bytes() - len(json.dumps(record)) - 16
-    assert spare > 2 * bodies.FIELD_TEXT
+    assert spare > 2 * request_limits.FIELD_TEXT
     first = SCHEMA.feature_names()[0]
     misspelt = {k: v for k, v in record.items() if k != first} | {"x" * spare: 1}
     error = refused(client.post("/predict", json=misspelt), 422)
-    shown = "'" + "x" * (bodies.FIELD_TEXT - 1) + "…'"
+    shown = "'" + "x" * (request_limits.FIELD_TEXT - 1) + "…'"
     assert (
         error.detail[0].message == f"Field required (the record's other keys are ignored: {shown})"
     )
     envelope = refused(
         client.post("/predict/batch", json={"records": [record], "x" * spare: 1}), 422
     )
-    assert [len(p.field) for p in envelope.detail] == [bodies.FIELD_TEXT]
+    assert [len(p.field) for p in envelope.detail] == [request_limits.FIELD_TEXT]
 
 
 # ------------------------------------------------------------------------------ unreadable JSON
@@ -218,14 +218,14 @@ def test_an_integer_too_large_for_a_float_field_says_so() -> None:
     record = {"amount": 1.0, "visits": 1, "region": "east", "member": None, "score": 0.0}
     text = json.dumps({**record, "amount": "@"}).replace('"@"', "9" * 400)
     with pytest.raises(BadRequest) as caught:
-        RecordValidator(record_model(OTHER)).record(bodies.parse_json(text.encode()))
+        RecordValidator(record_model(OTHER)).record(request_limits.parse_json(text.encode()))
     error = caught.value.response()
     assert [p.field for p in error.detail] == ["amount"]
     assert "too large for a float" in error.message
 
 
 def test_a_body_that_stops_arriving_is_a_408(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bodies, "BODY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(request_limits, "BODY_TIMEOUT_S", 0.05)
 
     async def receive() -> Message:
         await asyncio.sleep(10)  # a client that sent its headers and then nothing

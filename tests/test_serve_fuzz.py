@@ -16,7 +16,7 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 
-from churn_model.serve import create_app
+from churn_model.serving.app import create_app
 
 from served_model import make_model_dir
 

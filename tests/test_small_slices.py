@@ -13,13 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from churn_model import evaluate
-from churn_model.artifact import CARD_FILE, MODEL_FILE, save_model
-from churn_model.card import DataInfo, SplitInfo, read_card
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
+from churn_model.data.pinning import DataInfo
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.errors import UserError
-from churn_model.evaluate import Metrics, classification_metrics
-from churn_model.gate import (
+from churn_model.model import evaluation
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE, save_model
+from churn_model.model.card import SplitInfo, read_card
+from churn_model.model.evaluation import Metrics, classification_metrics
+from churn_model.model.report import render_markdown as render_report
+from churn_model.model.training import split_table, train
+from churn_model.release.gate import (
     BOUND_FILES,
     Verdict,
     check_judgement,
@@ -30,12 +34,9 @@ from churn_model.gate import (
     render_table,
     run_gate,
 )
-from churn_model.rederive import disagreements
-from churn_model.report import render_markdown as render_report
-from churn_model.servable import ServingCheck
-from churn_model.synthetic import synthetic_frame
-from churn_model.tracking import flat_numbers
-from churn_model.train import split_table, train
+from churn_model.release.remeasure import disagreements
+from churn_model.release.serving_check import ServingCheck
+from churn_model.release.tracking import flat_numbers
 
 from model_support import RowSlices, fast_config, lenient_gates, small_candidate
 
@@ -58,8 +59,8 @@ def metrics(tmp_path_factory: pytest.TempPathFactory) -> Metrics:
     )
     save_model(trained.pipeline, folder / MODEL_FILE)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluate, "SCHEMA", slices)
-        found = evaluate.evaluate(
+        patch.setattr(evaluation, "SCHEMA", slices)
+        found = evaluation.evaluate(
             trained.pipeline,
             trained.x_test,
             y_test,
@@ -205,7 +206,7 @@ def test_a_candidate_with_an_empty_slice_is_written_gated_and_promotable(
         synthetic_frame(1_200, seed=4), config.split.test_size, config.seed
     )
     trained_on = [label for label in range(1_200) if label not in set(x_test.index)][:11]
-    monkeypatch.setattr(evaluate, "SCHEMA", RowSlices(tiny=trained_on))
+    monkeypatch.setattr(evaluation, "SCHEMA", RowSlices(tiny=trained_on))
     folder = small_candidate(tmp_path, rows=1_200, seed=4)
     card = read_card(folder / CARD_FILE)
     assert (card.metrics.slices["tiny"].rows, card.metrics.slices["tiny"].recall) == (0, None)

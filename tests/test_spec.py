@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, Label, Schema, SchemaError, Slice
-from churn_model.synthetic import synthetic_frame
+from churn_model.table import Column, Label, Schema, SchemaError, Slice
 
 from schemas import OTHER
 

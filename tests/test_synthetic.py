@@ -6,10 +6,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, Label, Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import validate
+from churn_model.table import Column, Label, Schema
 
 from schemas import OTHER
 

@@ -3,7 +3,7 @@
 A hostile review (issue 11, item 4) found that a 5 MB CSV of one line of commas ran for 501 s and
 died with a MemoryError, and that a 2 GB sparse file after 13 KB of valid CSV took 37 s and 6.5 GB
 before being refused (the binary check looked at the first 8 KB only). Each case below failed
-before the bounds of :mod:`churn_model.tables` existed; the sizes are the
+before the bounds of :mod:`churn_model.data.tables` existed; the sizes are the
 smallest that cross a bound, so the suite stays fast (``scripts/benchmark_bad_files.py`` times
 the full-size files).
 """
@@ -14,18 +14,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn_model import tables
-from churn_model.data import read_table, write_csv
-from churn_model.domain.schema import SCHEMA
-from churn_model.errors import UserError
-from churn_model.synthetic import synthetic_frame
-from churn_model.tables import (
+from churn_model.data import tables
+from churn_model.data.pinning import read_table
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import (
     EXTRA_COLUMNS,
     MAX_LINE_BYTES,
     MAX_TABLE_BYTES,
     max_columns,
     read_chunks,
+    write_csv,
 )
+from churn_model.domain.schema import SCHEMA
+from churn_model.errors import UserError
 
 
 @pytest.fixture

@@ -13,7 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from churn_model.cli import app
-from churn_model.tracking import URI_ENV, connect, flat_numbers, mask_uri, scrub
+from churn_model.release.tracking import (
+    URI_ENV,
+    connect,
+    flat_numbers,
+    mask_uri,
+    scrub,
+)
 
 runner = CliRunner()
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "churn_model"

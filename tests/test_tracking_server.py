@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from churn_model import PROJECT_NAME
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.card import read_card
 from churn_model.files import sha256_of
-from churn_model.tracking import CHAMPION_ALIAS, flat_numbers
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.card import read_card
+from churn_model.release.tracking import CHAMPION_ALIAS, flat_numbers
 
 from model_support import fast_config
 from repo_copy import ROOT, copy_repository, reused_environment

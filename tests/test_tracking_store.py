@@ -16,13 +16,14 @@ import pytest
 from typer.testing import CliRunner
 
 from churn_model import PROJECT_NAME
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.card import read_card
 from churn_model.cli import app
 from churn_model.errors import UserError
 from churn_model.files import sha256_of
-from churn_model.gate import Baseline, run_gate
-from churn_model.tracking import (
+from churn_model.model import candidate
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.card import read_card
+from churn_model.release.gate import Baseline, run_gate
+from churn_model.release.tracking import (
     CHAMPION_ALIAS,
     URI_ENV,
     Tracker,
@@ -119,6 +120,24 @@ def test_a_failure_while_logging_marks_the_run_failed(
     with pytest.raises(UserError, match=r"^logging candidate .* to MLflow at file://.* failed: "):
         log_candidate(broken, gated, card)
     assert [run.info.status for run in tracker.client.search_runs([broken_id])] == ["FAILED"]
+
+
+def test_a_candidate_not_created_after_its_run_was_logged_leaves_the_run_failed(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run is logged from the staged folder; then the rename into place fails (the id is
+    # taken by another candidate): no candidate, no staging folder, and the run says FAILED.
+    taken = tmp_path / "candidates" / "taken-1"
+    taken.mkdir(parents=True)
+    (taken / CARD_FILE).write_text("another candidate's card", encoding="utf-8")
+    monkeypatch.setattr(candidate, "new_candidate_id", lambda _now: "taken-1")
+    with pytest.raises(OSError):
+        small_candidate(tmp_path, tracker=tracker)
+    assert [folder.name for folder in (tmp_path / "candidates").iterdir()] == ["taken-1"]
+    runs = tracker.client.search_runs(
+        [tracker.experiment_id], filter_string="tags.candidate_id = 'taken-1'"
+    )
+    assert [run.info.status for run in runs] == ["FAILED"]
 
 
 @pytest.mark.parametrize(

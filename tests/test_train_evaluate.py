@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_model import candidate, evaluate
-from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model, save_model
-from churn_model.card import read_card
 from churn_model.config import ModelConfig, load_model_config
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
-from churn_model.synthetic import synthetic_frame
-from churn_model.train import TrainedModel, train
+from churn_model.model import candidate, evaluation
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE, load_model, save_model
+from churn_model.model.card import read_card
+from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
+from churn_model.model.training import TrainedModel, train
 
 from model_support import ROOT, fast_config, fast_latency, write_sample
 
@@ -56,10 +56,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, config_path: Path) -> Path:
         )
 
 
-def _measure(model: TrainedModel, folder: Path) -> evaluate.Metrics:
+def _measure(model: TrainedModel, folder: Path) -> evaluation.Metrics:
     save_model(model.pipeline, folder / MODEL_FILE)
     with fast_latency():
-        found = evaluate.evaluate(
+        found = evaluation.evaluate(
             model.pipeline,
             model.x_test,
             model.y_test,
@@ -112,7 +112,7 @@ def test_every_declared_slice_is_measured_on_its_rows(built: Path) -> None:
 
 
 def test_single_class_rows_have_no_auc_and_zero_over_zero_is_none() -> None:
-    metrics = evaluate.classification_metrics(np.zeros(4, dtype=np.int64), np.full(4, 0.1), 0.5)
+    metrics = evaluation.classification_metrics(np.zeros(4, dtype=np.int64), np.full(4, 0.1), 0.5)
     assert metrics.roc_auc is None
     assert metrics.precision is metrics.recall is metrics.f1 is None
     assert metrics.accuracy == 1.0
@@ -125,9 +125,9 @@ def test_latency_pads_short_tables_to_the_batch_size() -> None:
         seen.append(len(batch))
         return None
 
-    stats = evaluate.measure_latency(predict, synthetic_frame(600, seed=1), 1_000, 4, rounds=2)
+    stats = evaluation.measure_latency(predict, synthetic_frame(600, seed=1), 1_000, 4, rounds=2)
     assert set(seen) == {1_000}
-    assert len(seen) == evaluate.WARMUP_CALLS + 2 * 4
+    assert len(seen) == evaluation.WARMUP_CALLS + 2 * 4
     assert 0 <= stats.cpu_p50_ms <= stats.cpu_p95_ms <= stats.cpu_p99_ms
     assert 0 <= stats.wall_p50_ms <= stats.wall_p99_ms
 
@@ -139,13 +139,13 @@ def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) ->
         assert (built / plot).read_bytes().startswith(b"\x89PNG")
         assert b"Software" not in (built / plot).read_bytes()
     card = read_card(built / CARD_FILE)
-    stored = evaluate.Metrics.model_validate_json((built / "metrics.json").read_text())
+    stored = evaluation.Metrics.model_validate_json((built / "metrics.json").read_text())
     assert stored == card.metrics
     assert card.metrics.model_size_bytes == (built / MODEL_FILE).stat().st_size
     with zipfile.ZipFile(built / MODEL_FILE) as archive:
         inflated = sum(member.file_size for member in archive.infolist())
     assert card.metrics.model_loaded_bytes == inflated
-    assert set(card.metrics.latency) == set(evaluate.LATENCY_PLAN)
+    assert set(card.metrics.latency) == set(evaluation.LATENCY_PLAN)
     report = (built / REPORT_FILE).read_text()
     assert f"`{card.id}`" in report
     assert all(f"| {name} |" in report for name in SCHEMA.slice_names())
@@ -169,7 +169,7 @@ def test_the_card_records_what_produced_the_model(built: Path, config: ModelConf
 
 def test_the_saved_model_loads_and_predicts(built: Path) -> None:
     model = load_model(built / MODEL_FILE)
-    scores = evaluate.score(model, synthetic_frame(10, seed=9)[SCHEMA.feature_names()])
+    scores = evaluation.score(model, synthetic_frame(10, seed=9)[SCHEMA.feature_names()])
     assert ((scores >= 0) & (scores <= 1)).all()
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.validation import DataValidationError, build_schema, validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.spec import Column, Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import DataValidationError, build_schema, validate
+from churn_model.table import Column, Schema
 
 from schemas import OTHER
 

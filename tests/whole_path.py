@@ -31,25 +31,30 @@ import numpy.typing as npt
 import pandas as pd
 import uvicorn
 
-from churn_model import calibrate, contract, registry
-from churn_model.artifact import CARD_FILE
-from churn_model.candidate import create_candidate
-from churn_model.card import read_card
 from churn_model.config import load_gate_config, load_model_config
-from churn_model.data import load_dataset, read_table, write_csv
+from churn_model.data.infer_schema import infer, render
+from churn_model.data.pinning import load_dataset, read_table
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import read_whole, write_csv
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.gate import read_baseline, render_markdown, run_gate
-from churn_model.infer import infer, render
-from churn_model.predict import predict_file
-from churn_model.scoring import ServedModel, load_served_model, score_frame
-from churn_model.serve import IDLE_TIMEOUT_S, create_app
-from churn_model.smoke import render as render_smoke
-from churn_model.smoke import run_smoke
-from churn_model.spec import Schema
-from churn_model.synthetic import synthetic_frame
-from churn_model.tables import read_whole
-from churn_model.validation import validate
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.candidate import create_candidate
+from churn_model.model.card import read_card
+from churn_model.release import calibration, registry
+from churn_model.release.gate import read_baseline, render_markdown, run_gate
+from churn_model.serving import contract
+from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
+from churn_model.serving.batch_scoring import predict_file
+from churn_model.serving.served_model import (
+    ServedModel,
+    load_served_model,
+    score_frame,
+)
+from churn_model.serving.smoke import render as render_smoke
+from churn_model.serving.smoke import run_smoke
+from churn_model.table import Schema
 
 from drawn_tables import table_frame
 from model_support import fast_config, fast_latency
@@ -272,7 +277,7 @@ def _champion(stage: Stages, config_path: Path) -> Path:
             config = load_model_config(config_path)
             seeds = [config.seed + offset for offset in range(CALIBRATION_SEEDS)]
             table, info = load_dataset(EXTRACT)
-            found = calibrate.spreads(calibrate.run_seeds(table, config, seeds))
+            found = calibration.spreads(calibration.run_seeds(table, config, seeds))
             reported = {spread.metric for spread in found}
             slices = read_card(candidate / CARD_FILE).metrics.slices  # the first seed's split
             left_out = [
@@ -282,7 +287,7 @@ def _champion(stage: Stages, config_path: Path) -> Path:
             ]
             assert not left_out, f"calibration did not report the slices {left_out}"
             Path("ci").mkdir()
-            drafted = calibrate.draft_gates(found, seeds, info.source)
+            drafted = calibration.draft_gates(found, seeds, info.source)
             Path("ci/gates.toml").write_text(drafted, encoding="utf-8")
         with stage("gate"):
             registry.settle()

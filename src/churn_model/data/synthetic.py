@@ -1,7 +1,7 @@
 """Synthetic tables for any schema: valid records with a learnable label, from a seed.
 
 This module is *machinery*: it knows nothing about the example's columns. Given a
-:class:`~churn_model.spec.Schema` it draws every column within its declared rules
+:class:`~churn_model.table.Schema` it draws every column within its declared rules
 (numbers within their bounds, every category, booleans, missing values in nullable columns, a unique
 id when the schema has one) and a label that depends on the features, so a model trained on it
 reaches a non-trivial ROC AUC (about 0.8 to 0.9). Tests, serving's probe rows, the load test and the
@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, Schema
+from churn_model.table import Column, Schema
 
 MISSING_SHARE = 0.15
 """Share of missing values drawn in each nullable column."""

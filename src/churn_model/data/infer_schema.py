@@ -9,7 +9,7 @@ value (given, or guessed and said so), an id column if one is unique, and slices
 slice whose estimated held-out rows or positives fall under the minimum of ``ci/gates.toml`` is not
 drafted, a category's small values are measured together, and of slices selecting the same rows
 one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). The result
-is a :class:`~churn_model.spec.Schema` (so the draft is checked like any schema)
+is a :class:`~churn_model.table.Schema` (so the draft is checked like any schema)
 rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
 the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as a
 comment beside the drafted column.
@@ -28,10 +28,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from churn_model.config import SliceMinimum, load_slice_minimum, load_split_config
-from churn_model.data import read_table
+from churn_model.data.pinning import read_table
+from churn_model.data.validation import BOOL_TOKENS
 from churn_model.errors import UserError
-from churn_model.spec import Column, Label, LabelValue, Schema, Slice
-from churn_model.validation import BOOL_TOKENS
+from churn_model.table import Column, Label, LabelValue, Schema, Slice
 
 MAX_CATEGORIES = 100
 """By default, a text column with more distinct values than this is left out as free text, and
@@ -651,7 +651,7 @@ def render(inferred: Inferred, source: str) -> str:
         "(a guess, or why a column was left out). Then describe each column.",
         '"""',
         "",
-        f"from churn_model.spec import {imported}",
+        f"from churn_model.table import {imported}",
         "",
         "SCHEMA = Schema(",
     ]

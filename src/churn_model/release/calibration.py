@@ -28,7 +28,6 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
-from churn_model.artifact import MODEL_FILE, save_model
 from churn_model.config import (
     MIN_SLICE_POSITIVES,
     MIN_SLICE_ROWS,
@@ -36,8 +35,9 @@ from churn_model.config import (
     ModelConfig,
     SliceMinimum,
 )
-from churn_model.evaluate import evaluate, flatten
-from churn_model.train import train
+from churn_model.model.artifact import MODEL_FILE, save_model
+from churn_model.model.evaluation import evaluate, flatten
+from churn_model.model.training import train
 
 QUALITY = ("roc_auc", "recall", "f1", "precision", "accuracy")
 """The quality metrics reported overall and per slice."""
@@ -139,7 +139,7 @@ def gated_names(config: GateConfig) -> list[str]:
 class SeedRun:
     """One calibration seed: its flattened metrics, and its held-out labels and scores.
 
-    :mod:`churn_model.decision` proposes a threshold from the scores.
+    :mod:`churn_model.release.decision_threshold` proposes a threshold from the scores.
     """
 
     metrics: dict[str, float | None]
@@ -474,7 +474,7 @@ def draft_gates(
         "[size]",
         "# What loading model.skops inflates (model_loaded_bytes): an absolute ceiling, and at",
         "# most this growth over the baseline's. It must stay under the loader's own ceiling",
-        "# (churn_model.artifact.MAX_LOADED_BYTES).",
+        "# (churn_model.model.artifact.MAX_LOADED_BYTES).",
         f"max_loaded_bytes = {int(ceiling):_}",
         "max_growth = 1.5",
     ]

@@ -2,14 +2,15 @@
 
 A candidate's ``card.json`` and ``metrics.json`` are the model's report of itself: anyone can edit
 them. The gate judges the model instead. From the card it takes only where the figures come from
-(the data's source and version, the split policy, test size and seed, the decision threshold),
-and checks each of those against what can be verified: the data's bytes against the recorded
-version (for the DVC-pinned sample, DVC checks them against ``data.dvc``), and the split and the
-threshold against ``configs/model.toml`` (a card that moved the split's seed would be scored on
-rows the model was trained on). Then it loads ``model.skops`` (safely, see
-:mod:`churn_model.artifact`), re-splits the validated table exactly as training did,
-and measures the loaded model with the same :func:`~churn_model.evaluate.evaluate` that
-training used: quality overall and per slice, size from the file itself, and latency timed here.
+(the data's source and version, the split policy, test size and seed, the decision threshold), and
+checks each of those against what can be verified: the data's bytes against the recorded version
+(for the DVC-pinned sample, DVC checks them against ``data.dvc``), and the split and the threshold
+against ``configs/model.toml`` (a card that moved the split's seed would be scored on rows the model
+was trained on). Then it loads ``model.skops`` (safely, see
+:mod:`churn_model.model.artifact`), re-splits the validated table exactly as training
+did, and measures the loaded model with the same
+:func:`~churn_model.model.evaluation.evaluate` that training used: quality overall and
+per slice, size from the file itself, and latency timed here.
 
 Quality and size are functions of the model file and the data, so the card's figures must equal
 them; any difference means the card does not describe this model, and the candidate is refused.
@@ -27,20 +28,26 @@ import pandas as pd
 from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
-from churn_model.artifact import (
+from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
+from churn_model.data.pinning import (
+    DATA_DIR,
+    DATA_FILE,
+    DVC_FILE,
+    DataInfo,
+    load_dataset,
+)
+from churn_model.errors import UserError
+from churn_model.files import sha256_of
+from churn_model.model.artifact import (
     CARD_FILE,
     METRICS_FILE,
     MODEL_FILE,
     model_from_bytes,
     read_model_bytes,
 )
-from churn_model.card import DataInfo, ModelCard, problems, read_card
-from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
-from churn_model.data import DATA_DIR, DATA_FILE, DVC_FILE, load_dataset
-from churn_model.errors import UserError
-from churn_model.evaluate import Metrics, evaluate, flatten
-from churn_model.files import sha256_of
-from churn_model.train import SPLIT_POLICY, split_table
+from churn_model.model.card import ModelCard, problems, read_card
+from churn_model.model.evaluation import Metrics, evaluate, flatten
+from churn_model.model.training import SPLIT_POLICY, split_table
 
 SHOWN = 3
 """How many disagreeing figures an error names."""

@@ -1,11 +1,11 @@
 """Micro-batching: concurrent single-record requests share one pipeline call.
 
 Scoring one row costs about a millisecond (the compiled path of
-:mod:`churn_model.compiled`), nearly all of it fixed overhead (input checks, one call
-per tree): scoring eight rows costs about the same as scoring one. Under concurrent load, requests
-that arrive while the model is busy are therefore queued and scored together on its next call, which
-keeps tail latency flat without changing what is computed (each row's prediction does not depend on
-the other rows).
+:mod:`churn_model.serving.fast_path`), nearly all of it fixed overhead (input checks,
+one call per tree): scoring eight rows costs about the same as scoring one. Under concurrent load,
+requests that arrive while the model is busy are therefore queued and scored together on its next
+call, which keeps tail latency flat without changing what is computed (each row's prediction does
+not depend on the other rows).
 """
 
 import asyncio

@@ -22,22 +22,24 @@ them, and none is written to a card or an artifact.
 """
 
 import contextlib
+import functools
 import io
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from churn_model import PROJECT_NAME
-from churn_model.artifact import MODEL_FILE
-from churn_model.card import ModelCard
 from churn_model.errors import UserError
 from churn_model.files import sha256_of
-from churn_model.gate import SUMMARY_FILE, VERDICT_FILE, Verdict
+from churn_model.model.artifact import MODEL_FILE
+from churn_model.model.candidate import StagedLog
+from churn_model.model.card import ModelCard
+from churn_model.release.gate import SUMMARY_FILE, VERDICT_FILE, Verdict
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -299,6 +301,20 @@ def log_candidate(tracker: Tracker, folder: Path, card: ModelCard) -> str:
         mark_failed(tracker, run_id)
         raise
     return run_id
+
+
+def staged_log(tracker: Tracker) -> StagedLog:
+    """What ``create_candidate`` calls on the staged candidate: log it as a run with ``tracker``.
+
+    The returned callable logs the folder (:func:`log_candidate`) and hands back what marks that
+    run ``FAILED``, should the candidate then not be created.
+    """
+
+    def log(folder: Path, card: ModelCard) -> Callable[[], None]:
+        run_id = log_candidate(tracker, folder, card)
+        return functools.partial(mark_failed, tracker, run_id)
+
+    return log
 
 
 def mark_failed(tracker: Tracker, run_id: str) -> None:

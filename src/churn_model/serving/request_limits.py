@@ -12,11 +12,12 @@ One request must not stall the service. So every step costs at most a bounded am
   digits of a number; each way it can fail gets its own message (not UTF-8, nested too deeply, a
   number too large, malformed at line and column).
 - **Validation.** A record's keys that are not columns of the model are ignored (see
-  :mod:`churn_model.contract`): they cost no problem, and a missing feature's problem
-  names a few of them (the misspelling, most likely). A batch envelope with far more keys than
-  ``records`` is summarised in one problem; the list of problems stops at :data:`MAX_PROBLEMS`, so
-  an error body is small whatever the request was. Batches are validated in chunks on a worker
-  thread (see :mod:`churn_model.serve`), so the event loop keeps answering ``/health``.
+  :mod:`churn_model.serving.contract`): they cost no problem, and a missing feature's
+  problem names a few of them (the misspelling, most likely). A batch envelope with far more keys
+  than ``records`` is summarised in one problem; the list of problems stops at :data:`MAX_PROBLEMS`,
+  so an error body is small whatever the request was. Batches are validated in chunks on a worker
+  thread (see :mod:`churn_model.serving.app`), so the event loop keeps answering
+  ``/health``.
 """
 
 import asyncio
@@ -30,9 +31,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import ClientDisconnect, Request
 
-from churn_model.contract import ID_LENGTH, MAX_PROBLEMS, ErrorResponse, Problem
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, Schema
+from churn_model.serving.contract import (
+    ID_LENGTH,
+    MAX_PROBLEMS,
+    ErrorResponse,
+    Problem,
+)
+from churn_model.table import Column, Schema
 
 BODY_TIMEOUT_S: Final = 30.0
 """Longest a request body may take to arrive once its headers are in (a stalled body is a 408)."""

@@ -1,15 +1,15 @@
 """``churn-model predict``: score a CSV/Parquet table of any length in constant memory.
 
-The input is read chunk by chunk (:func:`churn_model.tables.read_chunks`), each chunk
-validated against the schema like training data (without requiring the label), scored, and appended
-to a temporary file beside the output, which is renamed into place only when the whole table was
-valid and scored. So memory holds one chunk whatever the table's length, and a failed run (invalid
-rows in any chunk, a repeated id anywhere, a full disk, an interrupt) leaves no partial file and an
-existing output untouched.
+The input is read chunk by chunk (:func:`churn_model.data.tables.read_chunks`), each
+chunk validated against the schema like training data (without requiring the label), scored, and
+appended to a temporary file beside the output, which is renamed into place only when the whole
+table was valid and scored. So memory holds one chunk whatever the table's length, and a failed run
+(invalid rows in any chunk, a repeated id anywhere, a full disk, an interrupt) leaves no partial
+file and an existing output untouched.
 
 Validation keeps the promise of the one-piece path: every problem of every chunk is reported at
 once, rows numbered in the input, and a repeated id is found across chunk boundaries
-(:class:`churn_model.validation.ChunkedValidation`). Once a chunk is invalid
+(:class:`churn_model.data.validation.ChunkedValidation`). Once a chunk is invalid
 nothing more is scored (the output will be discarded), but the rest is still validated, so the
 report is complete.
 
@@ -32,14 +32,18 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from churn_model.contract import predicted_field, probability_field
+from churn_model.data.tables import check_path, read_chunks
+from churn_model.data.validation import ChunkedValidation
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, disk_full, is_disk_full
-from churn_model.scoring import ServedModel, load_served_model, score_frame
-from churn_model.spec import LabelValue
-from churn_model.tables import check_path, read_chunks
-from churn_model.validation import ChunkedValidation
+from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.served_model import (
+    ServedModel,
+    load_served_model,
+    score_frame,
+)
+from churn_model.table import LabelValue
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -343,12 +347,12 @@ def predict_file(
 ) -> int:
     """Score every row of a CSV/Parquet table and write it with the two answer columns added.
 
-    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow
-    with the table; the output appears (atomically) only if every row was valid. It keeps every
-    input column with its text, in input order, and gains ``<label>_probability`` and
-    ``<label>_predicted`` (:func:`churn_model.contract.probability_field`). The model
-    scores with ``threads`` threads (``None``: the libraries' default, every core). Returns the
-    number of rows scored.
+    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow with
+    the table; the output appears (atomically) only if every row was valid. It keeps every input
+    column with its text, in input order, and gains ``<label>_probability`` and
+    ``<label>_predicted`` (:func:`churn_model.serving.contract.probability_field`). The
+    model scores with ``threads`` threads (``None``: the libraries' default, every core). Returns
+    the number of rows scored.
 
     Raises:
         UserError: an output path that cannot be written (a directory, an unsupported type, a

@@ -1,18 +1,19 @@
 """The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml`` and serves.
 
-Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop
-against the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget, a
-size budget, and that the model is servable. The gate judges the model, not the model's report of
-itself: the figures it checks are re-derived from ``model.skops`` and the pinned held-out split
-(:mod:`churn_model.rederive`), and a card that states other figures is refused.
+Checks, in order: absolute floors on the overall metrics, floors per slice, the allowed drop against
+the baseline (the promoted model's metrics, ``ci/baseline.json``), a latency budget, a size budget,
+and that the model is servable. The gate judges the model, not the model's report of itself: the
+figures it checks are re-derived from ``model.skops`` and the pinned held-out split
+(:mod:`churn_model.release.remeasure`), and a card that states other figures is
+refused.
 
-The serving row proves that the service can load the candidate and answers what was
-gated (:mod:`churn_model.servable`): the candidate folder is loaded through the
-service's own load path (card against schema, safe load, probe rows, the fast path or its
-fallback), the probe rows go through the service's app (``POST /predict`` and
-``POST /predict/batch``) and through batch scoring, and every path must give the same
-probabilities, bit for bit. A candidate the service would refuse, crash on or answer
-differently fails that row, with the reason in one sentence.
+The serving row proves that the service can load the candidate and answers what was gated
+(:mod:`churn_model.release.serving_check`): the candidate folder is loaded through the
+service's own load path (card against schema, safe load, probe rows, the fast path or its fallback),
+the probe rows go through the service's app (``POST /predict`` and ``POST /predict/batch``) and
+through batch scoring, and every path must give the same probabilities, bit for bit. A candidate the
+service would refuse, crash on or answer differently fails that row, with the reason in one
+sentence.
 
 The verdict (every row, pass or fail, the figures and the serving check they were computed from,
 and the SHA-256 of every file of the candidate it judged or that promotion publishes) is written
@@ -29,20 +30,21 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from rich.markup import escape
 from rich.table import Table
 
-from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
-from churn_model.card import DataInfo, SplitInfo, problems, read_card
 from churn_model.config import (
     DEFAULT_GATE_CONFIG,
     GateConfig,
     ModelConfig,
     load_model_config,
 )
+from churn_model.data.pinning import DataInfo
 from churn_model.errors import UserError
-from churn_model.evaluate import Metrics, flatten
 from churn_model.files import sha256_of, write_atomic
-from churn_model.rederive import disagreements, remeasure
-from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
-from churn_model.servable import ServingCheck, check_serving
+from churn_model.model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE
+from churn_model.model.card import SplitInfo, problems, read_card
+from churn_model.model.evaluation import Metrics, flatten
+from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
+from churn_model.release.remeasure import disagreements, remeasure
+from churn_model.release.serving_check import ServingCheck, check_serving
 
 BASELINE_FILE = Path("ci/baseline.json")
 VERDICT_FILE = "verdict.json"
@@ -296,11 +298,11 @@ def run_gate(
     """Judge the candidate in folder ``candidate``; write ``verdict.json`` and ``gate.md`` there.
 
     The figures are re-derived from the model file and the held-out split its card names
-    (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold
-    must match); a card that does not describe its model is a :class:`UserError`, and then no
-    verdict is written. Then the candidate is loaded and asked as the service would be
-    (:func:`churn_model.servable.check_serving`): one that cannot be served gets a
-    failing row.
+    (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold must
+    match); a card that does not describe its model is a :class:`UserError`, and then no verdict is
+    written. Then the candidate is loaded and asked as the service would be
+    (:func:`churn_model.release.serving_check.check_serving`): one that cannot be
+    served gets a failing row.
     """
     files = hash_files(candidate)
     measured = remeasure(candidate, model_config or load_model_config())

@@ -23,10 +23,10 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from churn_model.data.id_ledger import IdLedger
 from churn_model.domain.schema import SCHEMA
-from churn_model.duplicates import IdLedger
 from churn_model.errors import UserError
-from churn_model.spec import Column, Label, Schema
+from churn_model.table import Column, Label, Schema
 
 EXAMPLES = 5
 """How many offending rows each line of the report shows."""
@@ -193,7 +193,7 @@ def _dataset_rules(schema: Schema) -> list[_Rule]:
 def build_schema(
     schema: Schema = SCHEMA, *, require_label: bool = True, unique_id: bool = True
 ) -> pa.DataFrameSchema:
-    """Derive the pandera schema from a :class:`~churn_model.spec.Schema`.
+    """Derive the pandera schema from a :class:`~churn_model.table.Schema`.
 
     ``schema`` is the project's unless a caller (a test, schema inference) passes another.
     With ``require_label=False`` (batch-scoring input) the label and the id may be absent and the
@@ -414,7 +414,7 @@ class ChunkedValidation:
 
     Each chunk is checked against the schema (without the label, as batch-scoring input), its
     problems gathered with their rows numbered in the input; ids are checked unique across the
-    whole table through an :class:`~churn_model.duplicates.IdLedger` spilling to
+    whole table through an :class:`~churn_model.data.id_ledger.IdLedger` spilling to
     ``scratch``. Memory holds one chunk and a few examples per rule, whatever the table's length.
     """
 

@@ -8,8 +8,8 @@ Endpoints (the OpenAPI document is at ``/openapi.json``, the interactive docs at
 - ``GET /metadata``: the model card (id, data version, metrics, feature spec, threshold, ...).
 - ``POST /predict``: one record -> ``<label>_probability`` (of the label's positive value) and
   ``<label>_predicted`` (one of the label's two values), the record's id echoed when the schema has
-  an id (:mod:`churn_model.contract`). Keys that are not columns of the model are
-  ignored.
+  an id (:mod:`churn_model.serving.contract`). Keys that are not columns of the model
+  are ignored.
 - ``POST /predict/batch``: ``{"records": [...]}`` (1 to ``MAX_BATCH`` records) -> one prediction
   per record, in order.
 
@@ -17,12 +17,12 @@ The model is loaded once, at startup, before the server accepts connections. Eve
 4xx whose ``message`` names the field: 400 unreadable JSON (malformed, not UTF-8, nested too deeply,
 a number too large), 408 a body that stops arriving, 413 a body or batch over the route's limit, 415
 not JSON, 422 anything the schema refuses. Bodies are read, parsed and validated within bounds
-(:mod:`churn_model.bodies`): one request cannot stall the service. Predictions run on
-one dedicated thread whose OpenMP pool is limited to one thread: on a tiny batch a thread team costs
-more than it saves, and concurrent requests are served by micro-batching
-(:mod:`churn_model.batching`), not by threads fighting over two cores. The endpoints
-are ``async`` and never block the event loop: the model runs on its thread and batches are validated
-on another, so ``/health`` and other requests are answered meanwhile.
+(:mod:`churn_model.serving.request_limits`): one request cannot stall the service.
+Predictions run on one dedicated thread whose OpenMP pool is limited to one thread: on a tiny batch
+a thread team costs more than it saves, and concurrent requests are served by micro-batching
+(:mod:`churn_model.serving.micro_batching`), not by threads fighting over two cores.
+The endpoints are ``async`` and never block the event loop: the model runs on its thread and batches
+are validated on another, so ``/health`` and other requests are answered meanwhile.
 
 Settings come from the environment (:func:`load_settings`): ``MODEL_DIR`` (default ``dist/model``),
 ``HOST`` (default ``127.0.0.1``), ``PORT`` (default ``8000``), ``MAX_BATCH`` (default ``1000``).
@@ -48,10 +48,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from churn_model import PROJECT_NAME, __version__, contract
-from churn_model.artifact import DEFAULT_MODEL_DIR
-from churn_model.batching import MicroBatcher
-from churn_model.bodies import (
+from churn_model import PROJECT_NAME, __version__
+from churn_model.errors import UserError
+from churn_model.model.artifact import DEFAULT_MODEL_DIR
+from churn_model.model.card import ModelCard
+from churn_model.serving import contract
+from churn_model.serving.contract import ErrorResponse, Problem
+from churn_model.serving.micro_batching import MicroBatcher
+from churn_model.serving.request_limits import (
     BadRequest,
     RecordValidator,
     batch_bytes,
@@ -59,10 +63,11 @@ from churn_model.bodies import (
     read_body,
     record_bytes,
 )
-from churn_model.card import ModelCard
-from churn_model.contract import ErrorResponse, Problem
-from churn_model.errors import UserError
-from churn_model.scoring import ServedModel, load_served_model, score_records
+from churn_model.serving.served_model import (
+    ServedModel,
+    load_served_model,
+    score_records,
+)
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
@@ -180,8 +185,8 @@ def _with_body_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
     """Add the JSON schemas of the request bodies to the app's OpenAPI components.
 
     The predict routes read their bodies themselves (within bounds, see
-    :mod:`churn_model.bodies`), so FastAPI does not see the models; the document still
-    describes them exactly.
+    :mod:`churn_model.serving.request_limits`), so FastAPI does not see the models; the
+    document still describes them exactly.
     """
     generate = app.openapi
 
@@ -208,7 +213,8 @@ def create_app(
     Args:
         model_dir: Folder holding ``model.skops`` and ``card.json``.
         max_batch: Most records one ``POST /predict/batch`` may carry (more is a 413); its body
-            may be that many records long (:func:`churn_model.bodies.batch_bytes`).
+            may be that many records long
+            (:func:`churn_model.serving.request_limits.batch_bytes`).
         model: An already loaded model (the CLI loads it first to fail fast with a clear message).
     """
     state: dict[str, Any] = {}
@@ -350,7 +356,8 @@ def run(settings: ServeSettings, *, access_log: bool = False) -> None:
     """Load the model (failing fast with a clear error), then serve it with uvicorn.
 
     Idle connections are closed after :data:`IDLE_TIMEOUT_S`, including one that never sends a
-    request; a request body that stops arriving is a 408 (:mod:`churn_model.bodies`).
+    request; a request body that stops arriving is a 408
+    (:mod:`churn_model.serving.request_limits`).
     """
     model = load_served_model(settings.model_dir)
     app = create_app(settings.model_dir, max_batch=settings.max_batch, model=model)

@@ -32,9 +32,9 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from churn_model.artifact import model_loaded_bytes
 from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
+from churn_model.model.artifact import model_loaded_bytes
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
     "batch_1": (1, 40, 5),
@@ -191,8 +191,8 @@ def measure_latency(
 def score(pipeline: Pipeline, x: pd.DataFrame) -> np.ndarray:
     """Return the predicted probability of the positive class for each row, single-threaded.
 
-    One thread, as in :func:`churn_model.train.train`: on these sizes OpenMP threads
-    only add contention (and the scores do not depend on the thread count).
+    One thread, as in :func:`churn_model.model.training.train`: on these sizes OpenMP
+    threads only add contention (and the scores do not depend on the thread count).
     """
     with threadpool_limits(limits=1):
         return np.asarray(pipeline.predict_proba(x)[:, 1])

@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from churn_model.config import Threshold
+from churn_model.data.pinning import DataInfo
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.evaluate import Metrics
+from churn_model.model.evaluation import Metrics
 
 
 class _Record(BaseModel):
@@ -27,14 +28,6 @@ class GitInfo(_Record):
 
     commit: str
     dirty: bool
-
-
-class DataInfo(_Record):
-    """The data the model was trained and evaluated on."""
-
-    version: str
-    source: str
-    rows: int
 
 
 class SplitInfo(_Record):

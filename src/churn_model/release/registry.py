@@ -25,13 +25,14 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.candidate import CANDIDATES_DIR, find_candidate
-from churn_model.card import problems, read_card
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, write_atomic
-from churn_model.gate import (
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.candidate import CANDIDATES_DIR, find_candidate
+from churn_model.model.card import problems, read_card
+from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
+from churn_model.release.gate import (
     BASELINE_FILE,
     SUMMARY_FILE,
     VERDICT_FILE,
@@ -43,7 +44,6 @@ from churn_model.gate import (
     read_verdict,
     render_markdown,
 )
-from churn_model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 
 REGISTRY_DIR = Path("artifacts/registry")
 DOCS_MODEL_DIR = Path("docs/model")
@@ -269,12 +269,13 @@ def promote(
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    The candidate is checked as :func:`churn_model.gate.check_verdict` says: every file
-    its verdict binds unchanged, and the verdict's rows recomputed from its figures under the gate
-    config (``gate_config``, by default read from ``gate_config_path``) and the current baseline,
-    all passing. A ``passed`` flag is not trusted. A candidate whose card says the work tree was
-    dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller states).
-    Promoting the current champion again only rewrites the baseline and the docs (a repair).
+    The candidate is checked as :func:`churn_model.release.gate.check_verdict` says:
+    every file its verdict binds unchanged, and the verdict's rows recomputed from its figures under
+    the gate config (``gate_config``, by default read from ``gate_config_path``) and the current
+    baseline, all passing. A ``passed`` flag is not trusted. A candidate whose card says the work
+    tree was dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller
+    states). Promoting the current champion again only rewrites the baseline and the docs (a
+    repair).
 
     Returns:
         The registry pointer after the promotion.

@@ -11,10 +11,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from churn_model.card import SplitInfo
 from churn_model.config import ModelConfig
 from churn_model.domain.features import build_pipeline
 from churn_model.domain.schema import SCHEMA
+from churn_model.model.card import SplitInfo
 
 SPLIT_POLICY = "stratified random hold-out on the label (sklearn train_test_split)"
 

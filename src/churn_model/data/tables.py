@@ -38,7 +38,8 @@ import pandas as pd
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.spec import Schema
+from churn_model.files import atomic_path
+from churn_model.table import Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -57,6 +58,45 @@ scoring (``churn-model predict``) streams and takes any size."""
 
 MAX_ROW_GROUP_BYTES = 256 << 20
 """The largest uncompressed Parquet row group a chunked read takes (it decodes one at a time)."""
+
+FLOAT_FORMAT = "%.15g"
+"""Fifteen significant digits: every decimal with up to 15 digits round-trips exactly, and the
+text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
+
+
+def _is_boolean(values: pd.Series) -> bool:
+    """Whether ``values`` are booleans: a bool column, or one of booleans and missing values."""
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    present = values.dropna()
+    return (
+        values.dtype == object
+        and len(present) > 0
+        and all(isinstance(v, bool | np.bool_) for v in present)
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, schema: Schema = SCHEMA) -> None:
+    """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
+
+    ``schema``'s columns come first, in its order (the project's schema by default), then any
+    others; floats use :data:`FLOAT_FORMAT`,
+    booleans ``true``/``false``, missing values an empty field, lines end with a bare line feed.
+    The file is written beside ``path`` and renamed over it, so a crash never leaves a half-written
+    file.
+    """
+    known = [name for name in schema.column_names() if name in frame.columns]
+    ordered = frame[known + [c for c in frame.columns if c not in known]]
+    text = ordered.assign(
+        **{
+            name: ordered[name].map({True: "true", False: "false"})  # a missing value stays one
+            for name in ordered.columns
+            if _is_boolean(ordered[name])
+        }
+    )
+    with atomic_path(path) as temp, temp.open("x", encoding="utf-8", newline="") as out:
+        text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
+
 
 MISSING_TEXT = frozenset(
     {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}

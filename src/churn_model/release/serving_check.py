@@ -1,20 +1,21 @@
 """The gate's serving check: the candidate loaded and asked exactly as the service would be.
 
-Good figures do not make a model servable. Its card may not match the schema the service is
-built from; the serving fast path (:mod:`churn_model.compiled`) may misread its
-preprocessing; a request may fail where a frame did not. :func:`check_serving` finds out
-before promotion, in process and in well under a second:
+Good figures do not make a model servable. Its card may not match the schema the service is built
+from; the serving fast path (:mod:`churn_model.serving.fast_path`) may misread its
+preprocessing; a request may fail where a frame did not. :func:`check_serving` finds out before
+promotion, in process and in well under a second:
 
 1. it loads the candidate folder through the service's own load path
-   (:func:`churn_model.scoring.load_served_model`: the card against the schema, the
-   safe load, the probe rows, the fast path and its fallback);
-2. it builds the service's app over that model (:func:`churn_model.serve.create_app`,
+   (:func:`churn_model.serving.served_model.load_served_model`: the card against the
+   schema, the safe load, the probe rows, the fast path and its fallback);
+2. it builds the service's app over that model
+(:func:`churn_model.serving.app.create_app`,
    its start-up and shut-down included) and sends the probe rows as JSON through the real
    request path: ``POST /predict`` with one record, ``POST /predict/batch`` with all of them;
 3. it scores the same validated records on the fast path (when the model has one) and on the
-   pipeline it falls back to, and the probe rows as batch scoring does (validated as a table,
-   then :func:`churn_model.scoring.score_frame`, the scoring the gate's figures come
-   from).
+   pipeline it falls back to, and the probe rows as batch scoring does (validated as a table, then
+   :func:`churn_model.serving.served_model.score_frame`, the scoring the gate's figures
+   come from).
 
 Every path must give the same probabilities, bit for bit. Whatever raises, answers with an error
 or disagrees becomes one sentence in :class:`ServingCheck`, which fails the gate's serving row.
@@ -37,19 +38,19 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 from threadpoolctl import threadpool_limits
 
-from churn_model import contract
-from churn_model.bodies import RecordValidator, parse_json
+from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.scoring import (
+from churn_model.serving import contract
+from churn_model.serving.app import create_app
+from churn_model.serving.request_limits import RecordValidator, parse_json
+from churn_model.serving.served_model import (
     ServedModel,
     load_served_model,
     probe_rows,
     score_frame,
     score_records,
 )
-from churn_model.serve import create_app
-from churn_model.validation import validate
 
 FOREIGN_TEXT = 300
 """Most characters of an error's text a problem quotes when the text is not one of the package's

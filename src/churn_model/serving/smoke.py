@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from churn_model.artifact import CARD_FILE
-from churn_model.card import read_card
-from churn_model.contract import predicted_field, probability_field
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.predict import predict_file, spelt
-from churn_model.spec import LabelValue
-from churn_model.synthetic import synthetic_frame
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.card import read_card
+from churn_model.serving.batch_scoring import predict_file, spelt
+from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.table import LabelValue
 
 TIMEOUT_SECONDS = 10.0
 KNOWN_RECORD_SEED = 20_261_126

@@ -3,8 +3,9 @@
 ``artifacts/candidates/<id>/`` holds ``model.skops``, ``card.json``, ``metrics.json``, the report
 and its plots. A candidate is assembled in a hidden staging folder and renamed into place in one
 step, so a crash or an error never leaves a half-written candidate, and a new one never replaces
-another. With tracking on (:mod:`churn_model.tracking`), the run is logged from the
-staging folder before that rename, so a candidate exists only if its run was logged completely.
+another. A caller that records candidates elsewhere (the CLI, with tracking on) passes a
+:data:`StagedLog` that records the staged folder before that rename, so a candidate exists only if
+its record was written completely.
 """
 
 import platform
@@ -12,24 +13,34 @@ import secrets
 import shutil
 import subprocess  # only to run git, with fixed arguments  # nosec B404
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 from churn_model import __version__
-from churn_model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, save_model
-from churn_model.card import GitInfo, ModelCard, feature_specs, read_card, write_card
 from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
-from churn_model.data import load_dataset
+from churn_model.data.pinning import load_dataset
 from churn_model.errors import UserError
-from churn_model.evaluate import evaluate
 from churn_model.files import disk_full, is_disk_full
-from churn_model.report import write_report
-from churn_model.tracking import Tracker, log_candidate, mark_failed
-from churn_model.train import train
+from churn_model.model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, save_model
+from churn_model.model.card import (
+    GitInfo,
+    ModelCard,
+    feature_specs,
+    read_card,
+    write_card,
+)
+from churn_model.model.evaluation import evaluate
+from churn_model.model.report import write_report
+from churn_model.model.training import train
 
 CANDIDATES_DIR = Path("artifacts/candidates")
 RECORDED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops")
+
+StagedLog = Callable[[Path, ModelCard], Callable[[], None]]
+"""Records a staged candidate (its folder and card) before it is renamed into place, and returns
+what marks that record failed if the candidate is then not created; raises if recording fails."""
 
 
 def _git(git: str, cwd: Path | None, *args: str) -> str:
@@ -71,13 +82,13 @@ def create_candidate(
     *,
     config_path: Path = DEFAULT_MODEL_CONFIG,
     root: Path = CANDIDATES_DIR,
-    tracker: Tracker | None = None,
+    log_staged: StagedLog | None = None,
 ) -> Path:
     """Load and validate the data, train, evaluate and write a new candidate folder under ``root``.
 
-    Invalid configuration or data raise :class:`UserError` before anything is written. With a
-    ``tracker``, the staged candidate is logged as an MLflow run before it is renamed into place;
-    if logging (or the rename) fails, the staged folder is removed and the run marked failed.
+    Invalid configuration or data raise :class:`UserError` before anything is written. With
+    ``log_staged``, the staged candidate is recorded before it is renamed into place; if recording
+    (or the rename) fails, the staged folder is removed and the record marked failed.
 
     Returns:
         The new candidate's folder.
@@ -89,7 +100,7 @@ def create_candidate(
     model_id = new_candidate_id(created_at)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    run_id = None
+    mark_failed: Callable[[], None] | None = None
     try:
         save_model(trained.pipeline, staging / MODEL_FILE)
         evaluation = evaluate(
@@ -118,15 +129,15 @@ def create_candidate(
             evaluation.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8"
         )
         write_report(model_id, evaluation.metrics, evaluation.y_true, evaluation.y_score, staging)
-        if tracker is not None:
-            run_id = log_candidate(tracker, staging, card)
+        if log_staged is not None:
+            mark_failed = log_staged(staging, card)
         final = root / model_id
         # rename() is atomic, and refuses a non-empty target: an existing candidate is never hit.
         staging.rename(final)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        if tracker is not None and run_id is not None:
-            mark_failed(tracker, run_id)
+        if mark_failed is not None:
+            mark_failed()
         if is_disk_full(error):
             raise disk_full(root) from None
         raise

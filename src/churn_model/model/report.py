@@ -13,7 +13,7 @@ from sklearn.metrics import confusion_matrix, roc_curve
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.evaluate import ClassificationMetrics, Metrics
+from churn_model.model.evaluation import ClassificationMetrics, Metrics
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -20,17 +20,21 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE, load_model
-from churn_model.card import ModelCard, feature_specs, read_card
-from churn_model.compiled import CompiledPipeline, compile_pipeline, matches_pipeline
-from churn_model.contract import record_fields
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.spec import Column
-from churn_model.synthetic import synthetic_frame
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE, load_model
+from churn_model.model.card import ModelCard, feature_specs, read_card
+from churn_model.serving.contract import record_fields
+from churn_model.serving.fast_path import (
+    CompiledPipeline,
+    compile_pipeline,
+    matches_pipeline,
+)
+from churn_model.table import Column
 
 PROBE_ROWS = 256
-"""Synthetic rows of the schema (:mod:`churn_model.synthetic`) every loaded
+"""Synthetic rows of the schema (:mod:`churn_model.data.synthetic`) every loaded
 model must score (a model that cannot is refused), and that the compiled path must score as
 the pipeline does."""
 
@@ -42,7 +46,7 @@ class ServedModel:
     pipeline: Pipeline
     card: ModelCard
     compiled: CompiledPipeline | None = None
-    """The same scoring on plain arrays (:mod:`churn_model.compiled`), when it
+    """The same scoring on plain arrays (:mod:`churn_model.serving.fast_path`), when it
     reproduced the pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
@@ -204,8 +208,8 @@ def score_frame(
     """Return the positive class's probability, and 1 where it reaches the card's threshold, else 0.
 
     The 1/0 says whether the label's positive value is predicted: the answer spells it as the
-    label's own value (:func:`churn_model.contract.prediction`,
-    :mod:`churn_model.predict`).
+    label's own value (:func:`churn_model.serving.contract.prediction`,
+    :mod:`churn_model.serving.batch_scoring`).
     """
     probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
     probability = probability.astype(np.float64)

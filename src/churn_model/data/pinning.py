@@ -19,60 +19,28 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
-from churn_model.card import DataInfo
+from churn_model.data.tables import read_whole, write_csv
 from churn_model.domain import example
-from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.files import atomic_path, sha256_of
-from churn_model.spec import Schema
-from churn_model.tables import read_whole
-from churn_model.validation import validate
+from churn_model.files import sha256_of
 
 DATA_DIR = Path("data")
 DATA_FILE = example.DATA_FILE
 """The pinned training table, under :data:`DATA_DIR` (named by the domain)."""
 DVC_FILE = Path("data.dvc")
 
-FLOAT_FORMAT = "%.15g"
-"""Fifteen significant digits: every decimal with up to 15 digits round-trips exactly, and the
-text is produced by C ``printf`` rules, so the bytes do not depend on pandas or numpy versions."""
 
+class DataInfo(BaseModel):
+    """The data a model was trained and evaluated on: its version, where it was read, its rows."""
 
-def _is_boolean(values: pd.Series) -> bool:
-    """Whether ``values`` are booleans: a bool column, or one of booleans and missing values."""
-    if pd.api.types.is_bool_dtype(values):
-        return True
-    present = values.dropna()
-    return (
-        values.dtype == object
-        and len(present) > 0
-        and all(isinstance(v, bool | np.bool_) for v in present)
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-def write_csv(frame: pd.DataFrame, path: Path, *, schema: Schema = SCHEMA) -> None:
-    """Write ``frame`` as a CSV whose bytes depend only on its values, atomically.
-
-    ``schema``'s columns come first, in its order (the project's schema by default), then any
-    others; floats use :data:`FLOAT_FORMAT`,
-    booleans ``true``/``false``, missing values an empty field, lines end with a bare line feed.
-    The file is written beside ``path`` and renamed over it, so a crash never leaves a half-written
-    file.
-    """
-    known = [name for name in schema.column_names() if name in frame.columns]
-    ordered = frame[known + [c for c in frame.columns if c not in known]]
-    text = ordered.assign(
-        **{
-            name: ordered[name].map({True: "true", False: "false"})  # a missing value stays one
-            for name in ordered.columns
-            if _is_boolean(ordered[name])
-        }
-    )
-    with atomic_path(path) as temp, temp.open("x", encoding="utf-8", newline="") as out:
-        text.to_csv(out, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
+    version: str
+    source: str
+    rows: int
 
 
 def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
@@ -81,9 +49,9 @@ def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
     Identifiers, categories and a text label are read as strings, so ``00123`` stays ``00123``;
     ``as_text`` reads every CSV column as text (how a schema is inferred: nothing is lost to type
     guessing). The read is bounded before any byte is parsed (size, line length, binary content,
-    column count: see :mod:`churn_model.tables`). Every way a file can fail to be a
-    table (missing, a directory, an unknown suffix, empty, binary, too large, not comma-separated, a
-    broken Parquet file) raises :class:`UserError` with one sentence naming the file.
+    column count: see :mod:`churn_model.data.tables`). Every way a file can fail to be
+    a table (missing, a directory, an unknown suffix, empty, binary, too large, not comma-separated,
+    a broken Parquet file) raises :class:`UserError` with one sentence naming the file.
     """
     return read_whole(path, as_text=as_text)
 
@@ -310,10 +278,14 @@ def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
 
     ``None`` (or the sample's own path) means the DVC-pinned sample, materialised and verified
     first; any other path is read as CSV or Parquet. Invalid data raises
-    :class:`~churn_model.validation.DataValidationError` listing every problem.
+    :class:`~churn_model.data.validation.DataValidationError` listing every problem.
     """
     if path is None or path.resolve() == DATA_FILE.resolve():
         path = materialise()
+    # Imported here: the model card reads DataInfo from this module, and the service, which loads
+    # cards, must not load pandera and the validation stack with it.
+    from churn_model.data.validation import validate  # noqa: PLC0415 -- see above
+
     frame = validate(read_table(path), str(path))
     return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))
 

@@ -22,7 +22,7 @@ record may carry its id (a string or an integer), and the answer echoes it under
 
 The answer speaks the label's language: ``<label>_probability`` is the probability of the label's
 positive value, ``<label>_predicted`` the predicted value itself, one of the two the
-schema's :class:`~churn_model.spec.Label` declares (``1``/``0``, ``true``/``false``,
+schema's :class:`~churn_model.table.Label` declares (``1``/``0``, ``true``/``false``,
 ``"Yes"``/``"No"``).
 Batch scoring adds columns of the same names (:func:`probability_field`, :func:`predicted_field`).
 """
@@ -45,7 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.spec import Column, LabelValue, Schema, SchemaError
+from churn_model.table import Column, LabelValue, Schema, SchemaError
 
 
 def _number_only(value: object) -> object:
