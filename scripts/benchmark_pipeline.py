@@ -6,8 +6,8 @@ timing each stage:
 
 - ``write``: write the table as CSV (the deterministic writer that produces the pinned data);
 - ``read``: read it back with :func:`churn_model.data.pinning.read_table`;
-- ``validate``: :func:`churn_model.data.validation.validate` (pandera, lazy, every
-rule);
+- ``validate``: :func:`churn_model.data.validation.validate` (pandera, lazy,
+  every rule);
 - ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline`
   with the versioned hyper-parameters (``configs/model.toml``);
 - ``predict``: ``predict_proba`` on every row (batch scoring).

@@ -9,9 +9,9 @@ promotion, in process and in well under a second:
    (:func:`churn_model.serving.served_model.load_served_model`: the card against the
    schema, the safe load, the probe rows, the fast path and its fallback);
 2. it builds the service's app over that model
-(:func:`churn_model.serving.app.create_app`,
-   its start-up and shut-down included) and sends the probe rows as JSON through the real
-   request path: ``POST /predict`` with one record, ``POST /predict/batch`` with all of them;
+   (:func:`churn_model.serving.app.create_app`, its start-up and shut-down included)
+   and sends the probe rows as JSON through the real request path: ``POST /predict`` with one
+   record, ``POST /predict/batch`` with all of them;
 3. it scores the same validated records on the fast path (when the model has one) and on the
    pipeline it falls back to, and the probe rows as batch scoring does (validated as a table, then
    :func:`churn_model.serving.served_model.score_frame`, the scoring the gate's figures

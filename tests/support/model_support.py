@@ -31,7 +31,7 @@ from churn_model.model.artifact import MAX_LOADED_BYTES
 from churn_model.model.candidate import create_candidate
 from churn_model.release.tracking import Tracker, staged_log
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""

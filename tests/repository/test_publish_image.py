@@ -26,7 +26,7 @@ import pytest
 
 from fake_registry import FakeEngine, install, save_archive
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "ghcr.io/acme/churn"
 TAG = "churn-model:release"
 

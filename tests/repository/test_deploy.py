@@ -4,7 +4,7 @@
   requests and limits, a non-root read-only container without privilege escalation or
   capabilities) and hang together (the Service, the autoscaler and the disruption budget select
   the Deployment's pods). ``just check-manifests`` validates them against the Kubernetes schemas;
-  ``tests/test_image.py`` runs them under ``podman kube play``.
+  ``tests/repository/test_image.py`` runs them under ``podman kube play``.
 - ``scripts/deploy.py`` sets the image, refuses a tag (only a digest is deployed), and hands
   ``KUBE_CONFIG`` to kubectl through a private file that is gone afterwards and never printed.
   No cluster is reachable here: a stand-in ``kubectl`` on PATH records what it was given.
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "ghcr.io/acme/churn@sha256:" + "ab" * 32
 
 

@@ -2,15 +2,15 @@
 
 Issue 11, item 7. A project with a champion (A) and a gated challenger (B) is committed to git;
 then ``churn-model promote --candidate B`` (and ``rollback``) runs as a user runs it,
-and is SIGKILLed just before its Nth change to the disk (``tests/kill_at_write.py``), for every N
-from the first write to the last. After each kill:
+and is SIGKILLed just before its Nth change to the disk (``tests/support/kill_at_write.py``),
+for every N from the first write to the last. After each kill:
 
 - ``git status`` shows nothing the team could commit by mistake: no temporary file (they are
   ignored), and either nothing changed or exactly the views of a new champion;
 - the next read (:func:`churn_model.release.registry.settle`, which ``gate``,
-``promote``,
-  ``rollback``, ``export`` and ``register`` start with) leaves pointer, ``ci/baseline.json`` and
-  ``docs/model/`` all describing one champion, the old or the new, and no leftover file;
+  ``promote``, ``rollback``, ``export`` and ``register`` start with) leaves pointer,
+  ``ci/baseline.json`` and ``docs/model/`` all describing one champion, the old or the new, and no
+  leftover file;
 - the promotion can then be run again and succeeds.
 
 The harness imports the command line once and forks a child per kill point; the whole test still
@@ -44,7 +44,7 @@ from repo_copy import reused_environment
 pytestmark = pytest.mark.slow
 
 LENIENT = lenient_gates()
-HARNESS = ROOT / "tests" / "kill_at_write.py"
+HARNESS = ROOT / "tests" / "support" / "kill_at_write.py"
 VIEWS = ["ci/baseline.json", *(f"docs/model/{name}" for name in DOCS_FILES)]
 
 

@@ -1,6 +1,6 @@
 """Run the command line in given folders, SIGKILLed just before its Nth disk change.
 
-Usage: ``python tests/kill_at_write.py FOLDER:N [FOLDER:N ...] -- ARGS...``
+Usage: ``python tests/support/kill_at_write.py FOLDER:N [FOLDER:N ...] -- ARGS...``
 
 The command line is imported once; then, for each ``FOLDER:N``, a child process is forked, changes
 into ``FOLDER`` and runs ``churn-model ARGS`` there, as a user would. A Python audit

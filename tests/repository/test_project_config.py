@@ -12,7 +12,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.release.calibration import gated_names
 from churn_model.release.gate import read_baseline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_gate_names_only_slices_the_schema_declares() -> None:

@@ -38,7 +38,7 @@ from churn_model.serving.smoke import Check
 
 from served_model import make_model_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ from churn_model.table import Column, Schema
 from schemas import OTHER, RANKED, REGIONS
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _extract(tmp_path: Path, schema: Schema, suffix: str = ".csv") -> Path:

@@ -131,7 +131,7 @@ def test_a_candidate_not_created_after_its_run_was_logged_leaves_the_run_failed(
     taken.mkdir(parents=True)
     (taken / CARD_FILE).write_text("another candidate's card", encoding="utf-8")
     monkeypatch.setattr(candidate, "new_candidate_id", lambda _now: "taken-1")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="taken-1"):
         small_candidate(tmp_path, tracker=tracker)
     assert [folder.name for folder in (tmp_path / "candidates").iterdir()] == ["taken-1"]
     runs = tracker.client.search_runs(

@@ -9,7 +9,7 @@
 - an ``export`` destination that is a file.
 
 A full disk during ``export`` (it must name the destination, not the source) is produced for real,
-in ``tests/test_one_sentence_errors.py``.
+in ``tests/test_cli_one_sentence_errors.py``.
 """
 
 import os

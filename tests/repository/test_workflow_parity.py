@@ -42,7 +42,7 @@ import yaml
 
 from justfile_recipes import read_recipes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHECK_WORKFLOW = Path(".github/workflows/check.yml")
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")

@@ -37,7 +37,7 @@ from churn_model.errors import UserError
 
 from model_support import spare_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = SCHEMA.min_rows + 100  # small and fast, yet a valid training table
 LABEL = SCHEMA.label
 

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_PATH = "/hooks/T0-s3cret-path"  # noqa: S105 -- a fake, asserted absent from output
 
 

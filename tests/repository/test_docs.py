@@ -12,7 +12,7 @@ import yaml
 
 from justfile_recipes import read_recipes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PACKAGE = ROOT / "src" / "churn_model"
 

@@ -14,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COPIER_FILES = ("copier.yml", ".copier/rename.py", ".copier/template.just", ".copier-answers.yml")
 COPIER_COMMAND = re.compile(r"copier@([^\s`]+)")
 

@@ -24,7 +24,7 @@ from churn_model.data.tables import write_csv
 from churn_model.errors import UserError
 from churn_model.table import Column, Label, Schema, Slice
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4_000
 TEST_SIZE = 0.25
 MINIMUM = SliceMinimum()

@@ -1,4 +1,4 @@
-"""What the Dockerfile declares, read without building it (tests/test_image.py builds it).
+"""What the Dockerfile declares, read without building it (test_image.py builds it).
 
 - Every base image is pinned by digest, and the build arguments that can swap a base
   (``PYTHON_IMAGE``, ``UV_IMAGE``) default to those pinned stages.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 

@@ -22,7 +22,7 @@ from churn_model.release.tracking import (
 )
 
 runner = CliRunner()
-SOURCE = Path(__file__).resolve().parents[1] / "src" / "churn_model"
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "churn_model"
 
 
 @pytest.mark.parametrize(
