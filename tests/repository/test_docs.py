@@ -47,14 +47,35 @@ def test_every_page_of_the_nav_exists_and_has_content() -> None:
         assert len(text.split()) > 40, f"{page} is a stub"
 
 
-def test_the_recipe_table_lists_every_public_recipe_with_its_doc() -> None:
+def test_the_recipe_tables_list_every_recipe_with_its_doc_under_its_group() -> None:
     assert _hooks().MARKER in (DOCS / "recipes.md").read_text(encoding="utf-8")
     table = _hooks().recipes_table(ROOT)
+    heading = ""
+    seen = {}
+    for line in table.splitlines():
+        if line.startswith("## "):
+            heading = line.removeprefix("## ")
+        elif line.startswith("| `just "):
+            seen[line.removeprefix("| `just ").split("`")[0].split()[0]] = (heading, line)
     for name, recipe in read_recipes().items():
-        if recipe["private"] or name == "default":
+        if name == "default":
             continue
-        row = next(line for line in table.splitlines() if line.startswith(f"| `just {name}"))
+        groups = [a["group"] for a in recipe["attributes"] if isinstance(a, dict) and "group" in a]
+        expected = _hooks().PRIVATE if recipe["private"] else groups[0]
+        heading, row = seen[name]
+        assert heading == expected, f"{name}: under {heading!r}, not {expected!r}"
         assert recipe["doc"] in row, f"{name}: doc comment missing from the table"
+
+
+def test_every_public_recipe_is_in_a_group() -> None:
+    recipes = read_recipes()
+    ungrouped = [
+        name
+        for name, recipe in recipes.items()
+        if not recipe["private"]
+        and not any(isinstance(a, dict) and "group" in a for a in recipe["attributes"])
+    ]
+    assert ungrouped == [], "give each a [group('...')] so `just --list` shows it in a section"
 
 
 def test_the_recipe_table_follows_a_changed_justfile(tmp_path: Path) -> None:
@@ -69,6 +90,27 @@ def test_the_recipe_table_follows_a_changed_justfile(tmp_path: Path) -> None:
     assert (
         rows[3] == "| `just build [target]` | Build it (the pipe \\| is escaped). Runs `clean`. |"
     )
+
+
+def test_the_recipe_tables_follow_the_groups(tmp_path: Path) -> None:
+    (tmp_path / "justfile").write_text(
+        "# Tidy.\n[group('develop')]\ntidy:\n    echo tidy\n\n"
+        "# Check.\n[group('check')]\ncheck:\n    echo check\n\n"
+        "# Only CI.\n[private]\nnotify:\n    echo notify\n\n"
+        "# Lint.\n[group('check')]\nlint:\n    echo lint\n",
+        encoding="utf-8",
+    )
+    sections: dict[str, list[str]] = {}
+    for line in _hooks().recipes_table(tmp_path).splitlines():
+        if line.startswith("## "):
+            rows = sections.setdefault(line.removeprefix("## "), [])
+        elif line.startswith("| `"):
+            rows.append(line)
+    assert sections == {
+        "develop": ["| `just tidy` | Tidy. |"],
+        "check": ["| `just check` | Check. |", "| `just lint` | Lint. |"],
+        _hooks().PRIVATE: ["| `just notify` | Only CI. |"],
+    }
 
 
 def test_the_api_reference_covers_every_public_module() -> None:
