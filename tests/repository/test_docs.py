@@ -113,13 +113,29 @@ def test_the_recipe_tables_follow_the_groups(tmp_path: Path) -> None:
     }
 
 
-def test_the_api_reference_covers_every_public_module() -> None:
-    reference = (DOCS / "reference.md").read_text(encoding="utf-8")
+def test_the_api_reference_covers_every_public_module_on_its_packages_page() -> None:
+    pages = {
+        path.stem: path.read_text(encoding="utf-8") for path in (DOCS / "reference").glob("*.md")
+    }
+    entry = f"::: {PACKAGE.name}."
+    listed = {
+        line.removeprefix(entry): page
+        for page, text in pages.items()
+        for line in text.splitlines()
+        if line.startswith(entry)
+    }
     modules = sorted(
         ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
         for path in PACKAGE.rglob("*.py")
         if not path.stem.startswith("_")
     )
-    entry = f"::: {PACKAGE.name}."
-    missing = [name for name in modules if f"{entry}{name}\n" not in reference]
-    assert missing == [], f"add `{entry}<module>` to docs/reference.md for {missing}"
+    missing = [name for name in modules if name not in listed]
+    assert missing == [], f"add `{entry}<module>` to a page of docs/reference/ for {missing}"
+    misplaced = [
+        f"{name} (on {listed[name]}.md)"
+        for name in modules
+        if "." in name and listed[name] != name.partition(".")[0]
+    ]
+    assert misplaced == [], f"a subpackage's modules go on its own page: {misplaced}"
+    overview = (DOCS / "reference.md").read_text(encoding="utf-8")
+    assert [page for page in pages if f"(reference/{page}.md)" not in overview] == []

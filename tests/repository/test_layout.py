@@ -36,18 +36,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 
 def _layer(unit: str) -> int:
-    return next(number for number, units in enumerate(LAYERS) if unit in units)
+    """The layer of ``unit``; a top-level module no layer names is a shared record (layer 0)."""
+    return next((number for number, units in enumerate(LAYERS) if unit in units), 0)
 
 
-def _unit(module: str, modules: set[str]) -> str | None:
+def _unit(module: str) -> str:
     """The unit ``module`` belongs to: its subpackage, or itself for a top-level module."""
     if module == PACKAGE:
         return PACKAGE
     units = [unit for layer in LAYERS for unit in layer if unit != PACKAGE]
     found = [unit for unit in units if module == unit or module.startswith(f"{unit}.")]
-    if found:
-        return max(found, key=len)
-    return None if module in modules else PACKAGE  # a name the root package defines
+    return max(found, key=len) if found else ".".join(module.split(".")[:2])
 
 
 def _modules(source: Path) -> dict[str, Path]:
@@ -111,22 +110,23 @@ def layout_problems(source: Path) -> list[str]:
             continue
         allowed[package] = names
         for name in names:
-            unit = _unit(name, set(modules))
-            if unit is None or unit != name or _layer(unit) >= _layer(package):
+            unit = _unit(name)
+            if unit != name or name not in modules or _layer(unit) >= _layer(package):
                 problems.append(f"{where}: `{ALLOWED_LINE}` names {name}, not a layer below it")
     for module, path in modules.items():
-        own = _unit(module, set(modules))
+        own = _unit(module)
         where = path.relative_to(source).as_posix()
-        if own is None:
-            problems.append(f"{where}: a module in no layer (add it to LAYERS and the README)")
+        in_a_package = own != module or path.name == "__init__.py"
+        if own not in [PACKAGE, *units] and in_a_package:
+            problems.append(f"{where}: a subpackage in no layer (add it to LAYERS and the README)")
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for line, name in _imports(tree, module, path.name == "__init__.py"):
             target = name if name in modules else name.rpartition(".")[0]
             if target != PACKAGE and not target.startswith(f"{PACKAGE}."):
                 continue
-            unit = _unit(target, set(modules))
-            if unit is None or unit in {own, PACKAGE}:
+            unit = _unit(target)
+            if unit in {own, PACKAGE}:
                 continue
             if _layer(unit) > _layer(own):
                 problems.append(
@@ -144,10 +144,18 @@ def test_every_import_keeps_to_the_layers() -> None:
     assert layout_problems(SOURCE) == []
 
 
-def test_every_module_is_in_a_layer() -> None:
-    modules = _modules(SOURCE)
-    placed = [module for module in modules if _unit(module, set(modules)) is not None]
-    assert placed == list(modules)
+def test_a_new_top_level_module_is_a_shared_record_and_a_new_subpackage_needs_a_layer(
+    copy: Path,
+) -> None:
+    assert layout_problems(copy) == []
+    line = _plant(copy, "_extra.py", f"from {PACKAGE}.model.card import read_card")
+    (copy / PACKAGE / "extras").mkdir()
+    _plant(copy, "extras/__init__.py", '"""A package in no layer."""')
+    assert layout_problems(copy) == [
+        f"{PACKAGE}/_extra.py:{line} imports {PACKAGE}.model.card: "
+        f"{PACKAGE}._extra may not import {PACKAGE}.model, a layer above",
+        f"{PACKAGE}/extras/__init__.py: a subpackage in no layer (add it to LAYERS and the README)",
+    ]
 
 
 SERVICE = f"{PACKAGE}.serving.app"
@@ -201,7 +209,7 @@ def copy(tmp_path: Path) -> Path:
 def _plant(copy: Path, relative: str, line: str) -> int:
     """Add ``line`` at the end of module ``relative`` of the copy; return its line number."""
     path = copy / PACKAGE / relative
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
     path.write_text(text + line + "\n", encoding="utf-8")
     return text.count("\n") + 1
 
