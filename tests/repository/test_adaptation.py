@@ -379,9 +379,8 @@ def _predict_over_http(project: Project, table: Table, extract: Path) -> None:
         fields = answer.json()
         assert 0.0 <= fields[f"{label.name}_probability"] <= 1.0, fields
         assert fields[f"{label.name}_predicted"] in {label.positive, label.negative}, fields
-        assert "churn" not in httpx.get(f"{url}/openapi.json", timeout=10).text.replace(
-            "churn-model", ""
-        )
+        document = httpx.get(f"{url}/openapi.json", timeout=10).text
+        assert "churn" not in document.replace("churn-model", "")
         card = httpx.get(f"{url}/metadata", timeout=10).json()
         assert [feature["name"] for feature in card["features"]] == table.schema.feature_names()
 
