@@ -59,8 +59,8 @@ WRITTEN_BY_RECIPES = ("ci/baseline.json", "docs/model/")
 USER_TEST = '''"""The extract pinned by data.dvc is the one the schema describes."""
 
 from churn_model.data.pinning import DATA_FILE, read_table
-from churn_model.domain.schema import SCHEMA
 from churn_model.data.validation import validate
+from churn_model.domain.schema import SCHEMA
 
 
 def test_the_pinned_extract_validates() -> None:
