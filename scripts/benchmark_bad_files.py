@@ -22,9 +22,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from churn_model.data import write_csv
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
 
 from peak_rss import Measured, measure
 

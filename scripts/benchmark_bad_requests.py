@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from churn_model.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
-from churn_model.bodies import batch_bytes
+from churn_model.model.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
+from churn_model.serving.request_limits import batch_bytes
 
 from load_test import train_temporary_model
 

@@ -1,12 +1,13 @@
 """Time the ML path at growing sizes and measure its peak memory: does it scale linearly?
 
 For each row count (10k, 100k and 1M by default) a fresh Python process draws that many synthetic
-rows of the project's schema (:mod:`churn_model.synthetic`), then runs,
+rows of the project's schema (:mod:`churn_model.data.synthetic`), then runs,
 timing each stage:
 
 - ``write``: write the table as CSV (the deterministic writer that produces the pinned data);
-- ``read``: read it back with :func:`churn_model.data.read_table`;
-- ``validate``: :func:`churn_model.validation.validate` (pandera, lazy, every rule);
+- ``read``: read it back with :func:`churn_model.data.pinning.read_table`;
+- ``validate``: :func:`churn_model.data.validation.validate` (pandera, lazy,
+  every rule);
 - ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline`
   with the versioned hyper-parameters (``configs/model.toml``);
 - ``predict``: ``predict_proba`` on every row (batch scoring).
@@ -40,11 +41,12 @@ from pathlib import Path
 import pandas as pd
 
 from churn_model.config import load_model_config
-from churn_model.data import read_table, write_csv
+from churn_model.data.pinning import read_table
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
 from churn_model.domain.features import build_pipeline
 from churn_model.domain.schema import SCHEMA
-from churn_model.synthetic import synthetic_frame
-from churn_model.validation import validate
 
 STAGES = ("write", "read", "validate", "train", "predict")
 MEMORY_BUDGET_MB = 2_048

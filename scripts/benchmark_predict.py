@@ -1,7 +1,7 @@
 """Batch scoring at growing sizes: does ``churn-model predict`` keep its memory flat?
 
 For each row count (1M and 10M by default) the script writes a CSV table of synthetic rows of the
-project's schema (:mod:`churn_model.synthetic`, drawn chunk by chunk so the script
+project's schema (:mod:`churn_model.data.synthetic`, drawn chunk by chunk so the script
 itself stays small; every size starts with the same rows, ids unique across the table), then
 scores it with ``churn-model predict`` in a fresh process, with the same chunk size
 for every size, and prints, side by side: wall time, CPU time, rows per second, and the peak
@@ -31,12 +31,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from churn_model.artifact import CARD_FILE, MODEL_FILE
-from churn_model.candidate import create_candidate
-from churn_model.data import write_csv
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
-from churn_model.predict import CHUNK_ROWS
-from churn_model.synthetic import synthetic_frame
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.candidate import create_candidate
+from churn_model.serving.batch_scoring import CHUNK_ROWS
 
 from peak_rss import measure
 

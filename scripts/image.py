@@ -41,8 +41,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
-from churn_model.smoke import Check, render, run_smoke
+from churn_model.model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
+from churn_model.serving.smoke import Check, render, run_smoke
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE_ARGS = ("PYTHON_IMAGE", "UV_IMAGE")

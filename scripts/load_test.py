@@ -3,7 +3,7 @@
 Bounded in requests and in time, and loopback only. Without ``--url`` it starts the service itself
 (``python -m churn_model serve`` on a free 127.0.0.1 port) over ``--model-dir``, or,
 when that folder does not exist, over a model trained for the occasion on synthetic rows of the
-project's schema (:mod:`churn_model.synthetic`) with ``configs/model.toml``; it
+project's schema (:mod:`churn_model.data.synthetic`) with ``configs/model.toml``; it
 reports the time from process start to ready. The requests are synthetic rows of the schema too.
 Then it prints:
 
@@ -43,18 +43,18 @@ import numpy as np
 from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
-from churn_model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
-from churn_model.candidate import create_candidate
-from churn_model.contract import Record
-from churn_model.data import write_csv
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
-from churn_model.scoring import (
+from churn_model.model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
+from churn_model.model.candidate import create_candidate
+from churn_model.serving.contract import Record
+from churn_model.serving.served_model import (
     load_served_model,
     records_frame,
     score_frame,
     score_records,
 )
-from churn_model.synthetic import synthetic_frame
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -124,7 +124,7 @@ def started_service(
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    warm = "import churn_model.cli, churn_model.serve, uvicorn.main"
+    warm = "import churn_model.cli, churn_model.serving.app, uvicorn.main"
     subprocess.run([sys.executable, "-c", warm], env=env, check=True)
     if variant is None:
         command = [sys.executable, "-m", "churn_model", "serve", "--host", LOOPBACK]
@@ -237,9 +237,9 @@ def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list
 def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[str, float]], bool]:
     """Time the scoring in process, 1 thread: the service's path, and the pipeline on a frame.
 
-    The service's path (:func:`~churn_model.scoring.score_records`) is the compiled one
-    when the model has it (also returned); the pipeline line (records -> frame -> ``predict_proba``)
-    shows what it saves.
+    The service's path (:func:`~churn_model.serving.served_model.score_records`) is the
+    compiled one when the model has it (also returned); the pipeline line (records -> frame ->
+    ``predict_proba``) shows what it saves.
     """
     model = load_served_model(model_dir)
     one = [Record.model_validate(r) for r in _records(1, seed=3)]

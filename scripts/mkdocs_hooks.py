@@ -2,7 +2,7 @@
 
 The justfile is the one place a command line lives, so the docs read it instead of repeating it:
 the marker ``<!-- recipes -->`` in a page is replaced, at build time, by a table of every public
-recipe (in justfile order) with its parameters and its doc comment, from ``just --dump``.
+recipe (by group, in justfile order) with its parameters and its doc comment, from ``just --dump``.
 """
 
 import json
@@ -16,6 +16,8 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 MARKER = "<!-- recipes -->"
+PRIVATE = "private: the workflows' helpers"
+"""The heading of the private recipes: not in ``just --list``, still run by name."""
 
 
 def _just(root: Path, *args: str) -> str:
@@ -37,23 +39,46 @@ def _signature(recipe: dict[str, Any]) -> str:
     return " ".join(words)
 
 
+def _group(recipe: dict[str, Any]) -> str:
+    """The recipe's group (its ``[group(...)]`` attribute), or ``""`` for none."""
+    groups = [a["group"] for a in recipe["attributes"] if isinstance(a, dict) and "group" in a]
+    return groups[0] if groups else ""
+
+
+def _row(recipe: dict[str, Any]) -> str:
+    """The recipe's row: its signature, its doc comment and the recipes it runs first."""
+    doc = (recipe["doc"] or "").replace("|", "\\|")
+    depends = [dep["recipe"] for dep in recipe["dependencies"]]
+    if depends:
+        doc += " Runs " + ", ".join(f"`{dep}`" for dep in depends) + "."
+    return f"| `just {_signature(recipe)}` | {doc} |"
+
+
 def recipes_table(root: Path) -> str:
-    """A Markdown table of the public recipes of the justfile in ``root``, in justfile order."""
+    """Markdown tables of the recipes of the justfile in ``root``, one per group.
+
+    Recipes without a group come first, in one table without a heading; then each group, in the
+    order ``just --list --unsorted`` shows them, under a ``##`` heading of its name; then the
+    private recipes (the workflows' helpers, which ``just --list`` hides) under :data:`PRIVATE`.
+    """
     recipes: dict[str, dict[str, Any]] = json.loads(_just(root, "--dump", "--dump-format", "json"))[
         "recipes"
     ]
-    order = _just(root, "--summary", "--unsorted").split()
-    rows = ["| recipe | what it does |", "| --- | --- |"]
-    for name in order:
+    groups: dict[str, list[str]] = {}
+    listed = _just(root, "--summary", "--unsorted").split()  # justfile order, no private recipe
+    for name in listed + sorted(set(recipes) - set(listed)):
         recipe = recipes[name]
-        if recipe["private"] or name == "default":
-            continue
-        doc = (recipe["doc"] or "").replace("|", "\\|")
-        depends = [dep["recipe"] for dep in recipe["dependencies"]]
-        if depends:
-            doc += " Runs " + ", ".join(f"`{dep}`" for dep in depends) + "."
-        rows.append(f"| `just {_signature(recipe)}` | {doc} |")
-    return "\n".join(rows)
+        if name != "default":
+            group = PRIVATE if recipe["private"] else _group(recipe)
+            groups.setdefault(group, []).append(_row(recipe))
+    header = ["| recipe | what it does |", "| --- | --- |"]
+    tables = [
+        "\n".join([*([f"## {group}", ""] if group else []), *header, *rows])
+        for group, rows in sorted(
+            groups.items(), key=lambda item: (item[0] != "", item[0] == PRIVATE)
+        )
+    ]
+    return "\n\n".join(tables)
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

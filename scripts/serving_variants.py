@@ -1,7 +1,8 @@
 """The serving paths ``just bench-serve`` compares with the service, one optimisation at a time.
 
 Each variant is a complete HTTP service over the same packaged model, with the same request model
-(:data:`churn_model.contract.Record`), so the only differences are the ones named:
+(:data:`churn_model.serving.contract.Record`), so the only differences are the ones
+named:
 
 - ``plain``: what a tutorial writes. A synchronous endpoint (FastAPI runs it on its thread pool)
   builds a one-row ``DataFrame`` and calls ``predict_proba`` for every request; OpenMP uses every
@@ -9,8 +10,8 @@ Each variant is a complete HTTP service over the same packaged model, with the s
 - ``one-thread``: the same, with OpenMP limited to one thread (``OMP_NUM_THREADS=1``, set by the
   benchmark when it starts the process): no thread team to wake for one row.
 - ``compiled``: the same again, scoring through the compiled array path of
-  :mod:`churn_model.compiled` (verified against the pipeline at load), still one
-  request per call.
+  :mod:`churn_model.serving.fast_path` (verified against the pipeline at load), still
+  one request per call.
 - The service itself (``churn-model serve``) adds micro-batching on one model thread.
 
 Run one with ``python scripts/serving_variants.py VARIANT --model-dir DIR --port PORT``.
@@ -25,9 +26,13 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from churn_model.contract import Record, predicted_field, probability_field
 from churn_model.domain.schema import SCHEMA
-from churn_model.scoring import ServedModel, load_served_model, score_records
+from churn_model.serving.contract import Record, predicted_field, probability_field
+from churn_model.serving.served_model import (
+    ServedModel,
+    load_served_model,
+    score_records,
+)
 
 VARIANTS = ("plain", "one-thread", "compiled")
 

@@ -20,8 +20,8 @@ from churn_model import __version__
 from churn_model.errors import UserError
 
 if TYPE_CHECKING:
-    from churn_model.gate import Verdict
-    from churn_model.tracking import Tracker
+    from churn_model.release.gate import Verdict
+    from churn_model.release.tracking import Tracker
 
 app = typer.Typer(
     name="churn-model",
@@ -81,14 +81,14 @@ def main(
             importlib.import_module("churn_model.domain.schema")
             # The answer's names come from the label: a column that would clash with them is
             # refused here too, before training a model that could never be served.
-            importlib.import_module("churn_model.contract")
+            importlib.import_module("churn_model.serving.contract")
 
 
 # ---------------------------------------------------------------- data: materialise and validate
 @app.command()
 def data() -> None:
     """Materialise the DVC-pinned sample, verify it against data.dvc, and validate it."""
-    from churn_model.data import DVC_FILE, load_dataset
+    from churn_model.data.pinning import DVC_FILE, load_dataset
 
     with reporting_user_errors():
         frame, info = load_dataset()
@@ -105,7 +105,7 @@ def refresh_data() -> None:
     In GitHub Actions it also writes ``changed=true`` or ``changed=false`` to the step's outputs:
     Retrain trains and opens a pull request only when the data changed.
     """
-    from churn_model.data import refresh_pin
+    from churn_model.data.pinning import refresh_pin
     from churn_model.files import append_text
 
     with reporting_user_errors():
@@ -130,8 +130,8 @@ def validate_file(
     ] = False,
 ) -> None:
     """Validate any CSV or Parquet file against the schema, reporting every problem at once."""
-    from churn_model.data import read_table
-    from churn_model.validation import validate
+    from churn_model.data.pinning import read_table
+    from churn_model.data.validation import validate
 
     with reporting_user_errors():
         frame = validate(read_table(path), str(path), require_label=not scoring)
@@ -155,14 +155,15 @@ def train(
     ] = None,
 ) -> None:
     """Validate the data, train, evaluate and write a new candidate with its card and report."""
-    from churn_model import tracking
-    from churn_model.artifact import CARD_FILE
-    from churn_model.candidate import create_candidate
-    from churn_model.card import read_card
+    from churn_model.model.artifact import CARD_FILE
+    from churn_model.model.candidate import create_candidate
+    from churn_model.model.card import read_card
+    from churn_model.release import tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()  # before any work: a bad server is reported at once
-        folder = create_candidate(data, tracker=tracker)
+        log_staged = None if tracker is None else tracking.staged_log(tracker)
+        folder = create_candidate(data, log_staged=log_staged)
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
@@ -175,11 +176,11 @@ def train(
 @app.command()
 def gate(candidate: CandidateOption = None) -> None:
     """Check a candidate against ci/gates.toml and ci/baseline.json; exit 1 on any failure."""
-    from churn_model import registry, tracking
-    from churn_model.candidate import find_candidate
     from churn_model.config import load_gate_config
     from churn_model.files import append_text
-    from churn_model.gate import (
+    from churn_model.model.candidate import find_candidate
+    from churn_model.release import registry, tracking
+    from churn_model.release.gate import (
         VERDICT_FILE,
         read_baseline,
         render_markdown,
@@ -221,7 +222,7 @@ def promote(
     ] = False,
 ) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
-    from churn_model import registry, tracking
+    from churn_model.release import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
@@ -233,7 +234,7 @@ def promote(
 @app.command()
 def rollback() -> None:
     """Restore the previous champion, its baseline and its docs report."""
-    from churn_model import registry, tracking
+    from churn_model.release import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
@@ -249,7 +250,7 @@ def register() -> None:
     Registers that model's version first if it has none. Idempotent: the retry after a failed
     registration, and what the Check workflow runs on main once a promotion has merged.
     """
-    from churn_model import registry, tracking
+    from churn_model.release import registry, tracking
 
     with reporting_user_errors():
         tracker = tracking.connect()
@@ -267,7 +268,7 @@ def register() -> None:
 
 def _log_verdict(tracker: "Tracker", folder: Path, verdict: "Verdict") -> None:
     """Add the verdict to the candidate's MLflow run, or say why it cannot."""
-    from churn_model import tracking
+    from churn_model.release import tracking
 
     try:
         run_id = tracking.log_verdict(tracker, folder, verdict)
@@ -286,8 +287,8 @@ def _log_verdict(tracker: "Tracker", folder: Path, verdict: "Verdict") -> None:
 
 def _follow_baseline(tracker: "Tracker | None", done: str) -> None:
     """Make MLflow's champion alias follow ``ci/baseline.json`` (nothing when tracking is off)."""
-    from churn_model import tracking
-    from churn_model.gate import BASELINE_FILE, read_baseline
+    from churn_model.release import tracking
+    from churn_model.release.gate import BASELINE_FILE, read_baseline
 
     if tracker is None:
         return
@@ -306,7 +307,7 @@ def export(
     dest: Annotated[Path, typer.Argument(help="Folder to copy model.skops and card.json into.")],
 ) -> None:
     """Copy the champion's model and card into DEST (what the serving image ships)."""
-    from churn_model import registry
+    from churn_model.release import registry
 
     with reporting_user_errors():
         folder = registry.export(dest)
@@ -330,16 +331,15 @@ def calibrate(
     Also proposes the decision threshold for the objective of configs/model.toml [decision],
     from each seed's held-out scores, and says whether the configured one was chosen on this data.
     """
-    from churn_model import calibrate as calibration
-    from churn_model import decision
     from churn_model.config import (
         DEFAULT_GATE_CONFIG,
         DEFAULT_MODEL_CONFIG,
         load_gate_config,
         load_model_config,
     )
-    from churn_model.data import load_dataset
+    from churn_model.data.pinning import load_dataset
     from churn_model.files import write_atomic
+    from churn_model.release import calibration, decision_threshold
 
     with reporting_user_errors():
         if draft is not None and draft.exists() and not force:
@@ -351,14 +351,14 @@ def calibrate(
         runs = calibration.run_scored(frame, config, seed_list)
         metrics = [run.metrics for run in runs]
         scored = [(run.y_true, run.y_score) for run in runs]
-        proposal = decision.propose(scored, config.decision, info.version)
+        proposal = decision_threshold.propose(scored, config.decision, info.version)
         found = calibration.spreads(metrics, gates)
         shown, limits = found, str(DEFAULT_GATE_CONFIG) if gates is not None else None
         minimum = gates.slices if gates is not None else None
         text = None
         if draft is not None:
             text = calibration.draft_gates(found, seed_list, info.source, minimum)
-            text += decision.draft_comment(proposal)
+            text += decision_threshold.draft_comment(proposal)
             shown = calibration.spreads(metrics, calibration.limits_of(text))
             limits = f"{draft}, the draft written now"
         _console.print(calibration.render_table(shown, seed_list, limits))
@@ -368,7 +368,7 @@ def calibrate(
                 f"note: {DEFAULT_GATE_CONFIG} puts thresholds on metrics these runs did not "
                 f"measure (the gate fails on them): {', '.join(missing)}"
             )
-        for line in decision.report(proposal):
+        for line in decision_threshold.report(proposal):
             typer.echo(line)
         if draft is not None and text is not None:
             write_atomic(draft, text.encode())
@@ -407,8 +407,8 @@ def infer_schema(
     force: Annotated[bool, typer.Option(help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
     """Draft the domain's schema.py from a real extract, for review (never overwrites silently)."""
+    from churn_model.data.infer_schema import MAX_CATEGORIES, infer, render
     from churn_model.files import write_atomic
-    from churn_model.infer import MAX_CATEGORIES, infer, render
 
     with reporting_user_errors():
         if output.exists() and not force:
@@ -458,8 +458,8 @@ def predict(
     The probability is the label's positive value's; the predicted value is one of the label's
     own values (1/0, true/false, Yes/No), as the training data spells it.
     """
-    from churn_model.artifact import DEFAULT_MODEL_DIR
-    from churn_model.predict import CHUNK_ROWS, predict_file
+    from churn_model.model.artifact import DEFAULT_MODEL_DIR
+    from churn_model.serving.batch_scoring import CHUNK_ROWS, predict_file
 
     with reporting_user_errors():
         rows = predict_file(
@@ -482,7 +482,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the model over HTTP (defaults: 127.0.0.1:8000, model from dist/model)."""
-    from churn_model.serve import run, settings_from_env
+    from churn_model.serving.app import run, settings_from_env
 
     with reporting_user_errors():
         settings = settings_from_env(host=host, port=port, model_dir=model_dir)
@@ -500,8 +500,8 @@ def smoke(
     ] = None,
 ) -> None:
     """Smoke-test a running service: health, readiness, model id, a known prediction, a 4xx."""
-    from churn_model.artifact import DEFAULT_MODEL_DIR
-    from churn_model.smoke import render, run_smoke
+    from churn_model.model.artifact import DEFAULT_MODEL_DIR
+    from churn_model.serving.smoke import render, run_smoke
 
     with reporting_user_errors():
         checks = run_smoke(url, model_dir or DEFAULT_MODEL_DIR)

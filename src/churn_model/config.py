@@ -122,12 +122,11 @@ Score = Annotated[float, Field(ge=0.0, le=1.0)]
 class LatencyBudget(_Strict):
     """Prediction-latency budget: CPU time per call of each timed batch size, against the baseline.
 
-    The value is ``cpu_p50_ms`` (:mod:`churn_model.evaluate`), the limit
-    ``max(factor x baseline, floor_ms[run])``. CPU time barely grows when the
-    machine is busy (see :mod:`churn_model.evaluate`), but it does differ between
-    machines: the factor allows for a slower runner than the one that timed the baseline and
-    catches a model that became that much slower; the floor keeps a tiny baseline's timer
-    noise from failing.
+    The value is ``cpu_p50_ms`` (:mod:`churn_model.model.evaluation`), the limit
+    ``max(factor x baseline, floor_ms[run])``. CPU time barely grows when the machine is busy (see
+    :mod:`churn_model.model.evaluation`), but it does differ between machines: the
+    factor allows for a slower runner than the one that timed the baseline and catches a model that
+    became that much slower; the floor keeps a tiny baseline's timer noise from failing.
     """
 
     factor: float = Field(ge=1.0)

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from churn_model.config import load_gate_config
-from churn_model.data import DATA_FILE, DVC_FILE, write_csv
+from churn_model.data.pinning import DATA_FILE, DVC_FILE
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
 from churn_model.domain.churn_sample import SAMPLE_ROWS, generate_sample
 from churn_model.domain.schema import SCHEMA
-from churn_model.gate import read_baseline
-from churn_model.validation import validate
+from churn_model.release.gate import read_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,8 +78,8 @@ def test_the_generator_is_imported_only_when_build_sample_runs() -> None:
     probe = (
         "import sys\n"
         "import churn_model.cli\n"
-        "import churn_model.data\n"
-        "import churn_model.validation\n"
+        "import churn_model.data.pinning\n"
+        "import churn_model.data.validation\n"
         "from churn_model.domain import example\n"
         "name = 'churn_model.domain.churn_sample'\n"
         "print(name in sys.modules)\n"

@@ -17,10 +17,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn_model import candidate
-from churn_model import train as train_module
-from churn_model.artifact import CARD_FILE
-from churn_model.card import read_card
 from churn_model.config import (
     GateConfig,
     ModelConfig,
@@ -28,7 +24,10 @@ from churn_model.config import (
     load_model_config,
 )
 from churn_model.domain.churn_sample import generate_sample
-from churn_model.gate import Baseline, Verdict, run_gate
+from churn_model.model import candidate, training
+from churn_model.model.artifact import CARD_FILE
+from churn_model.model.card import read_card
+from churn_model.release.gate import Baseline, Verdict, run_gate
 
 from model_support import ROOT, fast_latency
 
@@ -49,7 +48,7 @@ def _drops_never_purchased(
     return _REAL_FIT(x_train[keep], y_train[keep], config, seed)
 
 
-_REAL_FIT = train_module.fit
+_REAL_FIT = training.fit
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             other,
             run_gate(other, gates, baseline, load_model_config(reseeded)),
         )
-        patch.setattr(train_module, "fit", _drops_never_purchased)
+        patch.setattr(training, "fit", _drops_never_purchased)
         buggy = candidate.create_candidate(
             sample, config_path=ROOT / "configs/model.toml", root=tmp / "buggy"
         )

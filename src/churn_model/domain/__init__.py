@@ -5,4 +5,6 @@ turns records into model inputs (the scikit-learn ``Pipeline`` and its hyper-par
 ``example`` says where the pinned data lives and how ``just data`` rebuilds the bundled sample
 offline. Everything outside this package is machinery: it reads what it needs from here and never
 names the example's columns. See ``docs/adapting.md``.
+
+May import: errors, table
 """

@@ -7,7 +7,7 @@ remote provides it. The template's sample is the example's churn table, generate
 
 With your own data, two lines change: point :data:`DATA_FILE` at your file under ``data/`` and set
 ``build_sample = None`` (the data then comes from your DVC remote only), or name a generator of your
-own (``churn_model.synthetic.synthetic_frame`` draws valid rows of any schema).
+own (``churn_model.data.synthetic.synthetic_frame`` draws valid rows of any schema).
 """
 
 from collections.abc import Callable

@@ -43,7 +43,7 @@ TRUSTED_TYPES = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 """Types skops does not trust by default but this pipeline contains: loading a model file refuses
-any other (see :mod:`churn_model.artifact`). Another estimator may need more:
+any other (see :mod:`churn_model.model.artifact`). Another estimator may need more:
 loading names them."""
 
 

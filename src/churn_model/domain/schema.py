@@ -7,7 +7,7 @@ serving cannot disagree about the input. Adapting the template to another table 
 ``just infer-schema path/to/extract.csv`` drafts this file from your data.
 """
 
-from churn_model.spec import Column, Label, Schema, Slice
+from churn_model.table import Column, Label, Schema, Slice
 
 SCHEMA = Schema(
     id=Column("customer_id", "id", "Unique customer identifier."),

@@ -1,0 +1,144 @@
+"""The human-readable side of an evaluation: a short Markdown report and two plots.
+
+Plots are drawn on a bare ``matplotlib.figure.Figure`` (no pyplot, so no global backend or window
+state; matplotlib is imported only when plotting, as it is a training-only dependency) and saved
+without the PNG "Software" metadata, so the same scores give the same bytes.
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, roc_curve
+
+from churn_model.domain.schema import SCHEMA
+from churn_model.errors import UserError
+from churn_model.model.evaluation import ClassificationMetrics, Metrics
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+REPORT_FILE = "report.md"
+ROC_FILE = "roc.png"
+CONFUSION_FILE = "confusion.png"
+
+_PNG_METADATA = {"Software": None}
+"""Drop the matplotlib version stamp so the bytes depend on the data only."""
+
+
+def _figure(width: float, height: float) -> "Figure":
+    """Return a blank figure; matplotlib is imported here because only training needs it."""
+    try:
+        from matplotlib.figure import Figure  # noqa: PLC0415 -- `train` extra: serving installs lack it
+    except ModuleNotFoundError:
+        raise UserError("plotting needs matplotlib: install the `train` extra") from None
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def plot_roc(y_true: np.ndarray, y_score: np.ndarray, auc: float | None, path: Path) -> None:
+    """Draw the ROC curve of the held-out scores to ``path`` (PNG)."""
+    fpr, tpr, _ = roc_curve(y_true, y_score)
+    figure = _figure(4.5, 4.5)
+    axes = figure.add_subplot()
+    axes.plot(
+        fpr, tpr, color="tab:blue", label="model" if auc is None else f"model (AUC {auc:.3f})"
+    )
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
+    axes.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC (held-out)")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, format="png", metadata=_PNG_METADATA)
+
+
+def plot_confusion(y_true: np.ndarray, y_score: np.ndarray, threshold: float, path: Path) -> None:
+    """Draw the confusion matrix at the decision threshold to ``path`` (PNG)."""
+    matrix = confusion_matrix(y_true, (y_score >= threshold).astype(np.int64), labels=[0, 1])
+    figure = _figure(4.5, 4.0)
+    axes = figure.add_subplot()
+    axes.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        color = "white" if count > matrix.max() / 2 else "black"
+        axes.text(col, row, str(count), ha="center", va="center", color=color)
+    axes.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=_CLASSES,
+        yticklabels=_CLASSES,
+        xlabel="Predicted",
+        ylabel="Actual",
+        title=f"Confusion matrix (threshold {threshold:g})",
+    )
+    figure.tight_layout()
+    figure.savefig(path, format="png", metadata=_PNG_METADATA)
+
+
+_LABEL = SCHEMA.label
+_CLASSES = [f"{_LABEL.name}={_LABEL.negative}", f"{_LABEL.name}={_LABEL.positive}"]
+"""The two classes as the label column spells them: ``<label>=<negative>`` then the positive."""
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _row(name: str, m: ClassificationMetrics) -> str:
+    cells = [m.accuracy, m.precision, m.recall, m.f1, m.roc_auc]
+    return f"| {name} | {m.rows} | {m.positives} | " + " | ".join(_fmt(c) for c in cells) + " |"
+
+
+def render_markdown(model_id: str, metrics: Metrics) -> str:
+    """Return the Markdown report of one candidate's metrics."""
+    header = (
+        f"| slice | n | {_CLASSES[1]} | accuracy | precision | recall | F1 | ROC AUC |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
+    latency = "\n".join(
+        f"| {stats.batch_size} | {stats.rounds} x {stats.calls} | {stats.cpu_p50_ms:.2f} "
+        f"| {stats.cpu_p95_ms:.2f} | {stats.cpu_p99_ms:.2f} | {stats.wall_p50_ms:.2f} "
+        f"| {stats.wall_p99_ms:.2f} |"
+        for stats in metrics.latency.values()
+    )
+    slices = "\n".join(_row(name, m) for name, m in metrics.slices.items())
+    return f"""# Model report: `{model_id}`
+
+Metrics on the held-out split, with a row labelled `{_CLASSES[1]}` when the predicted probability
+reaches **{metrics.threshold:g}**.
+
+{header}
+{_row("all", metrics.overall)}
+
+## Slices
+
+{header}
+{slices}
+
+`n/a` marks a figure the rows cannot measure: any on no rows; recall without a positive;
+precision without a flagged row; F1 without either; ROC AUC without both classes.
+
+## Latency and size
+
+Single-threaded `predict_proba`, in milliseconds, in the least disturbed of several rounds: the
+thread's CPU time (the gate compares its median: a busy machine barely inflates it) and the wall
+time of the same calls.
+
+| batch size | rounds x calls | CPU p50 | CPU p95 | CPU p99 | wall p50 | wall p99 |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+{latency}
+
+Model file: {metrics.model_size_bytes:,} bytes on disk, {metrics.model_loaded_bytes:,} bytes loaded.
+
+## Plots
+
+![ROC curve]({ROC_FILE})
+
+![Confusion matrix]({CONFUSION_FILE})
+"""
+
+
+def write_report(
+    model_id: str, metrics: Metrics, y_true: np.ndarray, y_score: np.ndarray, folder: Path
+) -> None:
+    """Write ``report.md``, ``roc.png`` and ``confusion.png`` into ``folder``."""
+    plot_roc(y_true, y_score, metrics.overall.roc_auc, folder / ROC_FILE)
+    plot_confusion(y_true, y_score, metrics.threshold, folder / CONFUSION_FILE)
+    (folder / REPORT_FILE).write_text(render_markdown(model_id, metrics), encoding="utf-8")

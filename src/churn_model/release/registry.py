@@ -1,0 +1,359 @@
+"""The registry: which gated model is the champion, which came before, and how to go back.
+
+``artifacts/registry/models/<id>/`` keeps a copy of every promoted candidate; ``champion.json``
+names the champion and the promotion history. A file lock serialises promotions and rollbacks.
+
+A change of champion writes several files: the pointer, and the views derived from it,
+``ci/baseline.json`` (what the gate compares against) and ``docs/model/`` (the published report and
+the gate table the model passed). Each is replaced atomically, but a crash between two of them
+would leave them disagreeing. So the change is journalled: once the model folder is complete, the
+whole target state (the pointer and the baseline) is written to ``pending.json`` in one atomic
+step, which is the commit point; then the files are written, and the journal removed. Whoever next
+takes the registry (``promote``, ``rollback``, ``export``, ``gate``, ``register``: see
+:func:`settle`) finds a journal left by a crash and finishes the change, and removes the temporary
+files a crash left beside the views. A crash before the journal leaves the old state untouched.
+"""
+
+import errno
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
+from churn_model.errors import UserError
+from churn_model.files import atomic_path, write_atomic
+from churn_model.model.artifact import CARD_FILE, MODEL_FILE
+from churn_model.model.candidate import CANDIDATES_DIR, find_candidate
+from churn_model.model.card import problems, read_card
+from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
+from churn_model.release.gate import (
+    BASELINE_FILE,
+    SUMMARY_FILE,
+    VERDICT_FILE,
+    Baseline,
+    Verdict,
+    changed_files,
+    check_verdict,
+    read_baseline,
+    read_verdict,
+    render_markdown,
+)
+
+REGISTRY_DIR = Path("artifacts/registry")
+DOCS_MODEL_DIR = Path("docs/model")
+POINTER_FILE = "champion.json"
+JOURNAL_FILE = "pending.json"
+LOCK_FILE = ".lock"
+LOCK_TIMEOUT_S = 60.0
+DOCS_FILES = (REPORT_FILE, ROC_FILE, CONFUSION_FILE, SUMMARY_FILE)
+"""What ``docs/model/`` holds: the champion's report and plots, and the gate table it passed."""
+
+
+class Pointer(BaseModel):
+    """The registry's state: the champion and every promotion still in effect, oldest first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    champion: str | None = None
+    history: list[str] = []
+    updated_at: datetime | None = None
+
+
+class Pending(BaseModel):
+    """A change of champion under way (the journal): the pointer and baseline it leads to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pointer: Pointer
+    baseline: Baseline
+
+
+def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
+    """Return the registry's pointer (an empty one before the first promotion)."""
+    path = registry / POINTER_FILE
+    try:
+        return Pointer.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return Pointer()
+    except ValidationError as error:
+        raise UserError(f"{path}: invalid registry pointer ({problems(error)})") from None
+
+
+@contextmanager
+def _locked(registry: Path) -> Iterator[None]:
+    """Hold the registry's lock for the block; another run holding it too long is a UserError.
+
+    A lock file that cannot be opened is one too: filelock refuses to follow a symbolic link there
+    (another file would be truncated and locked in its place).
+    """
+    registry.mkdir(parents=True, exist_ok=True)
+    path = registry / LOCK_FILE
+    lock = FileLock(path, timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UserError(f"{registry}: registry is locked by another run; try again") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP or path.is_symlink():
+            raise UserError(
+                f"{path}: the registry's lock file is a symbolic link, which the registry does "
+                "not follow; remove it (the next command creates a plain one)."
+            ) from None
+        raise UserError(
+            f"{path}: cannot open the registry's lock file ({error.strerror or error})."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _strays(registry: Path, baseline_path: Path, docs_dir: Path) -> list[Path]:
+    """The leftovers of a crash: temporary files beside the files a change writes, staging folders.
+
+    Only the names :func:`churn_model.files.atomic_path` and
+    :func:`_copy_into_registry` give the files this module writes are matched, so nobody else's
+    temporary file is touched.
+    """
+    beside = [(registry, POINTER_FILE), (registry, JOURNAL_FILE), (baseline_path.parent, None)]
+    beside += [(docs_dir, name) for name in DOCS_FILES]
+    found: list[Path] = []
+    for folder, name in beside:
+        pattern = f".{name or baseline_path.name}.*.tmp"
+        found += folder.glob(pattern) if folder.is_dir() else []
+    models = registry / "models"
+    found += models.glob(".staging-*") if models.is_dir() else []
+    return sorted(found)
+
+
+def _check_registered(folder: Path) -> Verdict:
+    """Return the verdict of a model in the registry, refusing it if a file it binds changed."""
+    verdict = read_verdict(folder)
+    changed = changed_files(folder, verdict)
+    if changed:
+        raise UserError(
+            f"{folder}: {', '.join(changed)} differs from what the gate passed "
+            "(the registered copy was modified)"
+        )
+    return verdict
+
+
+def _apply(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+    """Write every file of the change ``pending`` describes, then remove its journal.
+
+    Idempotent: it is also how a change interrupted by a crash is finished. The docs come from
+    the champion's folder in the registry, checked against its verdict first; the gate table is
+    rendered from that verdict, not copied, so it shows what promotion checked.
+    """
+    champion = pending.pointer.champion
+    if champion is None:  # never journalled: a change always names a champion
+        raise UserError(f"{registry / JOURNAL_FILE}: names no champion")
+    folder = registry / "models" / champion
+    verdict = _check_registered(folder)
+    write_atomic(registry / POINTER_FILE, pending.pointer.model_dump_json(indent=2).encode())
+    write_atomic(baseline_path, (pending.baseline.model_dump_json(indent=2) + "\n").encode())
+    for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
+        write_atomic(docs_dir / name, (folder / name).read_bytes())
+    write_atomic(docs_dir / SUMMARY_FILE, render_markdown(verdict).encode())
+    (registry / JOURNAL_FILE).unlink(missing_ok=True)
+
+
+def _change(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+    """Journal the change ``pending`` (the commit point), then make it."""
+    write_atomic(registry / JOURNAL_FILE, pending.model_dump_json(indent=2).encode())
+    _apply(pending, registry, baseline_path, docs_dir)
+
+
+def _recover(registry: Path, baseline_path: Path, docs_dir: Path) -> bool:
+    """Finish a change a crash interrupted and remove its leftovers (the lock held).
+
+    Returns:
+        Whether there was anything to repair.
+    """
+    strays = _strays(registry, baseline_path, docs_dir)
+    for stray in strays:
+        if stray.is_dir():
+            shutil.rmtree(stray, ignore_errors=True)
+        else:
+            stray.unlink(missing_ok=True)
+    journal = registry / JOURNAL_FILE
+    try:
+        pending = Pending.model_validate_json(journal.read_bytes())
+    except FileNotFoundError:
+        return bool(strays)
+    except ValidationError as error:
+        raise UserError(f"{journal}: invalid journal ({problems(error)})") from None
+    _apply(pending, registry, baseline_path, docs_dir)
+    return True
+
+
+def settle(
+    *,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+) -> bool:
+    """Finish a promotion or rollback a crash interrupted, before anyone reads what it writes.
+
+    Cheap when there is nothing to do (no lock is taken): the gate calls it before reading
+    ``ci/baseline.json``. Returns whether anything was repaired.
+    """
+    if not (registry / JOURNAL_FILE).is_file() and not _strays(registry, baseline_path, docs_dir):
+        return False
+    with _locked(registry):
+        return _recover(registry, baseline_path, docs_dir)
+
+
+def _copy_into_registry(folder: Path, models: Path) -> Path:
+    """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there.
+
+    A model promoted before (then rolled back) is already there: only its verdict and gate table
+    are replaced by the candidate's, the judgement being promoted now.
+    """
+    target = models / folder.name
+    if target.is_dir():
+        for name in (VERDICT_FILE, SUMMARY_FILE):
+            if (folder / name).is_file():
+                write_atomic(target / name, (folder / name).read_bytes())
+        return target
+    models.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
+    try:
+        shutil.copytree(folder, staging, dirs_exist_ok=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _baseline_of(folder: Path) -> Baseline:
+    """The baseline a registered model sets: the figures its gate measured (not its card's)."""
+    verdict = read_verdict(folder)
+    return Baseline(model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics)
+
+
+def _refuse_dirty(folder: Path) -> None:
+    """Refuse a candidate trained from a work tree with uncommitted changes, saying what to do.
+
+    Its card names a commit that does not hold the code, configuration and schema that made it,
+    so nobody could rebuild or review the champion from git. Called after the verdict is checked,
+    so the card read here is the one the gate bound.
+    """
+    git = read_card(folder / CARD_FILE).git
+    if git.dirty:
+        raise UserError(
+            f"candidate {folder.name} was trained from a work tree with uncommitted changes (its"
+            f" card: commit {git.commit[:12]}, dirty), so no commit holds what made it: commit"
+            " your changes, then `just pipeline` and `just promote` again, or promote it as it is"
+            " with `just promote --allow-dirty`"
+        )
+
+
+def promote(
+    candidate_id: str | None = None,
+    *,
+    allow_dirty: bool = False,
+    candidates: Path = CANDIDATES_DIR,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+    gate_config: GateConfig | None = None,
+    gate_config_path: Path = DEFAULT_GATE_CONFIG,
+) -> Pointer:
+    """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
+
+    The candidate is checked as :func:`churn_model.release.gate.check_verdict` says:
+    every file its verdict binds unchanged, and the verdict's rows recomputed from its figures under
+    the gate config (``gate_config``, by default read from ``gate_config_path``) and the current
+    baseline, all passing. A ``passed`` flag is not trusted. A candidate whose card says the work
+    tree was dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller
+    states). Promoting the current champion again only rewrites the baseline and the docs (a
+    repair).
+
+    Returns:
+        The registry pointer after the promotion.
+    """
+    folder = find_candidate(candidate_id, candidates)
+    with _locked(registry):
+        _recover(registry, baseline_path, docs_dir)
+        pointer = read_pointer(registry)
+        if pointer.champion == folder.name:
+            baseline = _baseline_of(registry / "models" / folder.name)
+            _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+            return pointer
+        verdict = read_verdict(folder)
+        config = gate_config or load_gate_config(gate_config_path)
+        check_verdict(folder, verdict, config, read_baseline(baseline_path), gate_config_path)
+        if not allow_dirty:
+            _refuse_dirty(folder)
+        _check_registered(_copy_into_registry(folder, registry / "models"))
+        pointer = Pointer(
+            champion=folder.name,
+            history=[*pointer.history, folder.name],
+            updated_at=datetime.now(UTC),
+        )
+        baseline = Baseline(
+            model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics
+        )
+        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+        return pointer
+
+
+def rollback(
+    *,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+) -> Pointer:
+    """Restore the previous champion (pointer, baseline and docs); the rolled-back copy stays.
+
+    Returns:
+        The registry pointer after the rollback.
+    """
+    with _locked(registry):
+        _recover(registry, baseline_path, docs_dir)
+        pointer = read_pointer(registry)
+        if len(pointer.history) < 2:
+            raise UserError(f"{registry}: no previous champion to roll back to")
+        history = pointer.history[:-1]
+        pointer = Pointer(champion=history[-1], history=history, updated_at=datetime.now(UTC))
+        baseline = _baseline_of(registry / "models" / history[-1])
+        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+        return pointer
+
+
+def export(
+    dest: Path,
+    *,
+    registry: Path = REGISTRY_DIR,
+    baseline_path: Path = BASELINE_FILE,
+    docs_dir: Path = DOCS_MODEL_DIR,
+) -> Path:
+    """Copy the champion's ``model.skops`` and ``card.json`` into ``dest`` (for the image).
+
+    An interrupted change is finished first (:func:`settle`), and every file the champion's
+    verdict binds is checked against it, so a tampered model or card is not shipped.
+
+    Returns:
+        The champion's folder in the registry.
+    """
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"{dest}: is a file, not a folder to export the model into.")
+    settle(registry=registry, baseline_path=baseline_path, docs_dir=docs_dir)
+    pointer = read_pointer(registry)
+    if pointer.champion is None:
+        raise UserError(f"{registry}: no champion yet: run `just train gate promote` first")
+    folder = registry / "models" / pointer.champion
+    _check_registered(folder)
+    for name in (MODEL_FILE, CARD_FILE):
+        # A full disk names the file being written, not the one copied (shutil names the source).
+        with atomic_path(dest / name) as temporary:
+            shutil.copyfile(folder / name, temporary)
+    return folder

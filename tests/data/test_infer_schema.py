@@ -1,0 +1,372 @@
+"""`infer-schema` drafts a schema that describes the extract it read, as reviewable, clean code.
+
+Every extract here is drawn from a schema the test controls (``schemas.OTHER``, ``schemas.RANKED``)
+or written out by hand, never from the project's own schema.
+"""
+
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churn_model.cli import app
+from churn_model.config import SliceMinimum
+from churn_model.data.infer_schema import MAX_CATEGORIES, Inferred, infer, render
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
+from churn_model.data.validation import validate
+from churn_model.errors import UserError
+from churn_model.table import Column, Schema
+
+from schemas import OTHER, RANKED, REGIONS
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _extract(tmp_path: Path, schema: Schema, suffix: str = ".csv") -> Path:
+    frame = synthetic_frame(1_000, seed=5, schema=schema)
+    path = tmp_path / f"extract{suffix}"
+    if suffix == ".csv":
+        write_csv(frame, path, schema=schema)
+    else:
+        frame.to_parquet(path)
+    return path
+
+
+def _load(source: str) -> Schema:
+    module = ModuleType("drafted")
+    exec(compile(source, "drafted.py", "exec"), module.__dict__)  # noqa: S102 -- our own draft
+    schema: Schema = module.SCHEMA
+    return schema
+
+
+def _same_shape(drafted: Schema, original: Schema) -> None:
+    """The draft has the original's columns, kinds, categories, nullability, label and id."""
+    assert drafted.feature_names() == original.feature_names()
+    for got, want in zip(drafted.features, original.features, strict=True):
+        assert (got.kind, got.nullable) == (want.kind, want.nullable), want.name
+        assert set(got.categories) == set(want.categories), want.name
+    assert (drafted.label.name, drafted.label.positive, drafted.label.negative) == (
+        original.label.name,
+        original.label.positive,
+        original.label.negative,
+    )
+    assert (drafted.id is None) is (original.id is None)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_draft_describes_the_other_schema_it_was_drawn_from(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = _extract(tmp_path, OTHER, suffix)
+    # Any slice with a row and a positive: this test is about the columns (see test_infer_slices).
+    inferred = infer(
+        path, label="outcome", positive="yes", minimum=SliceMinimum(min_rows=1, min_positives=1)
+    )
+    _same_shape(inferred.schema, OTHER)
+    drafted = _load(render(inferred, source=path.name))
+    assert drafted == inferred.schema
+    frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert len(validate(frame, "extract", schema=drafted)) == len(frame)  # it accepts its extract
+    assert "no_amount" not in drafted.slice_names()
+    assert {"amount_missing", "member_missing", "region=north"} <= set(drafted.slice_names())
+
+
+def test_the_label_its_positive_value_and_the_id_are_guessed_and_said(tmp_path: Path) -> None:
+    with_id = replace(OTHER, id=Column("order", "id", "The order."))
+    inferred = infer(_extract(tmp_path, with_id))
+    _same_shape(inferred.schema, with_id)
+    said = "\n".join(inferred.notes)
+    assert "label: guessed 'outcome'" in said
+    assert "positive value guessed as 'yes'" in said
+    assert "id: guessed 'order'" in said
+    draft = render(inferred, "extract.csv")
+    assert "    # id: guessed 'order'" in draft.split("    id=Column(")[0]
+    above_label = draft.split("    label=Label(")[0]
+    assert "    # label: guessed 'outcome'" in above_label
+    assert "    # label: positive value guessed as 'yes'" in above_label
+
+
+def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    pd.DataFrame(
+        {"x": [10, 20, 110] * 10, "y": [-1.5, 0.25, 2.0] * 10, "label": ["a", "b", "b"] * 10}
+    ).to_csv(path, index=False)
+    inferred = infer(path, positive="a")
+    x, y = inferred.schema.features
+    assert (x.kind, x.ge, x.le) == ("int", 0, 120)
+    assert y.kind == "float"
+    assert y.ge is not None
+    assert y.le is not None
+    assert y.ge < -1.5
+    assert y.le > 2.0
+    assert inferred.schema.label.positive == "a"
+
+
+def _assert_clean(draft: Path) -> None:
+    """``ruff format --check`` and ``ruff check`` accept the file, with the project's settings."""
+    ruff = shutil.which("ruff")
+    assert ruff is not None
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    for command in (["format", "--check", *config], ["check", "--no-fix", *config]):
+        result = subprocess.run(
+            [ruff, *command, str(draft)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
+    draft = tmp_path / "schema.py"
+    draft.write_text(render(infer(_extract(tmp_path, OTHER), label="outcome"), "extract.csv"))
+    _assert_clean(draft)
+
+
+def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> None:
+    # No nullable column and no category: nothing to slice on, so no Slice import either.
+    schema = Schema(
+        features=tuple(
+            replace(column, nullable=False)
+            for column in OTHER.features
+            if column.kind != "category"
+        ),
+        label=OTHER.label,
+        positive_rate=OTHER.positive_rate,
+    )
+    inferred = infer(_extract(tmp_path, schema), label=OTHER.label.name)
+    assert inferred.schema.slices == ()
+    draft = tmp_path / "schema.py"
+    draft.write_text(render(inferred, "extract.csv"))
+    _assert_clean(draft)
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        ("a,b\n1,2\n", {"label": "c"}, "--label 'c': "),
+        (
+            "a,b\n1,x\n2,y\n3,z\n",
+            {"label": "b"},
+            "label 'b': a label has two values, this one has 3",
+        ),
+        ("a,b\n1,x\n2,y\n", {"label": "b", "positive": "z"}, "--positive 'z': label 'b' holds"),
+        ("a,b\n1,x\n2,\n", {"label": "b"}, "label 'b': 1 rows have no label value"),
+        ("a,b\n1,2\n3,4\n5,6\n", {}, "no column has exactly two values"),
+        ("a,b\n,x\n,y\n", {}, "no column besides the label and the id can be a feature"),
+    ],
+)
+def test_what_cannot_be_drafted_is_said(
+    tmp_path: Path, content: str, options: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        infer(path, label=options.get("label"), positive=options.get("positive"))
+
+
+def test_the_cli_writes_a_draft_and_never_overwrites_without_force(tmp_path: Path) -> None:
+    path = _extract(tmp_path, OTHER)
+    output = tmp_path / "out" / "schema.py"
+    arguments = ["infer-schema", str(path), "--label", "outcome", "--output", str(output)]
+    first = runner.invoke(app, arguments)
+    assert first.exit_code == 0, first.output
+    assert f"schema drafted to {output}" in first.stdout
+    drafted = output.read_text()
+    output.write_text("# reviewed by hand\n")
+    again = runner.invoke(app, arguments)
+    assert again.exit_code == 1
+    assert "already exists; pass --force" in again.stderr
+    assert output.read_text() == "# reviewed by hand\n"
+    forced = runner.invoke(app, [*arguments, "--force"])
+    assert forced.exit_code == 0
+    assert output.read_text().startswith(drafted.split("\n", 1)[0])
+
+
+# ---------------------------------------------------------------- categories: how many, in order
+
+
+def _one_column(tmp_path: Path, values: list[str], rows: int = 60) -> Inferred:
+    """Draft the schema of an extract holding ``values`` (cycled) and a two-valued label."""
+    path = tmp_path / "column.csv"
+    repeated = [values[i % len(values)] for i in range(rows)]
+    pd.DataFrame({"level": repeated, "y": ["a", "b"] * (rows // 2)}).to_csv(path, index=False)
+    return infer(path, label="y", positive="a")
+
+
+def _codes(count: int, rows: int) -> list[str]:
+    return [f"code-{i % count:03d}" for i in range(rows)]
+
+
+def test_a_category_is_kept_up_to_the_limit_and_what_is_left_out_is_said(tmp_path: Path) -> None:
+    rows = 600
+    path = tmp_path / "wide.csv"
+    pd.DataFrame(
+        {
+            "visits": [i % 7 for i in range(rows)],
+            "state": _codes(51, rows),
+            "plan": _codes(150, rows),
+            "y": ["a", "b"] * (rows // 2),
+        }
+    ).to_csv(path, index=False)
+    assert MAX_CATEGORIES >= 100
+    by_default = infer(path, label="y", positive="a")
+    assert by_default.schema.feature_names() == ["visits", "state"]
+    assert len(by_default.schema.feature("state").categories) == 51
+    said = (
+        "plan: 150 distinct values, more than the limit of 100 categories: left out as free text "
+        "(if it is a category, pass --max-categories 150 to keep it)"
+    )
+    assert said in by_default.notes
+    draft = render(by_default, "wide.csv")
+    assert "# plan: 150 distinct values, more than the limit of 100 categories" in draft
+    raised = infer(path, label="y", positive="a", max_categories=150)
+    assert len(raised.schema.feature("plan").categories) == 150
+    assert not [note for note in raised.notes if "left out" in note]
+    lowered = infer(path, label="y", positive="a", max_categories=50)
+    assert "state: 51 distinct values, more than the limit of 50" in "\n".join(lowered.notes)
+    with pytest.raises(UserError, match="--max-categories 0: a category has at least 1 value"):
+        infer(path, label="y", max_categories=0)
+
+
+def test_an_ordered_and_a_200_value_category_are_drafted_and_read_back(tmp_path: Path) -> None:
+    path = _extract(tmp_path, RANKED)
+    inferred = infer(path, label="left", positive="Yes", max_categories=len(REGIONS))
+    drafted = _load(render(inferred, source=path.name))
+    assert drafted == inferred.schema
+    assert drafted.feature("grade") == replace(
+        RANKED.feature("grade"), description=drafted.feature("grade").description
+    )
+    assert drafted.feature("region").categories == REGIONS
+    assert not drafted.feature("region").ordered
+    frame = pd.read_csv(path)
+    assert len(validate(frame, "extract", schema=drafted)) == len(frame)
+    assert "region: 200 distinct values" in "\n".join(infer(path, label="left").notes)
+
+
+@pytest.mark.parametrize(
+    ("values", "levels"),
+    [
+        (["High", "Low", "Very High", "Medium"], ["Low", "Medium", "High", "Very High"]),
+        (
+            ["Doctor", "Bachelor", "Below_College", "Master", "College"],
+            ["Below_College", "College", "Bachelor", "Master", "Doctor"],
+        ),
+        (["good", "Poor", "EXCELLENT", "fair"], ["Poor", "fair", "good", "EXCELLENT"]),
+        (
+            ["Often", "Never", "Always", "Sometimes", "Rarely"],
+            ["Never", "Rarely", "Sometimes", "Often", "Always"],
+        ),
+        (
+            ["Agree", "Strongly Disagree", "Neutral", "Disagree", "Strongly Agree"],
+            ["Strongly Disagree", "Disagree", "Neutral", "Agree", "Strongly Agree"],
+        ),
+        (["large", "small", "medium"], ["small", "medium", "large"]),
+        (
+            ["2 - Medium", "1 - Low", "10 - Top", "3 - High"],
+            ["1 - Low", "2 - Medium", "3 - High", "10 - Top"],
+        ),
+        (["very-high", "Low", "MEDIUM", "high"], ["Low", "MEDIUM", "high", "very-high"]),
+        (["VeryLow", "Very_High", "low"], ["VeryLow", "low", "Very_High"]),
+    ],
+)
+def test_a_scale_is_drafted_ordered_in_its_natural_order_and_said(
+    tmp_path: Path, values: list[str], levels: list[str]
+) -> None:
+    inferred = _one_column(tmp_path, values)
+    column = inferred.schema.feature("level")
+    assert column.ordered
+    assert list(column.categories) == levels
+    said = [note for note in inferred.notes if note.startswith("level: drafted as ordered")]
+    assert said == [f"level: {inferred.remarks['level']}"]
+    assert " < ".join(levels) in said[0]
+
+
+@pytest.mark.parametrize(
+    ("values", "hint"),
+    [
+        (["Non-Travel", "Travel_Rarely", "Travel_Frequently"], "Travel_Frequently, Travel_Rarely"),
+        (["primary", "secondary", "tertiary", "unknown"], "primary, secondary, tertiary"),
+        (["Low", "High"], "High, Low"),  # two levels: too few to call it a scale
+        (["High", "high", "Low"], "High, Low, high"),  # one level spelt two ways
+        (["1 - Low", "2 - High", "none"], "1 - Low, 2 - High"),
+    ],
+)
+def test_what_only_looks_like_a_scale_is_drafted_unordered_and_noted(
+    tmp_path: Path, values: list[str], hint: str
+) -> None:
+    inferred = _one_column(tmp_path, values)
+    column = inferred.schema.feature("level")
+    assert not column.ordered
+    assert list(column.categories) == sorted(values)
+    note = next(note for note in inferred.notes if note.startswith("level: "))
+    assert f"level: looks like a scale ({hint}) but was drafted unordered" in note
+    assert inferred.remarks["level"] in note
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["north", "south", "east", "west"],
+        [f"{number} - {name}" for number, name in enumerate("abcdefghijklm", start=1)],
+        [f"{level} {number}" for level in ("low", "high") for number in range(7)],
+    ],
+    ids=["names", "numbered-codes", "many-mentions"],
+)
+def test_a_plain_category_is_neither_ordered_nor_noted(tmp_path: Path, values: list[str]) -> None:
+    inferred = _one_column(tmp_path, values)
+    assert not inferred.schema.feature("level").ordered
+    assert inferred.remarks == {}
+
+
+def test_every_guess_is_a_comment_beside_its_column_in_a_clean_draft(tmp_path: Path) -> None:
+    rows = 300
+    path = tmp_path / "guesses.csv"
+    pd.DataFrame(
+        {
+            "Job Satisfaction": (["Low", "Medium", "High", "Very_High"] * rows)[:rows],
+            "travel": (["Non-Travel", "Travel_Rarely", "Travel_Frequently"] * rows)[:rows],
+            "flag": ([0, 1] * rows)[:rows],
+            'comment, "quoted"\nover lines': [f"said {i % 150}\nand more" for i in range(rows)],
+            "y": (["a", "b", "b"] * rows)[:rows],
+        }
+    ).to_csv(path, index=False)
+    inferred = infer(path, label="y", positive="a", max_categories=5)
+    assert set(inferred.remarks) == {
+        "Job Satisfaction",
+        "travel",
+        "flag",
+        'comment, "quoted"\nover lines',
+    }
+    draft = render(inferred, "guesses.csv")
+    for name in ("Job Satisfaction", "travel", "flag"):
+        above = re.search(rf"((?:\n +#[^\n]*)+)\n +Column\(\n +\"{name}\",", draft)
+        assert above is not None, name
+        comment = " ".join(line.strip().removeprefix("# ") for line in above[1].split("\n"))
+        assert comment.strip().endswith(f"{name}: {inferred.remarks[name]}"), comment
+    assert '# comment, "quoted" over lines: 150 distinct values' in draft
+    output = tmp_path / "schema.py"
+    output.write_text(draft)
+    _assert_clean(output)
+    assert _load(draft) == inferred.schema
+
+
+def test_the_cli_takes_the_category_limit_and_says_its_default(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({"state": _codes(51, 200), "y": ["a", "b"] * 100}).to_csv(path, index=False)
+    output = tmp_path / "schema.py"
+    options = ["--label", "y", "--output", str(output), "--force"]
+    limited = runner.invoke(app, ["infer-schema", str(path), *options, "--max-categories", "50"])
+    assert limited.exit_code == 1  # the only feature was left out
+    assert "no column besides the label and the id can be a feature" in limited.stderr
+    kept = runner.invoke(app, ["infer-schema", str(path), *options, "--max-categories", "51"])
+    assert kept.exit_code == 0, kept.output
+    assert '"state",' in output.read_text()
+    helped = runner.invoke(app, ["infer-schema", "--help"], env={"COLUMNS": "200"})
+    assert f"(default: {MAX_CATEGORIES})" in helped.stdout

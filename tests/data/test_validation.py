@@ -1,0 +1,150 @@
+"""Validation derives its rules from the schema, types the data, reports every problem at once.
+
+The detailed messages are checked against a schema unlike the project's (``schemas.OTHER``: a text
+label, no id, nullable booleans), so they hold for whatever schema a project declares.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.validation import DataValidationError, build_schema, validate
+from churn_model.domain.schema import SCHEMA
+from churn_model.errors import UserError
+from churn_model.table import Column, Schema
+
+from schemas import OTHER
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    """A small valid table of the other schema (just above its minimum row count)."""
+    return synthetic_frame(OTHER.min_rows + 50, seed=3, schema=OTHER)
+
+
+def _problems(frame: pd.DataFrame, schema: Schema = OTHER, **options: bool) -> str:
+    with pytest.raises(DataValidationError) as caught:
+        validate(frame, "bad.csv", schema=schema, **options)
+    assert isinstance(caught.value, UserError)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
+def test_the_pandera_schema_is_derived_from_the_schema(schema: Schema) -> None:
+    derived = build_schema(schema)
+    assert list(derived.columns) == schema.column_names()
+    for column in schema.features:
+        assert derived.columns[column.name].nullable is column.nullable
+    assert build_schema(schema, require_label=False).columns[schema.label.name].required is False
+
+
+def test_a_valid_table_comes_back_typed_and_in_schema_order(sample: pd.DataFrame) -> None:
+    shuffled = sample[list(reversed(sample.columns))].assign(note="extra column")
+    shuffled.index = shuffled.index + 1_000
+    valid = validate(shuffled, "sample", schema=OTHER)
+    assert list(valid.columns) == OTHER.column_names()
+    assert list(valid.index[:3]) == [0, 1, 2]
+    assert valid["visits"].dtype == "int64"
+    assert valid["member"].dtype == "float64"  # a nullable boolean: 1.0, 0.0 or NaN
+    assert set(valid["member"].dropna()) == {0.0, 1.0}
+    assert set(valid["outcome"]) == {"yes", "no"}
+    assert valid["amount"].isna().any()
+    pd.testing.assert_frame_equal(valid, validate(sample, "sample", schema=OTHER))
+
+
+def test_the_project_schema_types_its_columns_as_declared() -> None:
+    valid = validate(synthetic_frame(SCHEMA.min_rows, 1), "sample")
+    for column in SCHEMA.features:
+        expected = {"int": "int64", "float": "float64", "bool": "bool", "category": "str"}
+        if column.nullable and column.kind in {"int", "bool"}:
+            expected[column.kind] = "float64"
+        assert str(valid[column.name].dtype) == expected[column.kind], column.name
+
+
+def test_spelled_booleans_and_whole_floats_are_accepted(sample: pd.DataFrame) -> None:
+    member = sample["member"]
+    spelled = sample.astype({"visits": "float64", "member": "object"})
+    spellings = np.array(["TRUE", "1", "1.0", "true"], dtype=object)
+    falses = np.array(["false", "0", "0.0", "False"], dtype=object)
+    index = np.arange(len(sample)) % 4
+    written = np.where(member == True, spellings[index], falses[index])  # noqa: E712 -- elementwise
+    written[member.isna().to_numpy()] = None
+    spelled["member"] = written
+    valid = validate(spelled, "spelled", schema=OTHER)
+    assert valid["visits"].tolist() == sample["visits"].tolist()
+    expected = sample["member"].map({True: 1.0, False: 0.0})
+    assert valid["member"].fillna(-1).tolist() == expected.fillna(-1).tolist()
+
+
+def test_a_blank_number_is_a_missing_value(sample: pd.DataFrame) -> None:
+    text = sample.astype({"amount": "object", "visits": "object"})
+    text.loc[[0, 1], "amount"] = [" ", ""]
+    assert validate(text, "blank", schema=OTHER)["amount"][:2].isna().all()
+    text.loc[0, "visits"] = " "
+    assert "visits: not_nullable: 1 row, e.g. row 1" in _problems(text)
+
+
+def test_scoring_input_needs_no_label_nor_id_nor_minimum_row_count() -> None:
+    frame = synthetic_frame(SCHEMA.min_rows, 2)
+    optional = [SCHEMA.label.name] + ([SCHEMA.id.name] if SCHEMA.id is not None else [])
+    one = frame.drop(columns=optional).head(1)
+    valid = validate(one, "request", require_label=False)
+    assert list(valid.columns) == SCHEMA.feature_names()
+    assert "min_rows" in _problems(frame.head(1), SCHEMA)
+
+
+def test_every_problem_is_reported_in_one_run(sample: pd.DataFrame) -> None:
+    bad = sample.drop(columns=["region"]).astype(
+        {"amount": "object", "member": "object", "outcome": "object"}
+    )
+    bad.loc[3, "visits"] = -1
+    bad.loc[4, "amount"] = "abc"
+    bad.loc[5, "member"] = "yes"
+    bad.loc[9, "score"] = np.inf
+    bad.loc[10, "outcome"] = "maybe"
+    message = _problems(bad)
+    assert message.startswith("bad.csv: 7 problems found")
+    expected = [
+        "region: required: the column is missing",
+        "amount: type float: 1 value cannot be read as a number, e.g. row 5 ('abc')",
+        "visits: greater_than_or_equal_to(0): 1 row, e.g. row 4 (-1)",
+        "member: boolean: 1 row, e.g. row 6 ('yes')",
+        "score: finite: 1 row, e.g. row 10 (inf)",
+        "score: less_than_or_equal_to(1): 1 row, e.g. row 10 (inf)",
+        "outcome: isin(['no', 'yes']): 1 row, e.g. row 11 ('maybe')",
+    ]
+    for line in expected:
+        assert f"\n  - {line}" in message
+
+
+def test_long_lists_of_offending_rows_are_cut_short(sample: pd.DataFrame) -> None:
+    message = _problems(sample.assign(visits=51))
+    assert f"visits: less_than_or_equal_to(50): {len(sample)} rows, e.g. row 1 (51)" in message
+    assert "row 5 (51), ..." in message
+
+
+def test_dataset_rules_say_what_they_found(sample: pd.DataFrame) -> None:
+    message = _problems(sample.assign(outcome="yes"))
+    assert "outcome: both_classes: label values present: ['yes']" in message
+    assert "outcome: positive_rate(0.1-0.9): 1.000 of rows are labelled 'yes'" in message
+    assert "outcome: min_rows(100): 20 rows" in _problems(sample.head(20))
+
+
+def test_an_unrelated_table_is_named_as_such() -> None:
+    message = _problems(pd.DataFrame({"a": [1], "b": [2]}))
+    assert "not a table of this schema: none of the expected columns" in message
+    assert "its header row holds 'a', 'b'" in message
+
+
+def test_an_id_is_checked_unique_and_kept_as_text() -> None:
+    with_id = replace(OTHER, id=Column("order", "id", "The order."))
+    frame = synthetic_frame(OTHER.min_rows, seed=4, schema=with_id)
+    frame.loc[[7, 8], "order"] = "00123"
+    assert "order: unique: 2 rows, e.g. row 8 ('00123'), row 9 ('00123')" in _problems(
+        frame, with_id
+    )
+    frame.loc[8, "order"] = "00124"
+    assert validate(frame, "ids", schema=with_id)["order"][7] == "00123"

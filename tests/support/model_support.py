@@ -1,0 +1,186 @@
+"""Shared helpers for the model-path tests: small synthetic tables, fast candidates, lenient gates.
+
+Everything here reads the project's schema (:data:`churn_model.domain.schema.SCHEMA`)
+and draws its data with :mod:`churn_model.data.synthetic`, so the machinery tests pass
+on any schema a user plugs in. They judge candidates with :func:`lenient_gates`, never with the
+project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
+synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
+
+Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
+check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real
+benchmark.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+
+from churn_model.config import GateConfig, LatencyBudget, SizeBudget
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
+from churn_model.domain.schema import SCHEMA
+from churn_model.model import evaluation
+from churn_model.model.artifact import MAX_LOADED_BYTES
+from churn_model.model.candidate import create_candidate
+from churn_model.release.tracking import Tracker, staged_log
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
+FAST_ITERATIONS = 40
+"""Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
+
+
+DECLARED_LATENCY = (dict(evaluation.LATENCY_PLAN), evaluation.WARMUP_CALLS)
+"""The plan and warm-up ``evaluation.py`` declares, as imported (before any test shrinks them)."""
+
+
+@contextmanager
+def fast_latency() -> Iterator[None]:
+    """Shrink the latency plan and its warm-up for the block (usable in module fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluation, "LATENCY_PLAN", FAST_LATENCY)
+        patch.setattr(evaluation, "WARMUP_CALLS", 1)
+        yield
+
+
+@contextmanager
+def declared_latency() -> Iterator[None]:
+    """Time latency with the plan ``evaluation.py`` declares, for the tests about latency itself."""
+    plan, warmup = DECLARED_LATENCY
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluation, "LATENCY_PLAN", plan)
+        patch.setattr(evaluation, "WARMUP_CALLS", warmup)
+        yield
+
+
+def write_sample(path: Path, rows: int, seed: int = 7) -> Path:
+    """Write ``rows`` synthetic rows of the project's schema as CSV to ``path`` and return it."""
+    write_csv(synthetic_frame(rows, seed), path)
+    return path
+
+
+def lenient_gates() -> GateConfig:
+    """Gate settings every model passes, however well or badly it learned, however large it is.
+
+    Every kind of row the gate writes is there (a floor, a zero recall floor on every slice the
+    schema declares, allowed drops, latency, size), with limits no model can miss: floors of 0,
+    drops of 1, latency and size budgets far beyond what a model measures (the size ceiling is the
+    loader's own). Synthetic rows of some schemas teach little, and seeds of one schema spread:
+    a test about one rule sets that rule's limit from what it controls (the candidate's own
+    figures, a baseline it builds), never from how good a model turned out.
+    """
+    return GateConfig(
+        floors={"roc_auc": 0.0},
+        slice_floors={name: {"recall": 0.0} for name in SCHEMA.slice_names()},
+        max_drop={"roc_auc": 1.0, "recall": 1.0, "f1": 1.0},
+        latency=LatencyBudget(factor=3.0, floor_ms={"batch_1": 60_000.0, "batch_1000": 60_000.0}),
+        size=SizeBudget(max_loaded_bytes=MAX_LOADED_BYTES, max_growth=1_000.0),
+    )
+
+
+def above(measured: float | None) -> float:
+    """A floor the measured value misses: halfway from it to 1 (a metric never exceeds 1)."""
+    assert measured is not None, "the metric was not measurable on these rows"
+    assert measured < 1.0, "a perfect score: no floor can fail it"
+    return round((measured + 1.0) / 2, 6)
+
+
+def spare_name(name: str) -> str:
+    """``name``, or ``name`` and a number: a column the project's schema does not have.
+
+    For the extra columns a test adds to a table (a file may carry columns beyond the schema's):
+    the schema a user plugs in may well have a column called ``note`` or ``email``.
+    """
+    taken = {column.lower() for column in SCHEMA.column_names()}
+    return next(
+        candidate
+        for number in range(len(taken) + 1)
+        if (candidate := f"{name}{number or ''}").lower() not in taken
+    )
+
+
+def _key(name: str) -> str:
+    return json.dumps(name)
+
+
+def gates_toml(config: GateConfig) -> str:
+    """``config`` as the text of a ``gates.toml`` (what a user would write)."""
+    lines = ["[floors]", *(f"{k} = {v}" for k, v in config.floors.items()), ""]
+    minimum = config.slices
+    lines += ["[slices]", f"min_rows = {minimum.min_rows}"]
+    lines += [f"min_positives = {minimum.min_positives}", "", "[slice_floors]", ""]
+    for name, floors in config.slice_floors.items():
+        lines += [f"[slice_floors.{_key(name)}]", *(f"{k} = {v}" for k, v in floors.items()), ""]
+    lines += ["[max_drop]", *(f"{k} = {v}" for k, v in config.max_drop.items()), ""]
+    budget = ", ".join(f"{_key(k)} = {v}" for k, v in config.latency.floor_ms.items())
+    lines += ["[latency]", f"factor = {config.latency.factor}", f"floor_ms = {{ {budget} }}", ""]
+    lines += ["[size]", f"max_loaded_bytes = {config.size.max_loaded_bytes}"]
+    return "\n".join([*lines, f"max_growth = {config.size.max_growth}"]) + "\n"
+
+
+def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:
+    """Write ``configs/model.toml`` with ``iterations`` boosting rounds to ``dest``; return it."""
+    text = (ROOT / "configs/model.toml").read_text(encoding="utf-8")
+    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {iterations}", text)
+    assert fast != text, "configs/model.toml has no max_iter line to shorten"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(fast, encoding="utf-8")
+    return dest
+
+
+def small_candidate(
+    folder: Path, rows: int = 2_000, seed: int = 7, tracker: Tracker | None = None
+) -> Path:
+    """Train a candidate the fast way (synthetic rows, fast config) under ``folder``; return it.
+
+    The table goes to ``folder/sample-<seed>.csv``, the config to ``folder/model.toml`` and the
+    candidate under ``folder/candidates``: what most model-path tests need before they gate,
+    promote, tamper or serve.
+    """
+    return create_candidate(
+        write_sample(folder / f"sample-{seed}.csv", rows, seed),
+        config_path=fast_config(folder / "model.toml"),
+        root=folder / "candidates",
+        log_staged=None if tracker is None else staged_log(tracker),
+    )
+
+
+def make_project(dest: Path) -> Path:
+    """Create a minimal project folder at ``dest``: the fast model config and lenient gates.
+
+    There is no ``ci/baseline.json`` (nothing promoted yet).
+    """
+    fast_config(dest / "configs/model.toml")
+    (dest / "ci").mkdir(parents=True)
+    (dest / "ci/gates.toml").write_text(gates_toml(lenient_gates()), encoding="utf-8")
+    return dest
+
+
+class RowSlices:
+    """The project's schema, with extra slices that select fixed rows of a table by index label.
+
+    ``evaluate`` asks its schema for ``slice_masks(x_test)`` only; the held-out rows keep the
+    table's index, so a slice of a few chosen rows lands in the held-out split under some seeds
+    and not under others, as a slice of 11 rows of a real table does. Patch it in with
+    ``monkeypatch.setattr(evaluation, "SCHEMA", RowSlices(...))``.
+    """
+
+    def __init__(self, **rows: list[int]) -> None:
+        """``rows`` maps each extra slice's name to the index labels of the rows it selects."""
+        self.rows = rows
+
+    def slice_masks(self, frame: pd.DataFrame) -> dict[str, npt.NDArray[np.bool_]]:
+        """The project's masks over ``frame``, then one per extra slice."""
+        extra = {name: frame.index.isin(ids) for name, ids in self.rows.items()}
+        return {**SCHEMA.slice_masks(frame), **extra}
+
+    def slice_names(self) -> list[str]:
+        """The project's slice names, then the extra ones."""
+        return [*SCHEMA.slice_names(), *self.rows]
