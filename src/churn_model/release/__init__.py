@@ -7,5 +7,5 @@ the service would; ``calibration`` measures the spread of every metric over seed
 promotes and rolls back the champion; ``tracking`` mirrors candidates, verdicts and the champion to
 MLflow when it is configured.
 
-May import: errors, files, table, domain, config, data, model, serving
+May import: errors, files, records, table, domain, config, data, model, serving
 """
