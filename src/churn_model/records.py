@@ -2,8 +2,8 @@
 
 Model cards, metrics, verdicts, the baseline, the registry's pointer, the configuration: each is a
 :class:`Record`, so a field nobody declared is refused and nothing changes a record once it is made.
-Read from a file, a record that does not validate is a :class:`~churn_model.errors.UserError`
-naming the file, what it should have been and the first fields that are wrong, in one line.
+Read from a file, a record that does not validate is a ``UserError`` naming the file, what it
+should have been and the first fields that are wrong, in one line.
 """
 
 from pathlib import Path

@@ -20,7 +20,12 @@ from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import ClassificationMetrics, Metrics
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
-from churn_model.release.gate_rows import Baseline, GateRow, read_baseline, threshold_rows
+from churn_model.release.gate_rows import (
+    Baseline,
+    GateRow,
+    read_baseline,
+    threshold_rows,
+)
 from churn_model.release.verdict import VERDICT_FILE, Verdict
 
 from model_support import above, gates_toml, lenient_gates, small_candidate

@@ -31,7 +31,12 @@ from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
 from churn_model.release.gate_rows import GateRow, serving_row
 from churn_model.release.serving_check import ServingCheck, check_serving
-from churn_model.release.verdict import VERDICT_FILE, Verdict, read_verdict, require_rows_still_pass
+from churn_model.release.verdict import (
+    VERDICT_FILE,
+    Verdict,
+    read_verdict,
+    require_rows_still_pass,
+)
 from churn_model.serving import contract, fast_path, served_model
 
 from model_support import fast_latency, lenient_gates, make_project, small_candidate

@@ -1,23 +1,25 @@
 """The gate: a candidate passes only if it meets every threshold in ``ci/gates.toml`` and serves.
 
 :func:`run_gate` judges a candidate folder and writes its verdict beside it. The gate judges the
-model, not the model's report of itself: the figures it checks are re-derived from ``model.skops``
-and the pinned held-out split (:mod:`churn_model.release.remeasure`), and a card that states other
-figures is refused. The thresholds applied to them, one row each, are
-:mod:`churn_model.release.gate_rows`'s: absolute floors on the overall metrics, floors per slice,
-the allowed drop against the baseline (the promoted model's metrics, ``ci/baseline.json``), a
-latency budget, a size budget, and that the model is servable.
+model, not the model's report of itself: the figures it checks are re-derived from
+``model.skops`` and the pinned held-out split (:mod:`churn_model.release.remeasure`),
+and a card that states other figures is refused. The thresholds applied to them, one row
+each, are those of :mod:`churn_model.release.gate_rows`: absolute floors on the overall
+metrics, floors per slice, the allowed drop against the baseline (the promoted model's metrics,
+``ci/baseline.json``), a latency budget, a size budget, and that the model is servable.
 
 The serving row proves that the service can load the candidate and answers what was gated
-(:mod:`churn_model.release.serving_check`): the candidate folder is loaded through the service's
-own load path (card against schema, safe load, probe rows, the fast path or its fallback), the
-probe rows go through the service's app (``POST /predict`` and ``POST /predict/batch``) and through
-batch scoring, and every path must give the same probabilities, bit for bit. A candidate the service
-would refuse, crash on or answer differently fails that row, with the reason in one sentence.
+(:mod:`churn_model.release.serving_check`): the candidate folder is loaded through the
+service's own load path (card against schema, safe load, probe rows, the fast path or its
+fallback), the probe rows go through the service's app (``POST /predict`` and
+``POST /predict/batch``) and through batch scoring, and every path must give the same
+probabilities, bit for bit. A candidate the service would refuse, crash on or answer
+differently fails that row, with the reason in one sentence.
 
-The verdict (:mod:`churn_model.release.verdict`) binds every row to the figures, the serving check
-and the SHA-256 of every file of the candidate it judged or that promotion publishes; promotion
-trusts none of it blindly (:func:`churn_model.release.verdict.require_promotable`). The report
+The verdict (:mod:`churn_model.release.verdict`) binds every row to the figures, the
+serving check and the SHA-256 of every file of the candidate it judged or that promotion
+publishes; promotion trusts none of it blindly
+(:func:`churn_model.release.verdict.require_promotable`). The report
 (:mod:`churn_model.release.gate_report`) is written beside it as ``gate.md``.
 """
 

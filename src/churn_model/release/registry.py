@@ -275,13 +275,13 @@ def promote(
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    The candidate is checked as :func:`churn_model.release.verdict.require_promotable` says:
-    every file its verdict binds unchanged, and the verdict's rows recomputed from its figures under
-    the gate config (``gate_config``, by default read from ``gate_config_path``) and the current
-    baseline, all passing. A ``passed`` flag is not trusted. A candidate whose card says the work
-    tree was dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller
-    states). Promoting the current champion again only rewrites the baseline and the docs (a
-    repair).
+    The candidate is checked as :func:`churn_model.release.verdict.require_promotable`
+    says: every file its verdict binds unchanged, and the verdict's rows recomputed from its
+    figures under the gate config (``gate_config``, by default read from ``gate_config_path``)
+    and the current baseline, all passing. A ``passed`` flag is not trusted. A candidate whose
+    card says the work tree was dirty when it was trained is refused unless ``allow_dirty`` (a
+    decision the caller states). Promoting the current champion again only rewrites the baseline
+    and the docs (a repair).
 
     Returns:
         The registry pointer after the promotion.
