@@ -9,13 +9,15 @@ when the gate runs and when promotion recomputes a stored verdict's rows
 (:mod:`churn_model.release.verdict`), so the two cannot disagree about a rule.
 
 Each quality row also states its metric's resolution on these held-out rows (the smallest change
-they can tell from noise, :mod:`churn_model.model.resolution`). A row whose limit sits inside
-that noise cannot see what it claims to: a floor closer to the figure than its resolution (either
-side), an allowed drop smaller than it, or a figure too unstable over resamples to have one. Such
-a row says so in its note ("undetectable at this size", with the held-out counts), and one that
-met its limit is a warning (``warn``), not a pass. A warning does not fail the gate: the limit is
-met, and the noise is a property of the table's size, which only more held-out rows (or a wider
-limit) change; failing it would block every model of a small table. A failing row stays failed.
+they can tell from noise, :mod:`churn_model.model.resolution`). A row whose figure sits nearer to
+its limit than that, on either side, cannot tell a model that meets the limit from one that
+misses it: a floor the figure barely clears, or an allowed drop smaller than the resolution (a
+small drop and none at all look alike). So can a figure too unstable over resamples to have a
+resolution. Such a row says so in its note ("undetectable at this size", with the held-out
+counts), and one that met its limit is a warning (``warn``), not a pass. A warning does not fail
+the gate: the limit is met, and the noise is a property of the table's size, which only more
+held-out rows (or a limit further from the figure) change; failing on it would fail every model
+of a small table at random. A failing row stays failed, with the same note.
 """
 
 from collections.abc import Mapping
@@ -118,14 +120,14 @@ def _counts(metrics: Metrics, key: str) -> ClassificationMetrics:
     return metrics.slices[key.removeprefix("slices.").rpartition(".")[0]]
 
 
-def _with_noise(
-    row: GateRow, metrics: Metrics, resolution: Resolution | None, drop: float | None = None
-) -> GateRow:
-    """``row`` with its metric's resolution, flagged when its limit sits inside that noise.
+def _with_noise(row: GateRow, metrics: Metrics, resolution: Resolution | None) -> GateRow:
+    """``row`` with its metric's resolution, flagged when the figure is that near its limit.
 
-    A floor (``drop`` is ``None``) sits inside it when the figure is nearer to it than the
-    resolution; an allowed drop, when it is smaller than the resolution. Without a resolution for
-    the metric (a verdict that did not measure one) the row is left as it is.
+    The figure and the limit nearer than the resolution (either side) cannot be told apart on
+    these rows: for a floor, the model may as well be under it; for an allowed drop, a drop it
+    allows and one it forbids look alike (always so when the allowed drop is smaller than the
+    resolution). Without a resolution for the metric (a verdict that did not measure one) the row
+    is left as it is.
     """
     if resolution is None or row.metric not in resolution:
         return row
@@ -135,14 +137,13 @@ def _with_noise(
         return row.model_copy(update=update)
     group = _counts(metrics, row.metric)
     counts = f"{group.rows} held-out rows, {group.positives} positives"
+    gap = abs(row.value - row.limit)
     if found is None:
         why = f"{row.value:.3f} is unstable over resamples of its {counts}"
-    elif drop is not None and drop < found:
-        why = f"the allowed drop {drop:g} is inside the noise ±{found:.3f} ({counts})"
-    elif drop is None and abs(row.value - row.limit) < found:
+    elif gap < found:
         side = "over" if row.value >= row.limit else "under"
-        gap = f"{abs(row.value - row.limit):.3f} {side} its limit"
-        why = f"{row.value:.3f} is {gap}, inside the noise ±{found:.3f} ({counts})"
+        why = f"{row.value:.3f} is {gap:.3f} {side} its limit, inside the noise ±{found:.3f}"
+        why += f" ({counts})"
     else:
         return row.model_copy(update=update)
     note = f"{row.note}; " if row.note else ""
@@ -182,7 +183,7 @@ def threshold_rows(
         row = _row(
             "regression", key, metric_value(flat, key), limit, ">=", baseline=reference, note=note
         )
-        rows.append(_with_noise(row, metrics, resolution, drop))
+        rows.append(_with_noise(row, metrics, resolution))
     for run, floor_ms in config.latency.floor_ms.items():
         key = f"latency.{run}.cpu_p50_ms"
         reference = base.get(key)
