@@ -36,7 +36,8 @@ SEED = 20_261_204
 """Base seed of every bootstrap; each group's stream adds the CRC-32 of its name."""
 
 MEASURED_SHARE = 0.5
-"""A metric the rows leave undefined in more than this share of resamples has no resolution."""
+"""A metric the rows leave undefined in more than this share of resamples has no resolution (nor
+does one that never varies over them)."""
 
 QUALITY = ("accuracy", "precision", "recall", "f1", "roc_auc")
 """The metrics given a resolution, as :class:`~churn_model.model.evaluation.ClassificationMetrics`
@@ -101,10 +102,16 @@ def resampled_metrics(
 
 
 def _spread(values: Floats) -> float | None:
+    """:data:`Z` standard deviations of the defined values, or ``None`` when they cannot say.
+
+    Too few defined values say nothing; nor do values that never vary (a figure at 0 or 1 on a
+    handful of positives resamples to itself, though another draw of rows would move it).
+    """
     defined = values[~np.isnan(values)]
     if len(defined) < max(2, MEASURED_SHARE * len(values)):
         return None
-    return round(Z * float(np.std(defined, ddof=1)), 6)
+    spread = float(np.std(defined, ddof=1))
+    return round(Z * spread, 6) if spread > 0 else None
 
 
 def group_resolution(

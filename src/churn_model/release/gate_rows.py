@@ -139,7 +139,7 @@ def _with_noise(row: GateRow, metrics: Metrics, resolution: Resolution | None) -
     counts = f"{group.rows} held-out rows, {group.positives} positives"
     gap = abs(row.value - row.limit)
     if found is None:
-        why = f"{row.value:.3f} is unstable over resamples of its {counts}"
+        why = f"{row.value:.3f} has no resolution: resampling its {counts} cannot measure its noise"
     elif gap < found:
         side = "over" if row.value >= row.limit else "under"
         why = f"{row.value:.3f} is {gap:.3f} {side} its limit, inside the noise ±{found:.3f}"
