@@ -137,7 +137,7 @@ def _with_noise(row: GateRow, metrics: Metrics, resolution: Resolution | None) -
         return row.model_copy(update=update)
     group = _counts(metrics, row.metric)
     counts = f"{group.rows} held-out rows, {group.positives} positives"
-    gap = abs(row.value - row.limit)
+    gap = round(abs(row.value - row.limit), 6)  # as limits and resolutions are rounded
     if found is None:
         why = f"{row.value:.3f} has no resolution: resampling its {counts} cannot measure its noise"
     elif gap < found:
