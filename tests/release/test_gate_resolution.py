@@ -18,7 +18,12 @@ from churn_model.errors import UserError
 from churn_model.model.candidate import create_candidate
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown, render_table
-from churn_model.release.gate_rows import UNDETECTABLE, GateRow, gate_rows, threshold_rows
+from churn_model.release.gate_rows import (
+    UNDETECTABLE,
+    GateRow,
+    gate_rows,
+    threshold_rows,
+)
 from churn_model.release.verdict import Verdict, require_rows_still_pass
 
 from model_support import fast_config, lenient_gates

@@ -107,7 +107,10 @@ class Evaluation:
     slice_masks: dict[str, np.ndarray]
 
     def resolution(self) -> dict[str, float | None]:
-        """The resolution of every quality figure (see :mod:`churn_model.model.resolution`)."""
+        """The resolution of every quality figure.
+
+        See :mod:`churn_model.model.resolution`.
+        """
         return resolution(self.y_true, self.y_score, self.metrics.threshold, self.slice_masks)
 
 

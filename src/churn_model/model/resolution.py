@@ -40,8 +40,8 @@ MEASURED_SHARE = 0.5
 does one that never varies over them)."""
 
 QUALITY = ("accuracy", "precision", "recall", "f1", "roc_auc")
-"""The metrics given a resolution, as :class:`~churn_model.model.evaluation.ClassificationMetrics`
-names them."""
+"""The metrics given a resolution, as
+:class:`~churn_model.model.evaluation.ClassificationMetrics` names them."""
 
 Floats = npt.NDArray[np.float64]
 
@@ -136,8 +136,9 @@ def resolution(
 ) -> dict[str, float | None]:
     """The resolution of every quality metric, overall and per slice, under its flattened name.
 
-    Names are those of :func:`churn_model.model.evaluation.flatten` (``overall.recall``,
-    ``slices.<slice>.roc_auc``); a slice is resampled within its own held-out rows.
+    Names are those of :func:`churn_model.model.evaluation.flatten`
+    (``overall.recall``, ``slices.<slice>.roc_auc``); a slice is resampled within its own
+    held-out rows.
     """
     groups = {"overall": np.ones(len(y_true), dtype=bool)}
     groups |= {f"slices.{name}": np.asarray(mask, dtype=bool) for name, mask in slice_masks.items()}

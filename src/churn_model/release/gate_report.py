@@ -9,7 +9,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from churn_model.model.artifact import MODEL_FILE
-from churn_model.release.gate_rows import UNDETECTABLE, GateRow, skipped_slices, undetectable
+from churn_model.release.gate_rows import (
+    UNDETECTABLE,
+    GateRow,
+    skipped_slices,
+    undetectable,
+)
 from churn_model.release.verdict import Verdict
 
 SUMMARY_FILE = "gate.md"

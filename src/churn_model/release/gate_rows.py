@@ -9,11 +9,11 @@ when the gate runs and when promotion recomputes a stored verdict's rows
 (:mod:`churn_model.release.verdict`), so the two cannot disagree about a rule.
 
 Each quality row also states its metric's resolution on these held-out rows (the smallest change
-they can tell from noise, :mod:`churn_model.model.resolution`). A row whose figure sits nearer to
-its limit than that, on either side, cannot tell a model that meets the limit from one that
-misses it: a floor the figure barely clears, or an allowed drop smaller than the resolution (a
-small drop and none at all look alike). So can a figure too unstable over resamples to have a
-resolution. Such a row says so in its note ("undetectable at this size", with the held-out
+they can tell from noise, :mod:`churn_model.model.resolution`). A row whose figure sits
+nearer to its limit than that, on either side, cannot tell a model that meets the limit from one
+that misses it: a floor the figure barely clears, or an allowed drop smaller than the resolution
+(a small drop and none at all look alike). Nor can a figure whose resamples cannot measure its
+noise (too few positives). Such a row says so in its note ("undetectable at this size", with the held-out
 counts), and one that met its limit is a warning (``warn``), not a pass. A warning does not fail
 the gate: the limit is met, and the noise is a property of the table's size, which only more
 held-out rows (or a limit further from the figure) change; failing on it would fail every model
@@ -161,8 +161,9 @@ def threshold_rows(
 ) -> list[GateRow]:
     """Apply every threshold of ``config`` to ``metrics``; return one row per threshold.
 
-    ``resolution`` (the held-out figures' noise, see :mod:`churn_model.model.resolution`) puts each
-    quality row's resolution on it and flags a limit inside that noise; without it, no row is.
+    ``resolution`` (the held-out figures' noise, see
+    :mod:`churn_model.model.resolution`) puts each quality row's resolution on it and
+    flags a limit inside that noise; without it, no row is.
     """
     flat = flatten(metrics)
     base = flatten(baseline.metrics) if baseline else {}

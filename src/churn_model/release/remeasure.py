@@ -57,7 +57,8 @@ SHOWN = 3
 class Remeasured:
     """A candidate's card (verified), the figures measured just now, and their resolution.
 
-    The resolution is that of :mod:`churn_model.model.resolution`, from the same scores.
+    The resolution is that of :mod:`churn_model.model.resolution`, from the same
+    scores.
     """
 
     card: ModelCard

@@ -43,10 +43,10 @@ class Verdict(Record):
     ``serving`` is what loading the candidate as the service does found (``None`` in a verdict
     written before the gate checked it, which promotion sends back to the gate); ``resolution``
     the noise of each quality figure on the held-out rows, a seeded bootstrap of the model's own
-    scores (:mod:`churn_model.model.resolution`: re-scoring the model gives it again; empty in a
-    verdict written before the gate measured it, whose rows then carry none). ``rows`` follow
-    from ``metrics``, ``serving``, ``resolution``, the gate config and the baseline; ``passed``
-    from the rows (a warning passes).
+    scores (:mod:`churn_model.model.resolution`: re-scoring the model gives it again;
+    empty in a verdict written before the gate measured it, whose rows then carry none).
+    ``rows`` follow from ``metrics``, ``serving``, ``resolution``, the gate config and the
+    baseline; ``passed`` from the rows (a warning passes).
     """
 
     candidate_id: str
