@@ -13,11 +13,11 @@ they can tell from noise, :mod:`churn_model.model.resolution`). A row whose figu
 nearer to its limit than that, on either side, cannot tell a model that meets the limit from one
 that misses it: a floor the figure barely clears, or an allowed drop smaller than the resolution
 (a small drop and none at all look alike). Nor can a figure whose resamples cannot measure its
-noise (too few positives). Such a row says so in its note ("undetectable at this size", with the held-out
-counts), and one that met its limit is a warning (``warn``), not a pass. A warning does not fail
-the gate: the limit is met, and the noise is a property of the table's size, which only more
-held-out rows (or a limit further from the figure) change; failing on it would fail every model
-of a small table at random. A failing row stays failed, with the same note.
+noise (too few positives). Such a row says so in its note ("undetectable at this size", with the
+held-out counts), and one that met its limit is a warning (``warn``), not a pass. A warning does
+not fail the gate: the limit is met, and the noise is a property of the table's size, which only
+more held-out rows (or a limit further from the figure) change; failing on it would fail every
+model of a small table at random. A failing row stays failed, with the same note.
 """
 
 from collections.abc import Mapping
