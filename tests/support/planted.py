@@ -23,14 +23,19 @@ GATED = ("roc_auc", "recall", "f1")
 """The overall metrics the planted regressions and allowed drops are on."""
 
 
-def write_table(path: Path, rows: int, positive_rate: float, seed: int = 7) -> Path:
-    """Write ``rows`` synthetic rows of the project's schema with about ``positive_rate`` positives.
+def rate_for(positive_rate: float) -> float:
+    """``positive_rate``, or the nearest rate inside the schema's own sane range.
 
-    The rate is kept inside the schema's own sane range (a project whose range excludes it gets
-    the nearest rate its validation accepts).
+    A project whose range excludes it gets the nearest rate its validation accepts.
     """
     low, high = SCHEMA.positive_rate
-    rate = min(max(positive_rate, low + 0.01), high - 0.01)
+    return min(max(positive_rate, low + 0.01), high - 0.01)
+
+
+def write_table(path: Path, rows: int, positive_rate: float, seed: int = 7) -> Path:
+    """Write ``rows`` synthetic rows of the project's schema, about :func:`rate_for` positive."""
+    low, high = SCHEMA.positive_rate
+    rate = rate_for(positive_rate)
     spread = min(rate - low, high - rate)
     schema = dataclasses.replace(SCHEMA, positive_rate=(rate - spread, rate + spread))
     write_csv(synthetic_frame(rows, seed, schema=schema), path)
