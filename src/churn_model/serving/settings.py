@@ -10,24 +10,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from churn_model.errors import UserError
 from churn_model.model.artifact import DEFAULT_MODEL_DIR
+from churn_model.records import Record
 from churn_model.serving.request_limits import batch_bytes
 
 MIB = 1 << 20
 
 
-class Limits(BaseModel):
+class Limits(Record):
     """How much the service holds at once, and how long it waits for each part of a request.
 
     The defaults fit the 512 MiB pod of ``deploy/kubernetes/deployment.yaml`` (the arithmetic is
     written there): the bodies held at once, plus one batch being parsed, plus the idle process,
     stay well under the limit.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_requests_in_flight: int = Field(default=128, ge=1, le=100_000)
     """Requests with a body held at once (read, queued, scored); one more is a 503."""
@@ -39,10 +38,8 @@ class Limits(BaseModel):
     """Longest a request's body may take once its headers are in (then a 408)."""
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(Record):
     """Where the service listens, which model it serves, how large a batch may be, its limits."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
