@@ -79,8 +79,16 @@ class BadRequest(Exception):  # noqa: N818 -- it is the answer, not an error of 
 
 
 def bad_request_response(error: BadRequest) -> JSONResponse:
-    """The answer to a refused request: its status, and its problems in the documented shape."""
-    return JSONResponse(status_code=error.status, content=jsonable_encoder(error.response()))
+    """The answer to a refused request: its status, and its problems in the documented shape.
+
+    A 408 also closes the connection: the rest of its body may never come, and until it did the
+    connection could carry no other request.
+    """
+    return JSONResponse(
+        status_code=error.status,
+        content=jsonable_encoder(error.response()),
+        headers={"Connection": "close"} if error.status == 408 else None,
+    )
 
 
 def http_error_response(error: HTTPException) -> JSONResponse:
