@@ -108,3 +108,31 @@ def test_a_body_that_stops_arriving_is_a_408_at_the_body_deadline(port: int) -> 
     body = ErrorResponse.model_validate_json(answer.split(b"\r\n\r\n", 1)[1])
     assert body.message == f"(body): request body not received within {LIMITS.body_timeout_s:g} s"
     assert LIMITS.body_timeout_s - 0.1 <= elapsed < LIMITS.body_timeout_s + 2
+
+
+def test_the_rest_of_a_refused_body_must_end_within_the_header_deadline(port: int) -> None:
+    head = (
+        b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head)
+        began = time.monotonic()
+        sock.settimeout(0.1)
+        received = b""
+        while time.monotonic() - began < LIMITS.header_timeout_s + 2:
+            try:
+                sock.sendall(b" ")  # the body goes on arriving, a byte at a time
+                chunk = sock.recv(65_536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            received += chunk
+        elapsed = time.monotonic() - began
+    # One answer, the 413 decided on Content-Length, then the connection closed: no second answer.
+    assert status(received) == 413, received
+    assert received.count(b"HTTP/1.1") == 1
+    assert LIMITS.header_timeout_s <= elapsed < LIMITS.header_timeout_s + 2

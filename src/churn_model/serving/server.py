@@ -17,6 +17,7 @@ hold instead (:mod:`churn_model.serving.admission`).
 import asyncio
 from typing import Any, Final
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -52,7 +53,10 @@ class TimedH11Protocol(H11Protocol):
 
     The idle deadline is uvicorn's keep-alive timer, armed when the connection opens as well as
     after each response. The header deadline starts at the first byte received while no request is
-    being handled, and is lifted once a request's headers are complete.
+    being handled, and is lifted once a request's headers are complete. Bytes still arriving for
+    a request already answered (the rest of a body refused with a 413 or a 503, drained rather
+    than cut off so that the client reads its answer) start it too: they must end within the
+    deadline, or the connection is closed.
     """
 
     header_timeout_s: float = 10.0
@@ -88,9 +92,11 @@ class TimedH11Protocol(H11Protocol):
 
     def _headers_timed_out(self) -> None:
         self._header_deadline = None
-        if not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE:  # a request's head, never completed: say so
             self.transport.write(header_timeout_response(self.header_timeout_s))
-            self.transport.close()
+        self.transport.close()
 
 
 def http_protocol(header_timeout_s: float) -> type[TimedH11Protocol]:
