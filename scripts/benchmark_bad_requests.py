@@ -1,8 +1,9 @@
 """Send the service the requests a hostile review stalled it with, and print what they cost.
 
-Run with ``just bench-bad-requests``. It starts ``churn-model serve`` (its default settings) on a
-free loopback port over ``--model-dir``, or over a model trained for the occasion when that folder
-does not exist, polls ``/health`` back to back the whole time, and measures two kinds of attack.
+Run with ``just bench-bad-requests``. It starts ``churn-model serve``
+(its default settings) on a free loopback port over ``--model-dir``, or over a model trained for
+the occasion when that folder does not exist, polls ``/health`` back to back the whole time, and
+measures two kinds of attack.
 
 **Heavy bodies**, on one service, in turn:
 

@@ -17,17 +17,16 @@ The model is loaded once, at startup, before the server accepts connections. Eve
 4xx whose ``message`` names the field: 400 unreadable JSON (malformed, not UTF-8, nested too deeply,
 a number too large), 408 a body that stops arriving, 413 a body or batch over the route's limit, 415
 not JSON, 422 anything the schema refuses. Bodies are read, parsed and validated within bounds
-(:mod:`churn_model.serving.request_limits`): one request cannot stall the service. A request with a
-body beyond the service's capacity (requests in flight, bytes of bodies held) is a 503 with
-``Retry-After`` (:mod:`churn_model.serving.admission`): many requests cannot exhaust its memory.
-The endpoints are ``async`` and never block the event loop: the model runs on its own thread and
-batches are validated on another, so ``/health`` and other requests are answered meanwhile.
+(``request_limits``): one request cannot stall the service. A request with a body beyond the
+service's capacity (requests in flight, bytes of bodies held) is a 503 with ``Retry-After``
+(``admission``): many requests cannot exhaust its memory. The endpoints are ``async`` and never
+block the event loop: the model runs on its own thread and batches are validated on another, so
+``/health`` and other requests are answered meanwhile.
 
-The parts: :mod:`~churn_model.serving.running` is what the service holds while it runs, started
-and stopped by the app's :func:`lifespan`; :mod:`~churn_model.serving.routes` answers the routes;
-:mod:`~churn_model.serving.admission` caps what requests hold; :func:`create_app` puts them
-together. The settings are :mod:`churn_model.serving.settings`, the server under the app
-:mod:`churn_model.serving.server`.
+The parts, all in this package: ``running`` is what the service holds while it runs, started and
+stopped by the app's :func:`lifespan`; ``routes`` answers the routes; ``admission`` caps what
+requests hold; :func:`create_app` puts them together. The settings are ``settings``, the server
+under the app ``server``.
 """
 
 from collections.abc import AsyncIterator, Callable

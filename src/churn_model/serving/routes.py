@@ -2,9 +2,9 @@
 
 :class:`Endpoints` holds the handlers (health, readiness, metadata, one prediction, a batch);
 :func:`add_routes` puts them on the app with their tags and documented answers, and
-:func:`with_body_schemas` describes the bodies the predict routes read themselves. A handler finds
-the running service (:class:`~churn_model.serving.running.Running`) on the app's state, put there
-by the app's lifespan (:mod:`churn_model.serving.app`).
+:func:`with_body_schemas` describes the bodies the predict routes read themselves. A handler
+finds the running service (``running.Running``) on the app's state, put there by the app's
+lifespan (``app``).
 """
 
 import asyncio

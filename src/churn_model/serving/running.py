@@ -2,8 +2,8 @@
 
 Predictions run on one dedicated thread whose OpenMP pool is limited to one thread: on a tiny batch
 a thread team costs more than it saves, and concurrent requests are served by micro-batching
-(:mod:`churn_model.serving.micro_batching`), not by threads fighting over two cores. Batches are
-parsed and validated on another thread, so the event loop (``/health`` above all) is never blocked.
+(``micro_batching``), not by threads fighting over two cores. Batches are parsed and validated on
+another thread, so the event loop (``/health`` above all) is never blocked.
 """
 
 import gc

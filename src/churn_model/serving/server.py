@@ -4,9 +4,9 @@ uvicorn's own settings do most of it: ``timeout_keep_alive`` closes a connection
 requests, ``h11_max_incomplete_event_size`` bounds the header bytes a connection may buffer. Two
 deadlines it does not have are added by :class:`TimedH11Protocol`: a connection that opens and
 never sends a byte is closed like an idle one, and a request's headers must be complete within
-:attr:`~churn_model.serving.settings.Limits.header_timeout_s` of their first byte (a client sending
-them one byte at a time is answered 408 and closed). The body's own deadline is the app's
-(:func:`churn_model.serving.request_limits.read_body`).
+``Limits.header_timeout_s`` (``settings``) of their first byte (a client sending them one byte at
+a time is answered 408 and closed). The body's own deadline is the
+app's (:func:`churn_model.serving.request_limits.read_body`).
 
 uvicorn's ``limit_concurrency`` is not used: it counts open connections, idle ones included, so a
 few hundred slow connections would make it refuse ``/health`` and the orchestrator's probes, and
