@@ -47,13 +47,14 @@ from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown
 from churn_model.release.gate_rows import read_baseline
 from churn_model.serving import contract
-from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
+from churn_model.serving.app import create_app
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.served_model import (
     ServedModel,
     load_served_model,
     score_frame,
 )
+from churn_model.serving.server import IDLE_TIMEOUT_S
 from churn_model.serving.smoke import render as render_smoke
 from churn_model.serving.smoke import run_smoke
 from churn_model.table import Schema

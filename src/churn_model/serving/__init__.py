@@ -3,7 +3,10 @@
 ``contract`` is the request and answer shapes the schema gives; ``request_limits`` reads and checks
 bodies within bounds; ``served_model`` loads a model directory and scores records, through
 ``fast_path`` (the fitted preprocessing replayed on plain NumPy arrays) when it agrees with the
-pipeline; ``micro_batching`` lets concurrent requests share calls; ``app`` is the HTTP service;
+pipeline; ``micro_batching`` lets concurrent requests share calls; ``settings`` reads the
+service's settings and limits; ``admission`` caps the requests in flight and the bytes they hold;
+``running`` is what the service holds while it runs, ``routes`` what each route answers, ``app``
+the HTTP service they make and ``server`` the uvicorn under it, with its deadlines;
 ``batch_scoring`` scores a table of any length in constant memory; ``smoke`` checks a deployed
 service against the model it should serve.
 
