@@ -59,7 +59,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
             for seed, rows in ((21, 2_000), (22, 600))
         ]
         auc = {path: read_card(path / CARD_FILE).metrics.overall.roc_auc for path in trained}
-        assert None not in auc.values() and len(set(auc.values())) == 2, auc
+        assert None not in auc.values(), auc
+        assert len(set(auc.values())) == 2, auc
         good, bad = sorted(trained, key=lambda path: -(auc[path] or 0.0))
         floor = ((auc[good] or 0.0) + (auc[bad] or 0.0)) / 2
         gates = lenient_gates().model_copy(update={"floors": {"roc_auc": round(floor, 9)}})
@@ -87,7 +88,8 @@ def refused_in_one_sentence(result: Result, *names: str) -> str:
     """Assert ``result`` exited 1 with one line on stderr naming each of ``names``; return it."""
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
     for name in names:
         assert name in lines[0], (name, lines[0])
     return lines[0]
@@ -181,13 +183,13 @@ def test_a_forged_verdict_is_refused_naming_the_file(project: Built) -> None:
     assert views(project.folder) == before
 
 
-def plant_failed_model(project: Built) -> Path:
+def plant_failed_model(project: Built) -> None:
     """Promote the good candidate, then copy the bad one, verdict and all, into the registry."""
     promoted = promote(project.good)
     assert promoted.exit_code == 0, promoted.output
-    planted = project.folder / MODELS / project.bad
-    shutil.copytree(project.folder / CANDIDATES / project.bad, planted)
-    return planted
+    shutil.copytree(
+        project.folder / CANDIDATES / project.bad, project.folder / MODELS / project.bad
+    )
 
 
 def test_export_refuses_a_pointer_at_a_failed_model(project: Built) -> None:
@@ -200,24 +202,28 @@ def test_export_refuses_a_pointer_at_a_failed_model(project: Built) -> None:
     assert not (project.folder / "image").exists()
 
 
-@pytest.mark.parametrize("recall", [None, 0.0], ids=["its-own-figures", "recall-zero"])
-def test_a_planted_journal_naming_a_failed_model_is_not_applied(
-    project: Built, recall: float | None
-) -> None:
-    planted = plant_failed_model(project)
-    metrics = json.loads(read_verdict(planted).metrics.model_dump_json())
+@pytest.mark.parametrize(
+    ("named", "recall"),
+    [("bad", None), ("good", 0.0)],
+    ids=["a-failed-model", "a-passing-model-with-a-forged-baseline"],
+)
+def test_a_planted_journal_is_not_applied(project: Built, named: str, recall: float | None) -> None:
+    """A journal naming the failed model (with its own figures), or the champion with recall 0."""
+    plant_failed_model(project)
+    champion = getattr(project, named)
+    metrics = json.loads(read_verdict(project.folder / MODELS / champion).metrics.model_dump_json())
     if recall is not None:
         metrics["overall"]["recall"] = recall
     now = datetime.now(UTC).isoformat()
     journal = {
-        "pointer": {"champion": project.bad, "history": [project.good, project.bad]},
-        "baseline": {"model_id": project.bad, "promoted_at": now, "metrics": metrics},
+        "pointer": {"champion": champion, "history": list(dict.fromkeys([project.good, champion]))},
+        "baseline": {"model_id": champion, "promoted_at": now, "metrics": metrics},
     }
     path = project.folder / registry.REGISTRY_DIR / registry.JOURNAL_FILE
     path.write_text(json.dumps(journal), encoding="utf-8")
     before = views(project.folder)
     refused = invoke("register")
-    refused_in_one_sentence(refused, registry.JOURNAL_FILE, project.bad)
+    refused_in_one_sentence(refused, registry.JOURNAL_FILE, champion)
     assert views(project.folder) == before
     assert registry.read_pointer().champion == project.good
 
