@@ -299,7 +299,9 @@ def _copy_into_registry(folder: Path, models: Path, verdict: Verdict) -> Path:
     models.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
     try:
-        shutil.copytree(folder, staging, dirs_exist_ok=True)
+        shutil.copytree(
+            folder, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*judgement)
+        )
         for name, content in judgement.items():
             (staging / name).write_bytes(content)
         staging.rename(target)
