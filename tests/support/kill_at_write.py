@@ -104,7 +104,7 @@ def main() -> None:
         importlib.import_module(module)
     # Promotion times the model's latency again (the registry judges what it moves): a handful of
     # calls, as in the in-process tests, since the children are about writes, not timings.
-    from churn_model.model import evaluation  # noqa: PLC0415 -- after the thread settings above
+    from churn_model.model import evaluation  # noqa: PLC0415 -- after the settings
 
     from model_support import FAST_LATENCY  # noqa: PLC0415 -- imports the libraries too
 

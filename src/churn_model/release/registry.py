@@ -12,6 +12,11 @@ step, which is the commit point; then the files are written, and the journal rem
 takes the registry (``promote``, ``rollback``, ``export``, ``gate``, ``register``: see
 :func:`settle`) finds a journal left by a crash and finishes the change, and removes the temporary
 files a crash left beside the views. A crash before the journal leaves the old state untouched.
+
+Nothing moves on its files' word: the model a change would make the champion, and the champion
+``export`` ships, is judged again first (:mod:`churn_model.release.rejudge`), and a
+journal naming a model that does not pass now, or carrying a baseline that is not that model's
+figures, is refused and left as it is, with nothing changed.
 """
 
 import errno
@@ -188,7 +193,7 @@ def _check_change(
     """
     champion = pending.pointer.champion
     if champion is None or pending.pointer.history[-1:] != [champion]:
-        raise UserError("it names no champion, or one its history does not end with")
+        raise UserError("its pointer names no champion, or one its history does not end with")
     folder = registry.models / champion
     verdict = _registered_verdict(folder)
     if judged is None or (judged.candidate_id, judged.files) != (champion, verdict.files):
@@ -345,16 +350,17 @@ def promote(
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
     Nothing the candidate's files state is taken on trust. First the cheap checks of
-    :func:`churn_model.release.verdict.require_promotable`: every file its verdict binds
-    unchanged, the verdict's rows recomputed from its figures under the gate config
+    :func:`churn_model.release.verdict.require_promotable`: every file its verdict
+    binds unchanged, the verdict's rows recomputed from its figures under the gate config
     (``gate_config``, by default read from ``registry.gates``) and the current baseline, all
     passing. Then it is judged again, as the gate judges
-    (:func:`churn_model.release.rejudge.require_judged_alike`): its card must name its folder,
-    its model is re-scored on its held-out split and served on the probe rows, and the verdict
-    computed now must pass and be the one it brings. The registry records that verdict, and the
-    baseline takes its figures. A candidate whose card says the work tree was dirty when it was
-    trained is refused unless ``allow_dirty`` (a decision the caller states). Promoting the
-    current champion again judges it again and rewrites the baseline and the docs (a repair).
+    (:func:`churn_model.release.rejudge.require_judged_alike`): its card must name its
+    folder, its model is re-scored on its held-out split and served on the probe rows, and the
+    verdict computed now must pass and be the one it brings. The registry records that verdict,
+    and the baseline takes its figures. A candidate whose card says the work tree was dirty when
+    it was trained is refused unless ``allow_dirty`` (a decision the caller states). Promoting
+    the current champion again judges it again and rewrites the baseline and the docs (a
+    repair).
 
     Returns:
         The registry pointer after the promotion.
@@ -411,8 +417,8 @@ def export(dest: Path, registry: Registry = PROJECT_REGISTRY) -> Path:
 
     An interrupted change is finished first (:func:`settle`); every file the champion's verdict
     binds is checked against it, and the champion is judged again
-    (:func:`churn_model.release.rejudge.require_passes_now`), so neither a tampered model or
-    card nor a pointer aimed at a model that does not pass now is shipped.
+    (:func:`churn_model.release.rejudge.require_passes_now`), so neither a tampered
+    model or card nor a pointer aimed at a model that does not pass now is shipped.
 
     Returns:
         The champion's folder in the registry.
@@ -424,9 +430,9 @@ def export(dest: Path, registry: Registry = PROJECT_REGISTRY) -> Path:
     if pointer.champion is None:
         raise UserError(f"{registry.folder}: no champion yet: run `just train gate promote` first")
     folder = registry.models / pointer.champion
+    config = load_gate_config(registry.gates)
+    model_config = load_model_config(registry.model_config)
     try:
-        config = load_gate_config(registry.gates)
-        model_config = load_model_config(registry.model_config)
         require_passes_now(folder, _registered_verdict(folder), config, model_config)
     except UserError as error:
         raise UserError(

@@ -4,11 +4,12 @@ A candidate's card, metrics and verdict are files: whoever can write them can wr
 consistently (another model's figures, recomputed hashes, rows recomputed from the figures, the
 ids rewritten), and checking them against each other proves nothing about ``model.skops``. So
 whatever the registry is about to make the champion or ship is judged again, exactly as the gate
-judges (:func:`churn_model.release.gate.judge`): the card must name its own folder and state
-the figures the model scores now, re-scored on the pinned held-out split its card names after a
-load by the loader the service uses; the service's own load path answers the probe rows; and the
-rows of today's ``ci/gates.toml`` are computed from what was measured. Which baseline the rows
-are computed against, and what must hold:
+judges (:func:`churn_model.release.gate.judge`): the card must name its own folder and
+state the figures the model scores now, re-scored on the held-out split of the data its card
+names (verified against the version it records) after a load by the loader the service uses; the
+service's own load path answers the probe rows; and the rows of today's ``ci/gates.toml`` are
+computed from what was measured. Which baseline the rows are computed against, and what must
+hold:
 
 - a candidate being promoted (:func:`require_judged_alike`): the current baseline, as the gate;
   every row must pass, and the verdict it brings must be the one computed now: the same figures
