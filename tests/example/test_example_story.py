@@ -28,10 +28,11 @@ from churn_model.model import candidate, training
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card
 from churn_model.release.gate import run_gate
-from churn_model.release.gate_rows import Baseline
+from churn_model.release.gate_rows import Baseline, gate_rows
 from churn_model.release.verdict import Verdict
 
 from model_support import ROOT, fast_latency
+from planted import drops_at_resolution, planted_baseline
 
 
 def without_latency_budget(config: GateConfig) -> GateConfig:
@@ -131,3 +132,18 @@ def test_another_seed_is_noise_and_passes_against_the_good_baseline(
     assert regressions
     assert all(row.status == "pass" for row in regressions)
     assert verdict.passed, [row for row in verdict.rows if row.status == "fail"]
+
+
+def test_the_gate_states_its_resolution_and_a_regression_inside_it_is_undetectable(
+    verdicts: dict[str, tuple[Path, Verdict]],
+) -> None:
+    _, verdict = verdicts["good"]
+    quality = [r for r in verdict.rows if r.check in {"floor", "slice floor", "regression"}]
+    assert quality
+    assert all(r.resolution is not None and 0 < r.resolution < 0.1 for r in quality)
+    assert verdict.serving is not None
+    config = drops_at_resolution(load_gate_config(ROOT / "ci/gates.toml"), verdict)
+    for scale, status in ((0.0, "pass"), (0.5, "warn"), (2.5, "fail")):
+        baseline = planted_baseline(verdict, scale)
+        rows = gate_rows(verdict.metrics, verdict.serving, config, baseline, verdict.resolution)
+        assert {r.status for r in rows if r.check == "regression"} == {status}, scale

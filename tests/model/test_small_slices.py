@@ -110,7 +110,7 @@ def test_what_is_zero_over_zero_is_none(
 
 
 def test_the_report_card_and_metrics_file_carry_an_empty_slice(metrics: Metrics) -> None:
-    report = render_report("m", metrics)
+    report = render_report("m", metrics, {})
     assert "| empty | 0 | 0 | n/a | n/a | n/a | n/a | n/a |" in report
     again = Metrics.model_validate_json(metrics.model_dump_json())
     assert again == metrics
@@ -179,7 +179,7 @@ def test_skipped_slices_are_shown_and_promotion_recomputes_them(metrics: Metrics
     verdict = _verdict(metrics, config)
     assert verdict.passed
     summary = render_markdown(verdict)
-    row = "| slice floor | slices.empty.recall | - | - | >= 0.0000 | SKIP | 0 held-out rows,"
+    row = "| slice floor | slices.empty.recall | - | - | - | >= 0.0000 | SKIP | 0 held-out rows,"
     assert row in summary
     assert "Not judged: the floors of empty, negatives" in summary
     assert "Not judged: the floors of empty, negatives" in str(render_table(verdict).caption)

@@ -187,7 +187,7 @@ def test_invalid_data_writes_nothing(tmp_path: Path) -> None:
 def test_a_crash_while_writing_leaves_no_half_candidate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_path: Path
 ) -> None:
-    def crash(*_: object) -> None:
+    def crash(*_: object, **__: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(candidate, "write_report", crash)

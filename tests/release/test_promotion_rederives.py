@@ -173,8 +173,10 @@ def test_a_forged_verdict_is_refused_naming_the_file(project: Built) -> None:
     (bad / METRICS_FILE).write_text(figures.model_dump_json(indent=2), encoding="utf-8")
     verdict = read_verdict(bad)
     assert verdict.serving is not None
-    rows = gate_rows(figures, verdict.serving, load_gate_config(), None)
-    forged = verdict.model_copy(update={"metrics": figures, "rows": rows, "passed": True})
+    noise = read_verdict(good).resolution
+    rows = gate_rows(figures, verdict.serving, load_gate_config(), None, noise)
+    update = {"metrics": figures, "rows": rows, "passed": True, "resolution": noise}
+    forged = verdict.model_copy(update=update)
     (bad / VERDICT_FILE).write_text(forged.model_dump_json(indent=2), encoding="utf-8")
     rebind(bad)
     Verdict.model_validate_json((bad / VERDICT_FILE).read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from churn_model.release.gate import run_gate
 from churn_model.release.rejudge import (
     require_judged_alike,
     require_passes_now,
+    row_text,
     verdict_differences,
 )
 from churn_model.release.verdict import Verdict
@@ -101,6 +102,16 @@ def test_differences_name_rows_and_ignore_only_timings(gated: tuple[Path, Verdic
     ]
 
 
+def test_a_row_whose_resolution_was_edited_differs(gated: tuple[Path, Verdict]) -> None:
+    _, verdict = gated
+    floor = next(i for i, row in enumerate(verdict.rows) if row.check == "floor")
+    assert verdict.rows[floor].resolution is not None
+    sharper = [*verdict.rows]
+    sharper[floor] = verdict.rows[floor].model_copy(update={"resolution": 0.0001})
+    differ = verdict_differences(verdict, verdict.model_copy(update={"rows": sharper}))
+    assert differ == [f"row '{row_text(verdict.rows[floor])}' is '{row_text(sharper[floor])}' now"]
+
+
 def test_a_registered_verdict_with_an_edited_status_is_refused(
     gated: tuple[Path, Verdict], model_config: ModelConfig
 ) -> None:
@@ -111,6 +122,9 @@ def test_a_registered_verdict_with_an_edited_status_is_refused(
     edited = verdict.model_copy(update={"rows": [missed, *verdict.rows[1:]]})
     with pytest.raises(UserError, match=r"verdict\.json: says floor .* passed \(edited\)"):
         require_passes_now(folder, edited, LENIENT, model_config)
+    warned = edited.model_copy(update={"rows": [missed.model_copy(update={"status": "warn"})]})
+    with pytest.raises(UserError, match=r"verdict\.json: says floor .* passed \(edited\)"):
+        require_passes_now(folder, warned, LENIENT, model_config)
 
 
 def test_registered_figures_that_are_not_the_models_are_refused(

@@ -127,7 +127,12 @@ def create_candidate(
                 evaluation.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8"
             )
             write_report(
-                model_id, evaluation.metrics, evaluation.y_true, evaluation.y_score, staging
+                model_id,
+                evaluation.metrics,
+                evaluation.y_true,
+                evaluation.y_score,
+                staging,
+                resolution=evaluation.resolution(),
             )
             if log_staged is not None:
                 mark_failed = log_staged(staging, card)

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import model_loaded_bytes
+from churn_model.model.resolution import resolution
 from churn_model.records import Record
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
@@ -98,11 +99,19 @@ class Metrics(Record):
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The metrics plus the raw scores the report plots from."""
+    """The metrics, the raw scores the report plots from, and each slice's held-out rows."""
 
     metrics: Metrics
     y_true: np.ndarray
     y_score: np.ndarray
+    slice_masks: dict[str, np.ndarray]
+
+    def resolution(self) -> dict[str, float | None]:
+        """The resolution of every quality figure.
+
+        See :mod:`churn_model.model.resolution`.
+        """
+        return resolution(self.y_true, self.y_score, self.metrics.threshold, self.slice_masks)
 
 
 def classification_metrics(
@@ -207,9 +216,12 @@ def evaluate(
     """
     y_true = y_test.to_numpy(dtype=np.int64)
     y_score = score(pipeline, x_test)
+    masks = {
+        name: np.asarray(mask, dtype=bool) for name, mask in SCHEMA.slice_masks(x_test).items()
+    }
     slices = {
         name: classification_metrics(y_true[mask], y_score[mask], threshold)
-        for name, mask in SCHEMA.slice_masks(x_test).items()
+        for name, mask in masks.items()
     }
     latency = {
         name: measure_latency(pipeline.predict_proba, x_test, size, calls, rounds)
@@ -223,7 +235,7 @@ def evaluate(
         model_size_bytes=model_path.stat().st_size,
         model_loaded_bytes=model_loaded_bytes(model_path),
     )
-    return Evaluation(metrics=metrics, y_true=y_true, y_score=y_score)
+    return Evaluation(metrics=metrics, y_true=y_true, y_score=y_score, slice_masks=masks)
 
 
 def flatten(metrics: Metrics) -> dict[str, float | None]:

@@ -5,6 +5,7 @@ state; matplotlib is imported only when plotting, as it is a training-only depen
 without the PNG "Software" metadata, so the same scores give the same bytes.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from sklearn.metrics import confusion_matrix, roc_curve
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model.evaluation import ClassificationMetrics, Metrics
+from churn_model.model.resolution import QUALITY, RESAMPLES, Z
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,8 +88,20 @@ def _row(name: str, m: ClassificationMetrics) -> str:
     return f"| {name} | {m.rows} | {m.positives} | " + " | ".join(_fmt(c) for c in cells) + " |"
 
 
-def render_markdown(model_id: str, metrics: Metrics) -> str:
-    """Return the Markdown report of one candidate's metrics."""
+def _resolution_row(
+    name: str, group: str, m: ClassificationMetrics, resolution: Mapping[str, float | None]
+) -> str:
+    cells = [resolution.get(f"{group}.{metric}") for metric in QUALITY]
+    shown = ("n/a" if c is None else f"±{c:.3f}" for c in cells)
+    return f"| {name} | {m.rows} | {m.positives} | " + " | ".join(shown) + " |"
+
+
+def render_markdown(model_id: str, metrics: Metrics, resolution: Mapping[str, float | None]) -> str:
+    """Return the Markdown report of one candidate's metrics and their resolution.
+
+    ``resolution`` maps flattened metric names to the smallest change each figure can tell from
+    noise (:func:`churn_model.model.resolution.resolution`).
+    """
     header = (
         f"| slice | n | {_CLASSES[1]} | accuracy | precision | recall | F1 | ROC AUC |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -99,6 +113,15 @@ def render_markdown(model_id: str, metrics: Metrics) -> str:
         for stats in metrics.latency.values()
     )
     slices = "\n".join(_row(name, m) for name, m in metrics.slices.items())
+    resolved = "\n".join(
+        [
+            _resolution_row("all", "overall", metrics.overall, resolution),
+            *(
+                _resolution_row(name, f"slices.{name}", m, resolution)
+                for name, m in metrics.slices.items()
+            ),
+        ]
+    )
     return f"""# Model report: `{model_id}`
 
 Metrics on the held-out split, with a row labelled `{_CLASSES[1]}` when the predicted probability
@@ -114,6 +137,17 @@ reaches **{metrics.threshold:g}**.
 
 `n/a` marks a figure the rows cannot measure: any on no rows; recall without a positive;
 precision without a flagged row; F1 without either; ROC AUC without both classes.
+
+## Resolution
+
+The smallest change each figure can tell from noise on these held-out rows: {Z:g} standard
+deviations of the figure over {RESAMPLES} seeded bootstrap resamples of the rows (within the slice
+for a slice), the half-width of its 95 % interval. Another draw of as many rows would move the
+figure about this much with the model unchanged: a gate limit closer to the figure than this judges
+the draw, not the model (`just gate` marks such a row). `n/a`: too few rows or positives to say.
+
+{header}
+{resolved}
 
 ## Latency and size
 
@@ -136,9 +170,17 @@ Model file: {metrics.model_size_bytes:,} bytes on disk, {metrics.model_loaded_by
 
 
 def write_report(
-    model_id: str, metrics: Metrics, y_true: np.ndarray, y_score: np.ndarray, folder: Path
+    model_id: str,
+    metrics: Metrics,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    folder: Path,
+    *,
+    resolution: Mapping[str, float | None],
 ) -> None:
     """Write ``report.md``, ``roc.png`` and ``confusion.png`` into ``folder``."""
     plot_roc(y_true, y_score, metrics.overall.roc_auc, folder / ROC_FILE)
     plot_confusion(y_true, y_score, metrics.threshold, folder / CONFUSION_FILE)
-    (folder / REPORT_FILE).write_text(render_markdown(model_id, metrics), encoding="utf-8")
+    (folder / REPORT_FILE).write_text(
+        render_markdown(model_id, metrics, resolution), encoding="utf-8"
+    )

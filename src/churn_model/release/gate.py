@@ -6,7 +6,9 @@ model, not the model's report of itself: the figures it checks are re-derived fr
 and a card that states other figures is refused. The thresholds applied to them, one row
 each, are those of :mod:`churn_model.release.gate_rows`: absolute floors on the overall
 metrics, floors per slice, the allowed drop against the baseline (the promoted model's metrics,
-``ci/baseline.json``), a latency budget, a size budget, and that the model is servable.
+``ci/baseline.json``), a latency budget, a size budget, and that the model is servable. Each
+quality row states its resolution, from a bootstrap of the re-derived held-out scores, and a row
+whose limit sits inside that noise is flagged, not passed silently.
 
 The serving row proves that the service can load the candidate and answers what was gated
 (:mod:`churn_model.release.serving_check`): the candidate folder is loaded through the
@@ -58,7 +60,7 @@ def judge(
     serving = check_serving(candidate)
     if hash_files(candidate) != files:
         raise UserError(f"{candidate}: its files changed while it was being gated; gate it again")
-    rows = gate_rows(measured.metrics, serving, config, baseline)
+    rows = gate_rows(measured.metrics, serving, config, baseline, measured.resolution)
     return Verdict(
         candidate_id=measured.card.id,
         model_sha256=files[MODEL_FILE],
@@ -71,6 +73,7 @@ def judge(
         metrics=measured.metrics,
         rows=rows,
         serving=serving,
+        resolution=measured.resolution,
     )
 
 

@@ -9,7 +9,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from churn_model.model.artifact import MODEL_FILE
-from churn_model.release.gate_rows import GateRow, skipped_slices
+from churn_model.release.gate_rows import (
+    UNDETECTABLE,
+    GateRow,
+    skipped_slices,
+    undetectable,
+)
 from churn_model.release.verdict import Verdict
 
 SUMMARY_FILE = "gate.md"
@@ -26,6 +31,25 @@ def skipped_text(rows: list[GateRow]) -> str:
     )
 
 
+def undetectable_text(rows: list[GateRow]) -> str:
+    """One sentence naming the rows whose limit sits inside their noise, or ``""`` if none does."""
+    found = undetectable(rows)
+    if not found:
+        return ""
+    names = ", ".join(f"{row.check} {row.metric}" for row in found)
+    return (
+        f"Undetectable at this size: {names}: the limit sits inside the noise of the figure on "
+        "these held-out rows (the resolution column; each row's note gives the counts), so the "
+        "row cannot tell a model that meets it from one that misses it. More held-out rows, "
+        "or a wider limit, make it sharper."
+    )
+
+
+def _caption(rows: list[GateRow]) -> str:
+    """What the table leaves unsaid: the rows it cannot see through, the slices it skipped."""
+    return "\n\n".join(text for text in (undetectable_text(rows), skipped_text(rows)) if text)
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -36,10 +60,19 @@ def _fmt(value: float | None) -> str:
 
 def _cells(row: GateRow) -> list[str]:
     limit = "-" if row.limit is None else f"{row.op} {_fmt(row.limit)}"
-    return [row.check, row.metric, _fmt(row.value), _fmt(row.baseline), limit, row.status.upper()]
+    resolution = "-" if row.resolution is None else f"±{row.resolution:.4f}"
+    if row.resolution is None and UNDETECTABLE in row.note:
+        resolution = "n/a"
+    cells = [row.check, row.metric, _fmt(row.value), resolution, _fmt(row.baseline), limit]
+    return [*cells, row.status.upper()]
 
 
-_HEADERS = ["check", "metric", "value", "baseline", "limit", "result"]
+_RESOLUTION = (
+    " Resolution: the smallest change of a figure these held-out rows tell from noise (the "
+    "half-width of its 95 % bootstrap interval); a limit nearer than that is undetectable."
+)
+
+_HEADERS = ["check", "metric", "value", "resolution", "baseline", "limit", "result"]
 
 
 def render_markdown(verdict: Verdict) -> str:
@@ -52,34 +85,35 @@ def render_markdown(verdict: Verdict) -> str:
         f"Baseline: {baseline}. Figures re-derived from `{MODEL_FILE}` (SHA-256 "
         f"`{verdict.model_sha256[:12]}`) on the {verdict.split.test_rows} held-out rows of "
         f"`{verdict.data.source}` ({verdict.data.version}), at threshold "
-        f"{verdict.metrics.threshold:g}.",
+        f"{verdict.metrics.threshold:g}.{_RESOLUTION if verdict.resolution else ''}",
         "",
         "| " + " | ".join(_HEADERS) + " | note |",
-        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for row in verdict.rows:
         cells = _cells(row)
-        cells[-1] = f"**{cells[-1]}**" if row.status == "fail" else cells[-1]
+        cells[-1] = f"**{cells[-1]}**" if row.status in {"fail", "warn"} else cells[-1]
         lines.append("| " + " | ".join([*cells, row.note.replace("|", "\\|")]) + " |")
-    skipped = skipped_text(verdict.rows)
-    if skipped:
-        lines += ["", skipped]
+    caption = _caption(verdict.rows)
+    if caption:
+        lines += ["", caption]
     return "\n".join(lines) + "\n"
 
 
 def render_table(verdict: Verdict) -> Table:
     """Return the verdict as a rich table for the terminal."""
     outcome = "[green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
-    skipped = skipped_text(verdict.rows)
+    caption = _caption(verdict.rows)
     table = Table(
         title=f"Model gate {outcome}: {verdict.candidate_id}",
-        caption=f"[yellow]{escape(skipped)}[/]" if skipped else None,
+        caption=f"[yellow]{escape(caption)}[/]" if caption else None,
         caption_justify="left",
     )
+    numbers = {"value", "resolution", "baseline"}
     for header in _HEADERS:
-        table.add_column(header, justify="right" if header in {"value", "baseline"} else "left")
+        table.add_column(header, justify="right" if header in numbers else "left")
     table.add_column("note")
-    styles = {"fail": "bold red", "skip": "yellow"}  # anything else passed: green
+    styles = {"fail": "bold red", "warn": "bold yellow", "skip": "yellow"}  # else passed: green
     for row in verdict.rows:
         cells = _cells(row)
         cells[-1] = f"[{styles.get(row.status, 'green')}]{cells[-1]}[/]"

@@ -7,15 +7,27 @@ and a size budget; then the serving row (:func:`serving_row`). A row passes, fai
 when it has no limit (a relative budget with no baseline yet). The same function gives the rows
 when the gate runs and when promotion recomputes a stored verdict's rows
 (:mod:`churn_model.release.verdict`), so the two cannot disagree about a rule.
+
+Each quality row also states its metric's resolution on these held-out rows (the smallest change
+they can tell from noise, :mod:`churn_model.model.resolution`). A row whose figure sits
+nearer to its limit than that, on either side, cannot tell a model that meets the limit from one
+that misses it: a floor the figure barely clears, or an allowed drop smaller than the resolution
+(a small drop and none at all look alike). Nor can a figure whose resamples cannot measure its
+noise (too few positives). Such a row says so in its note ("undetectable at this size", with the
+held-out counts), and one that met its limit is a warning (``warn``), not a pass. A warning does
+not fail the gate: the limit is met, and the noise is a property of the table's size, which only
+more held-out rows (or a limit further from the figure) change; failing on it would fail every
+model of a small table at random. A failing row stays failed, with the same note.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from churn_model.config import GateConfig
 from churn_model.errors import UserError
-from churn_model.model.evaluation import Metrics, flatten
+from churn_model.model.evaluation import ClassificationMetrics, Metrics, flatten
 from churn_model.records import Record, read_record
 from churn_model.release.serving_check import ServingCheck
 
@@ -23,7 +35,13 @@ BASELINE_FILE = Path("ci/baseline.json")
 
 GateCheck = Literal["floor", "slice floor", "regression", "latency", "size", "serving"]
 """What a gate row checks: the kind of threshold it applies."""
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
+"""A row's outcome: ``warn`` met its limit, but the limit sits inside its metric's noise."""
+Resolution = Mapping[str, float | None]
+"""The resolution of each quality figure under its flattened name (``None``: unmeasurable)."""
+
+UNDETECTABLE = "undetectable at this size"
+"""How a row whose limit sits inside its metric's noise says so (in its note)."""
 
 
 class Baseline(Record):
@@ -45,6 +63,9 @@ class GateRow(Record):
     op: Literal[">=", "<="]
     status: Status
     note: str = ""
+    resolution: float | None = None
+    """The smallest change of ``value`` the held-out rows can tell from noise (quality rows of a
+    verdict that measured it; ``None`` otherwise)."""
 
 
 def read_baseline(path: Path = BASELINE_FILE) -> Baseline | None:
@@ -92,33 +113,78 @@ def metric_value(flat: dict[str, float | None], name: str) -> float | None:
     return flat[name]
 
 
+def _counts(metrics: Metrics, key: str) -> ClassificationMetrics:
+    """The figures of the group (overall or a slice) metric ``key`` is measured on."""
+    if key.startswith("overall."):
+        return metrics.overall
+    return metrics.slices[key.removeprefix("slices.").rpartition(".")[0]]
+
+
+def _with_noise(row: GateRow, metrics: Metrics, resolution: Resolution | None) -> GateRow:
+    """``row`` with its metric's resolution, flagged when the figure is that near its limit.
+
+    The figure and the limit nearer than the resolution (either side) cannot be told apart on
+    these rows: for a floor, the model may as well be under it; for an allowed drop, a drop it
+    allows and one it forbids look alike (always so when the allowed drop is smaller than the
+    resolution). Without a resolution for the metric (a verdict that did not measure one) the row
+    is left as it is.
+    """
+    if resolution is None or row.metric not in resolution:
+        return row
+    found = resolution[row.metric]
+    update: dict[str, object] = {"resolution": found}
+    if row.status not in {"pass", "fail"} or row.value is None or row.limit is None:
+        return row.model_copy(update=update)
+    group = _counts(metrics, row.metric)
+    counts = f"{group.rows} held-out rows, {group.positives} positives"
+    gap = round(abs(row.value - row.limit), 6)  # as limits and resolutions are rounded
+    if found is None:
+        why = f"{row.value:.3f} has no resolution: resampling its {counts} cannot measure its noise"
+    elif gap < found:
+        side = "over" if row.value >= row.limit else "under"
+        why = f"{row.value:.3f} is {gap:.3f} {side} its limit, inside the noise ±{found:.3f}"
+        why += f" ({counts})"
+    else:
+        return row.model_copy(update=update)
+    note = f"{row.note}; " if row.note else ""
+    update["note"] = f"{note}{UNDETECTABLE}: {why}"
+    if row.status == "pass":
+        update["status"] = "warn"
+    return row.model_copy(update=update)
+
+
 def threshold_rows(
-    metrics: Metrics, config: GateConfig, baseline: Baseline | None
+    metrics: Metrics,
+    config: GateConfig,
+    baseline: Baseline | None,
+    resolution: Resolution | None = None,
 ) -> list[GateRow]:
-    """Apply every threshold of ``config`` to ``metrics``; return one row per threshold."""
+    """Apply every threshold of ``config`` to ``metrics``; return one row per threshold.
+
+    ``resolution`` (the held-out figures' noise, see
+    :mod:`churn_model.model.resolution`) puts each quality row's resolution on it and
+    flags a limit inside that noise; without it, no row is.
+    """
     flat = flatten(metrics)
     base = flatten(baseline.metrics) if baseline else {}
     rows = [
-        _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">=")
+        _with_noise(
+            _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">="),
+            metrics,
+            resolution,
+        )
         for name, floor in config.floors.items()
     ]
-    rows += _slice_rows(metrics, flat, config)
+    rows += [_with_noise(row, metrics, resolution) for row in _slice_rows(metrics, flat, config)]
     for name, drop in config.max_drop.items():
         key = f"overall.{name}"
         reference = base.get(key)
         limit = None if reference is None else round(reference - drop, 6)
         note = "no baseline" if reference is None else f"allowed drop {drop:g}"
-        rows.append(
-            _row(
-                "regression",
-                key,
-                metric_value(flat, key),
-                limit,
-                ">=",
-                baseline=reference,
-                note=note,
-            )
+        row = _row(
+            "regression", key, metric_value(flat, key), limit, ">=", baseline=reference, note=note
         )
+        rows.append(_with_noise(row, metrics, resolution))
     for run, floor_ms in config.latency.floor_ms.items():
         key = f"latency.{run}.cpu_p50_ms"
         reference = base.get(key)
@@ -169,6 +235,11 @@ def _slice_rows(
     return rows
 
 
+def undetectable(rows: list[GateRow]) -> list[GateRow]:
+    """The rows whose limit sits inside their metric's noise (warned, or failed inside it)."""
+    return [row for row in rows if UNDETECTABLE in row.note]
+
+
 def skipped_slices(rows: list[GateRow]) -> list[str]:
     """The slices whose floors ``rows`` skip (under the minimum), in order, each named once."""
     metrics = (r.metric for r in rows if r.check == "slice floor" and r.status == "skip")
@@ -182,7 +253,11 @@ def serving_row(serving: ServingCheck) -> GateRow:
 
 
 def gate_rows(
-    metrics: Metrics, serving: ServingCheck, config: GateConfig, baseline: Baseline | None
+    metrics: Metrics,
+    serving: ServingCheck,
+    config: GateConfig,
+    baseline: Baseline | None,
+    resolution: Resolution | None = None,
 ) -> list[GateRow]:
     """Every row of a verdict: the thresholds on ``metrics``, then the serving check's row."""
-    return [*threshold_rows(metrics, config, baseline), serving_row(serving)]
+    return [*threshold_rows(metrics, config, baseline, resolution), serving_row(serving)]

@@ -69,7 +69,12 @@ def _row_agrees(recorded: GateRow, found: GateRow) -> bool:
     )
     if recorded.check == TIMED:
         return same
-    return same and recorded.status == found.status and _close(recorded.value, found.value)
+    return (
+        same
+        and recorded.status == found.status
+        and _close(recorded.value, found.value)
+        and _close(recorded.resolution, found.resolution)
+    )
 
 
 def verdict_differences(recorded: Verdict, found: Verdict) -> list[str]:
@@ -142,7 +147,7 @@ def require_judged_alike(
 
 def _contradicted(row: GateRow) -> bool:
     """Whether ``row`` says it passed although its value misses its limit (an edited status)."""
-    if row.status != "pass":
+    if row.status not in {"pass", "warn"}:
         return False
     if row.limit is None or row.value is None:
         return True

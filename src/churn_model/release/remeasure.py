@@ -55,10 +55,15 @@ SHOWN = 3
 
 @dataclass(frozen=True)
 class Remeasured:
-    """A candidate's card (verified to describe its model) and the figures measured just now."""
+    """A candidate's card (verified), the figures measured just now, and their resolution.
+
+    The resolution is that of :mod:`churn_model.model.resolution`, from the same
+    scores.
+    """
 
     card: ModelCard
     metrics: Metrics
+    resolution: dict[str, float | None]
 
 
 def _recipe_problems(card: ModelCard, config: ModelConfig) -> list[str]:
@@ -233,11 +238,12 @@ def remeasure(
         raise UserError(
             f"{card_path}: split.test_rows is {card.split.test_rows}, the split has {len(x_test)}"
         )
-    measured = evaluate(model, x_test, y_test, card.threshold, model_path).metrics
+    evaluation = evaluate(model, x_test, y_test, card.threshold, model_path)
+    measured = evaluation.metrics
     differ = disagreements(card.metrics, measured)
     if differ:
         raise UserError(
             f"{card_path}: does not describe {model_path} (edited, or copied from another "
             f"model): re-scored on its {len(x_test)} held-out rows, {_listed(differ)}"
         )
-    return Remeasured(card=card, metrics=measured)
+    return Remeasured(card=card, metrics=measured, resolution=evaluation.resolution())

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig
 from churn_model.data.pinning import DataInfo
@@ -41,8 +41,12 @@ class Verdict(Record):
     were re-derived on; ``metrics`` are the figures the gate measured (quality and size equal to
     the card's, latency timed by the gate), and the ones promotion puts into the baseline;
     ``serving`` is what loading the candidate as the service does found (``None`` in a verdict
-    written before the gate checked it, which promotion sends back to the gate). ``rows`` follow
-    from ``metrics``, ``serving``, the gate config and the baseline; ``passed`` from the rows.
+    written before the gate checked it, which promotion sends back to the gate); ``resolution``
+    the noise of each quality figure on the held-out rows, a seeded bootstrap of the model's own
+    scores (:mod:`churn_model.model.resolution`: re-scoring the model gives it again;
+    empty in a verdict written before the gate measured it, whose rows then carry none).
+    ``rows`` follow from ``metrics``, ``serving``, ``resolution``, the gate config and the
+    baseline; ``passed`` from the rows (a warning passes).
     """
 
     candidate_id: str
@@ -56,6 +60,7 @@ class Verdict(Record):
     metrics: Metrics
     rows: list[GateRow]
     serving: ServingCheck | None = None
+    resolution: dict[str, float | None] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _binds_every_file(self) -> Self:
@@ -150,7 +155,7 @@ def require_rows_still_pass(
             f"{name}: gated against baseline {verdict.baseline_id!r}, but the baseline is "
             f"now {current!r}: run `just gate` again"
         )
-    expected = gate_rows(verdict.metrics, verdict.serving, config, baseline)
+    expected = gate_rows(verdict.metrics, verdict.serving, config, baseline, verdict.resolution)
     if len(expected) != len(verdict.rows):
         raise UserError(
             f"{name}: the verdict has {len(verdict.rows)} rows, {config_path} and the baseline "
