@@ -20,8 +20,8 @@ from churn_model import __version__
 from churn_model.errors import UserError
 
 if TYPE_CHECKING:
-    from churn_model.release.gate import Verdict
     from churn_model.release.tracking import Tracker
+    from churn_model.release.verdict import Verdict
 
 app = typer.Typer(
     name="churn-model",
@@ -180,13 +180,10 @@ def gate(candidate: CandidateOption = None) -> None:
     from churn_model.files import append_text
     from churn_model.model.candidate import find_candidate
     from churn_model.release import registry, tracking
-    from churn_model.release.gate import (
-        VERDICT_FILE,
-        read_baseline,
-        render_markdown,
-        render_table,
-        run_gate,
-    )
+    from churn_model.release.gate import run_gate
+    from churn_model.release.gate_report import render_markdown, render_table
+    from churn_model.release.gate_rows import read_baseline
+    from churn_model.release.verdict import VERDICT_FILE
 
     with reporting_user_errors():
         tracker = tracking.connect()
@@ -288,7 +285,7 @@ def _log_verdict(tracker: "Tracker", folder: Path, verdict: "Verdict") -> None:
 def _follow_baseline(tracker: "Tracker | None", done: str) -> None:
     """Make MLflow's champion alias follow ``ci/baseline.json`` (nothing when tracking is off)."""
     from churn_model.release import tracking
-    from churn_model.release.gate import BASELINE_FILE, read_baseline
+    from churn_model.release.gate_rows import BASELINE_FILE, read_baseline
 
     if tracker is None:
         return

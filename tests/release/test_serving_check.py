@@ -26,15 +26,17 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model import training
 from churn_model.model.artifact import CARD_FILE
-from churn_model.release import gate, registry, serving_check
-from churn_model.release.gate import (
+from churn_model.release import registry, serving_check
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
+from churn_model.release.gate_rows import GateRow, serving_row
+from churn_model.release.serving_check import ServingCheck, check_serving
+from churn_model.release.verdict import (
     VERDICT_FILE,
     Verdict,
-    check_judgement,
     read_verdict,
-    run_gate,
+    require_rows_still_pass,
 )
-from churn_model.release.serving_check import ServingCheck, check_serving
 from churn_model.serving import contract, fast_path, served_model
 
 from model_support import fast_latency, lenient_gates, make_project, small_candidate
@@ -64,7 +66,7 @@ def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
         yield copy
 
 
-def _serving(verdict: Verdict) -> gate.GateRow:
+def _serving(verdict: Verdict) -> GateRow:
     (row,) = [row for row in verdict.rows if row.check == "serving"]
     return row
 
@@ -80,14 +82,14 @@ def _edit_card_features(folder: Path) -> str:
 
 def test_a_step_selecting_nothing_is_served_on_the_fast_path_and_passes(folder: Path) -> None:
     verdict = run_gate(folder, LENIENT, None)
-    assert verdict.passed, gate.render_markdown(verdict)
+    assert verdict.passed, render_markdown(verdict)
     assert verdict.serving == ServingCheck(
         probe_rows=served_model.PROBE_ROWS, fast_path=True, gap=0.0
     )
     row = _serving(verdict)
     assert (row.status, row.value, row.limit) == ("pass", 0.0, 0.0)
     assert "fast path and pipeline, POST /predict, POST /predict/batch, batch" in row.note
-    assert "| serving | probability_gap |" in (folder / gate.SUMMARY_FILE).read_text()
+    assert "| serving | probability_gap |" in (folder / SUMMARY_FILE).read_text()
     assert served_model.load_served_model(folder).compiled is not None
 
 
@@ -108,9 +110,9 @@ def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
             folder.name,
             candidates=folder.parent,
             gate_config=LENIENT,
-            registry=tmp_path / "registry",
-            baseline_path=tmp_path / "ci" / "baseline.json",
-            docs_dir=tmp_path / "docs",
+            registry=registry.Registry(
+                tmp_path / "registry", tmp_path / "ci" / "baseline.json", tmp_path / "docs"
+            ),
         )
 
 
@@ -133,7 +135,7 @@ def test_a_fast_path_that_disagrees_with_the_pipeline_fails(
     assert 0 < check.gap < 1e-8
     assert check.problem.startswith(f"{folder}: the probabilities of ")
     assert "differ from batch scoring's on " in check.problem
-    assert gate.serving_row(check).status == "fail"
+    assert serving_row(check).status == "fail"
 
 
 def test_an_answer_that_loses_precision_over_http_fails(
@@ -147,7 +149,7 @@ def test_an_answer_that_loses_precision_over_http_fails(
     monkeypatch.setattr(contract, "prediction", rounded)
     check = check_serving(folder)
     assert check.problem.startswith(f"{folder}: the probabilities of POST /predict")
-    assert gate.serving_row(check).status == "fail"
+    assert serving_row(check).status == "fail"
 
 
 def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
@@ -162,7 +164,7 @@ def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
         f"{folder}: the service fails on the probe rows "
         "(ValueError: need at least one array to concatenate and a second line)"
     )
-    assert (check.gap, gate.serving_row(check).status) == (None, "fail")
+    assert (check.gap, serving_row(check).status) == (None, "fail")
 
 
 def test_a_fast_path_that_crashes_declines_and_the_pipeline_serves(
@@ -174,7 +176,7 @@ def test_a_fast_path_that_crashes_declines_and_the_pipeline_serves(
     monkeypatch.setattr(fast_path.CompiledPipeline, "transform", crash)
     check = check_serving(folder)
     assert check == ServingCheck(probe_rows=served_model.PROBE_ROWS, fast_path=False, gap=0.0)
-    assert "pipeline (no fast path)" in gate.serving_row(check).note
+    assert "pipeline (no fast path)" in serving_row(check).note
 
 
 def test_just_gate_fails_with_one_sentence_and_promote_refuses(
@@ -209,7 +211,7 @@ def test_promotion_recomputes_the_serving_row_from_the_verdict(folder: Path) -> 
     document["passed"] = True
     (folder / VERDICT_FILE).write_text(json.dumps(document))
     with pytest.raises(UserError, match=r"row 'serving probability_gap pass .*' is not what"):
-        check_judgement(read_verdict(folder), LENIENT, None)
+        require_rows_still_pass(read_verdict(folder), LENIENT, None)
 
 
 def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path) -> None:
@@ -220,7 +222,7 @@ def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path
     (folder / VERDICT_FILE).write_text(json.dumps(document))
     older = read_verdict(folder)  # still readable: the registry reads verdicts of old champions
     with pytest.raises(UserError, match=r"does not say whether the service can load it"):
-        check_judgement(older, LENIENT, None)
+        require_rows_still_pass(older, LENIENT, None)
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ from churn_model.model.artifact import CARD_FILE
 from churn_model.model.candidate import create_candidate
 from churn_model.model.card import read_card
 from churn_model.release import calibration, registry
-from churn_model.release.gate import read_baseline, render_markdown, run_gate
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import render_markdown
+from churn_model.release.gate_rows import read_baseline
 from churn_model.serving import contract
 from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
 from churn_model.serving.batch_scoring import predict_file

@@ -35,12 +35,13 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 from threadpoolctl import threadpool_limits
 
 from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
+from churn_model.records import Record
 from churn_model.serving import contract
 from churn_model.serving.app import create_app
 from churn_model.serving.request_limits import RecordValidator, parse_json
@@ -60,15 +61,13 @@ REFERENCE = "batch scoring"
 """The path every other is compared with: the one the gate's figures were measured on."""
 
 
-class ServingCheck(BaseModel):
+class ServingCheck(Record):
     """What loading a candidate as the service does, and scoring the probe rows every way, found.
 
     ``gap`` is the largest difference between two paths' probabilities on any probe row: 0 when
     the candidate serves what it was gated on, ``None`` when it could not be scored every way.
     ``problem`` says why it cannot be served, in one sentence (empty when it can).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     probe_rows: int
     fast_path: bool
