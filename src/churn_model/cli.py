@@ -130,11 +130,10 @@ def validate_file(
     ] = False,
 ) -> None:
     """Validate any CSV or Parquet file against the schema, reporting every problem at once."""
-    from churn_model.data.pinning import read_table
-    from churn_model.data.validation import validate
+    from churn_model.data.validation import validate_file
 
     with reporting_user_errors():
-        frame = validate(read_table(path), str(path), require_label=not scoring)
+        frame = validate_file(path, require_label=not scoring)
     typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
 
 

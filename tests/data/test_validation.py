@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from churn_model.data.synthetic import synthetic_frame
-from churn_model.data.validation import DataValidationError, build_schema, validate
+from churn_model.data.validation import DataValidationError, validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.table import Column, Schema
@@ -33,12 +33,17 @@ def _problems(frame: pd.DataFrame, schema: Schema = OTHER, **options: bool) -> s
 
 
 @pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
-def test_the_pandera_schema_is_derived_from_the_schema(schema: Schema) -> None:
-    derived = build_schema(schema)
-    assert list(derived.columns) == schema.column_names()
-    for column in schema.features:
-        assert derived.columns[column.name].nullable is column.nullable
-    assert build_schema(schema, require_label=False).columns[schema.label.name].required is False
+def test_the_rules_are_derived_from_the_schema(schema: Schema) -> None:
+    frame = synthetic_frame(schema.min_rows, seed=1, schema=schema)
+    without_label = frame.drop(columns=[schema.label.name])
+    assert list(validate(without_label, "x", require_label=False, schema=schema).columns) == [
+        name for name in schema.column_names() if name != schema.label.name
+    ]
+    problems = _problems(without_label, schema)
+    assert f"{schema.label.name}: required: the column is missing" in problems
+    required = next(c for c in schema.features if not c.nullable)
+    blanked = frame.assign(**{required.name: None})
+    assert f"{required.name}: not_nullable: {len(frame):,} rows" in _problems(blanked, schema)
 
 
 def test_a_valid_table_comes_back_typed_and_in_schema_order(sample: pd.DataFrame) -> None:
