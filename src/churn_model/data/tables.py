@@ -388,6 +388,22 @@ def check_whole(path: Path, *, schema: Schema = SCHEMA) -> None:
         raise _too_large(path, size)
 
 
+def check_table(path: Path, *, schema: Schema = SCHEMA) -> None:
+    """Refuse a file that is no table within the bounds, from its header or footer alone.
+
+    What can be known before any row is read (the path, a CSV header's length, names and
+    columns, a Parquet footer's columns) is checked, so a command can refuse the file before it
+    loads anything else.
+
+    Raises:
+        UserError: one sentence naming the file.
+    """
+    if check_path(path) == ".csv":
+        _header(path, MAX_LINE_BYTES, schema)
+    else:
+        _parquet_file(path, schema)
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A run of consecutive rows of a table, as the file holds them."""

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from churn_model.data.tables import CHUNK_ROWS, check_path, read_chunks
+from churn_model.data.tables import CHUNK_ROWS, check_table, read_chunks
 from churn_model.data.validation import TableValidation, Typed, ids_at
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -63,8 +63,9 @@ machine of your own, raise it (``--threads``), or score several files side by si
 def _check_paths(input_path: Path, output_path: Path) -> None:
     """Refuse an output path that cannot be written, or that is the input itself.
 
-    Everything about the output is checked here, before the model is loaded or a row scored: a
-    folder that cannot take the file would otherwise show only when the scores are written.
+    Everything about the output (and the input's header or footer) is checked here, before the
+    model is loaded or a row scored: a folder that cannot take the file would otherwise show only
+    when the scores are written.
 
     Raises:
         UserError: the output is a directory, of an unsupported type, in a missing or unwritable
@@ -97,7 +98,7 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
             import pyarrow.parquet  # noqa: F401, PLC0415 -- only whether it is there (the train extra)
         except ImportError as error:
             raise UserError(f"{output_path}: cannot write Parquet ({error})") from None
-    check_path(input_path)
+    check_table(input_path)
     # The same file by another name (a symlink, a hard link, "./in.csv"): writing the output
     # would replace the input it is computed from.
     if input_path.resolve() == output_path.resolve() or (
