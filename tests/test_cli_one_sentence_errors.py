@@ -181,5 +181,3 @@ def test_a_nested_column_the_schema_does_not_know_is_left_alone(
     result = runner.invoke(app, ["validate", "--scoring", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output == f"{path}: valid, 20 rows, {len(SCHEMA.column_names())} columns\n"
-
-

@@ -1,10 +1,11 @@
 """One strict rule for a field's text, the same in a file, in a frame and over HTTP.
 
-Each rule of :mod:`churn_model.data.parsing` and of the readers has a case here: a number is
-written as JSON writes one (``1_000``, Arabic-Indic digits, ``+5`` are refused); every kind of
-problem in a column is reported (an unreadable value does not hide an out-of-range one); header
-names are kept exactly (a blank one is refused by its position); a column named twice is refused
-by every reader. The tables are drawn from the schemas, never from the example's columns.
+Each rule of :mod:`churn_model.data.parsing` and of the readers has a case here: a
+number is written as JSON writes one (``1_000``, Arabic-Indic digits, ``+5`` are
+refused); every kind of problem in a column is reported (an unreadable value does not
+hide an out-of-range one); header names are kept exactly (a blank one is refused by its
+position); a column named twice is refused by every reader. The tables are drawn from
+the schemas, never from the example's columns.
 """
 
 import json
@@ -106,9 +107,7 @@ def test_a_text_is_a_number_in_a_file_exactly_when_it_is_one_in_a_request(
     row = validate(text, "good.csv", schema=OTHER).iloc[0]
     record = {c.name: None if pd.isna(row[c.name]) else row[c.name] for c in OTHER.features}
     record[name] = "PLACEHOLDER"
-    body = json.dumps(record, default=lambda value: value.item()).replace(
-        '"PLACEHOLDER"', written
-    )
+    body = json.dumps(record, default=lambda value: value.item()).replace('"PLACEHOLDER"', written)
     try:
         record_model(OTHER).model_validate_json(body)
     except ValidationError:

@@ -1,4 +1,4 @@
-"""``churn-model predict`` writes, byte for byte, what it wrote before it was rebuilt on Arrow.
+"""``churn-model predict`` writes, byte for byte, what it wrote before Arrow.
 
 The example's fixed input (``batch_scoring/input.csv``) writes its valid values in the many ways a
 file may: a byte-order mark, CRLF line endings, a blank line, no newline at the end, quoted fields

@@ -257,9 +257,7 @@ def test_a_csv_input_scored_to_parquet_keeps_its_text(
 LABEL_VALUES = [(1, 0), (4, 2), (True, False), ("Yes", "No"), ("good", 'bad, "really"')]
 
 
-@pytest.mark.parametrize(
-    "case", list(itertools.product(LABEL_VALUES, ["csv", "parquet"])), ids=str
-)
+@pytest.mark.parametrize("case", list(itertools.product(LABEL_VALUES, ["csv", "parquet"])), ids=str)
 def test_the_predicted_value_is_the_labels_own(
     trained: tuple[Path, Pipeline],
     table: pd.DataFrame,

@@ -108,8 +108,8 @@ def _is_bool(text: pd.Series) -> bool:
 def _numbers(text: pd.Series) -> pd.Series | None:
     """The values as numbers, or ``None`` if some value is not a number by the rule.
 
-    The rule is validation's (:mod:`churn_model.data.parsing`): a column holding ``1_000`` is
-    drafted as text, never as a number validation would then refuse.
+    The rule is validation's (:mod:`churn_model.data.parsing`): a column holding
+    ``1_000`` is drafted as text, never as a number validation would then refuse.
     """
     if not text.str.fullmatch(NUMBER_PATTERN).all():
         return None

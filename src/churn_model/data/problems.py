@@ -1,10 +1,11 @@
 """The problems found in a table, gathered in memory that does not grow with them, and reported.
 
-This module is *machinery*. Validation (:mod:`churn_model.data.validation`) finds problems chunk by
-chunk; here they are kept per column and rule as a count and the first :data:`EXAMPLES` offending
-rows, never one record per bad cell: a table of three million empty rows costs what a table of
-one bad row costs. The report has one line per column and rule, rows numbered in the input from
-1 (the first row after the header), whatever the chunks were.
+This module is *machinery*. Validation (:mod:`churn_model.data.validation`) finds
+problems chunk by chunk; here they are kept per column and rule as a count and the
+first :data:`EXAMPLES` offending rows, never one record per bad cell: a table of three
+million empty rows costs what a table of one bad row costs. The report has one line per
+column and rule, rows numbered in the input from 1 (the first row after the header),
+whatever the chunks were.
 """
 
 from dataclasses import dataclass

@@ -18,11 +18,12 @@ exhausting memory first:
   of any size, refusing only a Parquet row group over :data:`MAX_ROW_GROUP_BYTES` (it is decoded
   whole).
 
-A chunked read (:func:`read_chunks`) yields Arrow tables, each field of a CSV file as its text
-(Arrow's reader: the header's names as written, nothing guessed), a Parquet file's columns as
-typed; validation reads them by one rule (:mod:`churn_model.data.parsing`) and batch scoring
-writes every input column back unchanged. pyarrow (the ``train`` extra) is imported only when a
-table is read chunk by chunk or a Parquet file is opened: writing a CSV file needs pandas alone.
+A chunked read (:func:`read_chunks`) yields Arrow tables, each field of a CSV file as
+its text (Arrow's reader: the header's names as written, nothing guessed), a Parquet
+file's columns as typed; validation reads them by one rule
+(:mod:`churn_model.data.parsing`) and batch scoring writes every input column back
+unchanged. pyarrow (the ``train`` extra) is imported only when a table is read chunk by
+chunk or a Parquet file is opened: writing a CSV file needs pandas alone.
 """
 
 import csv

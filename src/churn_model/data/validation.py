@@ -1,19 +1,20 @@
 """Validate a table against the schema, chunk by chunk, reporting every problem at once.
 
 This module is *machinery*: each column's rules are derived from the project's schema
-(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so editing the schema
-is all it takes to change them. Every reader of a table goes through the same validator, one chunk
-at a time: ``validate``, ``train`` and ``calibrate`` (the whole table, :func:`validate_file`),
-``predict`` (chunk by chunk, :class:`TableValidation`) and a frame already in memory
-(:func:`validate`).
+(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so editing
+the schema is all it takes to change them. Every reader of a table goes through the
+same validator, one chunk at a time: ``validate``, ``train`` and ``calibrate`` (the
+whole table, :func:`validate_file`), ``predict`` (chunk by chunk,
+:class:`TableValidation`) and a frame already in memory (:func:`validate`).
 
-A chunk is checked column by column with Arrow and NumPy kernels: each field's text is read by
-the rule of :mod:`churn_model.data.parsing` (numbers, booleans, missing values), then every rule
-of its column is checked on every value that could be read, so one unreadable value never hides an
-out-of-range one beside it. What is found is kept per column and rule as a count and a few
-offending rows (:mod:`churn_model.data.problems`): memory holds one chunk, whatever the table's
-length and however many cells are wrong. A table whose first :data:`HOPELESS_ROWS` rows all have
-problems is not read further: its report comes at once.
+A chunk is checked column by column with Arrow and NumPy kernels: each field's text is
+read by the rule of :mod:`churn_model.data.parsing` (numbers, booleans, missing
+values), then every rule of its column is checked on every value that could be read, so
+one unreadable value never hides an out-of-range one beside it. What is found is kept
+per column and rule as a count and a few offending rows
+(:mod:`churn_model.data.problems`): memory holds one chunk, whatever the table's length
+and however many cells are wrong. A table whose first :data:`HOPELESS_ROWS` rows all
+have problems is not read further: its report comes at once.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
@@ -33,7 +34,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from churn_model.data.id_ledger import IdLedger
-from churn_model.data.parsing import Reading, read_booleans, read_numbers, read_text, shown
+from churn_model.data.parsing import (
+    Reading,
+    read_booleans,
+    read_numbers,
+    read_text,
+    shown,
+)
 from churn_model.data.problems import (
     EXAMPLES,
     NOT_NULLABLE,
@@ -195,7 +202,8 @@ class TableValidation:
 
     Each chunk (an Arrow table: the text of a CSV file, or typed columns) is checked against the
     schema; its problems are gathered with their rows numbered in the input; ids are checked
-    unique across the whole table through an :class:`~churn_model.data.id_ledger.IdLedger`
+    unique across the whole table through an
+    :class:`~churn_model.data.id_ledger.IdLedger`
     (spilling to ``scratch``, or in memory without it). With ``require_label`` (a training table)
     the id and the label are required and the dataset rules (row count, class balance) apply;
     without it (batch-scoring input) they are checked only when present.

@@ -283,8 +283,9 @@ def _score(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Score one valid chunk: through the compiled path when the model has one, else the pipeline.
 
-    The compiled path (:mod:`churn_model.serving.fast_path`) gives the pipeline's probabilities
-    bit for bit (it is kept only if it does, on probe rows) without pandas' per-column costs.
+    The compiled path (:mod:`churn_model.serving.fast_path`) gives the pipeline's
+    probabilities bit for bit (it is kept only if it does, on probe rows) without
+    pandas' per-column costs.
     """
     if not len(typed):  # a header without rows: the output is that header, with the answers
         return np.empty(0, np.float64), np.empty(0, np.int64)
