@@ -435,8 +435,15 @@ def read_chunks(path: Path, rows: int, *, schema: Schema = SCHEMA) -> Iterator[C
         yield from _parquet_chunks(path, rows, schema)
 
 
-def _arrow() -> None:
-    """Refuse, in one sentence, to read a table without pyarrow (the ``train`` extra)."""
+def require_arrow() -> None:
+    """Refuse, in one sentence, to read a table without pyarrow (the ``train`` extra).
+
+    Validation and batch scoring read every table through Arrow; the serving image, which has no
+    ``train`` extra, answers requests only.
+
+    Raises:
+        UserError: pyarrow is not installed.
+    """
     try:
         import pyarrow  # noqa: F401, PLC0415 -- whether it is there
     except ImportError:
@@ -446,7 +453,7 @@ def _arrow() -> None:
 
 
 def _csv_chunks(path: Path, rows: int, schema: Schema) -> Iterator[Chunk]:
-    _arrow()
+    require_arrow()
     import pyarrow as pa  # noqa: PLC0415 -- the train extra, checked above
     import pyarrow.csv as pcsv  # noqa: PLC0415 -- as above
 
