@@ -16,7 +16,6 @@ files a crash left beside the views. A crash before the journal leaves the old s
 
 import errno
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pydantic import Field
 
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
-from churn_model.files import atomic_path, write_atomic
+from churn_model.files import atomic_path, staged_folder, write_atomic
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.candidate import CANDIDATES_DIR, find_candidate
 from churn_model.model.card import read_card
@@ -230,14 +229,9 @@ def _copy_into_registry(folder: Path, models: Path) -> Path:
             if (folder / name).is_file():
                 write_atomic(target / name, (folder / name).read_bytes())
         return target
-    models.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
-    try:
+    with staged_folder(models) as staging:
         shutil.copytree(folder, staging, dirs_exist_ok=True)
         staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
