@@ -21,7 +21,8 @@ It then checks what the streaming promises, and exits non-zero if any fails:
   :data:`GROWTH_MB`);
 - the output of the largest size begins with exactly the bytes of the smallest's (the same rows
   scored the same, whatever comes after them);
-- ``predict`` takes at most :data:`LIMIT_RATIO` times the model-bound limit's wall time.
+- ``predict`` takes at most :data:`LIMIT_RATIO` times the model-bound limit's CPU time (wall time
+  is printed too; on a shared machine it measures the neighbours as well).
 
 The model is trained once on synthetic rows (the real training path), unless ``--model-dir``
 names a packaged one. Tables and outputs go to a temporary folder (``--work`` to keep them and
@@ -51,8 +52,8 @@ GROWTH_MB = 50
 """How much more the largest size may peak than the smallest: noise (allocator, page cache), not
 growth (at 10x the rows, memory that grew with the table would add hundreds of MB)."""
 LIMIT_RATIO = 1.5
-"""How much longer than the model-bound limit ``predict`` may take (it validates every value and
-writes every field back byte for byte; the limit does neither)."""
+"""How many times the model-bound limit's CPU time ``predict`` may take (it validates every value
+and writes every field back byte for byte; the limit does neither)."""
 TRAIN_ROWS = 20_000
 GENERATE_ROWS = 100_000
 
@@ -164,13 +165,15 @@ def _verdict(streamed: list[Run], outputs: list[Path], bound: Run | None) -> boo
     """Check budget, growth, outputs and the limit; print each finding; whether all hold."""
     ok = True
     if bound is not None:
-        ratio = streamed[0].wall_s / bound.wall_s
+        # CPU time: on a machine shared with other work, wall time measures the neighbours too
+        # (the limit's reader may use more than one core, which only raises its CPU time).
+        ratio = streamed[0].cpu_s / bound.cpu_s
         close = ratio <= LIMIT_RATIO
         ok &= close
         print(
             f"{streamed[0].rows:>11,} rows: predict takes {ratio:.2f}x the model-bound limit's "
-            f"wall time ({'within' if close else 'OVER'} {LIMIT_RATIO}x); "
-            f"cpu {streamed[0].cpu_s / bound.cpu_s:.2f}x"
+            f"CPU time ({'within' if close else 'OVER'} {LIMIT_RATIO}x); wall time "
+            f"{streamed[0].wall_s / bound.wall_s:.2f}x"
         )
     for run in streamed:
         within = run.peak_mb < MEMORY_BUDGET_MB
