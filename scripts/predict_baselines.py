@@ -8,13 +8,13 @@ its own (the benchmark measures its time and peak memory):
   memory that grows with the table.
 - ``limit``: what the model allows: the table streamed through Arrow's multi-threaded CSV reader
   (types guessed by Arrow, no validation), the compiled preprocessing
-  (:mod:`churn_model.serving.fast_path`) and the fitted classifier, and Arrow's CSV writer, chunk
-  by chunk. Nothing in it can be made faster without a faster model: it is the floor a
-  validating, byte-exact batch scorer is measured against.
+  (:mod:`churn_model.serving.fast_path`) and the fitted classifier, and Arrow's CSV
+  writer, chunk by chunk. Nothing in it can be made faster without a faster model: it is the
+  floor a validating, byte-exact batch scorer is measured against.
 
 Both score with one thread, as ``churn-model predict`` does by default
-(:data:`churn_model.serving.batch_scoring.THREADS`), so the three differ only in what surrounds
-the model.
+(:data:`churn_model.serving.batch_scoring.THREADS`), so the three differ only in what
+surrounds the model.
 """
 
 import sys
