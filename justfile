@@ -257,7 +257,7 @@ bench-train-gate *options:
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
 
-# Score 1M and 10M generated rows with `churn-model predict` (same chunk size) and print peak RSS and rows/s side by side; fails over 500 MB or if memory grows with the rows (`--rows N..`, `--one-piece`).
+# Score 1M and 10M generated rows with `churn-model predict`, and 1M with the naive pandas path and the model-bound limit; print rows/s and peak RSS side by side; fails over 500 MB, if memory grows with the rows, or over 1.5x the limit's CPU time (`--rows N..`, `--one-piece`, `--no-yardsticks`).
 [group('bench')]
 [positional-arguments]
 bench-predict *options:

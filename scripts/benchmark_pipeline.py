@@ -6,7 +6,7 @@ timing each stage:
 
 - ``write``: write the table as CSV (the deterministic writer that produces the pinned data);
 - ``read``: read it back with :func:`churn_model.data.pinning.read_table`;
-- ``validate``: :func:`churn_model.data.validation.validate` (pandera, lazy,
+- ``validate``: :func:`churn_model.data.validation.validate` (Arrow, chunk by chunk,
   every rule);
 - ``train``: fit the pipeline of :func:`churn_model.domain.features.build_pipeline`
   with the versioned hyper-parameters (``configs/model.toml``);

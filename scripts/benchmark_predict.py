@@ -9,13 +9,20 @@ resident memory of the scoring process (measured as ``scripts/peak_rss.py`` expl
 ``--one-piece`` adds a run at the smallest size with one chunk holding the whole table (what
 scoring in one piece costs in memory).
 
+At the smallest size it also runs, each in a fresh process, the two yardsticks of
+``scripts/predict_baselines.py``: the naive pandas path (``read_csv``, ``Pipeline.predict_proba``,
+``to_csv``) and the model-bound limit (Arrow's reader and writer around the compiled
+preprocessing and the classifier, no validation), and prints the three side by side.
+
 It then checks what the streaming promises, and exits non-zero if any fails:
 
 - the peak stays under :data:`MEMORY_BUDGET_MB` at every size;
 - the peak does not grow with the row count (largest against smallest, within
   :data:`GROWTH_MB`);
 - the output of the largest size begins with exactly the bytes of the smallest's (the same rows
-  scored the same, whatever comes after them).
+  scored the same, whatever comes after them);
+- ``predict`` takes at most :data:`LIMIT_RATIO` times the model-bound limit's CPU time (wall time
+  is printed too; on a shared machine it measures the neighbours as well).
 
 The model is trained once on synthetic rows (the real training path), unless ``--model-dir``
 names a packaged one. Tables and outputs go to a temporary folder (``--work`` to keep them and
@@ -44,6 +51,9 @@ MEMORY_BUDGET_MB = 500
 GROWTH_MB = 50
 """How much more the largest size may peak than the smallest: noise (allocator, page cache), not
 growth (at 10x the rows, memory that grew with the table would add hundreds of MB)."""
+LIMIT_RATIO = 1.5
+"""How many times the model-bound limit's CPU time ``predict`` may take (it validates every value
+and writes every field back byte for byte; the limit does neither)."""
 TRAIN_ROWS = 20_000
 GENERATE_ROWS = 100_000
 
@@ -52,6 +62,8 @@ GENERATE_ROWS = 100_000
 class Run:
     """One scoring run's figures."""
 
+    path: str
+    """``predict``, or a yardstick (``naive``, ``limit``)."""
     rows: int
     chunk_rows: int
     input_mb: float
@@ -98,8 +110,26 @@ def _score(table: Path, output: Path, model: Path, rows: int, chunk_rows: int) -
     if run.exit_code != 0:
         sys.exit(f"scoring {rows:,} rows failed (exit {run.exit_code})")
     return Run(
+        path="predict",
         rows=rows,
         chunk_rows=chunk_rows,
+        input_mb=table.stat().st_size / 2**20,
+        wall_s=run.wall_s,
+        cpu_s=run.cpu_s,
+        peak_mb=run.peak_mb,
+    )
+
+
+def _yardstick(kind: str, table: Path, output: Path, model: Path, rows: int) -> Run:
+    """Time one of ``scripts/predict_baselines.py``'s paths in a new process."""
+    script = Path(__file__).with_name("predict_baselines.py")
+    run = measure([sys.executable, str(script), kind, str(table), str(output), str(model)])
+    if run.exit_code != 0:
+        sys.exit(f"the {kind} path failed on {rows:,} rows (exit {run.exit_code})")
+    return Run(
+        path=kind,
+        rows=rows,
+        chunk_rows=0,
         input_mb=table.stat().st_size / 2**20,
         wall_s=run.wall_s,
         cpu_s=run.cpu_s,
@@ -119,20 +149,32 @@ def _same_start(small: Path, large: Path) -> bool:
 def _report(runs: list[Run]) -> None:
     """Print the runs side by side."""
     print(
-        f"{'rows':>11} {'chunk rows':>11} {'input MB':>9} {'wall s':>8} {'cpu s':>8} "
+        f"{'path':>8} {'rows':>11} {'chunk rows':>11} {'input MB':>9} {'wall s':>8} {'cpu s':>8} "
         f"{'rows/s':>9} {'cpu us/row':>10} {'peak RSS MB':>12}"
     )
     for run in runs:
+        chunks = f"{run.chunk_rows:>11,}" if run.chunk_rows else f"{'-':>11}"
         print(
-            f"{run.rows:>11,} {run.chunk_rows:>11,} {run.input_mb:>9.0f} {run.wall_s:>8.1f} "
+            f"{run.path:>8} {run.rows:>11,} {chunks} {run.input_mb:>9.0f} {run.wall_s:>8.1f} "
             f"{run.cpu_s:>8.1f} {run.rows / run.wall_s:>9,.0f} {1e6 * run.cpu_s / run.rows:>10.1f} "
             f"{run.peak_mb:>12.0f}"
         )
 
 
-def _verdict(streamed: list[Run], outputs: list[Path]) -> bool:
-    """Check the budget, the growth and the outputs; print each finding; whether all hold."""
+def _verdict(streamed: list[Run], outputs: list[Path], bound: Run | None) -> bool:
+    """Check budget, growth, outputs and the limit; print each finding; whether all hold."""
     ok = True
+    if bound is not None:
+        # CPU time: on a machine shared with other work, wall time measures the neighbours too
+        # (the limit's reader may use more than one core, which only raises its CPU time).
+        ratio = streamed[0].cpu_s / bound.cpu_s
+        close = ratio <= LIMIT_RATIO
+        ok &= close
+        print(
+            f"{streamed[0].rows:>11,} rows: predict takes {ratio:.2f}x the model-bound limit's "
+            f"CPU time ({'within' if close else 'OVER'} {LIMIT_RATIO}x); wall time "
+            f"{streamed[0].wall_s / bound.wall_s:.2f}x"
+        )
     for run in streamed:
         within = run.peak_mb < MEMORY_BUDGET_MB
         ok &= within
@@ -167,6 +209,9 @@ def main() -> None:
     parser.add_argument(
         "--one-piece", action="store_true", help="also score the smallest size as one chunk"
     )
+    parser.add_argument(
+        "--no-yardsticks", action="store_true", help="skip the naive and model-bound paths"
+    )
     args = parser.parse_args()
     scratch = None if args.work else tempfile.mkdtemp(prefix="bench-predict-")
     work = args.work or Path(str(scratch))
@@ -187,8 +232,15 @@ def main() -> None:
             print(f"scoring {sizes[0]:,} rows in one piece ...", file=sys.stderr, flush=True)
             output = work / f"scored-{sizes[0]}-one-piece.csv"
             extra.append(_score(tables[sizes[0]], output, model, sizes[0], sizes[0]))
+        bound = None
+        if not args.no_yardsticks:
+            for kind in ("naive", "limit"):
+                print(f"{kind} path, {sizes[0]:,} rows ...", file=sys.stderr, flush=True)
+                output = work / f"{kind}-{sizes[0]}.csv"
+                extra.append(_yardstick(kind, tables[sizes[0]], output, model, sizes[0]))
+            bound = extra[-1]
         _report(runs + extra)
-        ok = _verdict(runs, outputs)
+        ok = _verdict(runs, outputs, bound)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

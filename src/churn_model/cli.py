@@ -130,11 +130,13 @@ def validate_file(
     ] = False,
 ) -> None:
     """Validate any CSV or Parquet file against the schema, reporting every problem at once."""
-    from churn_model.data.pinning import read_table
-    from churn_model.data.validation import validate
+    from churn_model.data.tables import require_arrow
 
     with reporting_user_errors():
-        frame = validate(read_table(path), str(path), require_label=not scoring)
+        require_arrow()
+        from churn_model.data.validation import validate_file  # reads through pyarrow
+
+        frame = validate_file(path, require_label=not scoring)
     typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
 
 
@@ -455,10 +457,14 @@ def predict(
     The probability is the label's positive value's; the predicted value is one of the label's
     own values (1/0, true/false, Yes/No), as the training data spells it.
     """
+    from churn_model.data.tables import require_arrow
     from churn_model.model.artifact import DEFAULT_MODEL_DIR
-    from churn_model.serving.batch_scoring import CHUNK_ROWS, predict_file
 
     with reporting_user_errors():
+        require_arrow()
+        # Imported once pyarrow is known to be there: batch scoring reads through it.
+        from churn_model.serving.batch_scoring import CHUNK_ROWS, predict_file
+
         rows = predict_file(
             input_path,
             output_path,

@@ -161,7 +161,9 @@ def test_the_draft_renders_eq_and_in_slices_formatted_and_lint_clean(
 
 def test_a_slice_of_every_row_is_not_drafted(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    pd.DataFrame({"kind": ["a"] * 400, "x": range(400), "y": ["n", "y"] * 200}).to_csv(path)
+    pd.DataFrame({"kind": ["a"] * 400, "x": range(400), "y": ["n", "y"] * 200}).to_csv(
+        path, index=False
+    )
     found = infer(path, label="y", positive="y", test_size=0.5, minimum=MINIMUM)
     assert found.schema.slices == ()
     assert "slice 'kind=a' not drafted: it selects every row" in found.notes

@@ -421,7 +421,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path, Path], Path], list[str]]] = {
     ),
     "ragged rows": (
         _file_case(lambda _, p: p.write_text("a,b\n1,2\n3,4,5,6\n", encoding="utf-8"), "r.csv"),
-        ["not a readable CSV file (Error tokenizing data"],
+        ["not a readable CSV file (CSV parse error: Row #3: Expected 2 columns, got 4"],
     ),
     "not a table": (
         _file_case(lambda _, p: p.write_text("hello world\nfoo\n", encoding="utf-8"), "t.csv"),

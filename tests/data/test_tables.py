@@ -135,16 +135,26 @@ def test_chunks_number_their_rows_in_the_input_and_keep_the_text(tmp_path: Path)
     path.write_text("a,b\n007,NA\n1.50,\n,x\n", encoding="utf-8")
     chunks = list(read_chunks(path, 2))
     assert [chunk.first_row for chunk in chunks] == [0, 2]
-    stored = pd.concat([chunk.stored for chunk in chunks])
-    assert stored["a"].tolist() == ["007", "1.50", ""]
-    assert stored["b"].tolist() == ["NA", "", "x"]
-    values = pd.concat([chunk.values for chunk in chunks])
-    assert values["b"].isna().tolist() == [True, True, False]  # as a whole-table read has it
+    assert [chunk.table.num_rows for chunk in chunks] == [2, 1]
+    rows = [row for chunk in chunks for row in chunk.table.to_pylist()]
+    assert rows == [{"a": "007", "b": "NA"}, {"a": "1.50", "b": ""}, {"a": "", "b": "x"}]
 
 
 def test_a_header_only_file_gives_its_columns(tmp_path: Path) -> None:
     path = tmp_path / "header.csv"
     path.write_text("a,b\n", encoding="utf-8")
     (chunk,) = read_chunks(path, 10)
-    assert list(chunk.values.columns) == ["a", "b"]
-    assert chunk.values.empty
+    assert chunk.table.column_names == ["a", "b"]
+    assert chunk.table.num_rows == 0
+
+
+def test_header_names_are_kept_exactly_and_a_blank_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(" a,b c,Unnamed: 2\n1,2,3\n", encoding="utf-8")
+    (chunk,) = read_chunks(path, 10)
+    assert chunk.table.column_names == [" a", "b c", "Unnamed: 2"]
+    path.write_text("a,,c\n1,2,3\n", encoding="utf-8")
+    for read in (lambda: read_table(path), lambda: list(read_chunks(path, 10))):
+        with pytest.raises(UserError, match="the header's column 2 has no name") as refused:
+            read()
+        assert str(refused.value).startswith(f"{path}: ")

@@ -5,13 +5,15 @@ label, no id, nullable booleans), so they hold for whatever schema a project dec
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from churn_model.data import validation
 from churn_model.data.synthetic import synthetic_frame
-from churn_model.data.validation import DataValidationError, build_schema, validate
+from churn_model.data.validation import DataValidationError, validate, validate_file
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.table import Column, Schema
@@ -33,12 +35,17 @@ def _problems(frame: pd.DataFrame, schema: Schema = OTHER, **options: bool) -> s
 
 
 @pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
-def test_the_pandera_schema_is_derived_from_the_schema(schema: Schema) -> None:
-    derived = build_schema(schema)
-    assert list(derived.columns) == schema.column_names()
-    for column in schema.features:
-        assert derived.columns[column.name].nullable is column.nullable
-    assert build_schema(schema, require_label=False).columns[schema.label.name].required is False
+def test_the_rules_are_derived_from_the_schema(schema: Schema) -> None:
+    frame = synthetic_frame(schema.min_rows, seed=1, schema=schema)
+    without_label = frame.drop(columns=[schema.label.name])
+    assert list(validate(without_label, "x", require_label=False, schema=schema).columns) == [
+        name for name in schema.column_names() if name != schema.label.name
+    ]
+    problems = _problems(without_label, schema)
+    assert f"{schema.label.name}: required: the column is missing" in problems
+    required = next(c for c in schema.features if not c.nullable)
+    blanked = frame.assign(**{required.name: None})
+    assert f"{required.name}: not_nullable: {len(frame):,} rows" in _problems(blanked, schema)
 
 
 def test_a_valid_table_comes_back_typed_and_in_schema_order(sample: pd.DataFrame) -> None:
@@ -148,3 +155,36 @@ def test_an_id_is_checked_unique_and_kept_as_text() -> None:
     )
     frame.loc[8, "order"] = "00124"
     assert validate(frame, "ids", schema=with_id)["order"][7] == "00123"
+
+
+def test_a_table_whose_first_rows_are_all_empty_is_not_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One sentence, at once, after the first chunks: the rest of the table is not validated."""
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(validation, "HOPELESS_ROWS", 100)
+    path = tmp_path / "commas.csv"
+    columns = OTHER.column_names()
+    empty = "," * (len(columns) - 1) + "\n"
+    path.write_text(",".join(columns) + "\n" + empty * 2_000, encoding="utf-8")
+    with pytest.raises(DataValidationError) as caught:
+        validate_file(path, schema=OTHER)
+    assert str(caught.value) == (
+        f"{path}: the first 120 rows are empty (no value in any of the schema's columns), so the "
+        "rest of the file was not read."
+    )
+
+
+def test_problems_are_kept_as_counts_and_a_few_rows_whatever_their_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame
+) -> None:
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 25)
+    column = next(c for c in OTHER.features if c.kind == "int")
+    bad = sample.astype(object).assign(**{column.name: "x"})
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(DataValidationError) as caught:
+        validate_file(path, schema=OTHER)
+    rows = ", ".join(f"row {row} ('x')" for row in range(1, 6))
+    found = f"{len(sample):,} values cannot be read as a number, e.g. {rows}, ..."
+    assert f"{column.name}: type int: {found}" in str(caught.value)

@@ -7,13 +7,15 @@ different keys) and written, with its row number, to one of :data:`BUCKETS` file
 folder, chosen by the hash. Equal ids land in the same bucket; at the end each bucket (a
 :data:`BUCKETS`-th of the rows, 24 bytes a row) is sorted on its own and equal hashes are repeated
 ids. Two different ids share a 128-bit hash with a probability around ``rows**2 / 2**129``
-(1e-25 at ten million rows): never, in practice.
+(1e-25 at ten million rows): never, in practice. A table already held in memory (a frame) keeps its
+hashes in memory instead (no folder).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 BUCKETS = 256
@@ -37,42 +39,53 @@ class IdLedger:
     """Hashes of the ids seen so far, spilled to bucket files under ``folder`` (which must exist).
 
     The caller owns ``folder`` (a temporary directory) and removes it; the ledger only adds files.
+    Without a folder the hashes stay in memory (24 bytes a row): for a table held whole anyway.
     """
 
-    def __init__(self, folder: Path, buckets: int = BUCKETS) -> None:
-        """Start an empty ledger spilling into ``folder``."""
-        self._folder, self._buckets = folder, buckets
+    def __init__(self, folder: Path | None, buckets: int = BUCKETS) -> None:
+        """Start an empty ledger spilling into ``folder`` (or keeping its hashes, if None)."""
+        self._folder, self._buckets = folder, buckets if folder is not None else 1
+        self._held: list[npt.NDArray[np.void]] = []
 
-    def _bucket(self, index: int) -> Path:
-        return self._folder / f"ids-{index:04d}.bin"
+    def _bucket(self, index: int) -> Path | None:
+        return None if self._folder is None else self._folder / f"ids-{index:04d}.bin"
 
-    def add(self, ids: pd.Series, first_row: int) -> None:
-        """Record the ids of one chunk, whose first row is ``first_row`` of the table.
+    def add(self, ids: npt.NDArray[np.object_], rows: npt.NDArray[np.int64]) -> None:
+        """Record ids (strings) and their rows (0-based in the table); missing ids are left out.
 
-        Missing ids are left out (validation reports them as missing, not as repeated).
+        Validation reports a missing id as missing, not as repeated.
         """
-        present = ids.notna().to_numpy()
-        text = ids[present].astype(str).to_numpy(dtype=object)
-        records = np.empty(len(text), dtype=_RECORD)
-        records["low"] = pd.util.hash_array(text, hash_key=_KEYS[0], categorize=False)
-        records["high"] = pd.util.hash_array(text, hash_key=_KEYS[1], categorize=False)
-        records["row"] = first_row + np.flatnonzero(present)
+        records = np.empty(len(ids), dtype=_RECORD)
+        records["low"] = pd.util.hash_array(ids, hash_key=_KEYS[0], categorize=False)
+        records["high"] = pd.util.hash_array(ids, hash_key=_KEYS[1], categorize=False)
+        records["row"] = rows
         buckets = records["low"] % np.uint64(self._buckets)
         order = np.argsort(buckets, kind="stable")
         records, buckets = records[order], buckets[order]
         bounds = np.searchsorted(buckets, np.arange(self._buckets + 1, dtype=np.uint64))
         for index in np.flatnonzero(np.diff(bounds)):
-            with self._bucket(int(index)).open("ab") as handle:
-                handle.write(records[bounds[index] : bounds[index + 1]].tobytes())
+            part = records[bounds[index] : bounds[index + 1]]
+            path = self._bucket(int(index))
+            if path is None:
+                self._held.append(part)
+                continue
+            with path.open("ab") as handle:
+                handle.write(part.tobytes())
+
+    def _records(self, index: int) -> npt.NDArray[np.void] | None:
+        """The hashes of one bucket, or None if it holds none."""
+        path = self._bucket(index)
+        if path is None:
+            return np.concatenate(self._held) if self._held else None
+        return np.fromfile(path, dtype=_RECORD) if path.exists() else None
 
     def repeats(self, examples: int) -> Repeats:
         """Every row whose id is also another row's: how many, and the first ``examples``."""
         count, first = 0, np.empty(0, dtype=np.int64)
         for index in range(self._buckets):
-            path = self._bucket(index)
-            if not path.exists():
+            records = self._records(index)
+            if records is None:
                 continue
-            records = np.fromfile(path, dtype=_RECORD)
             records.sort(order=["low", "high"])
             pairs = records[["low", "high"]]
             same = pairs[1:] == pairs[:-1]

@@ -28,8 +28,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from churn_model.config import SliceMinimum, load_slice_minimum, load_split_config
+from churn_model.data.parsing import BOOL_TOKENS, NUMBER_PATTERN
 from churn_model.data.pinning import read_table
-from churn_model.data.validation import BOOL_TOKENS
 from churn_model.errors import UserError
 from churn_model.table import Column, Label, LabelValue, Schema, Slice
 
@@ -106,7 +106,13 @@ def _is_bool(text: pd.Series) -> bool:
 
 
 def _numbers(text: pd.Series) -> pd.Series | None:
-    """The values as numbers, or ``None`` if some value is not a finite number."""
+    """The values as numbers, or ``None`` if some value is not a number by the rule.
+
+    The rule is validation's (:mod:`churn_model.data.parsing`): a column holding
+    ``1_000`` is drafted as text, never as a number validation would then refuse.
+    """
+    if not text.str.fullmatch(NUMBER_PATTERN).all():
+        return None
     numbers = pd.to_numeric(text, errors="coerce")
     if not len(text) or numbers.isna().any() or not np.isfinite(numbers).all():
         return None

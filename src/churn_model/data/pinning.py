@@ -281,10 +281,10 @@ def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
     if path is None or path.resolve() == DATA_FILE.resolve():
         path = materialise()
     # Imported here: the model card reads DataInfo from this module, and the service, which loads
-    # cards, must not load pandera and the validation stack with it.
-    from churn_model.data.validation import validate  # noqa: PLC0415 -- see above
+    # cards, must not load pyarrow and the validation stack with it.
+    from churn_model.data.validation import validate_file  # noqa: PLC0415 -- see above
 
-    frame = validate(read_table(path), str(path))
+    frame = validate_file(path)
     return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))
 
 

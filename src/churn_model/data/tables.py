@@ -18,10 +18,12 @@ exhausting memory first:
   of any size, refusing only a Parquet row group over :data:`MAX_ROW_GROUP_BYTES` (it is decoded
   whole).
 
-A chunked read (:func:`read_chunks`) yields each chunk twice: as the parser types it for
-validation, and as stored, so batch scoring can write every input column back unchanged: a CSV
-chunk as the text of its fields, a Parquet chunk as its Arrow record batch. pyarrow (the ``train``
-extra) is imported only for Parquet files: CSV files need pandas alone, as in the serving image.
+A chunked read (:func:`read_chunks`) yields Arrow tables, each field of a CSV file as
+its text (Arrow's reader: the header's names as written, nothing guessed), a Parquet
+file's columns as typed; validation reads them by one rule
+(:mod:`churn_model.data.parsing`) and batch scoring writes every input column back
+unchanged. pyarrow (the ``train`` extra) is imported only when a table is read chunk by
+chunk or a Parquet file is opened: writing a CSV file needs pandas alone.
 """
 
 import csv
@@ -43,6 +45,7 @@ from churn_model.table import Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
 MAX_LINE_BYTES = 1 << 20
@@ -231,8 +234,13 @@ def _header(path: Path, max_line: int, schema: Schema) -> list[str]:
             f"this schema may have ({len(schema.column_names())} of its own and "
             f"{EXTRA_COLUMNS:,} others)."
         )
-    named = [name for name in names if name]
-    twice = next((name for name in named if named.count(name) > 1), None)
+    blank = next((place for place, name in enumerate(names, 1) if not name.strip()), None)
+    if blank is not None and len(names) > 1:
+        raise UserError(
+            f"{path}: the header's column {blank} has no name; name every column (the header "
+            "is kept exactly as written, never renamed)."
+        )
+    twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
         raise UserError(f"{path}: the header names the column {twice!r} twice.")
     if len(names) == 1:
@@ -253,7 +261,7 @@ def _checked_csv(path: Path, max_line: int, schema: Schema) -> io.BufferedReader
 
 def _csv_error(path: Path, error: Exception) -> UserError:
     """The one sentence for a file pandas cannot parse as CSV."""
-    if isinstance(error, UnicodeDecodeError):
+    if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in str(error):
         return UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.")
     return UserError(f"{path}: not a readable CSV file ({first_line(error)}).")
 
@@ -355,24 +363,65 @@ def read_whole(path: Path, *, as_text: bool = False, schema: Schema = SCHEMA) ->
 
 # ---------------------------------------------------------------- chunk by chunk
 
+CHUNK_ROWS = 100_000
+"""Rows read, validated (and scored) at a time: large enough that per-chunk costs vanish (about
+1 % of the time), small enough that one chunk holds a few tens of MB (docs/batch-scoring.md)."""
+
+_BLOCK_BYTES = MAX_LINE_BYTES + (64 << 10)
+"""The bytes Arrow's CSV reader parses at a time: more than the longest line, which a block must
+hold whole, and no more (the reader's memory grows with it: ~200 MB at 4 MiB, ~65 MB at 1 MiB)."""
+
+
+def check_whole(path: Path, *, schema: Schema = SCHEMA) -> None:
+    """Refuse a file a whole-table read cannot hold: not a table, or over :data:`MAX_TABLE_BYTES`.
+
+    A Parquet file is measured by the uncompressed size its footer declares.
+
+    Raises:
+        UserError: one sentence naming the file.
+    """
+    if check_path(path) == ".csv":
+        size = path.stat().st_size
+    else:
+        metadata = _parquet_file(path, schema).metadata
+        size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if size > MAX_TABLE_BYTES:
+        raise _too_large(path, size)
+
+
+def check_table(path: Path, *, schema: Schema = SCHEMA) -> None:
+    """Refuse a file that is no table within the bounds, from its header or footer alone.
+
+    What can be known before any row is read (the path, a CSV header's length, names and
+    columns, a Parquet footer's columns) is checked, so a command can refuse the file before it
+    loads anything else.
+
+    Raises:
+        UserError: one sentence naming the file.
+    """
+    if check_path(path) == ".csv":
+        _header(path, MAX_LINE_BYTES, schema)
+    else:
+        _parquet_file(path, schema)
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A run of consecutive rows of a table, typed for validation and as stored."""
+    """A run of consecutive rows of a table, as the file holds them."""
 
     first_row: int
     """The 0-based row of the table (after the header) where this chunk starts."""
-    values: pd.DataFrame
-    """The rows as a whole-table read types them (what validation takes)."""
-    stored: "pd.DataFrame | pa.RecordBatch"
-    """The rows as the file holds them: every field's text (CSV), or the Arrow batch (Parquet)."""
+    table: "pa.Table"
+    """The rows: every field's text as written (CSV), or the typed columns (Parquet)."""
 
 
 def read_chunks(path: Path, rows: int, *, schema: Schema = SCHEMA) -> Iterator[Chunk]:
     """Read a CSV or Parquet file chunk by chunk, ``rows`` rows at a time, within the bounds.
 
     Memory holds one chunk (and, for Parquet, one row group) whatever the file's size. A header
-    only file yields one empty chunk, so its columns are still known.
+    only file yields one empty chunk, so its columns are still known. A CSV file is read by
+    Arrow's reader, every field as its text (nothing guessed, nothing read as missing: that is
+    :mod:`churn_model.data.parsing`'s rule), the header's names exactly as written.
 
     Raises:
         UserError: the file is not a table within the bounds, whenever that shows (a bad byte
@@ -386,26 +435,76 @@ def read_chunks(path: Path, rows: int, *, schema: Schema = SCHEMA) -> Iterator[C
         yield from _parquet_chunks(path, rows, schema)
 
 
+def require_arrow() -> None:
+    """Refuse, in one sentence, to read a table without pyarrow (the ``train`` extra).
+
+    Validation and batch scoring read every table through Arrow; the serving image, which has no
+    ``train`` extra, answers requests only.
+
+    Raises:
+        UserError: pyarrow is not installed.
+    """
+    try:
+        import pyarrow  # noqa: F401, PLC0415 -- whether it is there
+    except ImportError:
+        raise UserError(
+            "reading a table needs pyarrow; install the 'train' extra (`uv sync --extra train`)."
+        ) from None
+
+
 def _csv_chunks(path: Path, rows: int, schema: Schema) -> Iterator[Chunk]:
+    require_arrow()
+    import pyarrow as pa  # noqa: PLC0415 -- the train extra, checked above
+    import pyarrow.csv as pcsv  # noqa: PLC0415 -- as above
+
+    names = _header(path, MAX_LINE_BYTES, schema)
+    text = pa.string()
+    options = {
+        "read_options": pcsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
+        "parse_options": pcsv.ParseOptions(newlines_in_values=True),
+        "convert_options": pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, text),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
     first = 0
     try:
         with (
-            _checked_csv(path, MAX_LINE_BYTES, schema) as handle,
-            pd.read_csv(
-                handle, chunksize=rows, dtype=str, na_filter=False, encoding="utf-8"
-            ) as reader,
+            io.BufferedReader(_CheckedBytes(path.open("rb"), path, MAX_LINE_BYTES)) as handle,
+            pcsv.open_csv(handle, **options) as reader,
         ):
-            for read in reader:
-                text = read.set_axis(pd.RangeIndex(len(read)))
-                missing = text.isin(MISSING_TEXT)
-                values = text.mask(missing) if missing.to_numpy().any() else text
-                yield Chunk(first_row=first, values=values, stored=text)
-                first += len(text)
-    except _CSV_ERRORS as error:
+            for table in _rebatched(reader, rows):
+                yield Chunk(first_row=first, table=table)
+                first += table.num_rows
+            if first == 0:
+                empty = pa.table([pa.array([], text) for _ in names], names=names)
+                yield Chunk(first_row=0, table=empty)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise _csv_error(path, error) from None
 
 
+def _rebatched(reader: "pcsv.CSVStreamingReader", rows: int) -> Iterator["pa.Table"]:
+    """The reader's batches (one per block) regrouped in tables of ``rows`` rows (the last less)."""
+    import pyarrow as pa  # noqa: PLC0415 -- the train extra, checked by the caller
+
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(held, schema=reader.schema)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            held, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(held, schema=reader.schema)
+
+
 def _parquet_chunks(path: Path, rows: int, schema: Schema) -> Iterator[Chunk]:
+    import pyarrow as pa  # noqa: PLC0415 -- the train extra, checked by _parquet_file
+
     parquet = _parquet_file(path, schema)
     metadata = parquet.metadata
     for index in range(metadata.num_row_groups):
@@ -419,17 +518,9 @@ def _parquet_chunks(path: Path, rows: int, schema: Schema) -> Iterator[Chunk]:
     first = 0
     try:
         for batch in parquet.iter_batches(batch_size=rows):
-            yield Chunk(first_row=first, values=batch.to_pandas(), stored=batch)
+            yield Chunk(first_row=first, table=pa.Table.from_batches([batch]))
             first += batch.num_rows
         if first == 0:
-            batch = _no_rows(parquet.schema_arrow)
-            yield Chunk(first_row=0, values=batch.to_pandas(), stored=batch)
+            yield Chunk(first_row=0, table=parquet.schema_arrow.empty_table())
     except _PARQUET_ERRORS as error:
         raise _parquet_error(path, error) from None
-
-
-def _no_rows(schema: "pa.Schema") -> "pa.RecordBatch":
-    """An empty record batch of ``schema`` (a file of no rows still has its columns)."""
-    import pyarrow as pa  # noqa: PLC0415 -- only Parquet files get here, see the module
-
-    return pa.RecordBatch.from_pylist([], schema=schema)

@@ -1,386 +1,496 @@
-"""Validate a table against the schema with pandera, reporting every problem at once.
+"""Validate a table against the schema, chunk by chunk, reporting every problem at once.
 
-This module is *machinery*: the pandera schema is derived from the project's schema
-(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so
-editing the schema is all it takes to change the rules. Validation is lazy: one run collects every
-problem (missing columns, wrong types, nulls, ranges, categories, duplicate ids, non-finite
-numbers, row count and class balance) into one readable report, one line per column and rule, with
-a few offending rows.
+This module is *machinery*: each column's rules are derived from the project's schema
+(:data:`churn_model.domain.schema.SCHEMA`), never written out a second time, so editing
+the schema is all it takes to change them. Every reader of a table goes through the
+same validator, one chunk at a time: ``validate``, ``train`` and ``calibrate`` (the
+whole table, :func:`validate_file`), ``predict`` (chunk by chunk,
+:class:`TableValidation`) and a frame already in memory (:func:`validate`).
+
+A chunk is checked column by column with Arrow and NumPy kernels: each field's text is
+read by the rule of :mod:`churn_model.data.parsing` (numbers, booleans, missing
+values), then every rule of its column is checked on every value that could be read, so
+one unreadable value never hides an out-of-range one beside it. What is found is kept
+per column and rule as a count and a few offending rows
+(:mod:`churn_model.data.problems`): memory holds one chunk, whatever the table's length
+and however many cells are wrong. A table whose first :data:`HOPELESS_ROWS` rows all
+have problems is not read further: its report comes at once.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
 still reported, as missing.
 """
 
+import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churn_model.data.id_ledger import IdLedger
+from churn_model.data.parsing import (
+    Reading,
+    read_booleans,
+    read_numbers,
+    read_text,
+    shown,
+)
+from churn_model.data.problems import (
+    EXAMPLES,
+    NOT_NULLABLE,
+    TYPE,
+    UNIQUE,
+    DataValidationError,
+    Example,
+    Problems,
+)
+from churn_model.data.tables import CHUNK_ROWS, check_whole, read_chunks
 from churn_model.domain.schema import SCHEMA
-from churn_model.errors import UserError
 from churn_model.table import Column, Label, Schema
 
-EXAMPLES = 5
-"""How many offending rows each line of the report shows."""
+__all__ = [
+    "EXAMPLES",
+    "DataValidationError",
+    "TableValidation",
+    "Typed",
+    "validate",
+    "validate_file",
+]
 
-BOOL_TOKENS: dict[str, bool] = {"true": True, "false": False, "1": True, "0": False}
-BOOL_TOKENS |= {"1.0": True, "0.0": False}
-"""How a boolean may be written in a file (any case): true/false or the number 1/0. The HTTP API
-accepts the same values as JSON: ``true``/``false`` or the numbers ``1``/``0``."""
+HOPELESS_ROWS = 100_000
+"""A table whose first this many rows all have problems is not read further (one chunk)."""
 
-_KIND_WORDS = {"int": "a number", "float": "a number"}
-_RULE_NAMES = {"column_in_dataframe": "required", "field_uniqueness": "unique"}
-# Rules that still make sense on a column whose values could not be converted to its type.
-_TYPE_INDEPENDENT = {"not_nullable", "field_uniqueness"}
-
-
-class DataValidationError(UserError):
-    """The data breaks one or more rules of the schema; the message lists every problem."""
-
-
-def _to_bool(series: pd.Series) -> pd.Series:
-    """Map the spellings of a boolean (true/false, 1/0, any case) to bools; leave others as-is."""
-    if pd.api.types.is_bool_dtype(series):
-        return series
-    # Vectorised (a chunked read gives every column as text, ten million values a run): the
-    # spelling of each value, looked up; a value that is no spelling of a boolean stays as it is.
-    present = series.notna()
-    spelt = series.astype(str).str.strip().str.lower().map(BOOL_TOKENS)
-    known = spelt.notna() & present
-    return series.astype(object).where(~known, spelt.astype(object))
-
-
-def _blank_as_missing(series: pd.Series) -> pd.Series:
-    """Read a blank text field (``""``, ``" "``) in a number column as a missing value."""
-    if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
-        return series
-    return series.mask(series.astype(str).str.strip() == "")
-
-
-def _column_checks(column: Column) -> list[pa.Check]:
-    """Translate one column's bounds and kind into pandera checks."""
-    checks: list[pa.Check] = []
-    if column.kind in {"int", "float"}:
-        checks.append(pa.Check(np.isfinite, name="finite"))
-    if column.kind == "int":
-        checks.append(pa.Check(lambda s: s == np.floor(s), name="whole_number"))
-    if column.ge is not None:
-        checks.append(pa.Check.ge(column.ge))
-    if column.gt is not None:
-        checks.append(pa.Check.gt(column.gt))
-    if column.le is not None:
-        checks.append(pa.Check.le(column.le))
-    if column.kind == "category":
-        checks.append(pa.Check.isin(list(column.categories)))
-    if column.kind == "bool":
-        checks.append(pa.Check(lambda s: s.isin([True, False]), name="boolean"))
-    return checks
-
-
-def _pandera_column(column: Column, *, required: bool, unique: bool = True) -> pa.Column:
-    """Build the pandera column for one feature or id column.
-
-    Integers are checked as floats (then cast), so a value such as 2.5 is reported as not whole
-    instead of being silently truncated by the cast; a blank field in a number column is a
-    missing value; booleans are parsed from their usual spellings instead of cast, because casting
-    any non-empty text to bool gives True.
-    """
-    dtype: Any = {"id": "str", "category": "str", "bool": None}.get(column.kind, "float64")
-    parsers = {"bool": [pa.Parser(_to_bool)], "int": [pa.Parser(_blank_as_missing)]}
-    parsers["float"] = parsers["int"]
-    return pa.Column(
-        dtype,
-        checks=_column_checks(column),
-        parsers=parsers.get(column.kind),
-        nullable=column.nullable,
-        unique=unique and column.kind == "id",
-        coerce=dtype is not None,
-        required=required,
-        description=column.description,
-    )
-
-
-def _label_column(label: Label, *, required: bool) -> pa.Column:
-    """Build the pandera column for the label: one of its two declared values, nothing else.
-
-    A numeric label is checked as a float (``1.0`` is ``1``), a boolean label parsed like any
-    boolean, a text label compared as text.
-    """
-    dtype: Any = {"int": "float64", "str": "str", "bool": None}[label.kind]
-    return pa.Column(
-        dtype,
-        checks=[pa.Check.isin([label.negative, label.positive])],
-        parsers=[pa.Parser(_to_bool)] if label.kind == "bool" else None,
-        coerce=dtype is not None,
-        required=required,
-        description=label.description,
-    )
-
-
-def label_values(frame: pd.DataFrame, label: Label) -> pd.Series:
-    """The label values of ``frame`` that are one of the two declared ones, typed like them.
-
-    Empty when the column is absent; values that are neither are left out (the label's own check
-    reports them), so the dataset rules judge only what could be read.
-    """
-    if label.name not in frame.columns:
-        return pd.Series([], dtype=object)
-    raw = frame[label.name].dropna()
-    if label.kind == "int":
-        values = pd.to_numeric(raw, errors="coerce")
-    elif label.kind == "bool":
-        values = _to_bool(raw)
-    else:
-        values = raw.astype(str)
-    return values[values.isin([label.negative, label.positive])]
+Values = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
-    """A dataset-wide rule: its name in the report, the check, and what it found."""
+class _Check:
+    """A rule one value must meet: its name in the report, and where it fails."""
 
     name: str
-    passes: Callable[[pd.DataFrame], bool]
-    found: Callable[[pd.DataFrame], str]
+    fails: Callable[[Values], Mask]
 
 
-def _dataset_rules(schema: Schema) -> list[_Rule]:
-    """The rules a training table must meet as a whole: enough rows, both classes, a sane rate."""
-    label = schema.label
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A column the schema checks: how its fields are read, its rules, its type once valid."""
 
-    def rate(frame: pd.DataFrame) -> float:
-        values = label_values(frame, label)
-        return float((values == label.positive).mean()) if len(values) else float("nan")
-
-    def rate_ok(frame: pd.DataFrame) -> bool:
-        low, high = schema.positive_rate
-        found = rate(frame)
-        return bool(np.isnan(found) or low <= found <= high)
-
-    def present(frame: pd.DataFrame) -> str:
-        values = sorted(label_values(frame, label).unique().tolist(), key=str)
-        return f"label values present: {values or 'none'}"
-
-    def rows(frame: pd.DataFrame) -> str:
-        plural = "s" if len(frame) != 1 else ""
-        needed = f"at least {schema.min_rows} are needed to train and evaluate"
-        return f"{len(frame):,} row{plural}, {needed}"
-
-    return [
-        _Rule(f"min_rows({schema.min_rows})", lambda frame: len(frame) >= schema.min_rows, rows),
-        _Rule(
-            "both_classes",
-            lambda frame: label_values(frame, label).nunique() == 2,
-            present,
-        ),
-        _Rule(
-            "positive_rate({:g}-{:g})".format(*schema.positive_rate),
-            rate_ok,
-            lambda frame: f"{rate(frame):.3f} of rows are labelled {label.positive!r}",
-        ),
-    ]
+    name: str
+    kind: str
+    """``int``, ``float``, ``bool``, ``category``, ``id``, or ``str`` (a text label)."""
+    read: Callable[["pa.Array | pa.ChunkedArray"], Reading]
+    checks: tuple[_Check, ...]
+    allowed: tuple[object, ...] | None
+    """The values a category or the label may take (checked on the values read), if any."""
+    unreadable: str
+    """The rule an unreadable value breaks: its type, or the rule that names the values."""
+    nullable: bool
+    required: bool
+    dtype: str
+    """The column's dtype in a validated frame: ``int64``, ``float64``, ``bool`` or ``str``."""
 
 
-@cache
-def build_schema(
-    schema: Schema = SCHEMA, *, require_label: bool = True, unique_id: bool = True
-) -> pa.DataFrameSchema:
-    """Derive the pandera schema from a :class:`~churn_model.table.Schema`.
-
-    ``schema`` is the project's unless a caller (a test, schema inference) passes another.
-    With ``require_label=False`` (batch-scoring input) the label and the id may be absent and the
-    dataset-wide rules (row count, class balance) are not checked. ``unique_id=False`` leaves
-    the id's uniqueness to the caller (a chunked read checks it across chunks).
-    """
-    checks = (
-        [pa.Check(rule.passes, name=rule.name) for rule in _dataset_rules(schema)]
-        if require_label
-        else []
-    )
-    columns = {c.name: _pandera_column(c, required=True) for c in schema.features}
-    if schema.id is not None:
-        id_column = _pandera_column(schema.id, required=require_label, unique=unique_id)
-        columns = {schema.id.name: id_column, **columns}
-    columns[schema.label.name] = _label_column(schema.label, required=require_label)
-    return pa.DataFrameSchema(columns, checks=checks, strict="filter", name="dataset")
+def _bound(name: str, value: float, fails: Callable[[Values, float], Mask]) -> _Check:
+    return _Check(f"{name}({value})", lambda values: fails(values, value))
 
 
-def _show(value: object) -> str:
-    """Render an offending value as in the file: ``-4`` rather than ``-4.0``, text quoted."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
-
-
-def _kinds(schema: Schema) -> dict[str, str]:
-    """Each column's kind by name, the label's as ``label``-typed (``int``, ``str``, ``bool``)."""
-    kinds = {c.name: c.kind for c in schema.features}
-    if schema.id is not None:
-        kinds[schema.id.name] = schema.id.kind
-    return {**kinds, schema.label.name: schema.label.kind}
-
-
-Example = tuple[int | None, object]
-"""An offending row (0-based in the input, ``None`` when unknown) and its value."""
-
-
-def _first(examples: list[Example]) -> list[Example]:
-    """The first :data:`EXAMPLES` offending rows, in input order (unknown rows last)."""
-    return sorted(examples, key=lambda e: (e[0] is None, e[0] or 0))[:EXAMPLES]
-
-
-class Problems:
-    """Every problem found in a table, gathered from one or many chunks, in bounded memory.
-
-    Per column and rule it keeps the count and the first :data:`EXAMPLES` offending rows, so a
-    table read in chunks is reported exactly as if it had been validated in one piece: the same
-    lines, the same counts, the rows numbered in the input.
-    """
-
-    def __init__(self) -> None:
-        """Start with no problem found."""
-        self.missing: list[str] = []
-        self.rules: set[str] = set()
-        self.counts: dict[tuple[str, str], int] = {}
-        self.examples: dict[tuple[str, str], list[Example]] = {}
-
-    def __bool__(self) -> bool:
-        """Whether any problem was found."""
-        return bool(self.missing or self.rules or self.counts)
-
-    def add(self, failures: pd.DataFrame) -> None:
-        """Gather pandera's failure cases (indexed by input row) from one frame or chunk."""
-        is_schema = failures["schema_context"] == "DataFrameSchema"
-        for _, case in failures[is_schema].iterrows():
-            if case["check"] == "column_in_dataframe":
-                if case["failure_case"] not in self.missing:
-                    self.missing.append(str(case["failure_case"]))
-            else:
-                self.rules.add(str(case["check"]))
-        column_level = failures[~is_schema]
-        rows = pd.to_numeric(column_level["index"], errors="coerce")
-        groups: dict[tuple[str, str], list[Example]] = {}
-        for column, check, row, value in zip(
-            column_level["column"].astype(str),
-            column_level["check"].astype(str),
-            rows,
-            column_level["failure_case"],
-            strict=True,
-        ):
-            groups.setdefault((column, check), []).append(
-                (None if pd.isna(row) else int(row), value)
+def _number_checks(column: Column) -> tuple[_Check, ...]:
+    """A number column's rules: finite, whole (an int), then its bounds, as the schema orders."""
+    checks = [_Check("finite", lambda values: ~np.isfinite(values))]
+    if column.kind == "int":  # whole, and within int64 (beyond it a cast would wrap)
+        checks.append(
+            _Check(
+                "whole_number",
+                lambda v: np.isfinite(v) & ((v != np.floor(v)) | (np.abs(v) >= 2.0**63)),
             )
-        for key, found in groups.items():
-            self.record(key[0], key[1], len(found), found)
-
-    def record(self, column: str, check: str, count: int, examples: list[Example]) -> None:
-        """Count ``count`` more rows failing ``check`` on ``column``, with some examples."""
-        key = (column, check)
-        self.counts[key] = self.counts.get(key, 0) + count
-        self.examples[key] = _first([*self.examples.get(key, []), *_first(examples)])
-
-    def _line(self, column: str, rule: str, checks: list[str], *, show_values: bool) -> str:
-        count = sum(self.counts[(column, check)] for check in checks)
-        examples = _first([e for check in checks for e in self.examples[(column, check)]])
-        parts = [
-            ("row ?" if row is None else f"row {row + 1:,}")
-            + (f" ({_show(value)})" if show_values else "")
-            for row, value in examples
-        ]
-        more = ", ..." if count > EXAMPLES else ""
-        return f"{column}: {rule}: {count:,} row{'s' if count != 1 else ''}, e.g. " + (
-            ", ".join(parts) + more
         )
+    if column.ge is not None:
+        checks.append(_bound("greater_than_or_equal_to", column.ge, lambda v, b: v < b))
+    if column.gt is not None:
+        checks.append(_bound("greater_than", column.gt, lambda v, b: v <= b))
+    if column.le is not None:
+        checks.append(_bound("less_than_or_equal_to", column.le, lambda v, b: v > b))
+    return tuple(checks)
 
-    def lines(self, schema: Schema, frame: pd.DataFrame | None = None) -> list[str]:
-        """One readable line per column and rule; ``frame`` says what a dataset rule found."""
-        lines = [f"{name}: required: the column is missing" for name in self.missing]
-        kinds = _kinds(schema)
-        order = {name: i for i, name in enumerate(schema.column_names())}
-        by_column: dict[str, list[str]] = {}
-        for column, check in self.counts:
-            by_column.setdefault(column, []).append(check)
-        for column in sorted(by_column, key=lambda name: order.get(name, 0)):
-            checks = by_column[column]
-            coerced = [check for check in checks if check.startswith("coerce_dtype")]
-            for check in checks:
-                if check.startswith(("dtype(", "coerce_dtype")):
-                    continue
-                if coerced and check not in _TYPE_INDEPENDENT:
-                    continue
-                rule = _RULE_NAMES.get(check, check)
-                lines.append(self._line(column, rule, [check], show_values=check != "not_nullable"))
-            if coerced:
-                kind = kinds.get(column, "value")
-                line = self._line(column, f"type {kind}", coerced, show_values=True)
-                lines.append(
-                    line.replace(" rows, e.g.", " values cannot be read as {}, e.g.", 1)
-                    .replace(" row, e.g.", " value cannot be read as {}, e.g.", 1)
-                    .format(_KIND_WORDS.get(kind, kind))
-                )
-        if frame is not None:
-            lines += [
-                f"{schema.label.name}: {rule.name}: {rule.found(frame)}"
-                for rule in _dataset_rules(schema)
-                if rule.name in self.rules
-            ]
-        return lines
 
-    def error(self, source: str, schema: Schema, frame: pd.DataFrame | None = None) -> UserError:
-        """The report of every problem, as one :class:`DataValidationError`."""
-        lines = self.lines(schema, frame) or ["the data breaks the schema"]
-        header = f"{source}: {len(lines)} problem{'s' if len(lines) != 1 else ''} found"
-        return DataValidationError(
-            f"{header} (rows are numbered from 1, after the header):"
-            + "".join(f"\n  - {line}" for line in lines)
+def _feature(column: Column, *, required: bool) -> _Target:
+    """The target of one feature or id column."""
+    kind, nullable = column.kind, column.nullable
+    if kind in {"int", "float"}:
+        dtype = "int64" if kind == "int" and not nullable else "float64"
+        return _Target(
+            column.name, kind, read_numbers, _number_checks(column), None, TYPE, nullable,
+            required, dtype,
+        )  # fmt: skip
+    if kind == "bool":
+        dtype = "float64" if nullable else "bool"  # a nullable boolean: 1.0, 0.0 or NaN
+        return _Target(
+            column.name, kind, read_booleans, (), None, "boolean", nullable, required, dtype
         )
+    allowed = column.categories if kind == "category" else None
+    return _Target(column.name, kind, read_text, (), allowed, TYPE, nullable, required, "str")
 
 
-def _check_columns(frame: pd.DataFrame, source: str, expected: list[str]) -> None:
-    """Refuse a table that has none of the expected columns: it is some other table."""
-    if not frame.columns.isin(expected).any():
-        header = ", ".join(repr(str(name)) for name in frame.columns[:5]) or "nothing"
-        raise DataValidationError(
-            f"{source}: not a table of this schema: none of the expected columns "
-            f"({', '.join(expected)}) is present; its header row holds {header}."
-        )
+def _label(label: Label, *, required: bool) -> _Target:
+    """The label's target: one of its two declared values, nothing else, never missing."""
+    allowed = (label.negative, label.positive)
+    name = f"isin({list(allowed)!r})"
+    reader = {"int": read_numbers, "bool": read_booleans, "str": read_text}[label.kind]
+    dtype = {"int": "int64", "bool": "bool", "str": "str"}[label.kind]
+    unreadable = name if label.kind == "bool" else TYPE
+    return _Target(label.name, label.kind, reader, (), allowed, unreadable, False, required, dtype)
 
 
-def _casts(schema: Schema) -> dict[str, str]:
-    """The dtypes a validated frame gets: whole numbers and booleans as such where never missing.
+def _targets(schema: Schema, require_label: bool) -> tuple[_Target, ...]:
+    """Every column the schema checks, in file order: the id, the features, the label."""
+    first = [_feature(schema.id, required=require_label)] if schema.id is not None else []
+    features = [_feature(column, required=True) for column in schema.features]
+    return (*first, *features, _label(schema.label, required=require_label))
 
-    A nullable boolean becomes a float (1.0, 0.0, NaN), as a nullable whole number stays one.
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """One valid chunk's checked columns, in schema order: numbers as float64, text as Arrow."""
+
+    columns: dict[str, "Values | pa.Array"]
+    dtypes: dict[str, str]
+
+    def __len__(self) -> int:
+        """The chunk's rows."""
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def frame(self) -> pd.DataFrame:
+        """The chunk as a validated frame: each column in its dtype (int64, float64, bool, str)."""
+        series = {}
+        for name, values in self.columns.items():
+            dtype = self.dtypes[name]
+            if isinstance(values, np.ndarray):
+                series[name] = pd.Series(values.astype(dtype, copy=False))
+            else:
+                series[name] = values.to_pandas()
+        return pd.DataFrame(series)
+
+    def arrays(self, names: list[str]) -> dict[str, npt.NDArray[np.generic]]:
+        """The columns ``names`` as arrays for a compiled pipeline.
+
+        Numbers and booleans as float64 (NaN where missing), text as an object array of Python
+        strings (``None`` where missing).
+        """
+        arrays: dict[str, npt.NDArray[np.generic]] = {}
+        for name in names:
+            values = self.columns[name]
+            if self.dtypes[name] != "str":
+                arrays[name] = np.asarray(values, dtype=np.float64)
+                continue
+            # Through the dictionary: one Python string per distinct value, not one per row.
+            encoded = pc.dictionary_encode(values)
+            words = np.asarray([*encoded.dictionary.to_pylist(), None], dtype=object)
+            codes = pc.fill_null(encoded.indices, len(encoded.dictionary))
+            arrays[name] = words[codes.to_numpy(zero_copy_only=False)]
+        return arrays
+
+
+class TableValidation:
+    """Validate a table chunk by chunk, reporting as if it had been validated in one piece.
+
+    Each chunk (an Arrow table: the text of a CSV file, or typed columns) is checked against the
+    schema; its problems are gathered with their rows numbered in the input; ids are checked
+    unique across the whole table through an
+    :class:`~churn_model.data.id_ledger.IdLedger`
+    (spilling to ``scratch``, or in memory without it). With ``require_label`` (a training table)
+    the id and the label are required and the dataset rules (row count, class balance) apply;
+    without it (batch-scoring input) they are checked only when present.
     """
-    casts = {c.name: "int64" for c in schema.features if c.kind == "int" and not c.nullable}
-    casts |= {c.name: "bool" for c in schema.features if c.kind == "bool" and not c.nullable}
-    casts |= {c.name: "float64" for c in schema.features if c.kind == "bool" and c.nullable}
-    label = schema.label
-    return casts | {label.name: {"int": "int64", "bool": "bool", "str": "str"}[label.kind]}
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        schema: Schema = SCHEMA,
+        require_label: bool = True,
+        scratch: Path | None = None,
+    ) -> None:
+        """Validate table ``source``; ``scratch`` is an empty folder, which the caller removes."""
+        self.source, self.schema, self.require_label = source, schema, require_label
+        self.problems = Problems()
+        self.rows = 0
+        self._bad_rows = self._blank_rows = 0
+        self._ledger = IdLedger(scratch)
+        self._targets = _targets(schema, require_label)
+        self._labels = dict.fromkeys((schema.label.negative, schema.label.positive), 0)
+        self._names: list[str] | None = None
+        self._stopped = False
+
+    @property
+    def hopeless(self) -> bool:
+        """Whether the first :data:`HOPELESS_ROWS` rows (or more) all have problems.
+
+        The caller then stops reading and says so (:meth:`stop`): the report will not change its
+        verdict, and a file of millions of empty rows is answered in a second.
+        """
+        return self.rows >= HOPELESS_ROWS and self._bad_rows == self.rows
+
+    def stop(self) -> None:
+        """Note that the table was not read to its end (the report says so)."""
+        self._stopped = True
+
+    def _columns(self, names: list[str]) -> None:
+        """Check the first chunk's columns: refuse another table, note the missing ones."""
+        expected = self.schema.column_names() if self.require_label else self.schema.feature_names()
+        if not set(names) & set(expected):
+            header = ", ".join(repr(name) for name in names[:5]) or "nothing"
+            raise DataValidationError(
+                f"{self.source}: not a table of this schema: none of the expected columns "
+                f"({', '.join(expected)}) is present; its header row holds {header}."
+            )
+        self.problems.missing = [
+            target.name for target in self._targets if target.required and target.name not in names
+        ]
+        self._names = names
+
+    def chunk(self, table: "pa.Table", first_row: int) -> Typed | None:
+        """Check one chunk starting at ``first_row`` (0-based); its typed columns, or None if bad.
+
+        Returns None as soon as the table has a problem (in this chunk or an earlier one): what
+        follows is only checked, for the report.
+
+        Raises:
+            DataValidationError: at once, if the first chunk has none of the schema's columns.
+        """
+        if self._names is None:
+            self._columns([str(name) for name in table.column_names])
+        rows = table.num_rows
+        bad = np.zeros(rows, dtype=np.bool_)
+        blank = np.ones(rows, dtype=np.bool_)
+        columns: dict[str, Values | pa.Array] = {}
+        for order, target in enumerate(self._targets):
+            if target.name not in table.column_names:
+                continue
+            column = table.column(target.name)
+            reading = target.read(column)
+            bad |= self._check(target, order, column, reading, first_row)
+            blank &= reading.missing
+            columns[target.name] = reading.values
+        self.rows += rows
+        self._bad_rows += int(bad.sum())
+        self._blank_rows += int(blank.sum()) if columns else 0
+        if self.problems:
+            return None
+        return Typed(columns, {target.name: target.dtype for target in self._targets})
+
+    def _check(
+        self,
+        target: _Target,
+        order: int,
+        column: "pa.Array | pa.ChunkedArray",
+        reading: Reading,
+        first_row: int,
+    ) -> Mask:
+        """Check one column of a chunk against its rules; the rows with a problem."""
+        present = ~reading.missing & ~reading.unreadable
+        failures: list[tuple[str, Mask, bool]] = []
+        if not target.nullable:
+            failures.append((NOT_NULLABLE, reading.missing, False))
+        failures.append((target.unreadable, reading.unreadable, True))
+        values = reading.values
+        if target.checks:
+            for check in target.checks:
+                with np.errstate(invalid="ignore"):
+                    failures.append((check.name, check.fails(values) & present, False))
+        if target.allowed is not None:
+            name = f"isin({list(target.allowed)!r})"
+            if isinstance(values, np.ndarray):
+                inside = np.isin(values, np.asarray(target.allowed, dtype=np.float64))
+            else:
+                known = pa.array([str(value) for value in target.allowed], pa.string())
+                inside = np.asarray(
+                    pc.fill_null(pc.is_in(values, value_set=known), False).to_numpy(
+                        zero_copy_only=False
+                    ),
+                    dtype=np.bool_,
+                )
+            failures.append((name, ~inside & present, False))
+            if target.name == self.schema.label.name:
+                self._count_labels(values, inside & present)
+        bad = np.zeros(len(present), dtype=np.bool_)
+        for rule, where, as_written in failures:
+            count = int(where.sum())
+            if not count:
+                continue
+            bad |= where
+            self._record(
+                target,
+                (order, rule),
+                where,
+                count=count,
+                values=column if as_written else values,
+                first_row=first_row,
+            )
+        if target.kind == "id":
+            self._add_ids(values, present, first_row)
+        return bad
+
+    def _record(
+        self,
+        target: _Target,
+        place: tuple[int, str],
+        where: Mask,
+        *,
+        count: int,
+        values: "Values | pa.Array | pa.ChunkedArray",
+        first_row: int,
+    ) -> None:
+        """Count one rule's failures in a chunk, keeping the first rows while they are wanted.
+
+        ``place`` is the column's place among the targets and the rule's name.
+        """
+        order, rule = place
+        shows_value = rule != NOT_NULLABLE
+        examples: list[Example] = []
+        if self.problems.wants_examples(target.name, rule):
+            rows = np.flatnonzero(where)[:EXAMPLES]
+            if not shows_value:
+                shown_values: list[object] = [None] * len(rows)
+            elif isinstance(values, np.ndarray):
+                shown_values = [float(value) for value in values[rows]]
+            else:
+                shown_values = shown(values, rows)
+            examples = [
+                (first_row + int(row), value) for row, value in zip(rows, shown_values, strict=True)
+            ]
+        rank = self._rank(target, rule)
+        self.problems.record(
+            target.name, rule, count, examples, order=(order, rank), kind=target.kind
+        )
+
+    @staticmethod
+    def _rank(target: _Target, rule: str) -> int:
+        """Where a rule's line goes among its column's: missing, type, checks, values, unique."""
+        names = [NOT_NULLABLE, target.unreadable, *(check.name for check in target.checks)]
+        return names.index(rule) if rule in names else len(names) + (rule == UNIQUE)
+
+    def _count_labels(self, values: "Values | pa.Array", valid: Mask) -> None:
+        """Count the positive and negative labels (what the dataset rules judge)."""
+        label = self.schema.label
+        if isinstance(values, np.ndarray):
+            chosen = values[valid]
+            self._labels[label.positive] += int((chosen == float(label.positive)).sum())
+            self._labels[label.negative] += int((chosen == float(label.negative)).sum())
+            return
+        text = values.filter(pa.array(valid))
+        self._labels[label.positive] += int(
+            pc.sum(pc.equal(text, str(label.positive))).as_py() or 0
+        )
+        self._labels[label.negative] += int(
+            pc.sum(pc.equal(text, str(label.negative))).as_py() or 0
+        )
+
+    def _add_ids(self, values: "pa.Array", present: Mask, first_row: int) -> None:
+        """Record the chunk's present ids in the ledger, with their rows in the table."""
+        rows = np.flatnonzero(present)
+        ids = values.filter(pa.array(present)).to_numpy(zero_copy_only=False)
+        self._ledger.add(np.asarray(ids, dtype=object), (first_row + rows).astype(np.int64))
+
+    def _dataset_rules(self) -> list[str]:
+        """The lines of the dataset rules a training table breaks: rows, both classes, the rate."""
+        schema, label = self.schema, self.schema.label
+        lines = []
+        if self.rows < schema.min_rows:
+            plural = "s" if self.rows != 1 else ""
+            needed = f"at least {schema.min_rows} are needed to train and evaluate"
+            lines.append(f"min_rows({schema.min_rows}): {self.rows:,} row{plural}, {needed}")
+        present = sorted((value for value, n in self._labels.items() if n), key=str)
+        if len(present) != 2:
+            lines.append(f"both_classes: label values present: {present or 'none'}")
+        labelled = sum(self._labels.values())
+        low, high = schema.positive_rate
+        if labelled and not low <= self._labels[label.positive] / labelled <= high:
+            rate = self._labels[label.positive] / labelled
+            lines.append(
+                f"positive_rate({low:g}-{high:g}): {rate:.3f} of rows are labelled "
+                f"{label.positive!r}"
+            )
+        return [f"{label.name}: {line}" for line in lines]
+
+    def finish(self, values_at: Callable[[list[int]], dict[int, object]]) -> None:
+        """Check the ids across chunks and the dataset rules, then raise the report if bad.
+
+        ``values_at`` gives the ids of a few rows (0-based), read again from the input: the
+        ledger keeps hashes, and the report shows the repeated ids themselves.
+
+        Raises:
+            DataValidationError: listing every problem of every chunk (with one sentence alone
+                when the table was not read to its end and its rows held no value at all).
+        """
+        stopped = self.rows if self._stopped else None
+        if stopped is not None and self._blank_rows == self.rows:
+            raise DataValidationError(
+                f"{self.source}: the first {self.rows:,} rows are empty (no value in any of the "
+                "schema's columns), so the rest of the file was not read."
+            )
+        id_column = self.schema.id
+        if id_column is not None:
+            repeats = self._ledger.repeats(EXAMPLES)
+            if repeats.count:
+                values = values_at(list(repeats.first_rows))
+                examples: list[Example] = [(row, values.get(row)) for row in repeats.first_rows]
+                order = (0, self._rank(self._targets[0], UNIQUE))
+                self.problems.record(
+                    id_column.name, UNIQUE, repeats.count, examples, order=order, kind="id"
+                )
+        if self.require_label and stopped is None:
+            self.problems.dataset = self._dataset_rules()
+        if self.problems:
+            raise self.problems.error(self.source, stopped)
 
 
-def _typed(valid: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The validated frame with its final dtypes, columns in schema order, a 0-based index."""
-    names = [name for name in schema.column_names() if name in valid.columns]
-    casts = _casts(schema)
-    typed = valid[names].astype({k: v for k, v in casts.items() if k in names})
-    return typed.reset_index(drop=True)
+# ---------------------------------------------------------------- a frame, or a whole file
+
+
+def _arrow_column(series: pd.Series) -> "pa.Array":
+    """A frame's column as Arrow: its own type, or the text of each value when types mix."""
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        text = [None if _is_missing(value) else str(value) for value in series.tolist()]
+        return pa.array(text, pa.string())
+
+
+def _is_missing(value: object) -> bool:
+    """Whether one value of a frame is a missing value (None, NaN, pandas' NA)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def arrow_table(frame: pd.DataFrame, source: str) -> "pa.Table":
+    """A frame as the Arrow table validation reads: one array per column, names as text.
+
+    Raises:
+        DataValidationError: two columns share a name (one of them would be read, silently).
+    """
+    names = [str(name) for name in frame.columns]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise DataValidationError(f"{source}: the column {twice!r} appears twice.")
+    return pa.table(
+        [_arrow_column(frame[name]) for name in frame.columns],
+        names=names,
+    )
 
 
 def validate(
     frame: pd.DataFrame, source: str, *, require_label: bool = True, schema: Schema = SCHEMA
 ) -> pd.DataFrame:
-    """Check ``frame`` against the schema and return it typed, with columns in schema order.
+    """Check a frame against the schema and return it typed, with columns in schema order.
 
     Args:
-        frame: The table as read from a file or a request.
+        frame: The table as read from a file or built in memory.
         source: Where the table came from (a path), named in the report.
         require_label: ``True`` for training data; ``False`` for batch-scoring input, where the
             label and the id are optional and the dataset-wide rules (row count, class balance)
@@ -397,68 +507,61 @@ def validate(
             offending rows numbered from 1 (the first data row after the header).
     """
     frame = frame.reset_index(drop=True)
-    _check_columns(
-        frame, source, schema.column_names() if require_label else schema.feature_names()
-    )
-    try:
-        valid = build_schema(schema, require_label=require_label).validate(frame, lazy=True)
-    except SchemaErrors as errors:
-        problems = Problems()
-        problems.add(errors.failure_cases)
-        raise problems.error(source, schema, frame) from None
-    return _typed(valid, schema)
+    validation = TableValidation(source, schema=schema, require_label=require_label)
+    typed = validation.chunk(arrow_table(frame, source), 0)
+    id_name = schema.id.name if schema.id is not None else None
+    validation.finish(lambda rows: {row: frame[id_name].iloc[row] for row in rows})
+    if typed is None:  # pragma: no cover -- finish() has raised the report
+        raise validation.problems.error(source)
+    return typed.frame()
 
 
-class ChunkedValidation:
-    """Validate a batch-scoring table chunk by chunk, reporting as :func:`validate` would.
+def ids_at(path: Path, rows: list[int], schema: Schema = SCHEMA) -> dict[int, object]:
+    """The ids of a few rows (0-based) of the file ``path``, read again (for a report)."""
+    if schema.id is None or not rows:
+        return {}
+    wanted, found = sorted(rows), dict[int, object]()
+    for chunk in read_chunks(path, CHUNK_ROWS, schema=schema):
+        last = chunk.first_row + chunk.table.num_rows
+        inside = [row for row in wanted if chunk.first_row <= row < last]
+        if inside:
+            offsets = np.asarray(inside) - chunk.first_row
+            values = shown(chunk.table.column(schema.id.name), offsets)
+            found.update(zip(inside, values, strict=True))
+        if last > wanted[-1]:
+            break
+    return found
 
-    Each chunk is checked against the schema (without the label, as batch-scoring input), its
-    problems gathered with their rows numbered in the input; ids are checked unique across the
-    whole table through an :class:`~churn_model.data.id_ledger.IdLedger` spilling to
-    ``scratch``. Memory holds one chunk and a few examples per rule, whatever the table's length.
+
+def validate_file(
+    path: Path, *, require_label: bool = True, schema: Schema = SCHEMA
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file chunk by chunk through the validator; the whole table, typed.
+
+    The table is held in memory (so the file is bounded as every whole-table read is), valid
+    chunk after valid chunk; once a problem is found only the report grows, by a few rows per
+    column and rule, and a table whose first rows all have problems is not read to its end.
+
+    Raises:
+        UserError: the file is not a table within the bounds
+            (:mod:`churn_model.data.tables`).
+        DataValidationError: listing every problem, as :func:`validate` does.
     """
-
-    def __init__(self, source: str, scratch: Path, schema: Schema = SCHEMA) -> None:
-        """Validate table ``source``; ``scratch`` is an empty folder, which the caller removes."""
-        self.source, self.schema = source, schema
-        self.problems = Problems()
-        self._ledger = IdLedger(scratch)
-        self._pandera = build_schema(schema, require_label=False, unique_id=False)
-
-    def chunk(self, frame: pd.DataFrame, first_row: int) -> pd.DataFrame | None:
-        """Check one chunk starting at ``first_row`` (0-based); the typed chunk, or None if bad.
-
-        Raises:
-            DataValidationError: at once, if the chunk has none of the schema's columns.
-        """
-        _check_columns(frame, self.source, self.schema.feature_names())
-        frame = frame.set_axis(pd.RangeIndex(first_row, first_row + len(frame)))
-        id_column = self.schema.id.name if self.schema.id is not None else None
-        if id_column is not None and id_column in frame.columns:
-            self._ledger.add(frame[id_column], first_row)
-        try:
-            valid = self._pandera.validate(frame, lazy=True)
-        except SchemaErrors as errors:
-            self.problems.add(errors.failure_cases)
-            return None
-        return _typed(valid, self.schema)
-
-    def finish(self, values_at: Callable[[list[int]], dict[int, object]]) -> None:
-        """Check the ids across chunks, then raise the report if any chunk had a problem.
-
-        ``values_at`` gives the ids of a few rows (0-based), read again from the input: the
-        ledger keeps hashes, and the report shows the repeated ids themselves.
-
-        Raises:
-            DataValidationError: listing every problem of every chunk, as :func:`validate` does.
-        """
-        if self.schema.id is not None:
-            repeats = self._ledger.repeats(EXAMPLES)
-            if repeats.count:
-                values = values_at(list(repeats.first_rows))
-                examples: list[Example] = [(row, values.get(row)) for row in repeats.first_rows]
-                self.problems.record(
-                    self.schema.id.name, "field_uniqueness", repeats.count, examples
-                )
-        if self.problems:
-            raise self.problems.error(self.source, self.schema)
+    check_whole(path, schema=schema)
+    parts: list[pd.DataFrame] = []
+    with tempfile.TemporaryDirectory(prefix="churn-model-ids-") as scratch:
+        validation = TableValidation(
+            str(path), schema=schema, require_label=require_label, scratch=Path(scratch)
+        )
+        for chunk in read_chunks(path, CHUNK_ROWS, schema=schema):
+            typed = validation.chunk(chunk.table, chunk.first_row)
+            if typed is None:
+                parts.clear()
+            else:
+                parts.append(typed.frame())
+            if validation.hopeless:
+                validation.stop()
+                break
+        validation.finish(lambda rows: ids_at(path, rows, schema))
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return frame.reset_index(drop=True)

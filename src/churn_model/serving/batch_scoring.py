@@ -9,7 +9,7 @@ file and an existing output untouched.
 
 Validation keeps the promise of the one-piece path: every problem of every chunk is reported at
 once, rows numbered in the input, and a repeated id is found across chunk boundaries
-(:class:`churn_model.data.validation.ChunkedValidation`). Once a chunk is invalid
+(:class:`churn_model.data.validation.TableValidation`). Once a chunk is invalid
 nothing more is scored (the output will be discarded), but the rest is still validated, so the
 report is complete.
 
@@ -32,8 +32,8 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from churn_model.data.tables import check_path, read_chunks
-from churn_model.data.validation import ChunkedValidation
+from churn_model.data.tables import CHUNK_ROWS, check_table, read_chunks
+from churn_model.data.validation import TableValidation, Typed, ids_at
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, disk_full, is_disk_full
@@ -49,11 +49,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-OUTPUT_SUFFIXES = (".csv", ".parquet")
+__all__ = ["CHUNK_ROWS", "THREADS", "predict_file", "spelt"]
 
-CHUNK_ROWS = 100_000
-"""Rows read, validated and scored at a time: large enough that per-chunk costs vanish (about
-1 % of the time), small enough that one chunk holds a few tens of MB (docs/batch-scoring.md)."""
+OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 THREADS = 1
 """Threads the model scores with. One: the trees' OpenMP team meets at a barrier once per tree and
@@ -65,8 +63,9 @@ machine of your own, raise it (``--threads``), or score several files side by si
 def _check_paths(input_path: Path, output_path: Path) -> None:
     """Refuse an output path that cannot be written, or that is the input itself.
 
-    Everything about the output is checked here, before the model is loaded or a row scored: a
-    folder that cannot take the file would otherwise show only when the scores are written.
+    Everything about the output (and the input's header or footer) is checked here, before the
+    model is loaded or a row scored: a folder that cannot take the file would otherwise show only
+    when the scores are written.
 
     Raises:
         UserError: the output is a directory, of an unsupported type, in a missing or unwritable
@@ -99,7 +98,7 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
             import pyarrow.parquet  # noqa: F401, PLC0415 -- only whether it is there (the train extra)
         except ImportError as error:
             raise UserError(f"{output_path}: cannot write Parquet ({error})") from None
-    check_path(input_path)
+    check_table(input_path)
     # The same file by another name (a symlink, a hard link, "./in.csv"): writing the output
     # would replace the input it is computed from.
     if input_path.resolve() == output_path.resolve() or (
@@ -123,40 +122,39 @@ class _Output:
 
     def write(
         self,
-        stored: "pd.DataFrame | pa.RecordBatch",
+        stored: "pa.Table",
+        text: bool,
         probability: npt.NDArray[np.float64],
         positive: npt.NDArray[np.int64],
     ) -> None:
         """Append one chunk: its columns as stored in the input, then the two answer columns.
 
+        ``text`` says the chunk is a CSV file's text (else typed columns, from Parquet);
         ``positive`` is 1 where the label's positive value is predicted, else 0.
         """
         if self._suffix == ".csv":
-            self._write_csv(stored, probability, positive)
+            self._write_csv(stored, text, probability, positive)
         else:
-            self._write_parquet(stored, probability, positive)
+            self._write_parquet(stored, text, probability, positive)
 
     def _write_csv(
         self,
-        stored: "pd.DataFrame | pa.RecordBatch",
+        stored: "pa.Table",
+        text: bool,
         probability: npt.NDArray[np.float64],
         positive: npt.NDArray[np.int64],
     ) -> None:
         if self._text is None:
             self._text = self._path.open("x", encoding="utf-8", newline="")
-            header = [*_names(stored), *_answer_columns()]
+            header = [*stored.column_names, *_answer_columns()]
             csv.writer(self._text, lineterminator="\n").writerow(header)
-        if isinstance(stored, pd.DataFrame):
-            lines = _csv_lines(stored, probability, positive)
-            if lines is not None:
-                self._text.flush()
-                self._text.buffer.write(lines)
-                return
-            frame = stored
-        else:
-            # A Parquet batch keeps its types through Arrow-backed columns: a whole number
-            # stays 27, not 27.0; a null is an empty field.
-            frame = _arrow_frame(stored)
+        if text:
+            self._text.flush()
+            self._text.buffer.write(_csv_lines(stored, probability, positive))
+            return
+        # A Parquet chunk keeps its types through Arrow-backed columns: a whole number stays
+        # 27, not 27.0; a null is an empty field.
+        frame: pd.DataFrame = stored.to_pandas(types_mapper=pd.ArrowDtype)
         label = SCHEMA.label
         predicted = np.where(positive == 1, spelt(label.positive), spelt(label.negative))
         added = dict(zip(_answer_columns(), (probability, predicted), strict=True))
@@ -164,18 +162,21 @@ class _Output:
 
     def _write_parquet(
         self,
-        stored: "pd.DataFrame | pa.RecordBatch",
+        stored: "pa.Table",
+        text: bool,
         probability: npt.NDArray[np.float64],
         positive: npt.NDArray[np.int64],
     ) -> None:
-        import pyarrow as pa  # noqa: PLC0415 -- the train extra (checked up front): CSV needs pandas
+        import pyarrow as pa  # noqa: PLC0415 -- the train extra (checked up front)
         import pyarrow.compute as pc  # noqa: PLC0415 -- as above
         import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
 
-        if isinstance(stored, pd.DataFrame):  # text: its pandas metadata describes the chunk
-            table = pa.Table.from_pandas(stored, preserve_index=False).replace_schema_metadata()
-        else:  # a Parquet batch keeps the file's metadata (pandas' dtypes, e.g. Int64)
-            table = pa.Table.from_batches([stored])
+        # A CSV chunk's text is written as large strings; a Parquet chunk keeps the file's
+        # metadata (pandas' dtypes, e.g. Int64).
+        if text:
+            table = stored.cast(pa.schema([(n, pa.large_string()) for n in stored.column_names]))
+        else:
+            table = stored
         label = SCHEMA.label
         kind = {"bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[label.kind]
         predicted = pc.if_else(
@@ -206,14 +207,6 @@ def _answer_columns() -> tuple[str, str]:
     return probability_field(SCHEMA), predicted_field(SCHEMA)
 
 
-def _names(stored: "pd.DataFrame | pa.RecordBatch") -> list[str]:
-    """The column names of a chunk, in input order."""
-    return [
-        str(name)
-        for name in (stored.columns if isinstance(stored, pd.DataFrame) else stored.schema.names)
-    ]
-
-
 def spelt(value: LabelValue) -> str:
     """A label value as a training file spells it: ``1``, ``Yes``, a boolean ``true``/``false``."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -225,9 +218,9 @@ reader would take it for the end of a line)."""
 
 
 def _csv_lines(
-    text: pd.DataFrame, probability: npt.NDArray[np.float64], positive: npt.NDArray[np.int64]
-) -> bytes | None:
-    """The rows of a CSV text chunk plus its answers, as CSV lines; None without pyarrow.
+    text: "pa.Table", probability: npt.NDArray[np.float64], positive: npt.NDArray[np.int64]
+) -> bytes:
+    """The rows of a CSV text chunk plus its answers, as CSV lines.
 
     Arrow's string kernels build the lines in C++, about twenty times faster than
     ``DataFrame.to_csv`` on text: at a million rows that is the difference between writing taking
@@ -235,11 +228,8 @@ def _csv_lines(
     probability with the shortest text that reads back as the same number (as ``repr``), the
     predicted value as :func:`spelt` spells it (quoted when it must be).
     """
-    try:
-        import pyarrow as pa  # noqa: PLC0415 -- the train extra: without it, pandas writes
-        import pyarrow.compute as pc  # noqa: PLC0415 -- as above
-    except ImportError:
-        return None
+    import pyarrow as pa  # noqa: PLC0415 -- the train extra (read_chunks checked it)
+    import pyarrow.compute as pc  # noqa: PLC0415 -- as above
 
     def big(value: str) -> "pa.Scalar[pa.LargeStringType]":
         return pa.scalar(value, pa.large_string())
@@ -254,7 +244,7 @@ def _csv_lines(
         )
 
     label = SCHEMA.label
-    columns = [quoted(pa.array(text[name], type=pa.large_string())) for name in text.columns]
+    columns = [quoted(pc.cast(column, pa.large_string())) for column in text.columns]
     columns.append(pa.array(probability.astype(str), type=pa.large_string()))
     columns.append(
         quoted(
@@ -278,27 +268,7 @@ def _csv_lines(
     return bytes(memoryview(data)[int(bounds[0]) : int(bounds[-1])]) if len(lines) else b""
 
 
-def _arrow_frame(batch: "pa.RecordBatch") -> pd.DataFrame:
-    """A Parquet batch as a frame of Arrow-backed columns: types kept as the file has them."""
-    frame: pd.DataFrame = batch.to_pandas(types_mapper=pd.ArrowDtype)
-    return frame
-
-
-def _ids_at(path: Path, rows: list[int], chunk_rows: int) -> dict[int, object]:
-    """The ids of a few rows (0-based) of ``path``, read again chunk by chunk (for the report)."""
-    if SCHEMA.id is None:
-        return {}
-    wanted, found = sorted(rows), {}
-    for chunk in read_chunks(path, chunk_rows):
-        last = chunk.first_row + len(chunk.values)
-        for row in (row for row in wanted if chunk.first_row <= row < last):
-            found[row] = chunk.values[SCHEMA.id.name].iloc[row - chunk.first_row]
-        if wanted and last > wanted[-1]:
-            break
-    return found
-
-
-def _refuse_clashes(input_path: Path, columns: pd.Index) -> None:
+def _refuse_clashes(input_path: Path, columns: list[str]) -> None:
     """Refuse an input that already has a column the output adds (a scored file, perhaps)."""
     clashing = [name for name in _answer_columns() if name in columns]
     if clashing:
@@ -306,6 +276,23 @@ def _refuse_clashes(input_path: Path, columns: pd.Index) -> None:
             f"{input_path}: already has the column {clashing[0]!r} that scoring adds (is it a "
             "scored file?); drop or rename it, the input's columns are kept as they are."
         )
+
+
+def _score(
+    model: ServedModel, typed: Typed
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Score one valid chunk: through the compiled path when the model has one, else the pipeline.
+
+    The compiled path (:mod:`churn_model.serving.fast_path`) gives the pipeline's
+    probabilities bit for bit (it is kept only if it does, on probe rows) without
+    pandas' per-column costs.
+    """
+    if not len(typed):  # a header without rows: the output is that header, with the answers
+        return np.empty(0, np.float64), np.empty(0, np.int64)
+    if model.compiled is None:
+        return score_frame(model, typed.frame())
+    probability = model.compiled.positive_probability(typed.arrays(SCHEMA.feature_names()))
+    return probability, (probability >= model.card.threshold).astype(np.int64)
 
 
 def _score_chunks(
@@ -317,23 +304,27 @@ def _score_chunks(
     chunk_rows: int,
     threads: int | None,
 ) -> int:
-    """Validate every chunk, score and write the valid ones while all are; the rows scored."""
-    validation = ChunkedValidation(str(input_path), scratch)
+    """Validate every chunk, score and write the valid ones while all are; the rows scored.
+
+    A table whose first rows all have problems is not read to its end (the report says so).
+    """
+    validation = TableValidation(str(input_path), require_label=False, scratch=scratch)
+    text = input_path.suffix.lower() == ".csv"
     scored = 0
     for chunk in read_chunks(input_path, chunk_rows):
         if chunk.first_row == 0:
-            _refuse_clashes(input_path, chunk.values.columns)
-        typed = validation.chunk(chunk.values, chunk.first_row)
+            _refuse_clashes(input_path, chunk.table.column_names)
+        typed = validation.chunk(chunk.table, chunk.first_row)
+        if validation.hopeless:
+            validation.stop()
+            break
         if typed is None or validation.problems:
             continue  # the output will be discarded: validate the rest, score nothing more
-        if len(typed):
-            with threadpool_limits(limits=threads):
-                probability, positive = score_frame(model, typed)
-        else:  # a header without rows: the output is that header, with the answer columns
-            probability, positive = np.empty(0, np.float64), np.empty(0, np.int64)
-        output.write(chunk.stored, probability, positive)
+        with threadpool_limits(limits=threads):
+            probability, positive = _score(model, typed)
+        output.write(chunk.table, text, probability, positive)
         scored += len(typed)
-    validation.finish(lambda rows: _ids_at(input_path, rows, chunk_rows))
+    validation.finish(lambda rows: ids_at(input_path, rows))
     return scored
 
 
@@ -360,7 +351,7 @@ def predict_file(
             (every problem listed), an unusable model.
     """
     _check_paths(input_path, output_path)
-    model = load_served_model(model_dir, fast_path=False)
+    model = load_served_model(model_dir)
     with (
         # The id ledger's scratch files go beside the output, not to /tmp (a RAM disk on some
         # systems, which would make memory grow with the table after all): 24 bytes a row.

@@ -4,7 +4,10 @@
 categories, nullability, description), so the service accepts exactly the records the training data
 obeys and its OpenAPI document says so. Fields are strict (``"5"`` is not an integer, ``5.5`` is not
 an integer but ``5.0`` is, as JSON Schema says), and a nullable field must still be sent
-(explicitly ``null``): a forgotten field must not silently mean "missing".
+(explicitly ``null``): a forgotten field must not silently mean "missing". A number is a JSON
+number, whose grammar (RFC 8259) is the one rule a file's field is read by too
+(:mod:`churn_model.data.parsing`): ``1_000``, ``+5``, ``.5``, ``007`` are numbers in
+neither.
 
 **Columns the model does not read are ignored**, over HTTP as in batch scoring: every feature is
 required, the id is optional (and echoed), and any other key (the label, a column of the extract
