@@ -171,9 +171,9 @@ def test_a_new_top_level_module_is_a_shared_record_and_a_new_subpackage_needs_a_
 
 
 SERVICE = f"{PACKAGE}.serving.app"
-NOT_FOR_THE_SERVICE = ("pandera", "matplotlib", "pyarrow", "yaml", "httpx", "mlflow")
-"""Libraries the HTTP service must not load: the validation stack, and what the image lacks (the
-``train`` and ``tracking`` extras)."""
+NOT_FOR_THE_SERVICE = ("matplotlib", "pyarrow", "yaml", "httpx", "mlflow")
+"""Libraries the HTTP service must not load: what the image lacks (the ``train`` and ``tracking``
+extras)."""
 
 
 def _loaded_on_import(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
