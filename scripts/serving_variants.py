@@ -27,7 +27,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.serving.contract import Record, predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
+from churn_model.serving.contract import Record
 from churn_model.serving.served_model import (
     ServedModel,
     load_served_model,

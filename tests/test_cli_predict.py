@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
-from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
 
 from served_model import THRESHOLD, make_model_dir, sample
 

@@ -44,7 +44,7 @@ from churn_model.model.candidate import create_candidate
 from churn_model.model.card import read_card
 from churn_model.release import calibration, registry
 from churn_model.release.gate import read_baseline, render_markdown, run_gate
-from churn_model.serving import contract
+from churn_model.serving import answer_names
 from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.served_model import (
@@ -206,7 +206,7 @@ def _serving(served: ServedModel) -> Iterator[str]:
 
 def _answer_fields() -> tuple[str, str]:
     """The names of an answer's probability and predicted label: named after the schema's label."""
-    return contract.probability_field(), contract.predicted_field()
+    return answer_names.probability_field(), answer_names.predicted_field()
 
 
 def _same(where: str, got: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]) -> None:

@@ -53,6 +53,11 @@ from churn_model.errors import UserError
 from churn_model.model.artifact import DEFAULT_MODEL_DIR
 from churn_model.model.card import ModelCard
 from churn_model.serving import contract
+from churn_model.serving.compiled_model import (
+    CompiledModel,
+    load_compiled_model,
+    score_records,
+)
 from churn_model.serving.contract import ErrorResponse, Problem
 from churn_model.serving.micro_batching import MicroBatcher
 from churn_model.serving.request_limits import (
@@ -62,11 +67,6 @@ from churn_model.serving.request_limits import (
     parse_json,
     read_body,
     record_bytes,
-)
-from churn_model.serving.served_model import (
-    ServedModel,
-    load_served_model,
-    score_records,
 )
 
 MICRO_BATCH_MAX = 256
@@ -140,7 +140,7 @@ async def _on_http_error(_: Request, error: StarletteHTTPException) -> JSONRespo
     )
 
 
-def _scorer(model: ServedModel) -> Callable[[Sequence[BaseModel]], list[contract.Prediction]]:
+def _scorer(model: CompiledModel) -> Callable[[Sequence[BaseModel]], list[contract.Prediction]]:
     """Return the function that scores a list of records into predictions (on the model thread)."""
 
     def score(records: Sequence[BaseModel]) -> list[contract.Prediction]:
@@ -206,7 +206,7 @@ def _with_body_schemas(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
 
 
 def create_app(
-    model_dir: Path, *, max_batch: int = 1_000, model: ServedModel | None = None
+    model_dir: Path, *, max_batch: int = 1_000, model: CompiledModel | None = None
 ) -> FastAPI:
     """Build the service for the model in ``model_dir`` (loaded at startup unless ``model`` given).
 
@@ -224,7 +224,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        served = model or load_served_model(model_dir)
+        served = model or load_compiled_model(model_dir)
         executor = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix="model",
@@ -264,8 +264,8 @@ def create_app(
     )
     _with_body_schemas(app, [contract.Record, batch_model])
 
-    def loaded() -> ServedModel:
-        served: ServedModel | None = state.get("model")
+    def loaded() -> CompiledModel:
+        served: CompiledModel | None = state.get("model")
         if served is None:
             raise HTTPException(status_code=503, detail="model not loaded yet")
         return served
@@ -273,7 +273,7 @@ def create_app(
     @app.get("/health", tags=["health"])
     async def health() -> Health:
         """Liveness: 200 whenever the process answers; ``ready`` tells whether it can predict."""
-        served: ServedModel | None = state.get("model")
+        served: CompiledModel | None = state.get("model")
         return Health(ready=served is not None, model_id=served.card.id if served else None)
 
     @app.get(
@@ -359,7 +359,7 @@ def run(settings: ServeSettings, *, access_log: bool = False) -> None:
     request; a request body that stops arriving is a 408
     (:mod:`churn_model.serving.request_limits`).
     """
-    model = load_served_model(settings.model_dir)
+    model = load_compiled_model(settings.model_dir)
     app = create_app(settings.model_dir, max_batch=settings.max_batch, model=model)
     uvicorn.run(
         app,

@@ -37,7 +37,7 @@ from churn_model.data.validation import ChunkedValidation
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, disk_full, is_disk_full
-from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.served_model import (
     ServedModel,
     load_served_model,
@@ -350,7 +350,7 @@ def predict_file(
     Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow with
     the table; the output appears (atomically) only if every row was valid. It keeps every input
     column with its text, in input order, and gains ``<label>_probability`` and
-    ``<label>_predicted`` (:func:`churn_model.serving.contract.probability_field`). The
+    ``<label>_predicted`` (:func:`churn_model.serving.answer_names.probability_field`). The
     model scores with ``threads`` threads (``None``: the libraries' default, every core). Returns
     the number of rows scored.
 
@@ -360,7 +360,7 @@ def predict_file(
             (every problem listed), an unusable model.
     """
     _check_paths(input_path, output_path)
-    model = load_served_model(model_dir, fast_path=False)
+    model = load_served_model(model_dir)
     with (
         # The id ledger's scratch files go beside the output, not to /tmp (a RAM disk on some
         # systems, which would make memory grow with the table after all): 24 bytes a row.

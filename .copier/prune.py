@@ -1,0 +1,376 @@
+"""Take out the optional parts a project was generated without: a task copier runs after the rename.
+
+copier's ``_exclude`` (copier.yml) leaves out the files that belong to a part. The files that stay
+but hold a few lines of it (the justfile, pyproject.toml, the workflows, the README, the docs, a
+few modules and tests) mark those lines as a region, one marker line at each end:
+
+- ``# >>> serving`` ... ``# <<< serving``: lines that exist only with the part; in Markdown,
+  ``<!-- >>> serving -->`` ... ``<!-- <<< serving -->``.
+- ``# >>> not serving`` ... ``# <<< not serving``: lines that replace them without the part, kept
+  commented out (``# `` before each line) so the template itself never runs them; in Markdown, the
+  block is one HTML comment, ``<!-- >>> not serving`` ... ``<<< not serving -->``. Not in Python,
+  whose linter refuses commented-out code: write the code so that a region can simply go.
+
+Regions nest (``kubernetes`` inside ``serving``); nothing nests in a ``not`` region. For a part
+that is kept, the marker lines go and the lines stay; for a part that is left out, the region goes
+with its markers (and the blank lines after it, where the text before it ends with one), and a
+``not`` region loses its markers and its comment signs. A generated project holds no marker.
+
+Standard library only, like the rename (copier's own interpreter runs it). ``--check`` lists every
+marker problem in the template's files instead (``.copier/test_prune.py`` runs it on every file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import rename
+
+
+@dataclass(frozen=True)
+class Part:
+    """An optional part of the template: its question in copier.yml and what it needs."""
+
+    title: str
+    requires: tuple[str, ...]
+    leftovers: tuple[str, ...]
+    """Words that no file of a project generated without the part may hold (case-insensitive
+    regular expressions, matched on paths and on lines): the self-test greps for them."""
+
+
+PARTS = {
+    "serving": Part(
+        title="HTTP serving and the image",
+        requires=(),
+        leftovers=(
+            r"fastapi",
+            r"uvicorn",
+            r"starlette",
+            r"\bhttpx",
+            r"dockerfile",
+            r"docker",
+            r"podman",
+            r"\bcontainer",
+            r"\bimage\b",
+            r"image-",
+            r"ghcr",
+            r"/predict\b",
+            r"/health",
+            r"openapi",
+            r"\bsmoke",
+            r"serving/app",
+            r"serving\.app",
+            r"\bcontract\b",
+            r"request_limits",
+            r"micro_batching",
+            r"fast_path",
+            r"fast path",
+            r"just serve\b",
+            r"serving\.md",
+            r"http_check",
+            r"\bHTTP\b",
+        ),
+    ),
+    "kubernetes": Part(
+        title="Kubernetes deployment",
+        requires=("serving",),
+        leftovers=(
+            r"kubernetes",
+            r"kubectl",
+            r"kube_",
+            r"check-manifests",
+            r"deploy\.yml",
+            r"deploy\.py",
+            r"just deploy\b",
+            r"deploy/",
+            r"\bstaging\b",
+        ),
+    ),
+    "tracking": Part(
+        title="MLflow tracking",
+        requires=(),
+        leftovers=(
+            r"mlflow",
+            r"tracking\.md",
+            r"tracking-server",
+            r"release\.tracking",
+            r"release/tracking",
+            r"tracking\.connect",
+            r"\bTracker\b",
+            r"just register\b",
+            r"\btracked\b",
+        ),
+    ),
+    "benchmarks": Part(
+        title="benchmarks",
+        requires=(),
+        leftovers=(
+            r"\bbench-",
+            r"benchmark_",
+            r"load_test",
+            r"serving_variants",
+            r"peak_rss",
+        ),
+    ),
+}
+"""The parts, by the name of their question in copier.yml (a yes/no, yes by default)."""
+
+MARKER = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<open>#|<!--)? ?(?P<arrow>>>>|<<<) (?P<negated>not )?"
+    r"(?P<part>[a-z][a-z_]*)(?P<close> -->)?[ \t]*$"
+)
+"""A marker line: ``# >>> part``, ``# <<< not part``, ``<!-- >>> part -->``, ``<<< not part -->``
+(the last closes a Markdown ``not`` region)."""
+
+
+class MarkerError(Exception):
+    """A marker is malformed, unbalanced or names no part; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One marker line, parsed."""
+
+    number: int
+    indent: str
+    opens: bool
+    part: str
+    negated: bool
+    style: str
+    """``#`` for a comment line, ``md`` for an HTML comment (Markdown)."""
+
+
+def parse_marker(line: str, number: int, where: str) -> Marker | None:
+    """The marker on ``line`` (``None`` for an ordinary line), checked against its file's style.
+
+    Raises:
+        MarkerError: a marker of no known part, or one written in the other file type's style.
+    """
+    found = MARKER.match(line.rstrip("\r\n"))
+    if found is None or (found["open"] is None and found["close"] is None):
+        return None
+    part, negated, opens = found["part"], found["negated"] is not None, found["arrow"] == ">>>"
+    if part not in PARTS:
+        raise MarkerError(f"{where}:{number}: a marker of no part ({part!r}; parts: {_names()})")
+    markdown = where.endswith(".md")
+    if markdown:
+        # A region is a comment of its own; a `not` region is one comment around its lines.
+        expected = (True, not negated) if opens else (not negated, True)
+        if (found["open"] == "<!--", found["close"] is not None) != expected:
+            arrow = ">>>" if opens else "<<<"
+            shown = f"{'<!-- ' if expected[0] else ''}{arrow} {'not ' if negated else ''}{part}"
+            raise MarkerError(f"{where}:{number}: in Markdown, write {shown}{' -->' * expected[1]}")
+    elif found["open"] != "#" or found["close"] is not None:
+        raise MarkerError(f"{where}:{number}: outside Markdown a marker is a # comment")
+    style = "md" if markdown else "#"
+    return Marker(number, found["indent"], opens, part, negated, style)
+
+
+def _names() -> str:
+    return ", ".join(PARTS)
+
+
+def _uncomment(line: str, region: Marker, where: str, number: int) -> str:
+    """A line of a ``not`` region as it reads without the part: its ``# `` taken off."""
+    if region.style == "md":
+        return line
+    body = line.rstrip("\r\n")
+    ending = line[len(body) :]
+    sign = region.indent + "#"
+    if body == sign:
+        return ending
+    if not body.startswith(sign + " "):
+        raise MarkerError(
+            f"{where}:{number}: a line of a `not {region.part}` region must start with "
+            f"{sign!r} and a space, at the marker's indentation"
+        )
+    return region.indent + body[len(sign) + 1 :] + ending
+
+
+def prune_text(text: str, off: frozenset[str], where: str) -> str:
+    """``text`` with the parts in ``off`` taken out and every marker line gone.
+
+    Raises:
+        MarkerError: a malformed, unbalanced or misplaced marker (the message names the line).
+    """
+    output: list[str] = []
+    open_regions: list[Marker] = []
+    dropping_blanks = False
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        marker = parse_marker(line, number, where)
+        if marker is None:
+            kept = all((region.part in off) == region.negated for region in open_regions)
+            if not kept:
+                continue
+            if dropping_blanks and not line.strip():
+                continue
+            dropping_blanks = False
+            negated = [region for region in open_regions if region.negated]
+            output.append(_uncomment(line, negated[-1], where, number) if negated else line)
+            continue
+        if marker.opens:
+            if any(region.negated for region in open_regions):
+                raise MarkerError(f"{where}:{number}: nothing may open inside a `not` region")
+            if where.endswith(".py") and marker.negated:
+                raise MarkerError(
+                    f"{where}:{number}: no `not` region in Python (its linter refuses "
+                    "commented-out code): write the code so that a region can simply go"
+                )
+            open_regions.append(marker)
+            continue
+        if not open_regions or (open_regions[-1].part, open_regions[-1].negated) != (
+            marker.part,
+            marker.negated,
+        ):
+            expected = (
+                "closes nothing (no region is open)"
+                if not open_regions
+                else f"does not close the region opened on line {open_regions[-1].number}"
+            )
+            raise MarkerError(f"{where}:{number}: this end marker {expected}")
+        region = open_regions.pop()
+        if (region.part in off) != region.negated:
+            # The region went: so do the blank lines after it, where the text before it already
+            # ends with one (a paragraph, a recipe or a function leaves no double gap behind).
+            dropping_blanks = not output or not output[-1].strip()
+    if open_regions:
+        region = open_regions[-1]
+        raise MarkerError(f"{where}:{region.number}: this region is never closed")
+    pruned = "".join(output)
+    if text.endswith("\n") and pruned.endswith("\n\n"):
+        pruned = pruned.rstrip("\n") + "\n"
+    return pruned
+
+
+def parts_off(answers: dict[str, bool]) -> frozenset[str]:
+    """The parts left out: those answered no, and those that need a part left out.
+
+    Raises:
+        MarkerError: an answer for no known part, or a part without its answer.
+    """
+    if set(answers) != set(PARTS):
+        raise MarkerError(f"answers for {sorted(answers)}, but the parts are {_names()}")
+    off = {name for name, wanted in answers.items() if not wanted}
+    changed = True
+    while changed:
+        extra = {name for name, part in PARTS.items() if off.intersection(part.requires)}
+        changed = not extra <= off
+        off |= extra
+    return frozenset(off)
+
+
+def marked_files(root: Path, files: list[str]) -> dict[str, str]:
+    """The text of each of ``files`` (relative to ``root``) that holds a marker, by path."""
+    found = {}
+    for relative in files:
+        path = root / relative
+        if not path.is_file():
+            continue  # left out with its part (copier's _exclude)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary: no markers
+        if ">>> " in text or "<<< " in text:
+            found[relative] = text
+    return found
+
+
+def problems(root: Path, files: list[str]) -> list[str]:
+    """Every marker problem in ``files``, pruned with each part off and with every part off."""
+    found = []
+    texts = marked_files(root, files)
+    for off in [frozenset(), *(parts_off({**_on(), name: False}) for name in PARTS)]:
+        for relative, text in texts.items():
+            try:
+                prune_text(text, off, relative)
+            except MarkerError as error:
+                found.append(str(error))
+    return sorted(set(found))
+
+
+def _on() -> dict[str, bool]:
+    return dict.fromkeys(PARTS, True)
+
+
+def prune(destination: Path, files: list[str], off: frozenset[str]) -> list[str]:
+    """Prune every file of ``files`` in ``destination`` that holds a marker; return those changed.
+
+    Every file is pruned in memory first and written only when all were: a bad marker leaves the
+    project as it was.
+    """
+    pruned = {
+        relative: prune_text(text, off, relative)
+        for relative, text in marked_files(destination, files).items()
+    }
+    changed = [
+        relative
+        for relative, text in pruned.items()
+        if text != (destination / relative).read_text(encoding="utf-8")
+    ]
+    for relative in changed:
+        with (destination / relative).open("w", encoding="utf-8", newline="") as handle:
+            handle.write(pruned[relative])
+    return changed
+
+
+def project_files(template: Path, package: str) -> list[str]:
+    """The template's files as the rename left them in a project (its package folder renamed)."""
+    old, new = f"src/{rename.OLD_PACKAGE}/", f"src/{package}/"
+    return [
+        rename.rendered_path(relative).replace(old, new, 1)
+        for relative in rename.template_files(template)
+        if not rename.rendered_path(relative).startswith(rename.TEMPLATE_ONLY)
+    ]
+
+
+def _answer(value: str) -> bool:
+    """A yes/no answer as copier renders it (``True``/``False``)."""
+    lowered = value.strip().lower()
+    if lowered not in {"true", "false", "yes", "no"}:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a yes/no answer")
+    return lowered in {"true", "yes"}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The template's clone, the package name and one yes/no per part."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", type=Path, required=True, help="copier's clone of it")
+    parser.add_argument("--package", help="the project's package name (the rename's)")
+    parser.add_argument("--check", action="store_true", help="list marker problems, change nothing")
+    for name, part in PARTS.items():
+        parser.add_argument(f"--{name}", type=_answer, default=True, help=f"keep {part.title}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Prune the project in the current folder (or ``--check`` the template's markers)."""
+    args = parse(argv)
+    template = args.template.resolve()
+    if args.check:
+        found = problems(template, rename.template_files(template))
+        print("\n".join(found) or "prune: every marker is well formed")
+        return 1 if found else 0
+    if args.package is None:
+        print("prune: --package is required to prune a project", file=sys.stderr)
+        return 2
+    destination = Path.cwd()
+    if template == destination.resolve():
+        print("prune: the destination is the template itself; nothing to do", file=sys.stderr)
+        return 1
+    try:
+        off = parts_off({name: getattr(args, name) for name in PARTS})
+        changed = prune(destination, project_files(template, args.package), off)
+    except MarkerError as error:
+        print(f"prune: {error}", file=sys.stderr)
+        return 1
+    left_out = ", ".join(sorted(off)) or "nothing"
+    print(f"prune: left out {left_out}; {len(changed)} files pruned in {destination}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
