@@ -190,13 +190,10 @@ def gate(candidate: CandidateOption = None) -> None:
     from churn_model.files import append_text
     from churn_model.model.candidate import find_candidate
     from churn_model.release import registry
-    from churn_model.release.gate import (
-        VERDICT_FILE,
-        read_baseline,
-        render_markdown,
-        render_table,
-        run_gate,
-    )
+    from churn_model.release.gate import run_gate
+    from churn_model.release.gate_report import render_markdown, render_table
+    from churn_model.release.gate_rows import read_baseline
+    from churn_model.release.verdict import VERDICT_FILE
 
     with reporting_user_errors():
         # >>> tracking

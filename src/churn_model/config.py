@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from churn_model.domain.features import ModelParams
 from churn_model.errors import UserError
+from churn_model.records import Record, field_errors
 
 DEFAULT_MODEL_CONFIG = Path("configs/model.toml")
 DEFAULT_GATE_CONFIG = Path("ci/gates.toml")
@@ -22,11 +23,7 @@ Threshold = Annotated[float, Field(gt=0.0, lt=1.0)]
 The configured one, the one a model card records and the one its metrics were measured at."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SplitConfig(_Strict):
+class SplitConfig(Record):
     """How rows are split between training and evaluation."""
 
     test_size: float = Field(gt=0.0, lt=1.0)
@@ -38,7 +35,7 @@ F1; the most recall at a precision of at least ``min_precision``; or the least c
 negative costing ``cost_ratio`` false positives."""
 
 
-class DecisionConfig(_Strict):
+class DecisionConfig(Record):
     """How a probability becomes a label, and what the threshold is chosen for.
 
     ``threshold`` is the one applied; ``objective`` (with its one parameter) is what
@@ -65,7 +62,7 @@ class DecisionConfig(_Strict):
         return self
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Record):
     """Everything that, with the data, determines a trained model.
 
     ``model`` holds the estimator's hyper-parameters, whose shape the domain declares with its
@@ -91,11 +88,9 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def describe_validation_error(path: Path, error: ValidationError) -> str:
     """Render a pydantic error as one line per bad field, each naming the file and the field."""
-    lines = [f"{path}: invalid configuration"]
-    for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"  {field}: {problem['msg']}")
-    return "\n".join(lines)
+    return "\n".join(
+        [f"{path}: invalid configuration", *(f"  {line}" for line in field_errors(error))]
+    )
 
 
 def _load[Config: BaseModel](kind: type[Config], path: Path) -> Config:
@@ -119,7 +114,7 @@ QualityMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class LatencyBudget(_Strict):
+class LatencyBudget(Record):
     """Prediction-latency budget: CPU time per call of each timed batch size, against the baseline.
 
     The value is ``cpu_p50_ms`` (:mod:`churn_model.model.evaluation`), the limit
@@ -133,7 +128,7 @@ class LatencyBudget(_Strict):
     floor_ms: dict[str, Annotated[float, Field(gt=0.0)]] = Field(min_length=1)
 
 
-class SizeBudget(_Strict):
+class SizeBudget(Record):
     """Model-size budget: a ceiling and a growth factor over the baseline, on the loaded size.
 
     The size is what loading the model inflates (``model_loaded_bytes``): a compressed file is no
@@ -154,7 +149,7 @@ at 20 one positive moves its recall by 0.05, five steps of a drafted floor; unde
 spread across seeds is mostly which rows fell into the held-out split."""
 
 
-class SliceMinimum(_Strict):
+class SliceMinimum(Record):
     """How many held-out rows and positives a slice needs before its floors mean anything.
 
     Under either minimum a slice is still measured and reported with its counts, but the gate
@@ -184,7 +179,7 @@ def _count(number: float, noun: str) -> str:
     return f"{text} {noun}" if text == "1" else f"{text} {noun}s"
 
 
-class GateConfig(_Strict):
+class GateConfig(Record):
     """The thresholds a candidate must meet, read from ``ci/gates.toml``.
 
     ``slices`` (the ``[slices]`` table, optional) is the minimum a slice's held-out rows must

@@ -17,7 +17,7 @@ from churn_model.data.tables import write_csv
 from churn_model.data.validation import validate
 from churn_model.domain.churn_sample import SAMPLE_ROWS, generate_sample
 from churn_model.domain.schema import SCHEMA
-from churn_model.release.gate import read_baseline
+from churn_model.release.gate_rows import read_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 

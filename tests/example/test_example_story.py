@@ -27,7 +27,9 @@ from churn_model.domain.churn_sample import generate_sample
 from churn_model.model import candidate, training
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card
-from churn_model.release.gate import Baseline, Verdict, run_gate
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_rows import Baseline
+from churn_model.release.verdict import Verdict
 
 from model_support import ROOT, fast_latency
 

@@ -50,8 +50,6 @@ def test_an_unfitted_pipeline_is_refused_at_load(unfitted: Path) -> None:
     with pytest.raises(UserError, match="cannot score: it was never fitted") as refused:
         load_served_model(unfitted)
     assert "\n" not in str(refused.value)
-    with pytest.raises(UserError, match="never fitted"):
-        load_served_model(unfitted, fast_path=False)  # batch scoring probes it too
 
 
 def test_the_service_does_not_start_on_an_unfitted_pipeline(unfitted: Path) -> None:

@@ -23,20 +23,18 @@ from churn_model.model.card import SplitInfo, read_card
 from churn_model.model.evaluation import Metrics, classification_metrics
 from churn_model.model.report import render_markdown as render_report
 from churn_model.model.training import split_table, train
-from churn_model.release.gate import (
-    BOUND_FILES,
-    Verdict,
-    check_judgement,
-    check_metrics,
-    check_verdict,
-    gate_rows,
-    render_markdown,
-    render_table,
-    run_gate,
-)
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import render_markdown, render_table
+from churn_model.release.gate_rows import gate_rows, threshold_rows
 from churn_model.release.remeasure import disagreements
 from churn_model.release.serving_check import ServingCheck
 from churn_model.release.tracking import flat_numbers
+from churn_model.release.verdict import (
+    BOUND_FILES,
+    Verdict,
+    require_promotable,
+    require_rows_still_pass,
+)
 
 from model_support import RowSlices, fast_config, lenient_gates, small_candidate
 
@@ -142,7 +140,7 @@ def _gates(minimum: SliceMinimum = MINIMUM) -> GateConfig:
 def test_the_gate_skips_the_floors_of_a_slice_under_the_minimum_and_says_why(
     metrics: Metrics,
 ) -> None:
-    rows = [r for r in check_metrics(metrics, _gates(), None) if r.check == "slice floor"]
+    rows = [r for r in threshold_rows(metrics, _gates(), None) if r.check == "slice floor"]
     assert [row.status for row in rows] == ["skip"] * 4
     assert rows[0].limit == 0.0  # the floor stays on the row: what was not judged, and why
     minimum = f"under the minimum of {MINIMUM.min_rows} rows and {MINIMUM.min_positives} positives"
@@ -153,12 +151,12 @@ def test_the_gate_skips_the_floors_of_a_slice_under_the_minimum_and_says_why(
 def test_over_the_minimum_an_unmeasurable_figure_still_fails(metrics: Metrics) -> None:
     loose = SliceMinimum(min_rows=1, min_positives=1)
     config = _gates(loose).model_copy(update={"slice_floors": {"positives": {"roc_auc": 0.5}}})
-    row = next(r for r in check_metrics(metrics, config, None) if r.check == "slice floor")
+    row = next(r for r in threshold_rows(metrics, config, None) if r.check == "slice floor")
     assert (row.status, row.note) == ("fail", "not measurable on these rows")
 
 
 def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
-    serving = ServingCheck(probe_rows=256, fast_path=True, gap=0.0)
+    serving = ServingCheck(probe_rows=256, gap=0.0)
     rows = gate_rows(metrics, serving, config, None)
     files = dict.fromkeys(BOUND_FILES, "0" * 64)
     return Verdict(
@@ -185,17 +183,17 @@ def test_skipped_slices_are_shown_and_promotion_recomputes_them(metrics: Metrics
     assert row in summary
     assert "Not judged: the floors of empty, negatives" in summary
     assert "Not judged: the floors of empty, negatives" in str(render_table(verdict).caption)
-    check_judgement(verdict, config, None)  # the same rows from the same figures: accepted
+    require_rows_still_pass(verdict, config, None)  # the same rows from the same figures: accepted
     stricter = config.model_copy(update={"slices": SliceMinimum(min_rows=1, min_positives=1)})
     with pytest.raises(UserError, match="the gate config changed since"):
-        check_judgement(verdict, stricter, None)
+        require_rows_still_pass(verdict, stricter, None)
     passed = [
         row.model_copy(update={"status": "pass"}) if row.status == "skip" else row
         for row in verdict.rows
     ]
     edited = verdict.model_copy(update={"rows": passed})
     with pytest.raises(UserError, match="is not what"):
-        check_judgement(edited, config, None)
+        require_rows_still_pass(edited, config, None)
 
 
 def test_a_candidate_with_an_empty_slice_is_written_gated_and_promotable(
@@ -216,4 +214,4 @@ def test_a_candidate_with_an_empty_slice_is_written_gated_and_promotable(
     (row,) = [row for row in verdict.rows if row.check == "slice floor"]
     assert row.status == "skip"
     assert verdict.passed
-    check_verdict(folder, verdict, gates, None)  # what promotion asks
+    require_promotable(folder, verdict, gates, None)  # what promotion asks

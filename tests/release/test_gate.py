@@ -18,17 +18,15 @@ from churn_model.files import sha256_of
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import ClassificationMetrics, Metrics
-from churn_model.release.gate import (
-    SUMMARY_FILE,
-    VERDICT_FILE,
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
+from churn_model.release.gate_rows import (
     Baseline,
     GateRow,
-    Verdict,
-    check_metrics,
     read_baseline,
-    render_markdown,
-    run_gate,
+    threshold_rows,
 )
+from churn_model.release.verdict import VERDICT_FILE, Verdict
 
 from model_support import above, gates_toml, lenient_gates, small_candidate
 
@@ -98,19 +96,19 @@ def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
     )
     assert verdict.rows[-1].check == "serving"
     assert verdict.serving is not None
-    assert verdict.serving.fast_path  # the template's pipeline is served on the fast path
+    assert verdict.serving.gap == 0.0
 
 
 def test_an_absolute_floor_fails(card: ModelCard) -> None:
     floor = above(card.metrics.overall.roc_auc)
     config = lenient().model_copy(update={"floors": {"roc_auc": floor}})
-    assert failed(check_metrics(card.metrics, config, None)) == {("floor", "overall.roc_auc")}
+    assert failed(threshold_rows(card.metrics, config, None)) == {("floor", "overall.roc_auc")}
 
 
 def test_a_slice_floor_fails(card: ModelCard) -> None:
     floor = above(card.metrics.slices[SLICE].recall)
     config = lenient().model_copy(update={"slice_floors": {SLICE: {"recall": floor}}})
-    assert failed(check_metrics(card.metrics, config, None)) == {
+    assert failed(threshold_rows(card.metrics, config, None)) == {
         ("slice floor", f"slices.{SLICE}.recall")
     }
 
@@ -118,9 +116,9 @@ def test_a_slice_floor_fails(card: ModelCard) -> None:
 def test_a_regression_beyond_the_tolerance_fails_and_noise_does_not(card: ModelCard) -> None:
     config = lenient().model_copy(update={"max_drop": {"roc_auc": 0.05, "recall": 0.1, "f1": 0.1}})
     smallest = min(config.max_drop.values())
-    within = check_metrics(card.metrics, config, baseline_of(shifted(card.metrics, smallest / 2)))
+    within = threshold_rows(card.metrics, config, baseline_of(shifted(card.metrics, smallest / 2)))
     assert failed(within) == set()
-    beyond = check_metrics(card.metrics, config, baseline_of(shifted(card.metrics, 0.2)))
+    beyond = threshold_rows(card.metrics, config, baseline_of(shifted(card.metrics, 0.2)))
     assert failed(beyond) == {("regression", f"overall.{name}") for name in config.max_drop}
 
 
@@ -129,7 +127,7 @@ def test_without_a_baseline_regressions_and_latency_are_skipped(card: ModelCard)
     tight = lenient().model_copy(
         update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
     )
-    rows = check_metrics(card.metrics, tight, None)
+    rows = threshold_rows(card.metrics, tight, None)
     relative = [row for row in rows if row.check in {"regression", "latency"}]
     assert {row.check for row in relative} == {"regression", "latency"}
     assert all(row.status == "skip" and row.note == "no baseline" for row in relative)
@@ -144,7 +142,7 @@ def test_latency_over_the_budget_fails(card: ModelCard) -> None:
     config = lenient().model_copy(
         update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
     )
-    rows = check_metrics(card.metrics, config, baseline)
+    rows = threshold_rows(card.metrics, config, baseline)
     assert failed(rows) == {("latency", "latency.batch_1.cpu_p50_ms")}
     latency = next(row for row in rows if row.check == "latency")
     limit = config.latency.factor * fast["batch_1"].cpu_p50_ms
@@ -153,13 +151,13 @@ def test_latency_over_the_budget_fails(card: ModelCard) -> None:
 
 def test_size_over_the_ceiling_or_the_growth_budget_fails(card: ModelCard) -> None:
     tiny = lenient().model_copy(update={"size": SizeBudget(max_loaded_bytes=1_000, max_growth=1.5)})
-    assert failed(check_metrics(card.metrics, tiny, None)) == {("size", "model_loaded_bytes")}
+    assert failed(threshold_rows(card.metrics, tiny, None)) == {("size", "model_loaded_bytes")}
     # A baseline so small that this model is twice the growth allowed, whatever its own size.
     allowed = lenient().size.max_growth
     smaller = card.metrics.model_copy(
         update={"model_loaded_bytes": int(card.metrics.model_loaded_bytes / (2 * allowed))}
     )
-    rows = check_metrics(card.metrics, lenient(), baseline_of(smaller))
+    rows = threshold_rows(card.metrics, lenient(), baseline_of(smaller))
     growth = [row for row in rows if row.check == "size" and row.status == "fail"]
     assert [row.note for row in growth] == [f"{allowed:g} x baseline"]
 
@@ -175,14 +173,14 @@ def test_an_unmeasurable_metric_fails(card: ModelCard) -> None:
             "slices": SliceMinimum(min_rows=1, min_positives=1),  # judged, however few its rows
         }
     )
-    row = next(r for r in check_metrics(metrics, config, None) if r.check == "slice floor")
+    row = next(r for r in threshold_rows(metrics, config, None) if r.check == "slice floor")
     assert (row.status, row.note) == ("fail", "not measurable on these rows")
 
 
 def test_an_unknown_metric_in_the_config_is_a_user_error(card: ModelCard) -> None:
     config = lenient().model_copy(update={"slice_floors": {"vip": {"recall": 0.5}}})
     with pytest.raises(UserError, match=r"'slices\.vip\.recall'"):
-        check_metrics(card.metrics, config, None)
+        threshold_rows(card.metrics, config, None)
 
 
 def test_the_config_is_validated(tmp_path: Path) -> None:

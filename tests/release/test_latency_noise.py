@@ -26,7 +26,7 @@ from churn_model.domain.features import build_pipeline
 from churn_model.model.artifact import save_model
 from churn_model.model.evaluation import Metrics, evaluate
 from churn_model.model.training import TrainedModel, split_table, train
-from churn_model.release.gate import Baseline, GateRow, check_metrics
+from churn_model.release.gate_rows import Baseline, GateRow, threshold_rows
 
 from model_support import ROOT, declared_latency, fast_config, write_sample
 
@@ -85,7 +85,7 @@ def measured(model: BaseEstimator, trained: TrainedModel, tmp: Path) -> Metrics:
 
 def latency_rows(metrics: Metrics, baseline: Metrics) -> list[GateRow]:
     champion = Baseline(model_id="baseline", promoted_at=datetime.now(UTC), metrics=baseline)
-    return [row for row in check_metrics(metrics, GATES, champion) if row.check == "latency"]
+    return [row for row in threshold_rows(metrics, GATES, champion) if row.check == "latency"]
 
 
 def test_an_identical_model_passes_on_a_busy_machine_and_a_3x_slower_one_fails(

@@ -28,14 +28,11 @@ import pytest
 
 from churn_model.model import candidate
 from churn_model.release import registry
-from churn_model.release.gate import (
-    SUMMARY_FILE,
-    read_baseline,
-    read_verdict,
-    render_markdown,
-    run_gate,
-)
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
+from churn_model.release.gate_rows import read_baseline
 from churn_model.release.registry import DOCS_FILES
+from churn_model.release.verdict import read_verdict
 
 from kill_at_write import REPORT
 from model_support import ROOT, fast_latency, lenient_gates, make_project, write_sample
@@ -57,12 +54,13 @@ class Project:
     new: str
 
 
-def _paths(folder: Path) -> dict[str, Path]:
-    return {
-        "registry": folder / registry.REGISTRY_DIR,
-        "baseline_path": folder / "ci/baseline.json",
-        "docs_dir": folder / registry.DOCS_MODEL_DIR,
-    }
+def _registry(folder: Path) -> registry.Registry:
+    """The project's registry in the project ``folder``."""
+    return registry.Registry(
+        folder / registry.REGISTRY_DIR,
+        folder / "ci/baseline.json",
+        folder / registry.DOCS_MODEL_DIR,
+    )
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -89,10 +87,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
             )
             for seed in (21, 22)
         )
-        paths = _paths(folder)
+        scratch = _registry(folder)
         run_gate(old, LENIENT, None)
-        registry.promote(old.name, allow_dirty=True, candidates=root, gate_config=LENIENT, **paths)
-        run_gate(new, LENIENT, read_baseline(paths["baseline_path"]))
+        registry.promote(
+            old.name, registry=scratch, allow_dirty=True, candidates=root, gate_config=LENIENT
+        )
+        run_gate(new, LENIENT, read_baseline(scratch.baseline))
     _git(folder, "init", "-q")
     _git(folder, "add", "-A")
     _git(folder, "commit", "-q", "-m", "champion A, challenger B gated")
@@ -125,17 +125,17 @@ def _writes(folder: Path) -> list[str]:
 
 def _champion_everywhere(folder: Path) -> str:
     """Assert pointer, baseline and docs describe one champion; return its id."""
-    paths = _paths(folder)
-    champion = registry.read_pointer(paths["registry"]).champion
+    scratch = _registry(folder)
+    champion = registry.read_pointer(scratch).champion
     assert champion is not None
-    baseline = read_baseline(paths["baseline_path"])
+    baseline = read_baseline(scratch.baseline)
     assert baseline is not None
     assert baseline.model_id == champion
-    registered = paths["registry"] / "models" / champion
+    registered = scratch.folder / "models" / champion
     verdict = read_verdict(registered)
     assert baseline.metrics == verdict.metrics
     for name in DOCS_FILES:
-        written = (paths["docs_dir"] / name).read_bytes()
+        written = (scratch.docs / name).read_bytes()
         expected = (
             render_markdown(verdict).encode()
             if name == SUMMARY_FILE
@@ -145,16 +145,16 @@ def _champion_everywhere(folder: Path) -> str:
     leftovers = [
         p
         for place in (
-            paths["registry"],
-            paths["registry"] / "models",
+            scratch.folder,
+            scratch.folder / "models",
             folder / "ci",
-            paths["docs_dir"],
+            scratch.docs,
         )
         for p in place.iterdir()
         if p.name.endswith(".tmp") or p.name.startswith(".staging-")
     ]
     assert leftovers == []
-    assert not (paths["registry"] / registry.JOURNAL_FILE).exists()
+    assert not (scratch.folder / registry.JOURNAL_FILE).exists()
     return champion
 
 
@@ -186,7 +186,7 @@ def _kill_everywhere(
         changed, untracked = _changed(folder)
         assert untracked == [], (point, untracked)
         assert changed <= set(VIEWS), (point, changed)
-        registry.settle(**_paths(folder))
+        registry.settle(_registry(folder))
         champion = _champion_everywhere(folder)
         assert champion in {before, after}, point
         changed, untracked = _changed(folder)
@@ -217,7 +217,7 @@ def test_a_kill_at_any_write_of_promote_leaves_one_champion(
             allow_dirty=True,
             candidates=folder / candidate.CANDIDATES_DIR,
             gate_config=LENIENT,
-            **_paths(folder),
+            registry=_registry(folder),
         )
     assert pointer.champion == project.new == _champion_everywhere(folder)
 

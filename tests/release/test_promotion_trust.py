@@ -18,8 +18,10 @@ from churn_model.model.artifact import CARD_FILE, METRICS_FILE
 from churn_model.model.card import read_card
 from churn_model.model.report import REPORT_FILE
 from churn_model.release import gate, registry
-from churn_model.release.gate import VERDICT_FILE, read_baseline, run_gate
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_rows import read_baseline
 from churn_model.release.remeasure import Remeasured, remeasure
+from churn_model.release.verdict import VERDICT_FILE
 
 from model_support import above, fast_latency, lenient_gates, small_candidate
 
@@ -44,12 +46,9 @@ def folder(tmp_path: Path, built: Path) -> Path:
     return Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
 
 
-def paths(tmp: Path) -> dict[str, Path]:
-    return {
-        "registry": tmp / "registry",
-        "baseline_path": tmp / "ci" / "baseline.json",
-        "docs_dir": tmp / "docs" / "model",
-    }
+def scratch(tmp: Path) -> registry.Registry:
+    """A registry of the test's own, under ``tmp``."""
+    return registry.Registry(tmp / "registry", tmp / "ci" / "baseline.json", tmp / "docs" / "model")
 
 
 def edit_json(path: Path, edit: dict[str, object]) -> None:
@@ -82,10 +81,10 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
             allow_dirty=True,
             candidates=folder.parent,
             gate_config=LENIENT,
-            **paths(tmp_path),
+            registry=scratch(tmp_path),
         )
-    assert registry.read_pointer(tmp_path / "registry").champion is None
-    assert read_baseline(paths(tmp_path)["baseline_path"]) is None
+    assert registry.read_pointer(scratch(tmp_path)).champion is None
+    assert read_baseline(scratch(tmp_path).baseline) is None
 
 
 def test_metrics_edited_before_the_gate_do_not_pass_a_failing_model(
@@ -111,10 +110,10 @@ def test_a_flipped_verdict_is_not_promoted(
             allow_dirty=True,
             candidates=folder.parent,
             gate_config=failing,
-            **paths(tmp_path),
+            registry=scratch(tmp_path),
         )
-    assert registry.read_pointer(tmp_path / "registry").champion is None
-    assert read_baseline(paths(tmp_path)["baseline_path"]) is None
+    assert registry.read_pointer(scratch(tmp_path)).champion is None
+    assert read_baseline(scratch(tmp_path).baseline) is None
 
 
 @pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, -0.2])
@@ -158,7 +157,7 @@ def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> regi
         allow_dirty=True,
         candidates=folder.parent,
         gate_config=config,
-        **paths(tmp_path),
+        registry=scratch(tmp_path),
     )
 
 
@@ -179,7 +178,7 @@ def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
     edit_json(folder / VERDICT_FILE, {"passed": False})
     with pytest.raises(UserError, match="says it failed, but its rows pass"):
         _promote(tmp_path, folder)
-    assert registry.read_pointer(tmp_path / "registry").champion is None
+    assert registry.read_pointer(scratch(tmp_path)).champion is None
 
 
 def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
@@ -226,7 +225,7 @@ def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path)
     registered = tmp_path / "registry" / "models" / folder.name
     edit_json(registered / CARD_FILE, {"threshold": 0.99, "metrics.threshold": 0.99})
     with pytest.raises(UserError, match=r"card\.json differs from what the gate passed"):
-        registry.export(tmp_path / "image", **paths(tmp_path))
+        registry.export(tmp_path / "image", scratch(tmp_path))
     assert not (tmp_path / "image").exists()
 
 

@@ -15,15 +15,10 @@ from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import read_card
 from churn_model.model.report import REPORT_FILE, ROC_FILE
 from churn_model.release import registry
-from churn_model.release.gate import (
-    SUMMARY_FILE,
-    VERDICT_FILE,
-    hash_files,
-    read_baseline,
-    read_verdict,
-    render_markdown,
-    run_gate,
-)
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
+from churn_model.release.gate_rows import read_baseline
+from churn_model.release.verdict import VERDICT_FILE, hash_files, read_verdict
 
 from model_support import above, lenient_gates, small_candidate
 
@@ -51,11 +46,11 @@ class Env:
             shutil.copytree(folder, self.candidates / folder.name)
         self.ids = [folder.name for folder in built]
         self.configs: dict[str, GateConfig] = {}
-        self.paths = {
-            "registry": tmp / "registry",
-            "baseline_path": tmp / "ci" / "baseline.json",
-            "docs_dir": tmp / "docs" / "model",
-        }
+        self.registry = registry.Registry(
+            folder=tmp / "registry",
+            baseline=tmp / "ci" / "baseline.json",
+            docs=tmp / "docs" / "model",
+        )
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
         """Gate candidate ``index`` against the scratch baseline.
@@ -66,7 +61,7 @@ class Env:
         """
         folder = self.candidates / self.ids[index]
         self.configs[folder.name] = config
-        baseline = read_baseline(self.paths["baseline_path"])
+        baseline = read_baseline(self.registry.baseline)
         judged = baseline.model_dump_json(exclude={"promoted_at"}) if baseline else ""
         key = (str(hash_files(folder)), config.model_dump_json(), judged)
         if key not in _JUDGED:
@@ -80,16 +75,20 @@ class Env:
         chosen = None if index is None else self.ids[index]
         config = self.configs.get(chosen or self.ids[-1], LENIENT)
         return registry.promote(
-            chosen, allow_dirty=True, candidates=self.candidates, gate_config=config, **self.paths
+            chosen,
+            allow_dirty=True,
+            candidates=self.candidates,
+            gate_config=config,
+            registry=self.registry,
         )
 
     def rollback(self) -> registry.Pointer:
         """Roll the scratch registry back."""
-        return registry.rollback(**self.paths)
+        return registry.rollback(self.registry)
 
     def pointer(self) -> registry.Pointer:
         """Return the scratch registry's pointer."""
-        return registry.read_pointer(self.paths["registry"])
+        return registry.read_pointer(self.registry)
 
     def failing(self, index: int) -> GateConfig:
         """A gate candidate ``index`` fails: a floor above the ROC AUC it measured."""
@@ -100,7 +99,7 @@ class Env:
 
     def baseline_id(self) -> str | None:
         """Return the model id the scratch baseline belongs to."""
-        baseline = read_baseline(self.paths["baseline_path"])
+        baseline = read_baseline(self.registry.baseline)
         return None if baseline is None else baseline.model_id
 
 
@@ -114,7 +113,7 @@ def test_promote_then_promote_then_rollback(env: Env) -> None:
     first = env.promote(0)
     assert (first.champion, first.history) == (env.ids[0], [env.ids[0]])
     assert env.baseline_id() == env.ids[0]
-    docs = env.paths["docs_dir"]
+    docs = env.registry.docs
     assert (docs / ROC_FILE).read_bytes() == (env.candidates / env.ids[0] / ROC_FILE).read_bytes()
     env.gate(2)
     second = env.promote(None)  # the newest candidate
@@ -127,7 +126,7 @@ def test_promote_then_promote_then_rollback(env: Env) -> None:
     assert env.baseline_id() == env.ids[0]
     assert env.ids[0] in (docs / REPORT_FILE).read_text()
     assert env.ids[0] in (docs / SUMMARY_FILE).read_text()
-    assert (env.paths["registry"] / "models" / env.ids[2] / MODEL_FILE).is_file()
+    assert (env.registry.folder / "models" / env.ids[2] / MODEL_FILE).is_file()
     with pytest.raises(UserError, match="no previous champion"):
         env.rollback()
 
@@ -156,17 +155,25 @@ def test_a_candidate_trained_from_uncommitted_changes_is_promoted_only_when_allo
             allow_dirty=False,
             candidates=env.candidates,
             gate_config=LENIENT,
-            **env.paths,
+            registry=env.registry,
         )
     assert env.pointer().champion is None
-    assert not env.paths["baseline_path"].exists()
+    assert not env.registry.baseline.exists()
     allowed = registry.promote(
-        env.ids[0], allow_dirty=True, candidates=env.candidates, gate_config=LENIENT, **env.paths
+        env.ids[0],
+        allow_dirty=True,
+        candidates=env.candidates,
+        gate_config=LENIENT,
+        registry=env.registry,
     )
     assert allowed.champion == env.ids[0]
     env.gate(1)
     clean = registry.promote(
-        env.ids[1], allow_dirty=False, candidates=env.candidates, gate_config=LENIENT, **env.paths
+        env.ids[1],
+        allow_dirty=False,
+        candidates=env.candidates,
+        gate_config=LENIENT,
+        registry=env.registry,
     )
     assert clean.champion == env.ids[1]
 
@@ -178,7 +185,7 @@ def test_a_failing_or_missing_verdict_is_refused(env: Env) -> None:
     with pytest.raises(UserError, match="the gate failed this candidate"):
         env.promote(0)
     assert env.pointer().champion is None
-    assert not env.paths["baseline_path"].exists()
+    assert not env.registry.baseline.exists()
 
 
 def test_a_model_changed_after_gating_is_refused(env: Env) -> None:
@@ -211,7 +218,7 @@ def test_a_fresh_clone_promotes_against_the_committed_baseline(env: Env) -> None
     # A CI runner has the committed ci/baseline.json but an empty local registry.
     env.gate(0)
     env.promote(0)
-    shutil.rmtree(env.paths["registry"])
+    shutil.rmtree(env.registry.folder)
     env.gate(2)
     assert env.promote(2).history == [env.ids[2]]
     assert env.baseline_id() == env.ids[2]
@@ -220,7 +227,7 @@ def test_a_fresh_clone_promotes_against_the_committed_baseline(env: Env) -> None
 def test_repromoting_the_champion_repairs_its_views(env: Env) -> None:
     env.gate(0)
     env.promote(0)
-    env.paths["baseline_path"].unlink()
+    env.registry.baseline.unlink()
     assert env.promote(0).history == [env.ids[0]]
     assert env.baseline_id() == env.ids[0]
 
@@ -231,8 +238,8 @@ def test_a_crash_while_switching_keeps_the_old_champion(
     env.gate(0)
     env.promote(0)
     env.gate(1)
-    before = {p: p.read_bytes() for p in env.paths["docs_dir"].iterdir()}
-    pointer_file = env.paths["registry"] / registry.POINTER_FILE
+    before = {p: p.read_bytes() for p in env.registry.docs.iterdir()}
+    pointer_file = env.registry.folder / registry.POINTER_FILE
     real_replace = os.replace
 
     def crash_on_pointer(src: str, dst: str | Path) -> None:
@@ -245,7 +252,7 @@ def test_a_crash_while_switching_keeps_the_old_champion(
         env.promote(1)
     assert env.pointer().champion == env.ids[0]
     assert env.baseline_id() == env.ids[0]
-    assert {p: p.read_bytes() for p in env.paths["docs_dir"].iterdir()} == before
+    assert {p: p.read_bytes() for p in env.registry.docs.iterdir()} == before
     assert [p.name for p in pointer_file.parent.iterdir() if p.name.startswith(".champ")] == []
     monkeypatch.setattr(os, "replace", real_replace)
     assert env.promote(1).champion == env.ids[1]
@@ -275,14 +282,14 @@ def test_concurrent_promotions_do_not_corrupt_the_registry(env: Env) -> None:
     assert outcomes.count(pointer.champion or "") == 2  # the winner, and its no-op repeat
     assert sum(outcome.startswith("refused") for outcome in outcomes) == 2
     assert env.baseline_id() == pointer.champion
-    json.loads((env.paths["registry"] / registry.POINTER_FILE).read_text())
+    json.loads((env.registry.folder / registry.POINTER_FILE).read_text())
 
 
 def test_a_locked_registry_is_reported(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     env.gate(0)
     monkeypatch.setattr(registry, "LOCK_TIMEOUT_S", 0.05)
-    env.paths["registry"].mkdir(parents=True)
-    with FileLock(env.paths["registry"] / registry.LOCK_FILE):
+    env.registry.folder.mkdir(parents=True)
+    with FileLock(env.registry.folder / registry.LOCK_FILE):
         with pytest.raises(UserError, match="locked by another run"):
             env.promote(0)
         with pytest.raises(UserError, match="locked by another run"):
@@ -292,25 +299,25 @@ def test_a_locked_registry_is_reported(env: Env, monkeypatch: pytest.MonkeyPatch
 def test_export_copies_the_champion_and_refuses_otherwise(env: Env, tmp_path: Path) -> None:
     dest = tmp_path / "image"
     with pytest.raises(UserError, match="no champion yet"):
-        registry.export(dest, **env.paths)
+        registry.export(dest, env.registry)
     env.gate(0)
     env.promote(0)
-    registry.export(dest, **env.paths)
-    champion = env.paths["registry"] / "models" / env.ids[0]
+    registry.export(dest, env.registry)
+    champion = env.registry.folder / "models" / env.ids[0]
     for name in (MODEL_FILE, CARD_FILE):
         assert (dest / name).read_bytes() == (champion / name).read_bytes()
     (champion / MODEL_FILE).write_bytes(b"tampered")
     with pytest.raises(UserError, match=r"model\.skops differs from what the gate passed"):
-        registry.export(tmp_path / "again", **env.paths)
+        registry.export(tmp_path / "again", env.registry)
 
 
 def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
-    env.paths["registry"].mkdir(parents=True)
-    (env.paths["registry"] / registry.POINTER_FILE).write_text("{not json")
+    env.registry.folder.mkdir(parents=True)
+    (env.registry.folder / registry.POINTER_FILE).write_text("{not json")
     with pytest.raises(UserError, match="invalid registry pointer"):
         env.pointer()
     (env.candidates / env.ids[0] / VERDICT_FILE).write_text("[]")
-    (env.paths["registry"] / registry.POINTER_FILE).unlink()
+    (env.registry.folder / registry.POINTER_FILE).unlink()
     with pytest.raises(UserError, match="invalid verdict"):
         env.promote(0)
 
@@ -324,7 +331,7 @@ def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(env: En
     env.gate(2)  # judged again, against champion 0
     assert env.promote(2).champion == env.ids[2]
     gated = env.candidates / env.ids[2] / VERDICT_FILE
-    registered = env.paths["registry"] / "models" / env.ids[2] / VERDICT_FILE
+    registered = env.registry.folder / "models" / env.ids[2] / VERDICT_FILE
     assert registered.read_bytes() == gated.read_bytes()
     verdict = read_verdict(registered.parent)
-    assert (env.paths["docs_dir"] / SUMMARY_FILE).read_text() == render_markdown(verdict)
+    assert (env.registry.docs / SUMMARY_FILE).read_text() == render_markdown(verdict)

@@ -22,7 +22,8 @@ from churn_model.files import sha256_of
 from churn_model.model import candidate
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import read_card
-from churn_model.release.gate import Baseline, run_gate
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_rows import Baseline
 from churn_model.release.tracking import (
     CHAMPION_ALIAS,
     URI_ENV,

@@ -10,7 +10,7 @@ from pathlib import Path
 from churn_model.config import load_gate_config
 from churn_model.domain.schema import SCHEMA
 from churn_model.release.calibration import gated_names
-from churn_model.release.gate import read_baseline
+from churn_model.release.gate_rows import read_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -43,15 +43,14 @@ from churn_model.model.artifact import CARD_FILE
 from churn_model.model.candidate import create_candidate
 from churn_model.model.card import read_card
 from churn_model.release import calibration, registry
-from churn_model.release.gate import read_baseline, render_markdown, run_gate
+from churn_model.release.gate import run_gate
+from churn_model.release.gate_report import render_markdown
+from churn_model.release.gate_rows import read_baseline
 from churn_model.serving import answer_names
 from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
 from churn_model.serving.batch_scoring import predict_file
-from churn_model.serving.served_model import (
-    ServedModel,
-    load_served_model,
-    score_frame,
-)
+from churn_model.serving.compiled_model import CompiledModel, load_compiled_model
+from churn_model.serving.served_model import score_frame
 from churn_model.serving.smoke import render as render_smoke
 from churn_model.serving.smoke import run_smoke
 from churn_model.table import Schema
@@ -179,7 +178,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _serving(served: ServedModel) -> Iterator[str]:
+def _serving(served: CompiledModel) -> Iterator[str]:
     """``serve``'s app over ``served`` under uvicorn on a free loopback port; yield its URL."""
     app = create_app(MODEL_DIR, model=served)
     listener = socket.socket()
@@ -312,7 +311,7 @@ def _scored_everywhere(stage: Stages, seed: int) -> bool:
         to_score = validate(read_table(scoring), str(scoring), require_label=False)
         records = _records(to_score)
     with stage("load"):
-        served = load_served_model(MODEL_DIR)
+        served = load_compiled_model(MODEL_DIR)
         expected = score_frame(served, to_score)[0]
     with stage("serve"), _serving(served) as url:
         single, batch = _served_answers(url, records)

@@ -6,5 +6,5 @@ problem at once (``id_ledger`` finds repeated ids across the chunks of a read); 
 materialises the DVC-pinned data, verifies it and refreshes the pin; ``synthetic`` draws rows of
 any schema; ``infer_schema`` drafts a ``schema.py`` from an extract.
 
-May import: errors, files, table, domain, config
+May import: errors, files, records, table, domain, config
 """

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from churn_model.data.tables import read_whole, write_csv
 from churn_model.domain import example
 from churn_model.errors import UserError
 from churn_model.files import sha256_of
+from churn_model.records import Record
 
 DATA_DIR = Path("data")
 DATA_FILE = example.DATA_FILE
@@ -33,10 +33,8 @@ DATA_FILE = example.DATA_FILE
 DVC_FILE = Path("data.dvc")
 
 
-class DataInfo(BaseModel):
+class DataInfo(Record):
     """The data a model was trained and evaluated on: its version, where it was read, its rows."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str
     source: str

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.errors import UserError
+from churn_model.errors import UserError, first_line
 from churn_model.files import atomic_path
 from churn_model.table import Schema
 
@@ -255,8 +255,7 @@ def _csv_error(path: Path, error: Exception) -> UserError:
     """The one sentence for a file pandas cannot parse as CSV."""
     if isinstance(error, UnicodeDecodeError):
         return UserError(f"{path}: not a UTF-8 text file, so not a readable CSV file.")
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return UserError(f"{path}: not a readable CSV file ({reason}).")
+    return UserError(f"{path}: not a readable CSV file ({first_line(error)}).")
 
 
 _CSV_ERRORS = (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError)
@@ -325,8 +324,7 @@ def _parquet_file(path: Path, schema: Schema) -> "pq.ParquetFile":
 
 
 def _parquet_error(path: Path, error: Exception) -> UserError:
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return UserError(f"{path}: not a readable Parquet file ({reason}).")
+    return UserError(f"{path}: not a readable Parquet file ({first_line(error)}).")
 
 
 # Columns pandas cannot rebuild from the file's pandas metadata (nested structs or lists, a type

@@ -6,5 +6,5 @@ turns records into model inputs (the scikit-learn ``Pipeline`` and its hyper-par
 offline. Everything outside this package is machinery: it reads what it needs from here and never
 names the example's columns. See ``docs/adapting.md``.
 
-May import: errors, table
+May import: errors, records, table
 """

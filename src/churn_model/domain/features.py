@@ -7,7 +7,7 @@ indicators, encoding, the estimator), so the exact object that was evaluated is 
 serves: training and serving cannot skew.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from churn_model.domain.schema import SCHEMA
+from churn_model.records import Record
 
 NUMERIC = [c.name for c in SCHEMA.features if c.kind in {"int", "float"}]
 BOOLEAN = [c.name for c in SCHEMA.features if c.kind == "bool"]
@@ -22,14 +23,12 @@ CATEGORICAL = [c.name for c in SCHEMA.features if c.kind == "category" and not c
 ORDERED = [c.name for c in SCHEMA.features if c.kind == "category" and c.ordered]
 
 
-class ModelParams(BaseModel):
+class ModelParams(Record):
     """Hyper-parameters of the estimator, the ``[model]`` table of ``configs/model.toml``.
 
     Declared here, beside the estimator they configure: another estimator brings its own. Values
     are checked when the file is loaded (an unknown key or an out-of-range value is an error).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     learning_rate: float = Field(gt=0.0, le=1.0)
     max_iter: int = Field(ge=1, le=10_000)

@@ -5,5 +5,5 @@ per slice, latency, size); ``artifact`` saves and loads a model file within boun
 what a model is and what produced it; ``report`` writes the Markdown report and its plots;
 ``candidate`` assembles all of it into ``artifacts/candidates/<id>/``, atomically.
 
-May import: errors, files, table, domain, config, data
+May import: errors, files, records, table, domain, config, data
 """

@@ -10,27 +10,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from churn_model.config import Threshold
 from churn_model.data.pinning import DataInfo
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model.evaluation import Metrics
+from churn_model.records import Record, read_record
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GitInfo(_Record):
+class GitInfo(Record):
     """The code that trained the model."""
 
     commit: str
     dirty: bool
 
 
-class SplitInfo(_Record):
+class SplitInfo(Record):
     """How rows were split between training and evaluation."""
 
     policy: str
@@ -40,7 +35,7 @@ class SplitInfo(_Record):
     test_rows: int
 
 
-class FeatureSpec(_Record):
+class FeatureSpec(Record):
     """One input column, as the schema declares it.
 
     ``ordered`` defaults to false, so a card written before the schema could declare ordered
@@ -63,7 +58,7 @@ def feature_specs() -> list[FeatureSpec]:
     return [FeatureSpec.model_validate(asdict(column)) for column in SCHEMA.features]
 
 
-class ModelCard(_Record):
+class ModelCard(Record):
     """Everything recorded about one trained model.
 
     ``params`` are the estimator's hyper-parameters as configured; ``seed`` seeded the estimator
@@ -91,16 +86,6 @@ def write_card(card: ModelCard, path: Path) -> None:
     path.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
-def problems(error: ValidationError, limit: int = 3) -> str:
-    """Name the first ``limit`` fields a record failed on, and why, in one line."""
-    found = [
-        f"{'.'.join(str(part) for part in problem['loc']) or '(top level)'}: {problem['msg']}"
-        for problem in error.errors()
-    ]
-    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
-    return "; ".join(found[:limit]) + more
-
-
 def read_card(path: Path) -> ModelCard:
     """Read and validate a card written by :func:`write_card`.
 
@@ -108,8 +93,6 @@ def read_card(path: Path) -> ModelCard:
     here, so a card with a threshold outside (0, 1) is refused wherever it is read.
     """
     try:
-        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+        return read_record(path, ModelCard, "model card")
     except FileNotFoundError:
         raise UserError(f"{path}: model card not found") from None
-    except ValidationError as error:
-        raise UserError(f"{path}: invalid model card ({problems(error)})") from None

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 from sklearn import config_context
 from sklearn.metrics import (
     accuracy_score,
@@ -35,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from churn_model.config import Threshold
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import model_loaded_bytes
+from churn_model.records import Record
 
 LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
     "batch_1": (1, 40, 5),
@@ -46,11 +46,7 @@ WARMUP_CALLS = 3
 """Untimed calls before each latency run (first calls pay for lazy initialisation)."""
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ClassificationMetrics(_Record):
+class ClassificationMetrics(Record):
     """Quality of the hard labels (at the decision threshold) and of the scores, on some rows.
 
     A figure the rows cannot measure is ``None``, never a made-up 0: every one on no rows; recall
@@ -68,7 +64,7 @@ class ClassificationMetrics(_Record):
     roc_auc: float | None
 
 
-class LatencyStats(_Record):
+class LatencyStats(Record):
     """Time of one ``predict_proba`` call, in milliseconds, in the least disturbed round.
 
     ``cpu_*`` is the calling thread's CPU time (the gate compares ``cpu_p50_ms``: the neighbours
@@ -87,7 +83,7 @@ class LatencyStats(_Record):
     wall_p99_ms: float
 
 
-class Metrics(_Record):
+class Metrics(Record):
     """Everything measured about a candidate: written to ``metrics.json`` and the model card."""
 
     threshold: Threshold

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
 from churn_model.config import (
@@ -38,6 +37,7 @@ from churn_model.config import (
 from churn_model.model.artifact import MODEL_FILE, save_model
 from churn_model.model.evaluation import evaluate, flatten
 from churn_model.model.training import train
+from churn_model.records import Record
 
 QUALITY = ("roc_auc", "recall", "f1", "precision", "accuracy")
 """The quality metrics reported overall and per slice."""
@@ -88,10 +88,8 @@ LATENCY_FACTOR = 2.5
 busy or slower machine, a model doing three times the work 3.2x and more (see ``ci/gates.toml``)."""
 
 
-class Spread(BaseModel):
+class Spread(Record):
     """One metric's distribution over the calibration seeds, with the gate's limits on it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str
     runs: int
@@ -316,10 +314,8 @@ def lenient(spread: Spread, *, floor: float | None = None, drop: float | None = 
     return None
 
 
-class Draft(BaseModel):
+class Draft(Record):
     """The thresholds :data:`RULE` gives a calibration, and what it left out or warns about."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     floors: dict[str, float]
     slice_floors: dict[str, dict[str, float]]

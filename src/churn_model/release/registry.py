@@ -19,30 +19,29 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field
 
 from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, write_atomic
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.candidate import CANDIDATES_DIR, find_candidate
-from churn_model.model.card import problems, read_card
+from churn_model.model.card import read_card
 from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
-from churn_model.release.gate import (
-    BASELINE_FILE,
-    SUMMARY_FILE,
+from churn_model.records import Record, read_record, write_record
+from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
+from churn_model.release.gate_rows import BASELINE_FILE, Baseline, read_baseline
+from churn_model.release.verdict import (
     VERDICT_FILE,
-    Baseline,
     Verdict,
     changed_files,
-    check_verdict,
-    read_baseline,
     read_verdict,
-    render_markdown,
+    require_promotable,
 )
 
 REGISTRY_DIR = Path("artifacts/registry")
@@ -55,50 +54,68 @@ DOCS_FILES = (REPORT_FILE, ROC_FILE, CONFUSION_FILE, SUMMARY_FILE)
 """What ``docs/model/`` holds: the champion's report and plots, and the gate table it passed."""
 
 
-class Pointer(BaseModel):
+@dataclass(frozen=True)
+class Registry:
+    """Where the registry keeps its models and pointer, and the views a change of champion writes.
+
+    ``folder`` holds the registered models, the pointer, the journal and the lock; ``baseline``
+    is the file the gate compares against; ``docs`` the folder the champion's report is published
+    in. The defaults are the project's; a test gives its own.
+    """
+
+    folder: Path = REGISTRY_DIR
+    baseline: Path = BASELINE_FILE
+    docs: Path = DOCS_MODEL_DIR
+
+    @property
+    def models(self) -> Path:
+        """The folder of every registered model, one folder each, named by its id."""
+        return self.folder / "models"
+
+
+PROJECT_REGISTRY = Registry()
+"""The project's registry, under the working folder: what the command line uses."""
+
+
+class Pointer(Record):
     """The registry's state: the champion and every promotion still in effect, oldest first."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     champion: str | None = None
-    history: list[str] = []
+    history: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None
 
 
-class Pending(BaseModel):
+class Pending(Record):
     """A change of champion under way (the journal): the pointer and baseline it leads to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pointer: Pointer
     baseline: Baseline
 
 
-def read_pointer(registry: Path = REGISTRY_DIR) -> Pointer:
+def read_pointer(registry: Registry = PROJECT_REGISTRY) -> Pointer:
     """Return the registry's pointer (an empty one before the first promotion)."""
-    path = registry / POINTER_FILE
     try:
-        return Pointer.model_validate_json(path.read_bytes())
+        return read_record(registry.folder / POINTER_FILE, Pointer, "registry pointer")
     except FileNotFoundError:
         return Pointer()
-    except ValidationError as error:
-        raise UserError(f"{path}: invalid registry pointer ({problems(error)})") from None
 
 
 @contextmanager
-def _locked(registry: Path) -> Iterator[None]:
+def _locked(registry: Registry) -> Iterator[None]:
     """Hold the registry's lock for the block; another run holding it too long is a UserError.
 
     A lock file that cannot be opened is one too: filelock refuses to follow a symbolic link there
     (another file would be truncated and locked in its place).
     """
-    registry.mkdir(parents=True, exist_ok=True)
-    path = registry / LOCK_FILE
+    registry.folder.mkdir(parents=True, exist_ok=True)
+    path = registry.folder / LOCK_FILE
     lock = FileLock(path, timeout=LOCK_TIMEOUT_S)
     try:
         lock.acquire()
     except Timeout:
-        raise UserError(f"{registry}: registry is locked by another run; try again") from None
+        raise UserError(
+            f"{registry.folder}: registry is locked by another run; try again"
+        ) from None
     except OSError as error:
         if error.errno == errno.ELOOP or path.is_symlink():
             raise UserError(
@@ -114,25 +131,24 @@ def _locked(registry: Path) -> Iterator[None]:
         lock.release()
 
 
-def _strays(registry: Path, baseline_path: Path, docs_dir: Path) -> list[Path]:
+def _strays(registry: Registry) -> list[Path]:
     """The leftovers of a crash: temporary files beside the files a change writes, staging folders.
 
     Only the names :func:`churn_model.files.atomic_path` and
     :func:`_copy_into_registry` give the files this module writes are matched, so nobody else's
     temporary file is touched.
     """
-    beside = [(registry, POINTER_FILE), (registry, JOURNAL_FILE), (baseline_path.parent, None)]
-    beside += [(docs_dir, name) for name in DOCS_FILES]
+    beside = [registry.folder / POINTER_FILE, registry.folder / JOURNAL_FILE, registry.baseline]
+    beside += [registry.docs / name for name in DOCS_FILES]
     found: list[Path] = []
-    for folder, name in beside:
-        pattern = f".{name or baseline_path.name}.*.tmp"
-        found += folder.glob(pattern) if folder.is_dir() else []
-    models = registry / "models"
+    for path in beside:
+        found += path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else []
+    models = registry.models
     found += models.glob(".staging-*") if models.is_dir() else []
     return sorted(found)
 
 
-def _check_registered(folder: Path) -> Verdict:
+def _registered_verdict(folder: Path) -> Verdict:
     """Return the verdict of a model in the registry, refusing it if a file it binds changed."""
     verdict = read_verdict(folder)
     changed = changed_files(folder, verdict)
@@ -144,7 +160,7 @@ def _check_registered(folder: Path) -> Verdict:
     return verdict
 
 
-def _apply(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+def _apply(pending: Pending, registry: Registry) -> None:
     """Write every file of the change ``pending`` describes, then remove its journal.
 
     Idempotent: it is also how a change interrupted by a crash is finished. The docs come from
@@ -153,61 +169,53 @@ def _apply(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path
     """
     champion = pending.pointer.champion
     if champion is None:  # never journalled: a change always names a champion
-        raise UserError(f"{registry / JOURNAL_FILE}: names no champion")
-    folder = registry / "models" / champion
-    verdict = _check_registered(folder)
-    write_atomic(registry / POINTER_FILE, pending.pointer.model_dump_json(indent=2).encode())
-    write_atomic(baseline_path, (pending.baseline.model_dump_json(indent=2) + "\n").encode())
+        raise UserError(f"{registry.folder / JOURNAL_FILE}: names no champion")
+    folder = registry.models / champion
+    verdict = _registered_verdict(folder)
+    write_record(registry.folder / POINTER_FILE, pending.pointer)
+    write_record(registry.baseline, pending.baseline)
     for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
-        write_atomic(docs_dir / name, (folder / name).read_bytes())
-    write_atomic(docs_dir / SUMMARY_FILE, render_markdown(verdict).encode())
-    (registry / JOURNAL_FILE).unlink(missing_ok=True)
+        write_atomic(registry.docs / name, (folder / name).read_bytes())
+    write_atomic(registry.docs / SUMMARY_FILE, render_markdown(verdict).encode())
+    (registry.folder / JOURNAL_FILE).unlink(missing_ok=True)
 
 
-def _change(pending: Pending, registry: Path, baseline_path: Path, docs_dir: Path) -> None:
+def _change(pending: Pending, registry: Registry) -> None:
     """Journal the change ``pending`` (the commit point), then make it."""
-    write_atomic(registry / JOURNAL_FILE, pending.model_dump_json(indent=2).encode())
-    _apply(pending, registry, baseline_path, docs_dir)
+    write_record(registry.folder / JOURNAL_FILE, pending)
+    _apply(pending, registry)
 
 
-def _recover(registry: Path, baseline_path: Path, docs_dir: Path) -> bool:
+def _recover(registry: Registry) -> bool:
     """Finish a change a crash interrupted and remove its leftovers (the lock held).
 
     Returns:
         Whether there was anything to repair.
     """
-    strays = _strays(registry, baseline_path, docs_dir)
+    strays = _strays(registry)
     for stray in strays:
         if stray.is_dir():
             shutil.rmtree(stray, ignore_errors=True)
         else:
             stray.unlink(missing_ok=True)
-    journal = registry / JOURNAL_FILE
     try:
-        pending = Pending.model_validate_json(journal.read_bytes())
+        pending = read_record(registry.folder / JOURNAL_FILE, Pending, "journal")
     except FileNotFoundError:
         return bool(strays)
-    except ValidationError as error:
-        raise UserError(f"{journal}: invalid journal ({problems(error)})") from None
-    _apply(pending, registry, baseline_path, docs_dir)
+    _apply(pending, registry)
     return True
 
 
-def settle(
-    *,
-    registry: Path = REGISTRY_DIR,
-    baseline_path: Path = BASELINE_FILE,
-    docs_dir: Path = DOCS_MODEL_DIR,
-) -> bool:
+def settle(registry: Registry = PROJECT_REGISTRY) -> bool:
     """Finish a promotion or rollback a crash interrupted, before anyone reads what it writes.
 
     Cheap when there is nothing to do (no lock is taken): the gate calls it before reading
     ``ci/baseline.json``. Returns whether anything was repaired.
     """
-    if not (registry / JOURNAL_FILE).is_file() and not _strays(registry, baseline_path, docs_dir):
+    if not (registry.folder / JOURNAL_FILE).is_file() and not _strays(registry):
         return False
     with _locked(registry):
-        return _recover(registry, baseline_path, docs_dir)
+        return _recover(registry)
 
 
 def _copy_into_registry(folder: Path, models: Path) -> Path:
@@ -259,41 +267,41 @@ def _refuse_dirty(folder: Path) -> None:
 def promote(
     candidate_id: str | None = None,
     *,
+    registry: Registry = PROJECT_REGISTRY,
     allow_dirty: bool = False,
     candidates: Path = CANDIDATES_DIR,
-    registry: Path = REGISTRY_DIR,
-    baseline_path: Path = BASELINE_FILE,
-    docs_dir: Path = DOCS_MODEL_DIR,
     gate_config: GateConfig | None = None,
     gate_config_path: Path = DEFAULT_GATE_CONFIG,
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    The candidate is checked as :func:`churn_model.release.gate.check_verdict` says:
-    every file its verdict binds unchanged, and the verdict's rows recomputed from its figures under
-    the gate config (``gate_config``, by default read from ``gate_config_path``) and the current
-    baseline, all passing. A ``passed`` flag is not trusted. A candidate whose card says the work
-    tree was dirty when it was trained is refused unless ``allow_dirty`` (a decision the caller
-    states). Promoting the current champion again only rewrites the baseline and the docs (a
-    repair).
+    The candidate is checked as :func:`churn_model.release.verdict.require_promotable`
+    says: every file its verdict binds unchanged, and the verdict's rows recomputed from its
+    figures under the gate config (``gate_config``, by default read from ``gate_config_path``)
+    and the current baseline, all passing. A ``passed`` flag is not trusted. A candidate whose
+    card says the work tree was dirty when it was trained is refused unless ``allow_dirty`` (a
+    decision the caller states). Promoting the current champion again only rewrites the baseline
+    and the docs (a repair).
 
     Returns:
         The registry pointer after the promotion.
     """
     folder = find_candidate(candidate_id, candidates)
     with _locked(registry):
-        _recover(registry, baseline_path, docs_dir)
+        _recover(registry)
         pointer = read_pointer(registry)
         if pointer.champion == folder.name:
-            baseline = _baseline_of(registry / "models" / folder.name)
-            _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+            baseline = _baseline_of(registry.models / folder.name)
+            _change(Pending(pointer=pointer, baseline=baseline), registry)
             return pointer
         verdict = read_verdict(folder)
         config = gate_config or load_gate_config(gate_config_path)
-        check_verdict(folder, verdict, config, read_baseline(baseline_path), gate_config_path)
+        require_promotable(
+            folder, verdict, config, read_baseline(registry.baseline), gate_config_path
+        )
         if not allow_dirty:
             _refuse_dirty(folder)
-        _check_registered(_copy_into_registry(folder, registry / "models"))
+        _registered_verdict(_copy_into_registry(folder, registry.models))
         pointer = Pointer(
             champion=folder.name,
             history=[*pointer.history, folder.name],
@@ -302,40 +310,29 @@ def promote(
         baseline = Baseline(
             model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics
         )
-        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+        _change(Pending(pointer=pointer, baseline=baseline), registry)
         return pointer
 
 
-def rollback(
-    *,
-    registry: Path = REGISTRY_DIR,
-    baseline_path: Path = BASELINE_FILE,
-    docs_dir: Path = DOCS_MODEL_DIR,
-) -> Pointer:
+def rollback(registry: Registry = PROJECT_REGISTRY) -> Pointer:
     """Restore the previous champion (pointer, baseline and docs); the rolled-back copy stays.
 
     Returns:
         The registry pointer after the rollback.
     """
     with _locked(registry):
-        _recover(registry, baseline_path, docs_dir)
+        _recover(registry)
         pointer = read_pointer(registry)
         if len(pointer.history) < 2:
-            raise UserError(f"{registry}: no previous champion to roll back to")
+            raise UserError(f"{registry.folder}: no previous champion to roll back to")
         history = pointer.history[:-1]
         pointer = Pointer(champion=history[-1], history=history, updated_at=datetime.now(UTC))
-        baseline = _baseline_of(registry / "models" / history[-1])
-        _change(Pending(pointer=pointer, baseline=baseline), registry, baseline_path, docs_dir)
+        baseline = _baseline_of(registry.models / history[-1])
+        _change(Pending(pointer=pointer, baseline=baseline), registry)
         return pointer
 
 
-def export(
-    dest: Path,
-    *,
-    registry: Path = REGISTRY_DIR,
-    baseline_path: Path = BASELINE_FILE,
-    docs_dir: Path = DOCS_MODEL_DIR,
-) -> Path:
+def export(dest: Path, registry: Registry = PROJECT_REGISTRY) -> Path:
     """Copy the champion's ``model.skops`` and ``card.json`` into ``dest`` (for the image).
 
     An interrupted change is finished first (:func:`settle`), and every file the champion's
@@ -346,12 +343,12 @@ def export(
     """
     if dest.exists() and not dest.is_dir():
         raise UserError(f"{dest}: is a file, not a folder to export the model into.")
-    settle(registry=registry, baseline_path=baseline_path, docs_dir=docs_dir)
+    settle(registry)
     pointer = read_pointer(registry)
     if pointer.champion is None:
-        raise UserError(f"{registry}: no champion yet: run `just train gate promote` first")
-    folder = registry / "models" / pointer.champion
-    _check_registered(folder)
+        raise UserError(f"{registry.folder}: no champion yet: run `just train gate promote` first")
+    folder = registry.models / pointer.champion
+    _registered_verdict(folder)
     for name in (MODEL_FILE, CARD_FILE):
         # A full disk names the file being written, not the one copied (shutil names the source).
         with atomic_path(dest / name) as temporary:

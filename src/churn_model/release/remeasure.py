@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
@@ -45,9 +44,10 @@ from churn_model.model.artifact import (
     model_from_bytes,
     read_model_bytes,
 )
-from churn_model.model.card import ModelCard, problems, read_card
+from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import Metrics, evaluate, flatten
 from churn_model.model.training import SPLIT_POLICY, split_table
+from churn_model.records import read_record
 
 SHOWN = 3
 """How many disagreeing figures an error names."""
@@ -107,11 +107,9 @@ def disagreements(claimed: Metrics, measured: Metrics) -> list[str]:
 
 def _read_metrics_file(path: Path) -> Metrics:
     try:
-        return Metrics.model_validate_json(path.read_bytes())
+        return read_record(path, Metrics, "metrics")
     except FileNotFoundError:
         raise UserError(f"{path}: not found") from None
-    except ValidationError as error:
-        raise UserError(f"{path}: invalid metrics ({problems(error)})") from None
 
 
 def _listed(found: list[str]) -> str:

@@ -26,12 +26,13 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 from threadpoolctl import threadpool_limits
 
 from churn_model.data.tables import write_csv
 from churn_model.data.validation import validate
 from churn_model.errors import UserError
+from churn_model.records import Record
 from churn_model.serving.answer_names import probability_field
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.served_model import load_served_model, probe_rows, score_frame
@@ -50,7 +51,7 @@ Scores = dict[str, npt.NDArray[np.float64]]
 """Each path's probabilities of the probe rows, by the path's name."""
 
 
-class ServingCheck(BaseModel):
+class ServingCheck(Record):
     """What loading a candidate and scoring the probe rows every way it is served found.
 
     ``paths`` names the ways the probe rows were scored, the reference last. ``gap`` is the
@@ -58,8 +59,6 @@ class ServingCheck(BaseModel):
     serves what it was gated on, ``None`` when it could not be scored every way. ``problem`` says
     why it cannot be served, in one sentence (empty when it can).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     probe_rows: int
     gap: float | None

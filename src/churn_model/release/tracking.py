@@ -34,18 +34,14 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from churn_model import PROJECT_NAME
-from churn_model.errors import UserError
+from churn_model.errors import UserError, first_line
 from churn_model.files import sha256_of
 from churn_model.model.artifact import MODEL_FILE
 from churn_model.model.candidate import StagedLog
 from churn_model.model.card import ModelCard
-from churn_model.release.gate import (
-    BASELINE_FILE,
-    SUMMARY_FILE,
-    VERDICT_FILE,
-    Verdict,
-    read_baseline,
-)
+from churn_model.release.gate_report import SUMMARY_FILE
+from churn_model.release.gate_rows import BASELINE_FILE, read_baseline
+from churn_model.release.verdict import VERDICT_FILE, Verdict
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -116,8 +112,7 @@ def scrub(text: str, uri: str) -> str:
 
 def _reason(error: BaseException, uri: str) -> str:
     """One line saying why a call failed, credentials removed, of bounded length."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    reason = scrub(lines[0] if lines else type(error).__name__, uri)
+    reason = scrub(first_line(error), uri)
     return reason if len(reason) <= _REASON_CHARS else reason[:_REASON_CHARS] + "..."
 
 

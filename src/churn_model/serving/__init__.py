@@ -7,5 +7,5 @@ pipeline; ``micro_batching`` lets concurrent requests share calls; ``app`` is th
 ``batch_scoring`` scores a table of any length in constant memory; ``smoke`` checks a deployed
 service against the model it should serve.
 
-May import: errors, files, table, domain, config, data, model
+May import: errors, files, records, table, domain, config, data, model
 """

@@ -42,7 +42,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
@@ -52,6 +52,7 @@ from churn_model import PROJECT_NAME, __version__
 from churn_model.errors import UserError
 from churn_model.model.artifact import DEFAULT_MODEL_DIR
 from churn_model.model.card import ModelCard
+from churn_model.records import Record
 from churn_model.serving import contract
 from churn_model.serving.compiled_model import (
     CompiledModel,
@@ -82,10 +83,8 @@ call into pydantic-core that holds the interpreter (up to ~40 ms for the largest
 would stack, and the event loop, ``/health`` included, would wait for both."""
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(Record):
     """Where the service listens, which model it serves, and how large a batch may be."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
-from churn_model.errors import UserError
+from churn_model.errors import UserError, first_line
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.model.card import ModelCard, feature_specs, read_card
 
@@ -94,10 +94,9 @@ def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
     except NotFittedError:
         raise UserError(f"{path}: this model cannot score: it was never fitted") from None
     except Exception as error:  # any failure means the same: this model cannot serve
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise UserError(
-            f"{path}: this model cannot score a probe row ({type(error).__name__}: {reason[:200]})"
-        ) from None
+        kind, reason = type(error).__name__, first_line(error)[:200]
+        said = kind if reason == kind else f"{kind}: {reason}"
+        raise UserError(f"{path}: this model cannot score a probe row ({said})") from None
     if scores.shape != (len(probe), 2):
         raise UserError(
             f"{path}: this model cannot score: it gives probabilities of shape {scores.shape} "

@@ -1,0 +1,188 @@
+"""The gate's rows: every threshold of ``ci/gates.toml`` applied to a candidate's measured figures.
+
+One :class:`GateRow` per threshold, in order: absolute floors on the overall metrics, floors per
+slice (skipped, with the counts in its note, for a slice with too few held-out rows), the allowed
+drop against the baseline (the promoted model's figures, ``ci/baseline.json``), a latency budget
+and a size budget; then the serving row (:func:`serving_row`). A row passes, fails, or is skipped
+when it has no limit (a relative budget with no baseline yet). The same function gives the rows
+when the gate runs and when promotion recomputes a stored verdict's rows
+(:mod:`churn_model.release.verdict`), so the two cannot disagree about a rule.
+"""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from churn_model.config import GateConfig
+from churn_model.errors import UserError
+from churn_model.model.evaluation import Metrics, flatten
+from churn_model.records import Record, read_record
+from churn_model.release.serving_check import ServingCheck
+
+BASELINE_FILE = Path("ci/baseline.json")
+
+GateCheck = Literal["floor", "slice floor", "regression", "latency", "size", "serving"]
+"""What a gate row checks: the kind of threshold it applies."""
+Status = Literal["pass", "fail", "skip"]
+
+
+class Baseline(Record):
+    """The metrics of the promoted model, which candidates are compared against."""
+
+    model_id: str
+    promoted_at: datetime
+    metrics: Metrics
+
+
+class GateRow(Record):
+    """One threshold applied to one metric."""
+
+    check: GateCheck
+    metric: str
+    value: float | None
+    baseline: float | None
+    limit: float | None
+    op: Literal[">=", "<="]
+    status: Status
+    note: str = ""
+
+
+def read_baseline(path: Path = BASELINE_FILE) -> Baseline | None:
+    """Read the baseline, or ``None`` when there is none yet (nothing promoted)."""
+    try:
+        return read_record(path, Baseline, "baseline")
+    except FileNotFoundError:
+        return None
+
+
+def _row(
+    check: GateCheck,
+    metric: str,
+    value: float | None,
+    limit: float | None,
+    op: Literal[">=", "<="],
+    *,
+    baseline: float | None = None,
+    note: str = "",
+) -> GateRow:
+    """Build a row, deciding pass/fail; an unmeasurable value (``None``) fails."""
+    if limit is None:
+        status: Status = "skip"
+    elif value is None:
+        status, note = "fail", note or "not measurable on these rows"
+    else:
+        ok = value >= limit if op == ">=" else value <= limit
+        status = "pass" if ok else "fail"
+    return GateRow(
+        check=check,
+        metric=metric,
+        value=value,
+        baseline=baseline,
+        limit=limit,
+        op=op,
+        status=status,
+        note=note,
+    )
+
+
+def metric_value(flat: dict[str, float | None], name: str) -> float | None:
+    """Return metric ``name`` from flattened metrics; a name the metrics lack is a config error."""
+    if name not in flat:
+        raise UserError(f"gate config names metric {name!r}, which the candidate does not have")
+    return flat[name]
+
+
+def threshold_rows(
+    metrics: Metrics, config: GateConfig, baseline: Baseline | None
+) -> list[GateRow]:
+    """Apply every threshold of ``config`` to ``metrics``; return one row per threshold."""
+    flat = flatten(metrics)
+    base = flatten(baseline.metrics) if baseline else {}
+    rows = [
+        _row("floor", f"overall.{name}", metric_value(flat, f"overall.{name}"), floor, ">=")
+        for name, floor in config.floors.items()
+    ]
+    rows += _slice_rows(metrics, flat, config)
+    for name, drop in config.max_drop.items():
+        key = f"overall.{name}"
+        reference = base.get(key)
+        limit = None if reference is None else round(reference - drop, 6)
+        note = "no baseline" if reference is None else f"allowed drop {drop:g}"
+        rows.append(
+            _row(
+                "regression",
+                key,
+                metric_value(flat, key),
+                limit,
+                ">=",
+                baseline=reference,
+                note=note,
+            )
+        )
+    for run, floor_ms in config.latency.floor_ms.items():
+        key = f"latency.{run}.cpu_p50_ms"
+        reference = base.get(key)
+        # The budget is relative (the floors only absorb a tiny baseline's timer noise): with no
+        # baseline yet, as for the first model of a project, there is nothing to judge against.
+        limit = None if reference is None else max(config.latency.factor * reference, floor_ms)
+        note = f"max({config.latency.factor:g}x baseline, {floor_ms:g} ms)"
+        rows.append(
+            _row(
+                "latency",
+                key,
+                metric_value(flat, key),
+                None if limit is None else round(limit, 3),
+                "<=",
+                baseline=reference,
+                note=note if reference is not None else "no baseline",
+            )
+        )
+    key = "model_loaded_bytes"
+    size = float(metrics.model_loaded_bytes)
+    rows.append(_row("size", key, size, config.size.max_loaded_bytes, "<=", note="ceiling"))
+    if baseline is not None:
+        reference = float(baseline.metrics.model_loaded_bytes)
+        limit = round(config.size.max_growth * reference)
+        note = f"{config.size.max_growth:g} x baseline"
+        rows.append(_row("size", key, size, limit, "<=", baseline=reference, note=note))
+    return rows
+
+
+def _slice_rows(
+    metrics: Metrics, flat: dict[str, float | None], config: GateConfig
+) -> list[GateRow]:
+    """The slice floors' rows; a slice whose held-out rows are under the minimum is skipped.
+
+    Its floor and figure stay on the row, and the note gives its counts and the minimum: a
+    floor on a handful of rows would judge which rows the split drew, not the model.
+    """
+    rows = []
+    for slice_name, floors in config.slice_floors.items():
+        for name, floor in floors.items():
+            key = f"slices.{slice_name}.{name}"
+            value = metric_value(flat, key)
+            counts = metrics.slices[slice_name]
+            under = config.slices.shortfall(counts.rows, counts.positives)
+            row = _row("slice floor", key, value, floor, ">=")
+            skipped = {"status": "skip", "note": under}
+            rows.append(row if under is None else row.model_copy(update=skipped))
+    return rows
+
+
+def skipped_slices(rows: list[GateRow]) -> list[str]:
+    """The slices whose floors ``rows`` skip (under the minimum), in order, each named once."""
+    metrics = (r.metric for r in rows if r.check == "slice floor" and r.status == "skip")
+    # ``slices.<name>.<metric>``: the name itself may hold dots.
+    return list(dict.fromkeys(m.removeprefix("slices.").rpartition(".")[0] for m in metrics))
+
+
+def serving_row(serving: ServingCheck) -> GateRow:
+    """The row of the serving check: every path's probabilities must be the batch scoring's."""
+    return _row("serving", "probability_gap", serving.gap, 0.0, "<=", note=serving.summary())
+
+
+def gate_rows(
+    metrics: Metrics, serving: ServingCheck, config: GateConfig, baseline: Baseline | None
+) -> list[GateRow]:
+    """Every row of a verdict: the thresholds on ``metrics``, then the serving check's row."""
+    return [*threshold_rows(metrics, config, baseline), serving_row(serving)]
