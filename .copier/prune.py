@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,7 +371,25 @@ def main(argv: list[str]) -> int:
         return 1
     left_out = ", ".join(sorted(off)) or "nothing"
     print(f"prune: left out {left_out}; {len(changed)} files pruned in {destination}")
+    if "pyproject.toml" in changed:
+        return relock(destination)
     return 0
+
+
+def relock(destination: Path) -> int:
+    """Re-lock ``uv.lock`` for the dependencies the pruned pyproject.toml still names.
+
+    uv drops the packages no part needs and keeps every other pin as it was; it needs the network
+    only for what its cache lacks (``UV_OFFLINE=1`` is honoured). Without uv, it says what to run.
+    """
+    uv = shutil.which("uv")
+    if uv is None:
+        print("prune: uv not found: run `uv lock` in the project before `just check`")
+        return 0
+    done = subprocess.run([uv, "lock", "--quiet"], cwd=destination, check=False)
+    if done.returncode != 0:
+        print("prune: `uv lock` failed (see above): run it again in the project", file=sys.stderr)
+    return done.returncode
 
 
 if __name__ == "__main__":
