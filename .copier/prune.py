@@ -210,6 +210,8 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
                 continue
             if dropping_blanks and not line.strip():
                 continue
+            if dropping_blanks and _joins_imports(output, line, where):
+                output.pop()  # an import region gone: the imports around it are one block again
             dropping_blanks = False
             negated = [region for region in open_regions if region.negated]
             output.append(_uncomment(line, negated[-1], where, number) if negated else line)
@@ -246,6 +248,25 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
     if text.endswith("\n") and pruned.endswith("\n\n"):
         pruned = pruned.rstrip("\n") + "\n"
     return pruned
+
+
+def _is_import(line: str) -> bool:
+    return line.startswith(("from ", "import ", ")"))
+
+
+def _joins_imports(output: list[str], line: str, where: str) -> bool:
+    """Whether a region between two imports of a Python file went, leaving its blank line.
+
+    The formatter sets a marker comment inside an import block apart with a blank line on each side;
+    with the region gone, that blank line would split one block in two.
+    """
+    return (
+        where.endswith(".py")
+        and _is_import(line)
+        and len(output) >= 2
+        and not output[-1].strip()
+        and _is_import(output[-2])
+    )
 
 
 def parts_off(answers: dict[str, bool]) -> frozenset[str]:

@@ -53,7 +53,9 @@ def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
     clashing = replace(SCHEMA, features=(renamed, *SCHEMA.features[1:]), slices=())
     monkeypatch.setattr(domain, "SCHEMA", clashing)
     # Imported again, from `clashing` (the session's module is put back afterwards).
+    # >>> serving
     monkeypatch.delitem(sys.modules, "churn_model.serving.contract", raising=False)
+    # <<< serving
     result = runner.invoke(app, ["validate", "no-such-file.csv"])
     assert result.exit_code == 1
     assert result.output == (

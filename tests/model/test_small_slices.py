@@ -28,7 +28,11 @@ from churn_model.release.gate_report import render_markdown, render_table
 from churn_model.release.gate_rows import gate_rows, threshold_rows
 from churn_model.release.remeasure import disagreements
 from churn_model.release.serving_check import ServingCheck
+
+# >>> tracking
 from churn_model.release.tracking import flat_numbers
+
+# <<< tracking
 from churn_model.release.verdict import (
     BOUND_FILES,
     Verdict,
@@ -117,6 +121,7 @@ def test_the_report_card_and_metrics_file_carry_an_empty_slice(metrics: Metrics)
     assert again.slices["empty"].recall is None
 
 
+# >>> tracking
 def test_mlflow_gets_the_counts_and_no_undefined_figure(metrics: Metrics) -> None:
     flat = flat_numbers(metrics.model_dump())
     assert flat["slices.empty.rows"] == 0.0
@@ -125,6 +130,7 @@ def test_mlflow_gets_the_counts_and_no_undefined_figure(metrics: Metrics) -> Non
     assert all(np.isfinite(value) for value in flat.values())
 
 
+# <<< tracking
 def test_the_rederivation_check_compares_undefined_figures(metrics: Metrics) -> None:
     assert disagreements(metrics, metrics) == []
     empty = metrics.slices["empty"].model_copy(update={"recall": 0.0})

@@ -158,6 +158,7 @@ def test_a_new_top_level_module_is_a_shared_record_and_a_new_subpackage_needs_a_
     ]
 
 
+# >>> serving
 SERVICE = f"{PACKAGE}.serving.app"
 NOT_FOR_THE_SERVICE = ("pandera", "matplotlib", "pyarrow", "yaml", "httpx", "mlflow")
 """Libraries the HTTP service must not load: the validation stack, and what the image lacks (the
@@ -197,6 +198,7 @@ def test_the_service_loads_neither_the_validation_stack_nor_a_training_extra() -
     assert {name: libraries[name] for name in NOT_FOR_THE_SERVICE if name in libraries} == {}
 
 
+# <<< serving
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A copy of the package's source, to plant defects in."""
