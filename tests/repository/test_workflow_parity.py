@@ -283,7 +283,9 @@ def _publish_problems(root: Path) -> list[str]:
         if checks and name not in checks and not _depends_on(jobs, name, checks[0])
     ]
     problems += _no_cache_problems(PUBLISH, data)
+    # >>> serving
     problems += [f"{PUBLISH}: {problem}" for problem in _image_problems(jobs)]
+    # <<< serving
     return problems
 
 
@@ -684,7 +686,11 @@ def parity_problems(root: Path) -> list[str]:
             f"{project.check_dependencies}: same recipes, same order"
         )
     problems += _permission_problems(root, project)
-    return problems + _publish_problems(root) + _deploy_problems(root)
+    problems += _publish_problems(root)
+    # >>> kubernetes
+    problems += _deploy_problems(root)
+    # <<< kubernetes
+    return problems
 
 
 def test_the_workflows_keep_the_parity_and_hardening_rules() -> None:
@@ -854,6 +860,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit(PUBLISH_FILE, "cancel-in-progress: false", "cancel-in-progress: true"),
         "never be cancelled",
     ),
+    # >>> serving
     "Publish builds without Check": (
         _edit(
             PUBLISH_FILE,
@@ -879,6 +886,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job image runs project code (`just train`) and holds packages: write",
     ),
+    # <<< serving
     "the docs build holds an OIDC token": (
         _edit(
             PUBLISH_FILE,
@@ -888,6 +896,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job docs runs project code (`just doc`) and holds id-token: write",
     ),
+    # >>> serving
     "the push job runs project code": (
         _edit(PUBLISH_FILE, 'run: just image-latest "$IMAGE" "$TAG"', "run: just promote"),
         "job push runs project code (`just promote`) and holds packages: write",
@@ -904,6 +913,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit("scripts/publish_image.py", "import argparse\n", "import argparse\nimport yaml\n"),
         "job push runs project code (`just image-push`)",
     ),
+    # <<< serving
     "Check's model job holds pull-requests: write": (
         _edit(
             CHECK,
@@ -913,6 +923,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job model runs project code (`just train`) and holds pull-requests: write",
     ),
+    # >>> serving
     "Publish pushes a second build": (
         _edit(
             PUBLISH_FILE,
@@ -963,6 +974,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "does not attest the digest",
     ),
+    # >>> kubernetes
     "Publish deploys a tag": (
         _edit(
             PUBLISH_FILE,
@@ -979,6 +991,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job deploy runs for every release",
     ),
+    # <<< kubernetes
     "Publish deploys the docs of every release": (
         _edit(
             PUBLISH_FILE,
@@ -1008,6 +1021,8 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "does not settle `latest`",
     ),
+    # <<< serving
+    # >>> kubernetes
     # Deploy.
     "production without staging": (
         _edit(DEPLOY_FILE, "    needs: staging\n", ""),
@@ -1043,6 +1058,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit(DEPLOY_FILE, '        with:\n          enable-cache: "false"\n', ""),
         "restores the uv cache",
     ),
+    # <<< kubernetes
 }
 
 
