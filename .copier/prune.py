@@ -202,7 +202,8 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
     output: list[str] = []
     open_regions: list[Marker] = []
     dropping_blanks = False
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+    lines = _tight_imports(text.splitlines(keepends=True), where)
+    for number, line in enumerate(lines, start=1):
         marker = parse_marker(line, number, where)
         if marker is None:
             kept = all((region.part in off) == region.negated for region in open_regions)
@@ -210,8 +211,6 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
                 continue
             if dropping_blanks and not line.strip():
                 continue
-            if dropping_blanks and _joins_imports(output, line, where):
-                output.pop()  # an import region gone: the imports around it are one block again
             dropping_blanks = False
             negated = [region for region in open_regions if region.negated]
             output.append(_uncomment(line, negated[-1], where, number) if negated else line)
@@ -254,19 +253,31 @@ def _is_import(line: str) -> bool:
     return line.startswith(("from ", "import ", ")"))
 
 
-def _joins_imports(output: list[str], line: str, where: str) -> bool:
-    """Whether a region between two imports of a Python file went, leaving its blank line.
+def _tight_imports(lines: list[str], where: str) -> list[str]:
+    """The lines of a Python file without the blank lines the formatter sets around a marker.
 
-    The formatter sets a marker comment inside an import block apart with a blank line on each side;
-    with the region gone, that blank line would split one block in two.
+    Inside an import block the formatter sets a marker comment apart with a blank line on each
+    side; with the markers gone (the region kept or taken out) those blank lines would split one
+    block of imports in two. A blank line next to a marker goes when the nearest other lines on
+    both sides are imports. (So a region may not start a new section of the block: the blank line
+    before the section would go too, and the project's ruff would say so.)
     """
-    return (
-        where.endswith(".py")
-        and _is_import(line)
-        and len(output) >= 2
-        and not output[-1].strip()
-        and _is_import(output[-2])
-    )
+    if not where.endswith(".py"):
+        return lines
+    markers = {n for n, line in enumerate(lines) if parse_marker(line, n + 1, where) is not None}
+
+    def nearest(n: int, step: int) -> str:
+        while 0 <= n < len(lines) and (n in markers or not lines[n].strip()):
+            n += step
+        return lines[n] if 0 <= n < len(lines) else ""
+
+    return [
+        line
+        for n, line in enumerate(lines)
+        if line.strip()
+        or not ({n - 1, n + 1} & markers)
+        or not (_is_import(nearest(n, -1)) and _is_import(nearest(n, 1)))
+    ]
 
 
 def parts_off(answers: dict[str, bool]) -> frozenset[str]:
