@@ -74,12 +74,12 @@ def main(
     # not need the current one, which may be the broken one.
     if context.invoked_subcommand != "infer-schema":
         with reporting_user_errors():
-            importlib.import_module("churn_model.domain.schema")
+            schema = importlib.import_module("churn_model.domain.schema").SCHEMA
             # The answer's names come from the label: a column that would clash with them is
             # refused here too, before training a model that could never be scored.
             from churn_model.serving.answer_names import check_added_columns
 
-            check_added_columns()
+            check_added_columns(schema)
             # >>> serving
             importlib.import_module("churn_model.serving.contract")  # the HTTP answer's too
             # <<< serving

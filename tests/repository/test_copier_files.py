@@ -35,6 +35,7 @@ def in_build_context(path: str, dockerignore: str) -> bool:
     return included
 
 
+# >>> serving
 def test_the_image_context_has_none_of_copiers_files() -> None:
     dockerignore = (ROOT / ".dockerignore").read_text(encoding="utf-8")
     assert in_build_context("src/churn_model/serving/app.py", dockerignore)
@@ -49,6 +50,7 @@ def test_a_planted_allowance_lets_copier_in() -> None:
     assert not in_build_context("copier.yml", dockerignore)
 
 
+# <<< serving
 def pinned_copier(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """The copier version of the ``template`` dependency group (``copier==X.Y.Z``)."""
     groups = tomllib.loads(pyproject.read_text(encoding="utf-8"))["dependency-groups"]

@@ -848,6 +848,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "would deadlock",
     ),
+    # >>> serving
     "Publish queues a job across releases": (
         _edit(
             PUBLISH_FILE,
@@ -856,6 +857,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job push waits in a concurrency group shared by every release",
     ),
+    # <<< serving
     "Publish can be cancelled": (
         _edit(PUBLISH_FILE, "cancel-in-progress: false", "cancel-in-progress: true"),
         "never be cancelled",
