@@ -1,4 +1,4 @@
-"""The ``predict`` command scores files; ``serve`` starts uvicorn with the settings."""
+"""The ``predict`` command scores files; the service's command starts with its settings."""
 
 import sys
 from pathlib import Path

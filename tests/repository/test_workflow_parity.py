@@ -12,12 +12,8 @@ standard-library Python run with ``uv run --no-project``) holds no write permiss
 nothing but ``contents: read``. The release rules: Publish runs on ``release: published`` only,
 after the Check workflow passed on the released commit, in a concurrency group of each release's
 own (a group shared by every release let a third release replace a waiting one), never cancelled,
-not Check's (that would deadlock); it builds the image once, with no layer cache from other runs,
-smoke-tests it, saves it with its image ID, and a job of its own pushes that save with the tested
-ID, attests the digest ``just image-push`` verified, hands it to Deploy and moves ``latest`` last
-(``just image-latest``); Pages and Deploy run for the latest release only. Deploy runs production
-after staging, with the same steps, and hands the cluster credentials to the one step that
-deploys.
+not Check's (that would deadlock). The rules of what Publish ships and where it goes are written
+beside their checks below.
 
 The recipes come from ``just --dump --dump-format json`` and the groups from pyproject.toml, so the
 test follows whatever justfile the branch has. Each rule is shown to fail on a planted defect in a
@@ -247,7 +243,9 @@ def _depends_on(jobs: dict[str, Any], name: str, target: str) -> bool:
 
 
 PUBLISH = Path(".github/workflows/publish.yml")
+# >>> kubernetes
 DEPLOY = Path(".github/workflows/deploy.yml")
+# <<< kubernetes
 
 
 def _no_cache_problems(path: Path, data: dict[str, Any]) -> list[str]:
@@ -341,10 +339,7 @@ def _concurrency_problems(root: Path, data: dict[str, Any]) -> list[str]:
     return problems
 
 
-# ------------------------------------------------------------------ Publish: push what was tested
-
-BUILD_ACTION = "docker/build-push-action@"
-ATTEST_ACTION = "actions/attest-build-provenance@"
+# ------------------------------------------------------------------ the steps of a job
 
 
 def _words(step: dict[str, Any]) -> list[str]:
@@ -383,6 +378,17 @@ def _output_of(job: dict[str, Any], step_id: str, output: str) -> str | None:
         ),
         None,
     )
+
+
+# >>> serving
+# ------------------------------------------------------------------ Publish: push what was tested
+# Publish builds the image once, with no layer cache from other runs, smoke-tests it, saves it with
+# its image ID, and a job of its own pushes that save with the tested ID, attests the digest
+# `just image-push` verified and moves `latest` last (`just image-latest`); Pages run for the latest
+# release only.
+
+BUILD_ACTION = "docker/build-push-action@"
+ATTEST_ACTION = "actions/attest-build-provenance@"
 
 
 def _image_problems(jobs: dict[str, Any]) -> list[str]:
@@ -500,7 +506,11 @@ def _release_problems(
                 problems.append("lets the metadata action add `latest` on its own (flavor)")
             if "value=latest" in str(options.get("tags", "")):
                 problems.append(f"job {name} moves `latest` with the metadata action, not last")
-        if other.get("uses") == "./.github/workflows/deploy.yml" and (
+        publishes = any(_uses(s, "actions/deploy-pages@") for s in other.get("steps", []))
+        # >>> kubernetes
+        deploys = other.get("uses") == f"./{DEPLOY}"
+        publishes = publishes or deploys
+        if deploys and (
             image is None
             or not _refers(
                 (other.get("with") or {}).get("image"), "needs", push_job, "outputs", image
@@ -509,9 +519,7 @@ def _release_problems(
             problems.append(
                 f"job {name} deploys an image other than the digest {push_job} verified"
             )
-        publishes = other.get("uses") == "./.github/workflows/deploy.yml" or any(
-            _uses(s, "actions/deploy-pages@") for s in other.get("steps", [])
-        )
+        # <<< kubernetes
         condition = _expression(str(other.get("if", "")))
         wanted = f"needs.{push_job}.outputs.{moved}=='true'".lower()
         if publishes and (moved is None or wanted not in condition.replace(" ", "")):
@@ -522,6 +530,10 @@ def _release_problems(
     return problems
 
 
+# <<< serving
+# >>> kubernetes
+# Deploy rolls the digest Publish verified out, for the latest release only: production after
+# staging, with the same steps, and the cluster credentials only in the one step that deploys.
 def _deploy_problems(root: Path) -> list[str]:
     """Deploy: production after staging with the same steps; credentials in one step only."""
     data = _load(root / DEPLOY)
@@ -557,6 +569,7 @@ def _deploy_problems(root: Path) -> list[str]:
     return problems
 
 
+# <<< kubernetes
 # ------------------------------------------------------------------ no ambient power
 
 NO_PROJECT_SCRIPT = re.compile(r"^uv run --no-project python (?P<script>scripts/[\w./-]+\.py)\b")
@@ -729,14 +742,18 @@ def _edit(path: str, old: str, new: str) -> Callable[[Path], None]:
 
 CHECK = ".github/workflows/check.yml"
 PUBLISH_FILE = str(PUBLISH)
+# >>> kubernetes
 DEPLOY_FILE = str(DEPLOY)
+# <<< kubernetes
 CHECKOUT = (
     "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
     "        with:\n          persist-credentials: false\n"
 )
+# >>> serving
 SMOKE = "      - run: just image-smoke churn-model:release\n"
 ARCHIVE_RUN = "run: just image-archive churn-model:release dist/image.tar"
 ARCHIVE = f"      - id: archive\n        {ARCHIVE_RUN}\n"
+# <<< serving
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "unknown recipe": (
         _edit(CHECK, "run: just check-code", "run: just check-cod"),

@@ -1,13 +1,15 @@
 """The HTTP service in a process of its own, for the tests that need the real entry point."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,3 +47,55 @@ def running_service(model_dir: Path, **env: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def free_port() -> int:
+    """A loopback port free at the time of asking."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def just_serve(root: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """`just serve` in the project at ``root`` on a free loopback port, until the block ends.
+
+    Its output goes to ``log``; it is stopped with SIGTERM to its process group.
+    """
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["just", "serve", "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text(encoding="utf-8")
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not get ready"
+            time.sleep(0.2)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):  # it may have stopped on its own (a failed start)
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def ask_service(url: str, record: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """``POST /predict`` with ``record``, then the OpenAPI document and ``/metadata``."""
+    answer = httpx.post(f"{url}/predict", json=record, timeout=10)
+    assert answer.status_code == 200, answer.text
+    document = httpx.get(f"{url}/openapi.json", timeout=10).text
+    card = httpx.get(f"{url}/metadata", timeout=10).json()
+    return answer.json(), document, card
