@@ -257,13 +257,20 @@ def _tight_imports(lines: list[str], where: str) -> list[str]:
             n += step
         return lines[n] if 0 <= n < len(lines) else ""
 
-    return [
-        line
-        for n, line in enumerate(lines)
-        if line.strip()
-        or not ({n - 1, n + 1} & markers)
-        or not (_is_import(nearest(n, -1)) and _is_import(nearest(n, 1)))
-    ]
+    def set_apart(n: int) -> bool:
+        """Whether blank line ``n`` only sets a marker apart from imports."""
+        if not ({n - 1, n + 1} & markers) or not _is_import(nearest(n, -1)):
+            return False
+        if _is_import(nearest(n, 1)):
+            return True
+        # The end of the block: the formatter's blank line before the closing marker, whose own
+        # blank line after it ends the block.
+        after = n + 1
+        while after in markers:
+            after += 1
+        return n + 1 in markers and after < len(lines) and not lines[after].strip()
+
+    return [line for n, line in enumerate(lines) if line.strip() or not set_apart(n)]
 
 
 def parts_off(answers: dict[str, bool]) -> frozenset[str]:

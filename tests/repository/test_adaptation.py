@@ -375,12 +375,11 @@ def test_a_table_is_adopted_by_the_documented_path_alone(tmp_path: Path, table: 
     project.just("package")
     # The steps below and the files touched do not depend on each other: all are reported.
     failed: list[str] = []
-    for step, run in (
-        # >>> serving
-        ("a /predict over HTTP", lambda: _predict_over_http(project, table, extract)),
-        # <<< serving
-        ("just check", lambda: project.just("check")),
-    ):
+    steps: list[tuple[str, Callable[[], object]]] = [("just check", lambda: project.just("check"))]
+    # >>> serving
+    steps.insert(0, ("a /predict over HTTP", lambda: _predict_over_http(project, table, extract)))
+    # <<< serving
+    for step, run in steps:
         try:
             run()
         except AssertionError as error:
