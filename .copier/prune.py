@@ -65,7 +65,7 @@ PARTS = {
             r"running_service",
             r"just (serve|smoke|image)\b",
             r"image-(smoke|model|archive|push|latest)",
-            r"serving\.md",
+            r"(?<!reference/)serving\.md",
         ),
     ),
     "kubernetes": Part(

@@ -25,7 +25,10 @@ def _one_openmp_thread() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_tracking_server_nor_webhook() -> Iterator[None]:
-    names = [name for name in os.environ if name.startswith("MLFLOW_")] + ["CHAT_WEBHOOK_URL"]
+    names = ["CHAT_WEBHOOK_URL"]
+    # >>> tracking
+    names += [name for name in os.environ if name.startswith("MLFLOW_")]
+    # <<< tracking
     with pytest.MonkeyPatch.context() as patch:
         for name in names:
             patch.delenv(name, raising=False)

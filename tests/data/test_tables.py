@@ -4,8 +4,7 @@ A hostile review (issue 11, item 4) found that a 5 MB CSV of one line of commas 
 died with a MemoryError, and that a 2 GB sparse file after 13 KB of valid CSV took 37 s and 6.5 GB
 before being refused (the binary check looked at the first 8 KB only). Each case below failed
 before the bounds of :mod:`churn_model.data.tables` existed; the sizes are the
-smallest that cross a bound, so the suite stays fast (``scripts/benchmark_bad_files.py`` times
-the full-size files).
+smallest that cross a bound, so the suite stays fast (a benchmark times the full-size files).
 """
 
 import io

@@ -2,9 +2,10 @@
 
 A slice of a real table can be tiny (11 rows with a missing value): some splits hold none of its
 rows, others only negatives. Evaluation then reports its counts and ``None`` for what the rows
-cannot measure, and everything that reads metrics (the report, the card, ``metrics.json``, MLflow's
-flattening, the re-derivation check, the gate) takes that in its stride. The gate skips a slice's
-floors, visibly, when its held-out rows are under the minimum of ``ci/gates.toml`` ``[slices]``.
+cannot measure, and everything that reads metrics (the report, the card, ``metrics.json``, the
+tracker's flattening, the re-derivation check, the gate) takes that in its stride. The gate skips
+a slice's floors, visibly, when its held-out rows are under the minimum of ``ci/gates.toml``
+``[slices]``.
 """
 
 from datetime import UTC, datetime
