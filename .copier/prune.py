@@ -10,6 +10,8 @@ few modules and tests) mark those lines as a region, one marker line at each end
   commented out (``# `` before each line) so the template itself never runs them; in Markdown, the
   block is one HTML comment, ``<!-- >>> not serving`` ... ``<<< not serving -->``. Not in Python,
   whose linter refuses commented-out code: write the code so that a region can simply go.
+- ``<!-- only serving -->`` (or ``<!-- only not serving -->``) at the end of a Markdown line: that
+  line alone (a table's row, which a marker line between rows would end).
 
 Regions nest (``kubernetes`` inside ``serving``); nothing nests in a ``not`` region. For a part
 that is kept, the marker lines go and the lines stay; for a part that is left out, the region goes
@@ -158,6 +160,29 @@ def parse_marker(line: str, number: int, where: str) -> Marker | None:
     return Marker(number, found["indent"], opens, part, negated, style)
 
 
+LINE_TAG = re.compile(
+    r"[ \t]*<!-- only (?P<negated>not )?(?P<part>[a-z][a-z_]*) -->(?P<end>[ \t]*\r?\n?)$"
+)
+"""A Markdown line's own marker, at its end: the line exists only with the part (a table's row,
+which a marker line between rows would break)."""
+
+
+def _line_tag(line: str, number: int, where: str) -> tuple[str, tuple[str, bool] | None]:
+    """``line`` without its line tag, and the tag's part and whether it is a ``not`` tag.
+
+    ``None`` in place of the tag for an untagged line.
+
+    Raises:
+        MarkerError: a tag of no known part.
+    """
+    found = LINE_TAG.search(line) if where.endswith(".md") else None
+    if found is None:
+        return line, None
+    if found["part"] not in PARTS:
+        raise MarkerError(f"{where}:{number}: a line tag of no part ({found['part']!r})")
+    return line[: found.start()] + found["end"], (found["part"], found["negated"] is not None)
+
+
 def _names() -> str:
     return ", ".join(PARTS)
 
@@ -193,13 +218,16 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
         marker = parse_marker(line, number, where)
         if marker is None:
             kept = all((region.part in off) == region.negated for region in open_regions)
-            if not kept:
+            text_line, tagged = _line_tag(line, number, where)
+            if not kept or (tagged is not None and (tagged[0] in off) != tagged[1]):
                 continue
-            if dropping_blanks and not line.strip():
+            if dropping_blanks and not text_line.strip():
                 continue
             dropping_blanks = False
             negated = [region for region in open_regions if region.negated]
-            output.append(_uncomment(line, negated[-1], where, number) if negated else line)
+            output.append(
+                _uncomment(text_line, negated[-1], where, number) if negated else text_line
+            )
             continue
         if marker.opens:
             if any(region.negated for region in open_regions):
@@ -301,7 +329,7 @@ def marked_files(root: Path, files: list[str]) -> dict[str, str]:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # binary: no markers
-        if ">>> " in text or "<<< " in text:
+        if ">>> " in text or "<<< " in text or "<!-- only " in text:
             found[relative] = text
     return found
 
