@@ -296,7 +296,7 @@ bench-check:
 # <<< benchmarks
 
 # >>> benchmarks
-# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures (--tracking: also against a local MLflow server).
+# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures against the target.
 [group('bench')]
 [positional-arguments]
 bench-train-gate *options:

@@ -204,8 +204,10 @@ def _uncomment(line: str, region: Marker, where: str, number: int) -> str:
     return region.indent + body[len(sign) + 1 :] + ending
 
 
-def prune_text(text: str, off: frozenset[str], where: str) -> str:
+def prune_text(text: str, off: frozenset[str], where: str, sections: Sections | None = None) -> str:
     """``text`` with the parts in ``off`` taken out and every marker line gone.
+
+    A Python file's import block is laid out again (:func:`_import_layout`) by ``sections``.
 
     Raises:
         MarkerError: a malformed, unbalanced or misplaced marker (the message names the line).
@@ -213,8 +215,7 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
     output: list[str] = []
     open_regions: list[Marker] = []
     dropping_blanks = False
-    lines = _tight_imports(text.splitlines(keepends=True), where)
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
         marker = parse_marker(line, number, where)
         if marker is None:
             kept = all((region.part in off) == region.negated for region in open_regions)
@@ -257,48 +258,91 @@ def prune_text(text: str, off: frozenset[str], where: str) -> str:
     if open_regions:
         region = open_regions[-1]
         raise MarkerError(f"{where}:{region.number}: this region is never closed")
+    if where.endswith(".py"):
+        package = sections or Sections(rename.OLD_PACKAGE)
+        output = _import_layout(output, package)
     pruned = "".join(output)
     if text.endswith("\n") and pruned.endswith("\n\n"):
         pruned = pruned.rstrip("\n") + "\n"
     return pruned
 
 
+@dataclass(frozen=True)
+class Sections:
+    """What tells the sections of an import block apart, as the project's isort settings do."""
+
+    package: str
+    """The project's package (its own section)."""
+    local: frozenset[str] = frozenset()
+    """Modules of the project's other source folders (tests' helpers, scripts): first-party."""
+
+    def of(self, statement: str) -> int:
+        """The section of an import statement: future, standard library, third-party, ..."""
+        top = statement.split()[1].split(".", maxsplit=1)[0]
+        if top == "__future__":
+            return 0
+        if top in getattr(sys, "stdlib_module_names", ()):
+            return 1
+        if top == self.package:
+            return 3
+        return 4 if top in self.local else 2
+
+
 def _is_import(line: str) -> bool:
-    return line.startswith(("from ", "import ", ")"))
+    return line.startswith(("from ", "import "))
 
 
-def _tight_imports(lines: list[str], where: str) -> list[str]:
-    """The lines of a Python file without the blank lines the formatter sets around a marker.
+def _opening(statement: list[str]) -> str:
+    """The ``from``/``import`` line of a statement (after any comment lines attached to it)."""
+    return next(line for line in statement if _is_import(line))
 
-    Inside an import block the formatter sets a marker comment apart with a blank line on each
-    side; with the markers gone (the region kept or taken out) those blank lines would split one
-    block of imports in two. A blank line next to a marker goes when the nearest other lines on
-    both sides are imports. (So a region may not start a new section of the block: the blank line
-    before the section would go too, and the project's ruff would say so.)
+
+def _import_layout(lines: list[str], sections: Sections) -> list[str]:
+    """The import block of a pruned Python file laid out again, as the formatter lays it out.
+
+    Marker comments inside an import block get a blank line on each side from the formatter; with
+    the markers gone (the region kept or taken out), those blank lines would split a section, or
+    leave two where one belongs. Within the block: one blank line between sections, none inside
+    one. After it: two blank lines before a function or class, else one.
     """
-    if not where.endswith(".py"):
+    first = next((n for n, line in enumerate(lines) if _is_import(line)), None)
+    if first is None:
         return lines
-    markers = {n for n, line in enumerate(lines) if parse_marker(line, n + 1, where) is not None}
-
-    def nearest(n: int, step: int) -> str:
-        while 0 <= n < len(lines) and (n in markers or not lines[n].strip()):
-            n += step
-        return lines[n] if 0 <= n < len(lines) else ""
-
-    def set_apart(n: int) -> bool:
-        """Whether blank line ``n`` only sets a marker apart from imports."""
-        if not ({n - 1, n + 1} & markers) or not _is_import(nearest(n, -1)):
-            return False
-        if _is_import(nearest(n, 1)):
-            return True
-        # The end of the block: the formatter's blank line before the closing marker, whose own
-        # blank line after it ends the block.
-        after = n + 1
-        while after in markers:
-            after += 1
-        return n + 1 in markers and after < len(lines) and not lines[after].strip()
-
-    return [line for n, line in enumerate(lines) if line.strip() or not set_apart(n)]
+    statements: list[list[str]] = []
+    n = first
+    comments: list[str] = []  # a comment line inside the block goes with the import after it
+    end = n
+    while n < len(lines):
+        line = lines[n]
+        if _is_import(line):
+            statement = [*comments, line]
+            comments = []
+            if "(" in line and ")" not in line:  # one name a line, up to the closing bracket
+                while n + 1 < len(lines) and ")" not in statement[-1]:
+                    n += 1
+                    statement.append(lines[n])
+            statements.append(statement)
+            end = n + 1
+        elif line.lstrip().startswith("#"):
+            comments.append(line)
+        elif line.strip():
+            break
+        n += 1
+    rest = lines[end:]
+    rest = rest[next((i for i, line in enumerate(rest) if line.strip()), len(rest)) :]
+    ending = "\r\n" if lines[first].endswith("\r\n") else "\n"
+    block: list[str] = []
+    for index, statement in enumerate(statements):
+        if index and sections.of(_opening(statement)) != sections.of(
+            _opening(statements[index - 1])
+        ):
+            block.append(ending)
+        block.extend(statement)
+    if rest:
+        code = next((line for line in rest if not line.lstrip().startswith("#")), "")
+        definition = code.startswith(("def ", "class ", "@", "async def "))
+        block.extend([ending] * (2 if definition else 1))
+    return lines[:first] + block + rest
 
 
 def parts_off(answers: dict[str, bool]) -> frozenset[str]:
@@ -351,14 +395,25 @@ def _on() -> dict[str, bool]:
     return dict.fromkeys(PARTS, True)
 
 
-def prune(destination: Path, files: list[str], off: frozenset[str]) -> list[str]:
+def local_modules(files: list[str]) -> frozenset[str]:
+    """The modules of the source folders ruff's ``src`` setting names, beside the package."""
+    folders = ("tests/", "tests/support/", "tests/whole_path/", "scripts/")
+    return frozenset(
+        Path(relative).stem
+        for relative in files
+        if relative.endswith(".py") and relative.startswith(folders)
+    )
+
+
+def prune(destination: Path, files: list[str], off: frozenset[str], package: str) -> list[str]:
     """Prune every file of ``files`` in ``destination`` that holds a marker; return those changed.
 
     Every file is pruned in memory first and written only when all were: a bad marker leaves the
     project as it was.
     """
+    sections = Sections(package, local_modules(files))
     pruned = {
-        relative: prune_text(text, off, relative)
+        relative: prune_text(text, off, relative, sections)
         for relative, text in marked_files(destination, files).items()
     }
     changed = [
@@ -418,7 +473,7 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         off = parts_off({name: getattr(args, name) for name in PARTS})
-        changed = prune(destination, project_files(template, args.package), off)
+        changed = prune(destination, project_files(template, args.package), off, args.package)
     except MarkerError as error:
         print(f"prune: {error}", file=sys.stderr)
         return 1

@@ -10,7 +10,10 @@ are removed for the session (and so for every subprocess); the tests that need a
 own on loopback and pass its address explicitly.
 """
 
+# >>> tracking
 import os
+
+# <<< tracking
 from collections.abc import Iterator
 
 import pytest
