@@ -116,7 +116,8 @@ NEAREST_TESTS = {
 }
 """The fast tests that sit next to each part: what its removal could break first."""
 # Not the project's own: the template's CI harness, which a project replaces with its own CI.
-NOT_GREPPED = (".git/", ".ci/", ANSWERS_FILE, "uv.lock")
+# The answers file and the page of the optional parts name every part, by design.
+NOT_GREPPED = (".git/", ".ci/", ANSWERS_FILE, "uv.lock", "docs/optional-parts.md")
 
 
 class SelfTestError(Exception):
