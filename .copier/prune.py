@@ -479,7 +479,7 @@ def main(argv: list[str]) -> int:
         return 1
     left_out = ", ".join(sorted(off)) or "nothing"
     print(f"prune: left out {left_out}; {len(changed)} files pruned in {destination}")
-    if "pyproject.toml" in changed:
+    if off and "pyproject.toml" in changed:  # with every part kept, only comment lines went
         return relock(destination)
     return 0
 
