@@ -102,19 +102,16 @@ MARKER = "<<<<<<< before updating"
 ALL_OFF = "every part off"
 NEAREST_TESTS = {
     "serving": [
-        "tests/release/test_serving_check.py",
-        "tests/serving/test_batch_scoring.py",
+        "tests/test_cli.py",
         "tests/test_cli_predict.py",
         "tests/repository/test_workflow_parity.py",
     ],
-    "kubernetes": [
-        "tests/repository/test_workflow_parity.py",
-        "tests/repository/test_checks_fail_on_defects.py",
-    ],
-    "tracking": ["tests/test_cli_model.py", "tests/model/test_small_slices.py"],
-    "benchmarks": ["tests/repository/test_docs.py", "tests/repository/test_justfile_quoting.py"],
+    "kubernetes": ["tests/repository/test_workflow_parity.py"],
+    "tracking": ["tests/test_cli_model.py"],
+    "benchmarks": ["tests/repository/test_justfile_quoting.py"],
 }
-"""The fast tests that sit next to each part: what its removal could break first."""
+"""The fast tests that sit next to each part (its regions' neighbours), seconds each. The rest of
+each part's absence is tested by the full suite with every part off."""
 # Not the project's own: the template's CI harness, which a project replaces with its own CI.
 # The answers file and the page of the optional parts name every part, by design.
 NOT_GREPPED = (".git/", ".ci/", ANSWERS_FILE, "uv.lock", "docs/optional-parts.md")
@@ -281,6 +278,9 @@ def generate_variant(template: Path, folder: Path, name: str, off: Sequence[str]
     for part in asked:
         expect(f"{part}: false" in recorded, f"{name}: the answers file lacks `{part}: false`")
     run(["uv", "lock", "--check", "--offline"], project)
+    run(["git", "init", "--quiet", "--initial-branch", "main"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "--quiet", "-m", f"Generate the project ({name})"], project)
     return project
 
 
@@ -302,9 +302,8 @@ def check_single_off(project: Path, part: str) -> None:
 
 def bring_back_serving(project: Path) -> None:
     """`copier update --data serving=true` in the project generated without it: the part returns."""
-    run(["git", "init", "--quiet", "--initial-branch", "main"], project)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "--quiet", "-m", "Generate the project without serving"], project)
+    run(["git", "add", "-A"], project)  # what `just pipeline` and `just check` wrote
+    run(["git", "commit", "--quiet", "--allow-empty", "-m", "Checked"], project)
     copier(
         "update",
         "--trust",
