@@ -162,3 +162,10 @@ def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path
 def test_a_serving_check_says_why_exactly_when_it_failed(gap: float | None, problem: str) -> None:
     with pytest.raises(ValueError, match="problem must be given exactly when gap is not 0"):
         ServingCheck(probe_rows=1, gap=gap, problem=problem)
+
+
+def test_a_check_written_before_the_paths_were_named_is_still_read() -> None:
+    older = {"probe_rows": 256, "fast_path": True, "gap": 0.0, "problem": ""}
+    assert ServingCheck.model_validate(older) == ServingCheck(probe_rows=256, gap=0.0)
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        ServingCheck.model_validate({**older, "unknown": 1})

@@ -65,6 +65,17 @@ class ServingCheck(Record):
     paths: tuple[str, ...] = ()
     problem: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _older_verdicts(cls, data: object) -> object:
+        """Read a verdict written before the paths were named (it said ``fast_path`` instead).
+
+        The registry reads the verdicts of earlier champions; their check stays what it was.
+        """
+        if isinstance(data, dict) and "fast_path" in data:
+            return {key: value for key, value in data.items() if key != "fast_path"}
+        return data
+
     @model_validator(mode="after")
     def _problem_iff_not_served(self) -> Self:
         if (self.gap == 0.0) == bool(self.problem):
