@@ -67,7 +67,15 @@ def test_the_service_does_not_start_on_an_unfitted_pipeline(unfitted: Path) -> N
 
 
 # <<< serving
-@pytest.mark.parametrize("command", ["predict", "serve"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "predict",
+        # >>> serving
+        "serve",
+        # <<< serving
+    ],
+)
 def test_the_cli_says_one_sentence_about_an_unfitted_pipeline(
     unfitted: Path, tmp_path: Path, command: str
 ) -> None:
