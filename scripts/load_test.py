@@ -237,9 +237,9 @@ def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list
 def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[str, float]], bool]:
     """Time the scoring in process, 1 thread: the service's path, and the pipeline on a frame.
 
-    The service's path (:func:`~churn_model.serving.compiled_model.score_records`) is the
-    compiled one when the model has it (also returned); the pipeline line (records -> frame ->
-    ``predict_proba``) shows what it saves.
+    The service's path (:func:`~churn_model.serving.compiled_model.score_records`) is
+    the compiled one when the model has it (also returned); the pipeline line (records
+    -> frame -> ``predict_proba``) shows what it saves.
     """
     model = load_compiled_model(model_dir)
     one = [Record.model_validate(r) for r in _records(1, seed=3)]

@@ -81,7 +81,7 @@ def main(
 
             check_added_columns(schema)
             # >>> serving
-            importlib.import_module("churn_model.serving.contract")  # the HTTP answer's too
+            importlib.import_module("churn_model.serving.contract")  # and the answer's
             # <<< serving
 
 

@@ -1,10 +1,11 @@
 """The gate asks the HTTP service too: its fast path and its routes answer as batch scoring does.
 
-The serving check (:mod:`churn_model.release.serving_check`) scores the probe rows every way the
-candidate is served; :mod:`churn_model.release.http_check` adds the service's ways: the fast path,
-the pipeline it falls back to, ``POST /predict`` and ``POST /predict/batch``. A defect planted in
-any of them fails the gate's serving row with one sentence. The candidate is the one
-``test_serving_check`` builds (a preprocessing step that selects no column).
+The serving check (:mod:`churn_model.release.serving_check`) scores the probe rows
+every way the candidate is served; :mod:`churn_model.release.http_check` adds the
+service's ways: the fast path, the pipeline it falls back to, ``POST /predict`` and
+``POST /predict/batch``. A defect planted in any of them fails the gate's serving row
+with one sentence. The candidate is the one ``test_serving_check`` builds (a
+preprocessing step that selects no column).
 """
 
 import json
@@ -27,7 +28,12 @@ from churn_model.release import http_check
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown
 from churn_model.release.gate_rows import serving_row
-from churn_model.release.serving_check import EVALUATION, REFERENCE, ServingCheck, check_serving
+from churn_model.release.serving_check import (
+    EVALUATION,
+    REFERENCE,
+    ServingCheck,
+    check_serving,
+)
 from churn_model.serving import compiled_model, contract, fast_path, served_model
 
 from model_support import fast_latency, lenient_gates, small_candidate

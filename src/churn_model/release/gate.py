@@ -8,12 +8,13 @@ each, are those of :mod:`churn_model.release.gate_rows`: absolute floors on the 
 metrics, floors per slice, the allowed drop against the baseline (the promoted model's metrics,
 ``ci/baseline.json``), a latency budget, a size budget, and that the model is servable.
 
-The serving row proves that every scorer can load the candidate and answers what was gated
-(:mod:`churn_model.release.serving_check`): the candidate folder is loaded the way it is served
-(card against schema, safe load, probe rows), the probe rows are scored every way the project
-serves them (batch scoring of a file, and the HTTP service's routes when the project has them),
-and every path must give the same probabilities, bit for bit. A candidate a scorer would refuse,
-crash on or answer differently fails that row, with the reason in one sentence.
+The serving row proves that every scorer can load the candidate and answers what was
+gated (:mod:`churn_model.release.serving_check`): the candidate folder is loaded the
+way it is served (card against schema, safe load, probe rows), the probe rows are
+scored every way the project serves them (batch scoring of a file, and the HTTP
+service's routes when the project has them), and every path must give the same
+probabilities, bit for bit. A candidate a scorer would refuse, crash on or answer
+differently fails that row, with the reason in one sentence.
 
 The verdict (:mod:`churn_model.release.verdict`) binds every row to the figures, the
 serving check and the SHA-256 of every file of the candidate it judged or that promotion

@@ -1,18 +1,19 @@
 """The serving check's HTTP paths: the candidate loaded and asked exactly as the service would be.
 
-The gate's serving check (:mod:`churn_model.release.serving_check`) adds these paths to batch
-scoring's when the project has the HTTP service. The serving fast path
-(:mod:`churn_model.serving.fast_path`) may misread a model's preprocessing; a request may fail
-where a frame did not. :func:`served_scores`, in process:
+The gate's serving check (:mod:`churn_model.release.serving_check`) adds these paths to
+batch scoring's when the project has the HTTP service. The serving fast path
+(:mod:`churn_model.serving.fast_path`) may misread a model's preprocessing; a request
+may fail where a frame did not. :func:`served_scores`, in process:
 
 1. loads the candidate folder through the service's own load path
-   (:func:`churn_model.serving.compiled_model.load_compiled_model`: the checks every scorer makes,
-   then the fast path and its fallback);
+   (:func:`churn_model.serving.compiled_model.load_compiled_model`: the checks every
+   scorer makes, then the fast path and its fallback);
 2. scores the validated probe records on the fast path (when the model has one) and on the
    pipeline it falls back to;
-3. builds the service's app over that model (:func:`churn_model.serving.app.create_app`, its
-   start-up and shut-down included) and sends the probe rows as JSON through the real request
-   path: ``POST /predict`` with one record, ``POST /predict/batch`` with all of them.
+3. builds the service's app over that model
+   (:func:`churn_model.serving.app.create_app`, its start-up and shut-down included)
+   and sends the probe rows as JSON through the real request path: ``POST /predict``
+   with one record, ``POST /predict/batch`` with all of them.
 """
 
 import asyncio

@@ -4,10 +4,11 @@ Good figures do not make a model servable. Its card may not match the schema the
 from; a file may score otherwise than the frame the figures were measured on. :func:`check_serving`
 finds out before promotion, in process and in well under a second:
 
-1. it scores the probe rows as ``churn-model predict`` does: written to a CSV file and scored by
-   :func:`churn_model.serving.batch_scoring.predict_file`, which loads the candidate folder as
-   every scorer does (:func:`churn_model.serving.served_model.load_served_model`: the card against
-   the schema, the safe load, the probe rows), then reads, validates and scores the file in
+1. it scores the probe rows as ``churn-model predict`` does: written to a CSV file and
+   scored by :func:`churn_model.serving.batch_scoring.predict_file`, which loads the
+   candidate folder as every scorer does
+   (:func:`churn_model.serving.served_model.load_served_model`: the card against the
+   schema, the safe load, the probe rows), then reads, validates and scores the file in
    chunks;
 2. it scores them as the evaluation scored the held-out split: validated as a table, then
    :func:`churn_model.serving.served_model.score_frame`.
@@ -42,7 +43,7 @@ FOREIGN_TEXT = 300
 own one-sentence errors (an exception's message, an HTTP answer's message)."""
 
 REFERENCE = "batch scoring"
-"""The path every other is compared with: ``churn-model predict`` on a file of the probe rows."""
+"""The path every other is compared with: the probe rows written to a file and scored."""
 
 EVALUATION = "the evaluation's scoring"
 """The probe rows scored as the held-out split was when the gate's figures were measured."""
@@ -90,7 +91,7 @@ class ServingCheck(Record):
 
 
 def _scored_file(folder: Path, probe: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """The probabilities ``churn-model predict`` writes for the probe rows, read back exactly.
+    """The probabilities batch scoring writes for the probe rows, read back exactly.
 
     Raises:
         UserError: the candidate or a probe row is refused (the scorer's own sentence).
@@ -139,9 +140,9 @@ def _http_paths(folder: Path, probe: pd.DataFrame) -> Scores:
         Exception: anything else the service's code raises on it.
     """
     # Imported here: http_check builds on this module (its records and sentences).
-    from churn_model.release.http_check import served_scores  # noqa: PLC0415 -- a cycle, above
+    from churn_model.release import http_check  # noqa: PLC0415 -- see above
 
-    return served_scores(folder, probe)
+    return http_check.served_scores(folder, probe)
 
 
 # <<< serving

@@ -1,9 +1,10 @@
 """The names scoring gives its answer, after the schema's label: what every way of scoring shares.
 
-``<label>_probability`` is the probability of the label's positive value, ``<label>_predicted`` the
-predicted value itself, one of the two the schema's :class:`~churn_model.table.Label` declares
-(``1``/``0``, ``true``/``false``, ``"Yes"``/``"No"``). Batch scoring adds columns of these names
-to the table it scores; every other answer uses the same names.
+``<label>_probability`` is the probability of the label's positive value,
+``<label>_predicted`` the predicted value itself, one of the two the schema's
+:class:`~churn_model.table.Label` declares (``1``/``0``, ``true``/``false``,
+``"Yes"``/``"No"``). Batch scoring adds columns of these names to the table it scores;
+every other answer uses the same names.
 """
 
 from churn_model.domain.schema import SCHEMA

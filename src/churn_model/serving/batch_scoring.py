@@ -347,12 +347,13 @@ def predict_file(
 ) -> int:
     """Score every row of a CSV/Parquet table and write it with the two answer columns added.
 
-    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow with
-    the table; the output appears (atomically) only if every row was valid. It keeps every input
-    column with its text, in input order, and gains ``<label>_probability`` and
-    ``<label>_predicted`` (:func:`churn_model.serving.answer_names.probability_field`). The
-    model scores with ``threads`` threads (``None``: the libraries' default, every core). Returns
-    the number of rows scored.
+    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does
+    not grow with the table; the output appears (atomically) only if every row was
+    valid. It keeps every input column with its text, in input order, and gains
+    ``<label>_probability`` and ``<label>_predicted``
+    (:func:`churn_model.serving.answer_names.probability_field`). The model scores with
+    ``threads`` threads (``None``: the libraries' default, every core). Returns the
+    number of rows scored.
 
     Raises:
         UserError: an output path that cannot be written (a directory, an unsupported type, a

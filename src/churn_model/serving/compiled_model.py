@@ -1,10 +1,11 @@
 """The model as the HTTP service holds it: the served model with its fast path, scoring records.
 
-A request's records arrive validated (:mod:`churn_model.serving.contract`), one attribute per
-column. :func:`score_records` scores them through the compiled fast path
-(:mod:`churn_model.serving.fast_path`) when the model has one, and through the pipeline otherwise,
-with the same probabilities: :func:`load_compiled_model` keeps a compiled path only when it
-reproduced the pipeline's probabilities exactly on the probe rows at load time.
+A request's records arrive validated (:mod:`churn_model.serving.contract`), one
+attribute per column. :func:`score_records` scores them through the compiled fast path
+(:mod:`churn_model.serving.fast_path`) when the model has one, and through the pipeline
+otherwise, with the same probabilities: :func:`load_compiled_model` keeps a compiled
+path only when it reproduced the pipeline's probabilities exactly on the probe rows at
+load time.
 """
 
 from collections.abc import Sequence
@@ -39,15 +40,16 @@ class CompiledModel(ServedModel):
     """A served model with the same scoring on plain arrays, when that agreed with the pipeline."""
 
     compiled: CompiledPipeline | None = None
-    """The fast path (:mod:`churn_model.serving.fast_path`), when it reproduced the pipeline's
-    probabilities exactly on the probe rows at load time; else None."""
+    """The fast path (:mod:`churn_model.serving.fast_path`), when it reproduced the
+    pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
 def load_compiled_model(model_dir: Path) -> CompiledModel:
     """Load ``model_dir`` as every scorer does, then compile and verify the service's fast path.
 
-    The checks of :func:`~churn_model.serving.served_model.load_served_model` come first; the
-    array scoring path the service uses per request only ever declines (``compiled`` is None).
+    The checks of :func:`~churn_model.serving.served_model.load_served_model` come
+    first; the array scoring path the service uses per request only ever declines
+    (``compiled`` is None).
 
     Raises:
         UserError: as ``load_served_model``.

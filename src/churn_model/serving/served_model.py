@@ -1,10 +1,11 @@
 """Scoring a packaged model: loading a model directory, checked, and scoring frames with it.
 
-What every way of scoring the model shares (``churn-model predict`` and the gate among them). This
-module imports only what scoring needs (no file readers, no data validation library), so a scorer
-starts fast. A *model directory* holds ``model.skops`` and ``card.json`` side by side (what
-``just package`` gathers into ``dist/model``). The probability comes from the pipeline, the label
-from the card's threshold, so the decision is the one that was gated.
+What every way of scoring the model shares (``churn-model predict`` and the gate among
+them). This module imports only what scoring needs (no file readers, no data validation
+library), so a scorer starts fast. A *model directory* holds ``model.skops`` and
+``card.json`` side by side (what ``just package`` gathers into ``dist/model``). The
+probability comes from the pipeline, the label from the card's threshold, so the
+decision is the one that was gated.
 """
 
 from dataclasses import dataclass
