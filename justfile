@@ -327,7 +327,7 @@ bench-bad-files:
 
 # >>> benchmarks
 # >>> serving
-# Send the service the bodies a hostile review stalled it with; print time to refuse, peak memory, /health latency.
+# Send the service the bodies and held connections a hostile review stalled it with; print what they cost: time, peak memory, /health latency.
 [group('bench')]
 bench-bad-requests:
     uv run python scripts/benchmark_bad_requests.py

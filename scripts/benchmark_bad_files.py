@@ -1,7 +1,7 @@
-"""Feed the table readers the files a hostile review stalled them with: time to refuse, peak RSS.
+"""Feed the table readers files built to stall them: the time to refuse each, and peak RSS.
 
-Issue 11, item 4: a 5 MB CSV of one line of commas ran 501 s and died with a MemoryError; a 2 GB
-sparse file after 13 KB of valid CSV took 37 s and 6.5 GB before being refused. This script builds
+Unbounded readers took 501 s and died with a MemoryError on a 5 MB CSV of one line of commas, and
+took 37 s and 6.5 GB to refuse a 2 GB sparse file after 13 KB of valid CSV. This script builds
 such files (sparse where it can, so they cost no disk) and runs
 ``churn-model validate`` (a whole-table read) and ``churn-model predict``
 (the chunked read) on each, in a fresh process with a time limit and an address-space

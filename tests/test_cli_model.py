@@ -18,11 +18,11 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card
+from churn_model.release.calibration import gates_toml
 
 from model_support import (
     above,
     fast_latency,
-    gates_toml,
     lenient_gates,
     make_project,
     write_sample,

@@ -1,4 +1,4 @@
-"""Each user mistake a hostile review hit gets one sentence naming the file, never a traceback.
+"""Each of these user mistakes gets one sentence naming the file, never a traceback.
 
 - a CSV file whose lines end with a bare carriage return, given to ``validate``, ``train``,
   ``infer-schema`` and ``predict``;

@@ -473,7 +473,8 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the model over HTTP (defaults: 127.0.0.1:8000, model from dist/model)."""
-    from churn_model.serving.app import run, settings_from_env
+    from churn_model.serving.server import run
+    from churn_model.serving.settings import settings_from_env
 
     with reporting_user_errors():
         settings = settings_from_env(host=host, port=port, model_dir=model_dir)

@@ -2,7 +2,9 @@
 
 Every artifact a reader may look at while it is being written (the sample CSV, verdicts, the
 registry pointer, the baseline, scored outputs) is written to a temporary file beside its target and
-renamed into place, so a reader or a crash sees the old bytes or the new ones, never a mix.
+renamed into place, so a reader or a crash sees the old bytes or the new ones, never a mix. A whole
+folder (a candidate, a registered model) is filled in a staging folder beside its target and renamed
+into place the same way.
 
 A full disk (or quota) while writing is the user's to fix, not a bug: it becomes a
 :class:`UserError` naming the file, and the temporary file is removed.
@@ -12,6 +14,7 @@ import errno
 import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +64,22 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged_folder(parent: Path) -> Iterator[Path]:
+    """Yield a new empty folder under ``parent`` to fill; it is removed if the block raises.
+
+    The caller renames it into place when it is complete: ``rename`` is atomic and refuses a
+    non-empty target, so a reader sees no folder or a whole one, and an existing one is never hit.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,9 +1,9 @@
 """Readers with bounds: a hostile or broken file is refused before it is parsed, in one sentence.
 
-A hostile review (issue 11, item 4) found that a 5 MB CSV of one line of commas ran for 501 s and
-died with a MemoryError, and that a 2 GB sparse file after 13 KB of valid CSV took 37 s and 6.5 GB
-before being refused (the binary check looked at the first 8 KB only). Each case below failed
-before the bounds of :mod:`churn_model.data.tables` existed; the sizes are the
+Unbounded, a 5 MB CSV of one line of commas ran for 501 s and died with a MemoryError, and a 2 GB
+sparse file after 13 KB of valid CSV took 37 s and 6.5 GB before being refused (a binary check
+that looks at the first 8 KB only). Each case below fails without the bounds of
+:mod:`churn_model.data.tables`; the sizes are the
 smallest that cross a bound, so the suite stays fast (a benchmark times the full-size files).
 """
 

@@ -14,7 +14,7 @@ from churn_model.model.training import split_table
 from churn_model.release import calibration
 from churn_model.release.calibration import COUNTS, Spread
 
-from model_support import RowSlices, fast_config, fast_latency, gates_toml, lenient_gates
+from model_support import RowSlices, fast_config, fast_latency, lenient_gates
 
 SEEDS = [1, 2, 3]
 
@@ -135,7 +135,7 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
     for run, floor in drafted.latency.floor_ms.items():
         assert floor >= by_name[f"latency.{run}.cpu_p50_ms"].mean / 4
     assert "Drafted by `just calibrate`" in text
-    (tmp_path / "gates.toml").write_text(gates_toml(drafted))
+    (tmp_path / "gates.toml").write_text(calibration.gates_toml(drafted))
 
 
 @pytest.mark.parametrize(
@@ -210,6 +210,7 @@ def test_the_draft_warns_about_a_lenient_floor_and_prints_the_rule() -> None:
         _spread("slices.tight.recall", 0.8, 0.02, 0.75),  # floor 0.72: far above 0.40
         _spread("slices.tight.rows", 400, 10, 380),
         _spread("slices.tight.positives", 90, 5, 80),
+        _spread("latency.batch_1.cpu_p50_ms", 0.4, 0.01, 0.38),
     ]
     seeds = list(range(20))
     notes = calibration.draft_notes(found, seeds)
@@ -265,3 +266,21 @@ def test_a_drop_past_1_is_drafted_as_1_and_the_draft_loads() -> None:
     assert calibration.draft_drop(recall) == 1.0
     drafted = GateConfig.model_validate(tomllib.loads(calibration.draft_gates(found, [1, 2], "x")))
     assert drafted.max_drop == {"recall": 1.0, "f1": 1.0}
+
+
+def test_the_gate_config_writer_round_trips_any_slice_or_batch_name() -> None:
+    lenient = lenient_gates()
+    odd = lenient.model_copy(
+        update={
+            "slice_floors": {
+                'plan="pro" \\ yearly': {"recall": 0.25},
+                "région=Île-de-France": {"roc_auc": 0.55, "recall": 0.125},
+                "tab\tand.dot": {"f1": 0.1},
+            },
+            "latency": lenient.latency.model_copy(update={"floor_ms": {"batch 1": 2.0}}),
+        }
+    )
+    text = calibration.gates_toml(odd, ["a header line", "", "and another"])
+    assert text.startswith("# a header line\n#\n# and another\n")
+    assert GateConfig.model_validate(tomllib.loads(text)) == odd
+    assert GateConfig.model_validate(tomllib.loads(calibration.gates_toml(lenient))) == lenient

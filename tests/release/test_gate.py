@@ -18,6 +18,7 @@ from churn_model.files import sha256_of
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import ClassificationMetrics, Metrics
+from churn_model.release.calibration import gates_toml
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
 from churn_model.release.gate_rows import (
@@ -28,7 +29,7 @@ from churn_model.release.gate_rows import (
 )
 from churn_model.release.verdict import VERDICT_FILE, Verdict
 
-from model_support import above, gates_toml, lenient_gates, small_candidate
+from model_support import above, lenient_gates, small_candidate
 
 SLICE = "a slice"
 """A slice fabricated into the metrics, for the rules about slices whatever the schema declares."""

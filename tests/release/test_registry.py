@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,23 @@ from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import read_card
 from churn_model.model.report import REPORT_FILE, ROC_FILE
 from churn_model.release import registry
+from churn_model.release.calibration import gates_toml
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
 from churn_model.release.gate_rows import read_baseline
+from churn_model.release.rejudge import verdict_differences
 from churn_model.release.verdict import VERDICT_FILE, hash_files, read_verdict
 
-from model_support import above, lenient_gates, small_candidate
+from model_support import above, fast_latency, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fast_latency() -> Iterator[None]:
+    """Latency timed in a few calls: the registry judges every model it moves again."""
+    with fast_latency():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +56,14 @@ class Env:
             shutil.copytree(folder, self.candidates / folder.name)
         self.ids = [folder.name for folder in built]
         self.configs: dict[str, GateConfig] = {}
+        gates = tmp / "ci" / "gates.toml"
+        gates.parent.mkdir(parents=True)
+        gates.write_text(gates_toml(LENIENT), encoding="utf-8")
         self.registry = registry.Registry(
             folder=tmp / "registry",
             baseline=tmp / "ci" / "baseline.json",
             docs=tmp / "docs" / "model",
+            gates=gates,
         )
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
@@ -330,8 +344,9 @@ def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(env: En
     env.rollback()
     env.gate(2)  # judged again, against champion 0
     assert env.promote(2).champion == env.ids[2]
-    gated = env.candidates / env.ids[2] / VERDICT_FILE
-    registered = env.registry.folder / "models" / env.ids[2] / VERDICT_FILE
-    assert registered.read_bytes() == gated.read_bytes()
-    verdict = read_verdict(registered.parent)
+    gated = read_verdict(env.candidates / env.ids[2])
+    verdict = read_verdict(env.registry.folder / "models" / env.ids[2])
+    assert verdict.baseline_id == gated.baseline_id == env.ids[0]
+    assert verdict_differences(gated, verdict) == []  # the promotion's own judgement, the same
+    assert verdict.checked_at > gated.checked_at
     assert (env.registry.docs / SUMMARY_FILE).read_text() == render_markdown(verdict)

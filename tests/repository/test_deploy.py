@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from churn_model.serving.settings import ENV_VARS, MIB, load_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "ghcr.io/acme/churn@sha256:" + "ab" * 32
 
@@ -66,6 +68,27 @@ def test_the_deployment_is_hardened_probed_and_sized() -> None:
         assert container[probe]["httpGet"]["port"] in port_names
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+
+
+IDLE_MIB = 150
+"""The image's resident memory while idle, rounded up (docs/serving.md)."""
+BATCH_MIB = 70
+"""What parsing the costliest batch body adds to it (docs/serving.md, `just bench-bad-requests`)."""
+
+
+def test_the_service_limits_fit_the_pod_memory_limit() -> None:
+    (container,) = _by_kind(deploy.render(DIGEST))["Deployment"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert set(env) <= set(ENV_VARS.values()), "a variable the service does not read"
+    limits = load_settings(env).limits
+    memory = container["resources"]["limits"]["memory"]
+    assert memory.endswith("Mi")
+    # The bodies held are counted twice (the buffers around them), and the total must leave the
+    # pod 40 % of its limit to spare.
+    held = 2 * limits.max_body_bytes_in_flight / MIB
+    assert IDLE_MIB + held + BATCH_MIB <= 0.6 * int(memory.removesuffix("Mi"))
 
 
 def test_the_service_autoscaler_and_budget_select_the_deployment() -> None:

@@ -109,7 +109,7 @@ def test_every_base_image_is_pinned_by_digest() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "evidence"),
     [
-        # uv's image by tag only, as it was before issue 11.
+        # uv's image by tag only, not by digest.
         ("uv:0.13.0@sha256:", "uv:0.13.0 #", "not pinned by digest"),
         ("ARG PYTHON_IMAGE=python-pinned", "ARG PYTHON_IMAGE=python:3.12-slim", "not a pinned"),
     ],

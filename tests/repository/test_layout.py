@@ -11,6 +11,7 @@ constant name.
 """
 
 import ast
+import functools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (f"{PACKAGE}.cli", f"{PACKAGE}.__main__"),
 )
 """Each layer's units (a top-level module, or a subpackage with everything in it), lowest first."""
+
+
+@functools.cache
+def _parsed(source: str) -> ast.Module:
+    """``source``'s syntax tree, parsed once per text: the planted copies differ in one file."""
+    return ast.parse(source)
+
+
+def _tree(path: Path) -> ast.Module:
+    """The syntax tree of the module at ``path``."""
+    return _parsed(path.read_text(encoding="utf-8"))
 
 
 def _layer(unit: str) -> int:
@@ -84,7 +96,7 @@ def _imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[
 
 def _allowed(init: Path) -> list[str] | None:
     """The units a package's ``__init__`` docstring allows (its ``May import:`` line), if any."""
-    docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+    docstring = ast.get_docstring(_tree(init)) or ""
     _, found, rest = docstring.partition(ALLOWED_LINE)
     if not found:
         return None
@@ -120,7 +132,7 @@ def layout_problems(source: Path) -> list[str]:
         if own not in [PACKAGE, *units] and in_a_package:
             problems.append(f"{where}: a subpackage in no layer (add it to LAYERS and the README)")
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _tree(path)
         for line, name in _imports(tree, module, path.name == "__init__.py"):
             target = name if name in modules else name.rpartition(".")[0]
             if target != PACKAGE and not target.startswith(f"{PACKAGE}."):
@@ -190,7 +202,7 @@ def test_the_service_loads_neither_the_validation_stack_nor_a_training_extra() -
             continue
         seen.add(module)
         is_package = modules[module].name == "__init__.py"
-        tree = ast.parse(modules[module].read_text(encoding="utf-8"))
+        tree = _tree(modules[module])
         for node in _loaded_on_import(tree):
             for _, name in _imports(ast.Module(body=[node], type_ignores=[]), module, is_package):
                 target = name if name in modules else name.rpartition(".")[0]

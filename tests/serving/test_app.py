@@ -1,4 +1,4 @@
-"""The HTTP service, in process: every endpoint, every kind of bad request, readiness, settings."""
+"""The HTTP service, in process: every endpoint, every kind of bad request, readiness."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -20,7 +20,7 @@ from churn_model.errors import UserError
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import FeatureSpec, ModelCard, read_card, write_card
 from churn_model.serving.answer_names import predicted_field, probability_field
-from churn_model.serving.app import ENV_VARS, create_app, load_settings
+from churn_model.serving.app import create_app
 from churn_model.serving.request_limits import batch_bytes
 from churn_model.serving.served_model import load_served_model
 from churn_model.table import Column
@@ -493,33 +493,3 @@ def test_a_model_trained_on_another_spec_of_a_column_is_refused(
     model_dir = _with_features(trained, tmp_path / "model", features)
     with pytest.raises(UserError, match=f"schema changed since the model was trained: {FIRST}"):
         load_served_model(model_dir)
-
-
-# ------------------------------------------------------------------------------ settings
-
-
-def test_settings_default_to_loopback_and_dist_model() -> None:
-    settings = load_settings({})
-    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
-        "127.0.0.1",
-        8000,
-        Path("dist/model"),
-        1_000,
-    )
-
-
-def test_settings_come_from_the_environment_and_options_win() -> None:
-    environ = {"HOST": "0.0.0.0", "PORT": "9000", "MODEL_DIR": "/app/model", "MAX_BATCH": "5"}  # noqa: S104 -- a value under test, nothing binds
-    settings = load_settings(environ, port=9100, host=None)
-    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
-        "0.0.0.0",  # noqa: S104 -- a value under test, nothing binds
-        9100,
-        Path("/app/model"),
-        5,
-    )
-    assert set(ENV_VARS.values()) == set(environ)
-
-
-def test_a_bad_setting_names_its_variable() -> None:
-    with pytest.raises(UserError, match=r"port \(env PORT\)"):
-        load_settings({"PORT": "eighty"})

@@ -27,7 +27,7 @@ from starlette.types import Message
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving import request_limits
-from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
+from churn_model.serving.app import create_app
 from churn_model.serving.contract import MAX_PROBLEMS, ErrorResponse, record_model
 from churn_model.serving.request_limits import (
     BadRequest,
@@ -36,6 +36,7 @@ from churn_model.serving.request_limits import (
     read_body,
     record_bytes,
 )
+from churn_model.serving.server import IDLE_TIMEOUT_S
 
 from running_service import running_service
 from schemas import OTHER
@@ -225,16 +226,14 @@ def test_an_integer_too_large_for_a_float_field_says_so() -> None:
     assert "too large for a float" in error.message
 
 
-def test_a_body_that_stops_arriving_is_a_408(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(request_limits, "BODY_TIMEOUT_S", 0.05)
-
+def test_a_body_that_stops_arriving_is_a_408() -> None:
     async def receive() -> Message:
         await asyncio.sleep(10)  # a client that sent its headers and then nothing
         return {"type": "http.request", "body": b"", "more_body": False}  # pragma: no cover
 
     scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
     with pytest.raises(BadRequest) as caught:
-        asyncio.run(read_body(Request(scope, receive), limit=1_000))
+        asyncio.run(read_body(Request(scope, receive), limit=1_000, timeout_s=0.05))
     assert caught.value.status == 408
     assert caught.value.response().message == "(body): request body not received within 0.05 s"
 

@@ -11,7 +11,6 @@ check that latency is measured and gated, not how fast this machine is; ``script
 benchmark.
 """
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.model import evaluation
 from churn_model.model.artifact import MAX_LOADED_BYTES
 from churn_model.model.candidate import StagedLog, create_candidate
+from churn_model.release.calibration import gates_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
@@ -103,25 +103,6 @@ def spare_name(name: str) -> str:
         for number in range(len(taken) + 1)
         if (candidate := f"{name}{number or ''}").lower() not in taken
     )
-
-
-def _key(name: str) -> str:
-    return json.dumps(name)
-
-
-def gates_toml(config: GateConfig) -> str:
-    """``config`` as the text of a ``gates.toml`` (what a user would write)."""
-    lines = ["[floors]", *(f"{k} = {v}" for k, v in config.floors.items()), ""]
-    minimum = config.slices
-    lines += ["[slices]", f"min_rows = {minimum.min_rows}"]
-    lines += [f"min_positives = {minimum.min_positives}", "", "[slice_floors]", ""]
-    for name, floors in config.slice_floors.items():
-        lines += [f"[slice_floors.{_key(name)}]", *(f"{k} = {v}" for k, v in floors.items()), ""]
-    lines += ["[max_drop]", *(f"{k} = {v}" for k, v in config.max_drop.items()), ""]
-    budget = ", ".join(f"{_key(k)} = {v}" for k, v in config.latency.floor_ms.items())
-    lines += ["[latency]", f"factor = {config.latency.factor}", f"floor_ms = {{ {budget} }}", ""]
-    lines += ["[size]", f"max_loaded_bytes = {config.size.max_loaded_bytes}"]
-    return "\n".join([*lines, f"max_growth = {config.size.max_growth}"]) + "\n"
 
 
 def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:

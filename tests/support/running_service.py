@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -12,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+from churn_model.serving.server import server_options
+from churn_model.serving.settings import Limits
 
 
 @contextmanager
@@ -99,3 +105,30 @@ def ask_service(url: str, record: dict[str, Any]) -> tuple[dict[str, Any], str, 
     document = httpx.get(f"{url}/openapi.json", timeout=10).text
     card = httpx.get(f"{url}/metadata", timeout=10).json()
     return answer.json(), document, card
+
+
+@contextmanager
+def serving_in_thread(app: ASGIApp, limits: Limits) -> Iterator[int]:
+    """Serve ``app`` with uvicorn as ``serve`` configures it under ``limits``; yield its port.
+
+    A real server on a loopback port, in a thread of the test process: cheaper than
+    :func:`running_service` when the test brings its own app (its model loaded once per module).
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port: int = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, **server_options(limits))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive(), "the server stopped while starting"
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.01)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        listener.close()

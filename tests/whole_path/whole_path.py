@@ -47,10 +47,11 @@ from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown
 from churn_model.release.gate_rows import read_baseline
 from churn_model.serving import answer_names
-from churn_model.serving.app import IDLE_TIMEOUT_S, create_app
+from churn_model.serving.app import create_app
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.compiled_model import CompiledModel, load_compiled_model
 from churn_model.serving.served_model import score_frame
+from churn_model.serving.server import IDLE_TIMEOUT_S
 from churn_model.serving.smoke import render as render_smoke
 from churn_model.serving.smoke import run_smoke
 from churn_model.table import Schema

@@ -12,7 +12,6 @@ import platform
 import secrets
 import shutil
 import subprocess  # only to run git, with fixed arguments  # nosec B404
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -22,7 +21,7 @@ from churn_model import __version__
 from churn_model.config import DEFAULT_MODEL_CONFIG, load_model_config
 from churn_model.data.pinning import load_dataset
 from churn_model.errors import UserError
-from churn_model.files import disk_full, is_disk_full
+from churn_model.files import disk_full, is_disk_full, staged_folder
 from churn_model.model.artifact import CARD_FILE, METRICS_FILE, MODEL_FILE, save_model
 from churn_model.model.card import (
     GitInfo,
@@ -98,44 +97,43 @@ def create_candidate(
     trained = train(frame, config)
     created_at = datetime.now(UTC)
     model_id = new_candidate_id(created_at)
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     mark_failed: Callable[[], None] | None = None
     try:
-        save_model(trained.pipeline, staging / MODEL_FILE)
-        evaluation = evaluate(
-            trained.pipeline,
-            trained.x_test,
-            trained.y_test,
-            config.decision.threshold,
-            staging / MODEL_FILE,
-        )
-        card = ModelCard(
-            id=model_id,
-            created_at=created_at,
-            package_version=__version__,
-            git=git_info(),
-            data=data_info,
-            features=feature_specs(),
-            params=config.model.model_dump(),
-            seed=trained.seed,
-            threshold=config.decision.threshold,
-            libraries=library_versions(),
-            split=trained.split,
-            metrics=evaluation.metrics,
-        )
-        write_card(card, staging / CARD_FILE)
-        (staging / METRICS_FILE).write_text(
-            evaluation.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8"
-        )
-        write_report(model_id, evaluation.metrics, evaluation.y_true, evaluation.y_score, staging)
-        if log_staged is not None:
-            mark_failed = log_staged(staging, card)
-        final = root / model_id
-        # rename() is atomic, and refuses a non-empty target: an existing candidate is never hit.
-        staging.rename(final)
+        with staged_folder(root) as staging:
+            save_model(trained.pipeline, staging / MODEL_FILE)
+            evaluation = evaluate(
+                trained.pipeline,
+                trained.x_test,
+                trained.y_test,
+                config.decision.threshold,
+                staging / MODEL_FILE,
+            )
+            card = ModelCard(
+                id=model_id,
+                created_at=created_at,
+                package_version=__version__,
+                git=git_info(),
+                data=data_info,
+                features=feature_specs(),
+                params=config.model.model_dump(),
+                seed=trained.seed,
+                threshold=config.decision.threshold,
+                libraries=library_versions(),
+                split=trained.split,
+                metrics=evaluation.metrics,
+            )
+            write_card(card, staging / CARD_FILE)
+            (staging / METRICS_FILE).write_text(
+                evaluation.metrics.model_dump_json(indent=2) + "\n", encoding="utf-8"
+            )
+            write_report(
+                model_id, evaluation.metrics, evaluation.y_true, evaluation.y_score, staging
+            )
+            if log_staged is not None:
+                mark_failed = log_staged(staging, card)
+            final = root / model_id
+            staging.rename(final)
     except BaseException as error:
-        shutil.rmtree(staging, ignore_errors=True)
         if mark_failed is not None:
             mark_failed()
         if is_disk_full(error):

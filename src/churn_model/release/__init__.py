@@ -7,7 +7,8 @@ record of the judgement and the checks promotion makes of it, ``gate_report`` re
 ``calibration`` measures the spread of every metric over seeds and drafts a ``gates.toml``, and
 ``decision_threshold`` proposes the threshold from the same runs; ``registry`` promotes and rolls
 back the champion; ``tracking``, in a project that tracks, mirrors candidates, verdicts and the
-champion to a tracking server when one is configured.
+champion to a tracking server when one is configured. ``rejudge`` judges a model again, as the
+gate does, before the registry promotes, exports or restores it.
 
 May import: errors, files, records, table, domain, config, data, model, serving
 """

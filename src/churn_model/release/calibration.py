@@ -17,21 +17,26 @@ import statistics
 import tempfile
 import textwrap
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import tomlkit
+import tomlkit.items
 from rich.table import Table
 
 from churn_model.config import (
     MIN_SLICE_POSITIVES,
     MIN_SLICE_ROWS,
     GateConfig,
+    LatencyBudget,
     ModelConfig,
+    SizeBudget,
     SliceMinimum,
 )
 from churn_model.model.artifact import MODEL_FILE, save_model
@@ -69,19 +74,38 @@ A floor or allowed drop is too lenient when a model that lost half of what the s
 would still pass it: half its recall or F1 (whose chance level is 0), or half its ROC AUC's lead
 over chance (0.5). The draft keeps such a threshold, and names it."""
 
-SLICES_COMMENT = textwrap.fill(
-    "A slice is judged only when its held-out split holds at least min_rows rows and "
-    f"min_positives positives (without this table, {MIN_SLICE_ROWS} and {MIN_SLICE_POSITIVES}). "
-    f"At {MIN_SLICE_POSITIVES} positives one more or one fewer moves the slice's recall by "
-    f"{1 / MIN_SLICE_POSITIVES:g}, five steps of a drafted floor; at {MIN_SLICE_ROWS} rows one "
-    f"row moves its accuracy by {1 / MIN_SLICE_ROWS:g}. Under them its figures mostly measure "
-    "which rows the split drew: the gate skips its floors (and says so), calibrate drafts none, "
-    "infer-schema drafts no slice.",
-    98,
-    initial_indent="# ",
-    subsequent_indent="# ",
-)
-"""The comment of the draft's ``[slices]`` table: what the minimum does, and why its defaults."""
+TABLE_NOTES = {
+    "floors": "Absolute minimums on the whole held-out split.",
+    "slices": (
+        "A slice is judged only when its held-out split holds at least min_rows rows and "
+        f"min_positives positives (without this table, {MIN_SLICE_ROWS} and "
+        f"{MIN_SLICE_POSITIVES}). At {MIN_SLICE_POSITIVES} positives one more or one fewer moves "
+        f"the slice's recall by {1 / MIN_SLICE_POSITIVES:g}, five steps of a drafted floor; at "
+        f"{MIN_SLICE_ROWS} rows one row moves its accuracy by {1 / MIN_SLICE_ROWS:g}. Under them "
+        "its figures mostly measure which rows the split drew: the gate skips its floors (and "
+        "says so), calibrate drafts none, infer-schema drafts no slice."
+    ),
+    "slice_floors": "Minimums per slice: a model may not buy its score by failing a slice.",
+    "max_drop": "Largest allowed absolute drop against the baseline (the promoted model).",
+    "latency": (
+        "CPU time of one single-threaded predict_proba call per batch size (cpu_p50_ms, the "
+        "median of the least disturbed of several rounds) must stay under max(factor x baseline, "
+        "floor). Wall time on a busy machine is several times the model's cost; its CPU time "
+        "grows 1.2-1.6x there (3 CPU-bound neighbours per 2 cores), while a model doing three "
+        "times the work measures 3.2-3.9x: the factor sits between. The floors only keep a "
+        "sub-millisecond baseline's timer noise from failing a good model. With no baseline yet "
+        "(a project's first model), latency is not judged."
+    ),
+    "size": (
+        "What loading model.skops inflates (model_loaded_bytes): an absolute ceiling, and at most "
+        "this growth over the baseline's. It must stay under the loader's own ceiling "
+        "(churn_model.model.artifact.MAX_LOADED_BYTES)."
+    ),
+}
+"""What each table of ``ci/gates.toml`` means: the comment :func:`gates_toml` writes under it."""
+
+NO_SLICE_FLOORS = "No slice was measurable on every seed."
+"""The comment of an empty ``[slice_floors]`` table."""
 
 LATENCY_FACTOR = 2.5
 """The drafted latency factor: an identical model measured up to 1.6x its baseline's CPU time on a
@@ -278,19 +302,13 @@ def draft_drop(spread: Spread) -> float:
     return min(drop if drop > needed else round(drop + 0.005, 6), 1.0)
 
 
-def _key(name: str) -> str:
-    """A TOML key: bare when it can be, quoted otherwise."""
-    bare = name.replace("_", "").replace("-", "").isalnum() and name.isascii()
-    return name if bare else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _table_comment(found: list[Spread]) -> list[str]:
-    rows = [f"#   {'metric':<44}{'mean':>10}{'std':>10}{'min':>10}{'max':>10}"]
+    rows = [f"  {'metric':<44}{'mean':>10}{'std':>10}{'min':>10}{'max':>10}"]
     for s in found:
         if s.metric.endswith(("precision", "accuracy")):
             continue
         figures = "".join(f"{_figure(v, s.metric):>10}" for v in (s.mean, s.std, s.min, s.max))
-        rows.append(f"#   {s.metric:<44}{figures}")
+        rows.append(f"  {s.metric:<44}{figures}")
     return rows
 
 
@@ -386,14 +404,63 @@ def draft_notes(
     return draft(found, seeds, minimum or SliceMinimum()).notes()
 
 
-def _comment(title: str, items: list[str]) -> list[str]:
+def _wrapped(text: str, indent: str = "", hang: str = "") -> list[str]:
+    """``text`` as comment lines (without the ``#``) of at most 98 characters."""
+    return textwrap.wrap(text, 96, initial_indent=indent, subsequent_indent=hang) or [""]
+
+
+def _section(title: str, items: list[str]) -> list[str]:
     """``title`` and ``items`` as comment lines of the draft's header; nothing without items."""
     if not items:
         return []
-    lines = ["#", *(f"# {line}" for line in title.splitlines())]
-    for item in items:
-        lines += textwrap.wrap(item, 98, initial_indent="#   ", subsequent_indent="#     ")
-    return lines
+    return [
+        "",
+        *title.splitlines(),
+        *(line for item in items for line in _wrapped(item, "  ", "    ")),
+    ]
+
+
+def _table(values: Mapping[Any, object], note: str | None) -> tomlkit.items.Table:
+    """A TOML table of ``values``, under the comment lines of ``note``."""
+    table = tomlkit.table()
+    for line in [] if note is None else _wrapped(note):
+        table.add(tomlkit.comment(line))
+    for key, value in values.items():
+        table.add(key, value)
+    return table
+
+
+def gates_toml(config: GateConfig, header: Sequence[str] = ()) -> str:
+    """``config`` as the text of a ``ci/gates.toml``: ``header`` as comment lines, then the tables.
+
+    The one writer of that file (:func:`draft_gates`, and the tests that write a gate config):
+    each table under the comment of :data:`TABLE_NOTES` saying what it means; TOML's quoting and
+    escaping are tomlkit's, so any slice or batch name round-trips.
+    """
+    document = tomlkit.document()
+    for line in header:
+        document.add(tomlkit.comment(line))
+    if header:
+        document.add(tomlkit.nl())
+    document.add("floors", _table(config.floors, TABLE_NOTES["floors"]))
+    document.add("slices", _table(config.slices.model_dump(), TABLE_NOTES["slices"]))
+    if config.slice_floors:
+        per_slice = tomlkit.table(is_super_table=True)
+        for number, (name, floors) in enumerate(config.slice_floors.items()):
+            per_slice.add(
+                name, _table(floors, TABLE_NOTES["slice_floors"] if number == 0 else None)
+            )
+        document.add("slice_floors", per_slice)
+    else:
+        document.add("slice_floors", _table({}, NO_SLICE_FLOORS))
+    document.add("max_drop", _table(config.max_drop, TABLE_NOTES["max_drop"]))
+    latency = _table({"factor": config.latency.factor}, TABLE_NOTES["latency"])
+    floor_ms = tomlkit.inline_table()
+    floor_ms.update(config.latency.floor_ms)
+    latency.add("floor_ms", floor_ms)
+    document.add("latency", latency)
+    document.add("size", _table(config.size.model_dump(), TABLE_NOTES["size"]))
+    return tomlkit.dumps(document)
 
 
 def draft_gates(
@@ -405,73 +472,44 @@ def draft_gates(
     draft carries it, lists the slices it left out and the thresholds :data:`LENIENT` warns about.
     """
     by_name = {s.metric: s for s in found}
-    runs = len(seeds)
     drafted = draft(found, seeds, minimum or SliceMinimum())
-    dropped = [f"{name}: {why}" for name, why in drafted.dropped.items()]
-    lines = [
-        "# The model gate: what a candidate must meet to pass `just gate` (and so to be",
-        "# promotable). Metric names are those of metrics.json; quality metrics are measured on",
-        "# the held-out split at the decision threshold of configs/model.toml.",
-        "#",
-        f"# Drafted by `just calibrate` on {datetime.now(UTC):%Y-%m-%d} from {source},",
-        f"# {runs} seeds ({seeds[0]}..{seeds[-1]}), split and estimator seed both varied:",
-        *_table_comment(found),
-        "#",
-        *(f"# {line}" for line in RULE.splitlines()),
-        *_comment("Slices without floors, under the [slices] minimum on some seed:", dropped),
-        *_comment(f"{LENIENT} Here:", drafted.too_lenient),
-        "",
-        "[floors]",
-        "# Absolute minimums on the whole held-out split.",
-        *(f"{metric} = {floor:.2f}" for metric, floor in drafted.floors.items()),
-        "",
-        "[slices]",
-        *SLICES_COMMENT.splitlines(),
-        f"min_rows = {drafted.minimum.min_rows}",
-        f"min_positives = {drafted.minimum.min_positives}",
-        "",
-    ]
-    first = True
-    for name, floors in drafted.slice_floors.items():
-        lines.append(f"[slice_floors.{_key(name)}]")
-        if first:
-            lines.append("# Minimums per slice: a model may not buy its score by failing a slice.")
-            first = False
-        lines += [f"{metric} = {floor:.2f}" for metric, floor in floors.items()]
-        lines.append("")
-    if first:
-        lines += ["[slice_floors]", "# No slice was measurable on every seed.", ""]
-    lines += [
-        "[max_drop]",
-        "# Largest allowed absolute drop against the baseline (the promoted model).",
-        *(f"{metric} = {drop:.3f}" for metric, drop in drafted.max_drop.items()),
-    ]
-    latency = {
-        s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
-        for s in found
-        if s.metric.startswith("latency.")
-    }
-    inline = ", ".join(f"{_key(run)} = {floor:g}" for run, floor in latency.items())
     size = by_name.get("model_loaded_bytes")
-    ceiling = nice_ceiling(3 * size.max) if size is not None else 5_000_000
-    lines += [
+    config = GateConfig(
+        floors=drafted.floors,
+        slices=drafted.minimum,
+        slice_floors=drafted.slice_floors,
+        max_drop=drafted.max_drop,
+        latency=LatencyBudget(
+            factor=LATENCY_FACTOR,
+            floor_ms={
+                s.metric.split(".")[1]: nice_ceiling(s.mean / 4)
+                for s in found
+                if s.metric.startswith("latency.")
+            },
+        ),
+        size=SizeBudget(
+            max_loaded_bytes=int(nice_ceiling(3 * size.max)) if size is not None else 5_000_000,
+            max_growth=1.5,
+        ),
+    )
+    return gates_toml(config, _draft_header(found, seeds, source, drafted))
+
+
+def _draft_header(
+    found: list[Spread], seeds: Sequence[int], source: str, drafted: "Draft"
+) -> list[str]:
+    """The draft's header: what the file is, what it was drafted from, the rule and its warnings."""
+    dropped = [f"{name}: {why}" for name, why in drafted.dropped.items()]
+    return [
+        "The model gate: what a candidate must meet to pass `just gate` (and so to be",
+        "promotable). Metric names are those of metrics.json; quality metrics are measured on",
+        "the held-out split at the decision threshold of configs/model.toml.",
         "",
-        "[latency]",
-        "# CPU time of one single-threaded predict_proba call per batch size (cpu_p50_ms, the",
-        "# median of the least disturbed of several rounds) must stay under",
-        "# max(factor x baseline, floor). Wall time on a busy machine is several times the model's",
-        "# cost; its CPU time grows 1.2-1.6x there (3 CPU-bound neighbours per 2 cores), while a",
-        "# model doing three times the work measures 3.2-3.9x: the factor sits between. The floors",
-        "# only keep a sub-millisecond baseline's timer noise from failing a good model. With no",
-        "# baseline yet (a project's first model), latency is not judged.",
-        f"factor = {LATENCY_FACTOR:g}",
-        f"floor_ms = {{ {inline} }}",
+        f"Drafted by `just calibrate` on {datetime.now(UTC):%Y-%m-%d} from {source},",
+        f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), split and estimator seed both varied:",
+        *_table_comment(found),
         "",
-        "[size]",
-        "# What loading model.skops inflates (model_loaded_bytes): an absolute ceiling, and at",
-        "# most this growth over the baseline's. It must stay under the loader's own ceiling",
-        "# (churn_model.model.artifact.MAX_LOADED_BYTES).",
-        f"max_loaded_bytes = {int(ceiling):_}",
-        "max_growth = 1.5",
+        *RULE.splitlines(),
+        *_section("Slices without floors, under the [slices] minimum on some seed:", dropped),
+        *_section(f"{LENIENT} Here:", drafted.too_lenient),
     ]
-    return "\n".join(lines) + "\n"

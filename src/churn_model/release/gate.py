@@ -38,20 +38,20 @@ from churn_model.release.serving_check import check_serving
 from churn_model.release.verdict import VERDICT_FILE, Verdict, hash_files
 
 
-def run_gate(
+def judge(
     candidate: Path,
     config: GateConfig,
     baseline: Baseline | None,
     model_config: ModelConfig | None = None,
 ) -> Verdict:
-    """Judge the candidate in folder ``candidate``; write ``verdict.json`` and ``gate.md`` there.
+    """Judge the candidate in folder ``candidate`` and return the verdict, writing nothing.
 
     The figures are re-derived from the model file and the held-out split its card names
     (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold must
-    match); a card that does not describe its model is a :class:`UserError`, and then no verdict is
-    written. Then the candidate is loaded and asked as the service would be
+    match); a card that does not describe its model is a :class:`UserError`. Then the candidate is
+    loaded and asked as the service would be
     (:func:`churn_model.release.serving_check.check_serving`): one that cannot be
-    served gets a failing row.
+    served gets a failing row. Promotion calls it too, to judge again what the gate judged.
     """
     files = hash_files(candidate)
     measured = remeasure(candidate, model_config or load_model_config())
@@ -59,7 +59,7 @@ def run_gate(
     if hash_files(candidate) != files:
         raise UserError(f"{candidate}: its files changed while it was being gated; gate it again")
     rows = gate_rows(measured.metrics, serving, config, baseline)
-    verdict = Verdict(
+    return Verdict(
         candidate_id=measured.card.id,
         model_sha256=files[MODEL_FILE],
         files=files,
@@ -72,6 +72,20 @@ def run_gate(
         rows=rows,
         serving=serving,
     )
+
+
+def run_gate(
+    candidate: Path,
+    config: GateConfig,
+    baseline: Baseline | None,
+    model_config: ModelConfig | None = None,
+) -> Verdict:
+    """Judge the candidate in folder ``candidate`` (:func:`judge`); write its verdict and report.
+
+    ``verdict.json`` and ``gate.md`` go beside the candidate; a card that does not describe its
+    model is a :class:`UserError`, and then no verdict is written.
+    """
+    verdict = judge(candidate, config, baseline, model_config)
     write_record(candidate / VERDICT_FILE, verdict)
     write_atomic(candidate / SUMMARY_FILE, render_markdown(verdict).encode())
     return verdict

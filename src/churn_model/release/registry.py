@@ -12,11 +12,15 @@ step, which is the commit point; then the files are written, and the journal rem
 takes the registry (``promote``, ``rollback``, ``export``, ``gate``, ``register``: see
 :func:`settle`) finds a journal left by a crash and finishes the change, and removes the temporary
 files a crash left beside the views. A crash before the journal leaves the old state untouched.
+
+Nothing moves on its files' word: the model a change would make the champion, and the champion
+``export`` ships, is judged again first (:mod:`churn_model.release.rejudge`), and a
+journal naming a model that does not pass now, or carrying a baseline that is not that model's
+figures, is refused and left as it is, with nothing changed.
 """
 
 import errno
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +30,15 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import Field
 
-from churn_model.config import DEFAULT_GATE_CONFIG, GateConfig, load_gate_config
+from churn_model.config import (
+    DEFAULT_GATE_CONFIG,
+    DEFAULT_MODEL_CONFIG,
+    GateConfig,
+    load_gate_config,
+    load_model_config,
+)
 from churn_model.errors import UserError
-from churn_model.files import atomic_path, write_atomic
+from churn_model.files import atomic_path, staged_folder, write_atomic
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.candidate import CANDIDATES_DIR, find_candidate
 from churn_model.model.card import read_card
@@ -36,6 +46,7 @@ from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 from churn_model.records import Record, read_record, write_record
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
 from churn_model.release.gate_rows import BASELINE_FILE, Baseline, read_baseline
+from churn_model.release.rejudge import require_judged_alike, require_passes_now
 from churn_model.release.verdict import (
     VERDICT_FILE,
     Verdict,
@@ -56,16 +67,20 @@ DOCS_FILES = (REPORT_FILE, ROC_FILE, CONFUSION_FILE, SUMMARY_FILE)
 
 @dataclass(frozen=True)
 class Registry:
-    """Where the registry keeps its models and pointer, and the views a change of champion writes.
+    """Where the registry keeps its files, the views a change of champion writes, its configs.
 
     ``folder`` holds the registered models, the pointer, the journal and the lock; ``baseline``
     is the file the gate compares against; ``docs`` the folder the champion's report is published
-    in. The defaults are the project's; a test gives its own.
+    in; ``gates`` and ``model_config`` are the gate config and the model config (its held-out
+    split and threshold) every model is judged again under before it is promoted, exported or
+    restored. The defaults are the project's; a test gives its own.
     """
 
     folder: Path = REGISTRY_DIR
     baseline: Path = BASELINE_FILE
     docs: Path = DOCS_MODEL_DIR
+    gates: Path = DEFAULT_GATE_CONFIG
+    model_config: Path = DEFAULT_MODEL_CONFIG
 
     @property
     def models(self) -> Path:
@@ -151,6 +166,8 @@ def _strays(registry: Registry) -> list[Path]:
 def _registered_verdict(folder: Path) -> Verdict:
     """Return the verdict of a model in the registry, refusing it if a file it binds changed."""
     verdict = read_verdict(folder)
+    if verdict.candidate_id != folder.name:
+        raise UserError(f"{folder / VERDICT_FILE}: belongs to {verdict.candidate_id!r}")
     changed = changed_files(folder, verdict)
     if changed:
         raise UserError(
@@ -160,18 +177,41 @@ def _registered_verdict(folder: Path) -> Verdict:
     return verdict
 
 
-def _apply(pending: Pending, registry: Registry) -> None:
+def _check_change(
+    pending: Pending, registry: Registry, judged: Verdict | None
+) -> tuple[Path, Verdict]:
+    """Refuse the change ``pending`` unless it names a registered model that passes now.
+
+    Its pointer's history must end with that model, and its baseline must be the figures the
+    model's verdict records. ``judged`` is the verdict this process has just computed for the
+    model (a promotion's), which spares judging it twice; without it, the model is judged again
+    (:func:`churn_model.release.rejudge.require_passes_now`). Nothing is written.
+
+    Returns:
+        The champion's folder in the registry, and its verdict as recorded there.
+    """
+    champion = pending.pointer.champion
+    if champion is None or pending.pointer.history[-1:] != [champion]:
+        raise UserError("its pointer names no champion, or one its history does not end with")
+    folder = registry.models / champion
+    verdict = _registered_verdict(folder)
+    if judged is None or (judged.candidate_id, judged.files) != (champion, verdict.files):
+        config = load_gate_config(registry.gates)
+        require_passes_now(folder, verdict, config, load_model_config(registry.model_config))
+    if pending.baseline.model_id != champion or pending.baseline.metrics != verdict.metrics:
+        raise UserError(
+            f"its baseline is not the figures {folder / VERDICT_FILE} records for {champion}"
+        )
+    return folder, verdict
+
+
+def _write_change(pending: Pending, folder: Path, verdict: Verdict, registry: Registry) -> None:
     """Write every file of the change ``pending`` describes, then remove its journal.
 
     Idempotent: it is also how a change interrupted by a crash is finished. The docs come from
-    the champion's folder in the registry, checked against its verdict first; the gate table is
-    rendered from that verdict, not copied, so it shows what promotion checked.
+    the champion's ``folder`` in the registry; the gate table is rendered from its ``verdict``,
+    not copied, so it shows what promotion judged.
     """
-    champion = pending.pointer.champion
-    if champion is None:  # never journalled: a change always names a champion
-        raise UserError(f"{registry.folder / JOURNAL_FILE}: names no champion")
-    folder = registry.models / champion
-    verdict = _registered_verdict(folder)
     write_record(registry.folder / POINTER_FILE, pending.pointer)
     write_record(registry.baseline, pending.baseline)
     for name in (REPORT_FILE, ROC_FILE, CONFUSION_FILE):
@@ -180,29 +220,57 @@ def _apply(pending: Pending, registry: Registry) -> None:
     (registry.folder / JOURNAL_FILE).unlink(missing_ok=True)
 
 
-def _change(pending: Pending, registry: Registry) -> None:
-    """Journal the change ``pending`` (the commit point), then make it."""
+def _change(pending: Pending, registry: Registry, judged: Verdict | None = None) -> None:
+    """Check the change ``pending`` (:func:`_check_change`), journal it (the commit point), make it.
+
+    ``judged``: the verdict this process has just computed for the champion it names, if any. A
+    change naming a model that does not pass now is refused before anything is written.
+    """
+    try:
+        folder, verdict = _check_change(pending, registry, judged)
+    except UserError as error:
+        raise UserError(
+            f"{pending.pointer.champion}: not made the champion, it does not pass now ({error})"
+        ) from None
     write_record(registry.folder / JOURNAL_FILE, pending)
-    _apply(pending, registry)
+    _write_change(pending, folder, verdict, registry)
+
+
+def _checked_journal(pending: Pending, registry: Registry) -> tuple[Path, Verdict]:
+    """Check the journal ``pending`` a crash left (:func:`_check_change`), saying how to drop it."""
+    path = registry.folder / JOURNAL_FILE
+    try:
+        return _check_change(pending, registry, None)
+    except UserError as error:
+        raise UserError(
+            f"{path}: not applied ({error}); the registry and its views are unchanged: remove "
+            f"{path} to keep the current champion"
+        ) from None
 
 
 def _recover(registry: Registry) -> bool:
     """Finish a change a crash interrupted and remove its leftovers (the lock held).
 
+    A journal naming a model that does not pass now is refused first, and then nothing is
+    touched (:func:`_check_change`).
+
     Returns:
         Whether there was anything to repair.
     """
+    try:
+        pending: Pending | None = read_record(registry.folder / JOURNAL_FILE, Pending, "journal")
+    except FileNotFoundError:
+        pending = None
+    checked = None if pending is None else _checked_journal(pending, registry)
     strays = _strays(registry)
     for stray in strays:
         if stray.is_dir():
             shutil.rmtree(stray, ignore_errors=True)
         else:
             stray.unlink(missing_ok=True)
-    try:
-        pending = read_record(registry.folder / JOURNAL_FILE, Pending, "journal")
-    except FileNotFoundError:
+    if pending is None or checked is None:
         return bool(strays)
-    _apply(pending, registry)
+    _write_change(pending, *checked, registry)
     return True
 
 
@@ -218,26 +286,27 @@ def settle(registry: Registry = PROJECT_REGISTRY) -> bool:
         return _recover(registry)
 
 
-def _copy_into_registry(folder: Path, models: Path) -> Path:
+def _copy_into_registry(folder: Path, models: Path, verdict: Verdict) -> Path:
     """Copy a candidate folder to ``models/<id>`` (staged, then renamed) unless already there.
 
-    A model promoted before (then rolled back) is already there: only its verdict and gate table
-    are replaced by the candidate's, the judgement being promoted now.
+    The copy's verdict and gate table are ``verdict``, the judgement promotion made, not the
+    candidate's. A model promoted before (then rolled back) is already there: only its verdict
+    and gate table are replaced.
     """
     target = models / folder.name
+    judgement = {VERDICT_FILE: verdict.model_dump_json(indent=2).encode() + b"\n"}
+    judgement[SUMMARY_FILE] = render_markdown(verdict).encode()
     if target.is_dir():
-        for name in (VERDICT_FILE, SUMMARY_FILE):
-            if (folder / name).is_file():
-                write_atomic(target / name, (folder / name).read_bytes())
+        for name, content in judgement.items():
+            write_atomic(target / name, content)
         return target
-    models.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
-    try:
-        shutil.copytree(folder, staging, dirs_exist_ok=True)
+    with staged_folder(models) as staging:
+        shutil.copytree(
+            folder, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*judgement)
+        )
+        for name, content in judgement.items():
+            (staging / name).write_bytes(content)
         staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
@@ -271,17 +340,21 @@ def promote(
     allow_dirty: bool = False,
     candidates: Path = CANDIDATES_DIR,
     gate_config: GateConfig | None = None,
-    gate_config_path: Path = DEFAULT_GATE_CONFIG,
 ) -> Pointer:
     """Make a gated candidate (the newest when ``candidate_id`` is None) the champion.
 
-    The candidate is checked as :func:`churn_model.release.verdict.require_promotable`
-    says: every file its verdict binds unchanged, and the verdict's rows recomputed from its
-    figures under the gate config (``gate_config``, by default read from ``gate_config_path``)
-    and the current baseline, all passing. A ``passed`` flag is not trusted. A candidate whose
-    card says the work tree was dirty when it was trained is refused unless ``allow_dirty`` (a
-    decision the caller states). Promoting the current champion again only rewrites the baseline
-    and the docs (a repair).
+    Nothing the candidate's files state is taken on trust. First the cheap checks of
+    :func:`churn_model.release.verdict.require_promotable`: every file its verdict
+    binds unchanged, the verdict's rows recomputed from its figures under the gate config
+    (``gate_config``, by default read from ``registry.gates``) and the current baseline, all
+    passing. Then it is judged again, as the gate judges
+    (:func:`churn_model.release.rejudge.require_judged_alike`): its card must name its
+    folder, its model is re-scored on its held-out split and served on the probe rows, and the
+    verdict computed now must pass and be the one it brings. The registry records that verdict,
+    and the baseline takes its figures. A candidate whose card says the work tree was dirty when
+    it was trained is refused unless ``allow_dirty`` (a decision the caller states). Promoting
+    the current champion again judges it again and rewrites the baseline and the docs (a
+    repair).
 
     Returns:
         The registry pointer after the promotion.
@@ -291,26 +364,27 @@ def promote(
         _recover(registry)
         pointer = read_pointer(registry)
         if pointer.champion == folder.name:
-            baseline = _baseline_of(registry.models / folder.name)
-            _change(Pending(pointer=pointer, baseline=baseline), registry)
+            own = _baseline_of(registry.models / folder.name)
+            _change(Pending(pointer=pointer, baseline=own), registry)
             return pointer
         verdict = read_verdict(folder)
-        config = gate_config or load_gate_config(gate_config_path)
-        require_promotable(
-            folder, verdict, config, read_baseline(registry.baseline), gate_config_path
-        )
+        config = gate_config or load_gate_config(registry.gates)
+        baseline = read_baseline(registry.baseline)
+        require_promotable(folder, verdict, config, baseline, registry.gates)
         if not allow_dirty:
             _refuse_dirty(folder)
-        _registered_verdict(_copy_into_registry(folder, registry.models))
+        model_config = load_model_config(registry.model_config)
+        judged = require_judged_alike(folder, verdict, config, baseline, model_config)
+        _registered_verdict(_copy_into_registry(folder, registry.models, judged))
         pointer = Pointer(
             champion=folder.name,
             history=[*pointer.history, folder.name],
             updated_at=datetime.now(UTC),
         )
-        baseline = Baseline(
-            model_id=folder.name, promoted_at=datetime.now(UTC), metrics=verdict.metrics
+        promoted = Baseline(
+            model_id=folder.name, promoted_at=datetime.now(UTC), metrics=judged.metrics
         )
-        _change(Pending(pointer=pointer, baseline=baseline), registry)
+        _change(Pending(pointer=pointer, baseline=promoted), registry, judged)
         return pointer
 
 
@@ -335,8 +409,10 @@ def rollback(registry: Registry = PROJECT_REGISTRY) -> Pointer:
 def export(dest: Path, registry: Registry = PROJECT_REGISTRY) -> Path:
     """Copy the champion's ``model.skops`` and ``card.json`` into ``dest`` (for the image).
 
-    An interrupted change is finished first (:func:`settle`), and every file the champion's
-    verdict binds is checked against it, so a tampered model or card is not shipped.
+    An interrupted change is finished first (:func:`settle`); every file the champion's verdict
+    binds is checked against it, and the champion is judged again
+    (:func:`churn_model.release.rejudge.require_passes_now`), so neither a tampered
+    model or card nor a pointer aimed at a model that does not pass now is shipped.
 
     Returns:
         The champion's folder in the registry.
@@ -348,7 +424,15 @@ def export(dest: Path, registry: Registry = PROJECT_REGISTRY) -> Path:
     if pointer.champion is None:
         raise UserError(f"{registry.folder}: no champion yet: run `just train gate promote` first")
     folder = registry.models / pointer.champion
-    _registered_verdict(folder)
+    config = load_gate_config(registry.gates)
+    model_config = load_model_config(registry.model_config)
+    try:
+        require_passes_now(folder, _registered_verdict(folder), config, model_config)
+    except UserError as error:
+        raise UserError(
+            f"{registry.folder / POINTER_FILE}: names champion {pointer.champion}, which does not "
+            f"pass now, so it is not exported ({error})"
+        ) from None
     for name in (MODEL_FILE, CARD_FILE):
         # A full disk names the file being written, not the one copied (shutil names the source).
         with atomic_path(dest / name) as temporary:

@@ -6,8 +6,8 @@ One request must not stall the service. So every step costs at most a bounded am
   :func:`record_bytes` (worked out from the schema: the longest JSON each field can take, as much
   again for keys the model ignores, doubled for whitespace), a batch ``max_batch`` of them. A
   ``Content-Length`` over the limit is refused before a byte of the body is read, a body sent
-  without one as soon as it passes the limit, a body that stops arriving after
-  :data:`BODY_TIMEOUT_S`.
+  without one as soon as it passes the limit, a body that is not complete within the route's
+  deadline (:attr:`churn_model.serving.settings.Limits.body_timeout_s`) with a 408.
 - **Parsing.** JSON is parsed by pydantic-core (Rust) with its own bounds on nesting and on the
   digits of a number; each way it can fail gets its own message (not UTF-8, nested too deeply, a
   number too large, malformed at line and column).
@@ -27,9 +27,12 @@ from itertools import islice
 from typing import Any, Final
 
 import pydantic_core
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving.contract import (
@@ -39,9 +42,6 @@ from churn_model.serving.contract import (
     Problem,
 )
 from churn_model.table import Column, Schema
-
-BODY_TIMEOUT_S: Final = 30.0
-"""Longest a request body may take to arrive once its headers are in (a stalled body is a 408)."""
 
 CHUNK_RECORDS: Final = 256
 """Records validated per call on the worker thread (between calls other threads may run)."""
@@ -76,6 +76,28 @@ class BadRequest(Exception):  # noqa: N818 -- it is the answer, not an error of 
         return ErrorResponse(
             message="\n".join(lines), detail=self.problems, truncated=self.truncated
         )
+
+
+def bad_request_response(error: BadRequest) -> JSONResponse:
+    """The answer to a refused request: its status, and its problems in the documented shape.
+
+    A 408 also closes the connection: the rest of its body may never come, and until it did the
+    connection could carry no other request.
+    """
+    return JSONResponse(
+        status_code=error.status,
+        content=jsonable_encoder(error.response()),
+        headers={"Connection": "close"} if error.status == 408 else None,
+    )
+
+
+def http_error_response(error: HTTPException) -> JSONResponse:
+    """Any other HTTP error (404, 405, 503, ...) in the same shape, with its headers."""
+    message = str(error.detail)
+    body = ErrorResponse(message=message, detail=[Problem(field="", message=message, type="http")])
+    return JSONResponse(
+        status_code=error.status_code, content=jsonable_encoder(body), headers=error.headers
+    )
 
 
 def _refuse(status: int, kind: str, message: str, field: str = _WHOLE_BODY) -> BadRequest:
@@ -124,13 +146,13 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, *, timeout_s: float) -> bytes:
     """Read the JSON body of ``request``, refusing it early if it is not JSON or exceeds ``limit``.
 
     Raises:
         BadRequest: 415 not JSON, 413 larger than ``limit`` (decided on ``Content-Length`` before
-            reading when the client sends one), 408 not received within :data:`BODY_TIMEOUT_S`,
-            400 the client went away mid-body.
+            reading when the client sends one), 408 not all received within ``timeout_s``, 400 the
+            client went away mid-body.
     """
     if not is_json(request.headers.get("content-type")):
         raise _refuse(
@@ -145,16 +167,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
+        async with asyncio.timeout(timeout_s):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
                     raise too_large
                 chunks.append(chunk)
     except TimeoutError:
-        raise _refuse(
-            408, "timeout", f"request body not received within {BODY_TIMEOUT_S:g} s"
-        ) from None
+        raise _refuse(408, "timeout", f"request body not received within {timeout_s:g} s") from None
     except ClientDisconnect:
         raise _refuse(400, "disconnected", "the client closed the connection mid-body") from None
     return b"".join(chunks)

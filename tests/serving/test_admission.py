@@ -1,0 +1,140 @@
+"""Admission control against a real server: requests in flight and the bytes they hold are capped.
+
+Each test serves the app under uvicorn on a loopback port with small limits, holds requests open
+by stalling their bodies on raw sockets, and checks that one more is a 503 with ``Retry-After`` in
+the documented shape, that ``/health`` answers meanwhile, and that a place is given back once a
+held request ends.
+"""
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from churn_model.serving.admission import RETRY_AFTER_S, declared_body
+from churn_model.serving.app import create_app
+from churn_model.serving.compiled_model import CompiledModel, load_compiled_model
+from churn_model.serving.contract import ErrorResponse
+from churn_model.serving.request_limits import batch_bytes
+from churn_model.serving.settings import Limits
+
+from running_service import serving_in_thread
+from served_model import make_model_dir, records, sample
+
+MAX_BATCH = 10
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
+    model_dir = tmp_path_factory.mktemp("admission") / "model"
+    make_model_dir(model_dir)
+    return load_compiled_model(model_dir)
+
+
+@pytest.fixture(scope="module")
+def record() -> dict[str, Any]:
+    return records(sample(1, seed=5))[0]
+
+
+@contextmanager
+def service(served: CompiledModel, limits: Limits) -> Iterator[httpx.Client]:
+    """The app over ``served`` under uvicorn with ``limits``; yield a client of it."""
+    app = create_app(Path("unused"), max_batch=MAX_BATCH, model=served, limits=limits)
+    with (
+        serving_in_thread(app, limits) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        yield client
+
+
+def stalled(client: httpx.Client, length: int) -> socket.socket:
+    """Open a ``POST /predict/batch`` declaring ``length`` bytes, send one byte of it, stall."""
+    host, port = client.base_url.host, client.base_url.port
+    assert port is not None
+    sock = socket.create_connection((host, port), timeout=10)
+    head = (
+        f"POST /predict/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n{{"
+    )
+    sock.sendall(head.encode())
+    return sock
+
+
+def settle(client: httpx.Client) -> None:
+    """Give the server time to admit the requests just stalled (parse their heads)."""
+    time.sleep(0.3)
+    assert client.get("/health").status_code == 200
+
+
+def at_capacity(response: httpx.Response, cap: str) -> None:
+    """``response`` is the 503 of a service at capacity, naming ``cap``, with ``Retry-After``."""
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == str(RETRY_AFTER_S)
+    body = ErrorResponse.model_validate_json(response.content)
+    assert cap in body.message
+    assert "at capacity" in body.message
+
+
+def admitted_again(client: httpx.Client, record: dict[str, Any]) -> httpx.Response:
+    """Send ``record`` until it is no longer refused for capacity (within 5 s); the answer."""
+    deadline = time.monotonic() + 5
+    while True:
+        response = client.post("/predict", json=record)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
+def test_a_request_beyond_the_requests_in_flight_is_a_503_with_retry_after(
+    served: CompiledModel, record: dict[str, Any]
+) -> None:
+    limits = Limits(max_requests_in_flight=2)
+    with service(served, limits) as client, ExitStack() as stack:
+        holding = [stack.enter_context(stalled(client, 100)) for _ in range(2)]
+        settle(client)
+        at_capacity(client.post("/predict", json=record), "2 requests in flight")
+        # Requests without a body hold nothing and are never held back.
+        assert client.get("/health").status_code == 200
+        assert client.get("/metadata").status_code == 200
+        for sock in holding:
+            sock.close()
+        assert admitted_again(client, record).status_code == 200
+
+
+def test_a_body_beyond_the_bytes_held_is_a_503_declared_or_not(
+    served: CompiledModel, record: dict[str, Any]
+) -> None:
+    largest = batch_bytes(MAX_BATCH)
+    limits = Limits(max_body_bytes_in_flight=largest + 1_000)
+    cap = f"{limits.max_body_bytes_in_flight:,} bytes of request bodies held"
+    with service(served, limits) as client, stalled(client, largest - 10) as holding:
+        settle(client)
+        # Declared: refused before a byte of it is read.
+        body = b'{"records": [' + b" " * 2_000 + b"]}"
+        at_capacity(client.post("/predict/batch", content=body, headers=JSON), cap)
+        # Not declared (chunked): refused once what has arrived passes what is left.
+        chunks = iter([body[:500], body[500:]])
+        at_capacity(client.post("/predict/batch", content=chunks, headers=JSON), cap)
+        # A body within what is left is served.
+        small = client.post("/predict", json=record)
+        assert small.status_code == 200, small.text
+        assert client.get("/health").status_code == 200
+        holding.close()
+        assert admitted_again(client, record).status_code == 200
+        assert client.post("/predict/batch", content=body, headers=JSON).status_code == 422
+
+
+def test_a_declared_body_is_read_from_the_headers() -> None:
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
+        return {"type": "http", "headers": list(headers)}
+
+    assert declared_body(scope((b"content-length", b"1234"))) == 1_234
+    assert declared_body(scope((b"transfer-encoding", b"chunked"))) == 0
+    assert declared_body(scope((b"content-length", b"0"))) is None
+    assert declared_body(scope()) is None

@@ -1,0 +1,72 @@
+"""The service's settings: defaults, the environment, the options that win, a clear refusal."""
+
+from pathlib import Path
+
+import pytest
+
+from churn_model.errors import UserError
+from churn_model.serving.request_limits import batch_bytes
+from churn_model.serving.settings import ENV_VARS, MIB, Limits, load_settings
+
+
+def test_settings_default_to_loopback_and_dist_model() -> None:
+    settings = load_settings({})
+    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
+        "127.0.0.1",
+        8000,
+        Path("dist/model"),
+        1_000,
+    )
+    assert settings.limits == Limits()
+
+
+def test_settings_come_from_the_environment_and_options_win() -> None:
+    environ = {
+        "HOST": "0.0.0.0",  # noqa: S104 -- a value under test, nothing binds
+        "PORT": "9000",
+        "MODEL_DIR": "/app/model",
+        "MAX_BATCH": "5",
+        "MAX_REQUESTS_IN_FLIGHT": "7",
+        "MAX_BODY_BYTES_IN_FLIGHT": str(8 * MIB),
+        "HEADER_TIMEOUT_S": "2.5",
+        "BODY_TIMEOUT_S": "12",
+    }
+    settings = load_settings(environ, port=9100, host=None)
+    assert (settings.host, settings.port, settings.model_dir, settings.max_batch) == (
+        "0.0.0.0",  # noqa: S104 -- a value under test, nothing binds
+        9100,
+        Path("/app/model"),
+        5,
+    )
+    assert settings.limits == Limits(
+        max_requests_in_flight=7,
+        max_body_bytes_in_flight=8 * MIB,
+        header_timeout_s=2.5,
+        body_timeout_s=12,
+    )
+    assert set(ENV_VARS.values()) == set(environ)
+
+
+def test_a_bad_setting_names_its_variable() -> None:
+    with pytest.raises(UserError, match=r"port \(env PORT\)"):
+        load_settings({"PORT": "eighty"})
+    with pytest.raises(UserError, match=r"header_timeout_s \(env HEADER_TIMEOUT_S\)"):
+        load_settings({"HEADER_TIMEOUT_S": "0"})
+
+
+def test_the_bytes_in_flight_must_hold_one_whole_batch() -> None:
+    largest = batch_bytes(1_000)
+    assert load_settings({"MAX_BODY_BYTES_IN_FLIGHT": str(largest)}).max_batch == 1_000
+    with pytest.raises(UserError) as refused:
+        load_settings({"MAX_BODY_BYTES_IN_FLIGHT": str(largest - 1)})
+    message = str(refused.value)
+    assert "max_batch (env MAX_BATCH)" in message
+    assert "max_body_bytes_in_flight (env MAX_BODY_BYTES_IN_FLIGHT)" in message
+    assert f"({largest:,} bytes)" in message
+
+
+def test_the_default_limits_leave_room_in_the_pod() -> None:
+    # Ten full batches at the default MAX_BATCH fit in the bytes in flight, and the bytes stay a
+    # small share of the pod's 512 MiB (the arithmetic is in deploy/kubernetes/deployment.yaml).
+    limits = Limits()
+    assert 10 * batch_bytes(1_000) <= limits.max_body_bytes_in_flight <= 64 * MIB
