@@ -47,9 +47,23 @@ clean:
 doc:
     uv run mkdocs build --strict
 
+# >>> kubernetes
 # Run every check, in the order the Check workflow runs them.
 [group('check')]
 check: check-code check-type check-format check-security check-coverage check-workflows check-docker check-manifests
+# <<< kubernetes
+# >>> serving
+# >>> not kubernetes
+# # Run every check, in the order the Check workflow runs them.
+# [group('check')]
+# check: check-code check-type check-format check-security check-coverage check-workflows check-docker
+# <<< not kubernetes
+# <<< serving
+# >>> not serving
+# # Run every check, in the order the Check workflow runs them.
+# [group('check')]
+# check: check-code check-type check-format check-security check-coverage check-workflows
+# <<< not serving
 
 # Lint with ruff (reports, never fixes): every Python file git does not ignore, or only FILES (the git hook passes the staged ones).
 [group('check')]
@@ -84,21 +98,30 @@ check-workflows:
     uv run actionlint .github/workflows/*.yml
     uv run zizmor --offline --persona pedantic .github/
 
+# >>> serving
 # Lint the Dockerfile with hadolint: any finding fails.
 [group('check')]
 check-docker:
     uv run hadolint Dockerfile
+# <<< serving
 
+# >>> kubernetes
 # Validate the Kubernetes manifests offline against the schemas of the oldest and newest Kubernetes the validator ships (strict: an unknown field fails).
 [group('check')]
 check-manifests:
     uv run kubernetes-validate --strict --quiet --kubernetes-version 1.25 deploy/kubernetes/*.yaml
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+# <<< kubernetes
 
-# Run the slow end-to-end tests (planted defects, a fresh clone, a real MLflow server, DVC refresh, adopting three other tables) and print their times.
+# Run the slow end-to-end tests (planted defects, a fresh clone, the real services they start, DVC refresh, adopting three other tables) and print their times.
 [group('check')]
 check-slow:
+    # >>> tracking
     uv run --group tracking-server pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
+    # <<< tracking
+    # >>> not tracking
+    # uv run pytest -m slow --no-cov -p no:cacheprovider --durations=0 -rP
+    # <<< not tracking
 
 # Run the Check workflow's `run:` steps, in order, on a clean clone of HEAD (local uv and just stand in for the setup action).
 [group('check')]
@@ -145,10 +168,12 @@ promote *options:
 rollback:
     uv run churn-model rollback
 
+# >>> tracking
 # Point MLflow's `champion` alias at the model ci/baseline.json names, registering it if needed (with MLFLOW_TRACKING_URI set; retries a failed registration).
 [group('model')]
 register:
     uv run churn-model register
+# <<< tracking
 
 # Train several seeds on the pinned data (or FILE) and print every metric's spread; `--seeds N`, `--draft PATH` writes a gates.toml from it.
 [group('model')]
@@ -162,23 +187,27 @@ calibrate *args:
 infer-schema file *options:
     uv run churn-model infer-schema "$@"
 
+# >>> tracking
 # Run a local MLflow tracking server on 127.0.0.1:PORT (SQLite and artifacts under DIR) to try tracking.
 [group('model')]
 tracking-server port="5000" dir="mlruns":
     mkdir -p {{ quote(dir) }}
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false uv run --group tracking-server mlflow server --host 127.0.0.1 --port {{ quote(port) }} --backend-store-uri {{ quote("sqlite:///" + dir + "/mlflow.db") }} --artifacts-destination {{ quote(dir + "/artifacts") }} --workers 1
+# <<< tracking
 
-# Build the wheel and sdist into dist/, and gather the champion's model + card into dist/model (what the Dockerfile copies); fails without a champion.
+# Build the wheel and sdist into dist/, and gather the champion's model + card into dist/model (what every scorer loads); fails without a champion.
 [group('serve')]
 package:
     uv build --out-dir dist
     uv run churn-model export dist/model
 
+# >>> serving
 # Serve the model over HTTP on 127.0.0.1:8000 from dist/model (env MODEL_DIR, HOST, PORT, MAX_BATCH or options override).
 [group('serve')]
 [positional-arguments]
 serve *options:
     uv run churn-model serve "$@"
+# <<< serving
 
 # Score a CSV/Parquet table of any length in constant memory (chunks, `--chunk-rows N`): every input column as read, plus <label>_probability and <label>_predicted (the label's own values); written atomically, nothing if any row is invalid.
 [group('serve')]
@@ -186,50 +215,68 @@ serve *options:
 predict input output *options:
     uv run churn-model predict "$@"
 
+# >>> serving
 # Build the serving image as TAG from this checkout and dist/model (`just package` first), with docker or podman, whichever works here; prints the build time and the size.
 [group('deploy')]
 image tag="churn-model:dev":
     uv run python scripts/image.py build {{ quote(tag) }}
+# <<< serving
 
+# >>> serving
 # Run image TAG hardened (read-only root, no capabilities) and prove it serves: ready in 10 s, /predict equal to `churn-model predict`, a 4xx, non-root, HEALTHCHECK, SIGTERM, a clear error without a model.
 [group('deploy')]
 image-smoke tag="churn-model:dev":
     uv run python scripts/image.py smoke {{ quote(tag) }}
+# <<< serving
 
+# >>> serving
 # Copy the model out of image TAG into dist/model (the model the smoke test then expects the deployment to serve).
 [group('deploy')]
 image-model tag:
     uv run python scripts/image.py model {{ quote(tag) }}
+# <<< serving
 
+# >>> serving
 # Smoke-test the service running at URL against the model it should serve (default dist/model): health, readiness, model id, a known prediction, a 4xx.
 [group('deploy')]
 smoke url model_dir="dist/model":
     uv run churn-model smoke {{ quote(url) }} --model-dir {{ quote(model_dir) }}
+# <<< serving
 
+# >>> kubernetes
 # Roll IMAGE (name@sha256:digest) out with kubectl to the cluster of KUBE_CONFIG (the kubeconfig's text) or the current kubeconfig, in NAMESPACE, and wait until it is ready.
 [group('deploy')]
 deploy image namespace="":
     uv run python scripts/deploy.py apply {{ quote(image) }} --namespace {{ quote(namespace) }}
+# <<< kubernetes
 
+# >>> kubernetes
 # Say, as a notice in GitHub Actions, that deploying to ENVIRONMENT is skipped because it is not configured (no KUBE_CONFIG secret or SERVICE_URL variable).
 [private]
 deploy-not-configured environment:
     @echo "::notice title=Deploy skipped::"{{ quote(environment) }}": not configured (needs the KUBE_CONFIG secret and the SERVICE_URL variable; see docs/serving.md). Nothing was deployed."
+# <<< kubernetes
 
+# >>> serving
 # Save image TAG (the one `just image-smoke` just tested) to ARCHIVE with `docker save` and print its image ID (its config's digest); in GitHub Actions also write image-id to the step's outputs. Standard library and docker only.
 [private]
 image-archive tag archive="dist/image.tar":
     uv run --no-project python scripts/publish_image.py archive {{ quote(tag) }} {{ quote(archive) }}
+# <<< serving
 
+# >>> serving
 # Push the image saved in ARCHIVE as IMAGE:TAG, only if its image ID is TESTED, and fail unless the registry then holds image TESTED under the pushed digest; in GitHub Actions write name, digest and image (name@digest) to the step's outputs. Standard library and docker only.
 [private]
 image-push archive image tag tested:
     uv run --no-project python scripts/publish_image.py push {{ quote(archive) }} {{ quote(image) }} {{ quote(tag) }} {{ quote(tested) }}
+# <<< serving
 
+# >>> serving
 # Point IMAGE:latest at the image of the repository's latest release (asked with gh) once it is pushed, again until the latest release stops changing; in GitHub Actions write latest=true when that release is TAG. Standard library, docker and gh only.
 [private]
 image-latest image tag:
     uv run --no-project python scripts/publish_image.py latest {{ quote(image) }} {{ quote(tag) }}
+# <<< serving
 
 # Post "<workflow> failed" with a link to the run to the chat webhook in CHAT_WEBHOOK_URL; does nothing when it is unset.
 [private]
@@ -241,40 +288,58 @@ notify-failure:
 template-update ref="":
     uv run --group template copier update --trust --skip-answered {{ if ref == "" { "" } else { "--vcs-ref " + quote(ref) } }}
 
+# >>> benchmarks
 # Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets).
 [group('bench')]
 bench-check:
     uv run python scripts/benchmark_check.py
+# <<< benchmarks
 
-# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures (--tracking: also against a local MLflow server).
+# >>> benchmarks
+# Time `just train` + `just gate` on the sample, as subprocesses, and print the figures against the target.
 [group('bench')]
 [positional-arguments]
 bench-train-gate *options:
     uv run python scripts/benchmark_train_gate.py "$@"
+# <<< benchmarks
 
+# >>> benchmarks
 # Time validation, training and batch prediction at 10k, 100k and 1M rows, with peak memory.
 [group('bench')]
 bench-pipeline:
     uv run python scripts/benchmark_pipeline.py
+# <<< benchmarks
 
+# >>> benchmarks
 # Score 1M and 10M generated rows with `churn-model predict`, and 1M with the naive pandas path and the model-bound limit; print rows/s and peak RSS side by side; fails over 500 MB, if memory grows with the rows, or over 1.5x the limit's CPU time (`--rows N..`, `--one-piece`, `--no-yardsticks`).
 [group('bench')]
 [positional-arguments]
 bench-predict *options:
     uv run python scripts/benchmark_predict.py "$@"
+# <<< benchmarks
 
+# >>> benchmarks
 # Feed `validate` and `predict` the files a hostile review stalled the readers with; print time to refuse and peak memory.
 [group('bench')]
 bench-bad-files:
     uv run python scripts/benchmark_bad_files.py
+# <<< benchmarks
 
+# >>> benchmarks
+# >>> serving
 # Send the service the bodies and held connections a hostile review stalled it with; print what they cost: time, peak memory, /health latency.
 [group('bench')]
 bench-bad-requests:
     uv run python scripts/benchmark_bad_requests.py
+# <<< serving
+# <<< benchmarks
 
+# >>> benchmarks
+# >>> serving
 # Load-test the service on loopback (starts it on a temporary model unless --url is given) and print latency figures.
 [group('bench')]
 [positional-arguments]
 bench-serve *options:
     uv run python scripts/load_test.py "$@"
+# <<< serving
+# <<< benchmarks

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import prune
 import rename
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +90,31 @@ LINE_1 = "# Template release v1.1.0: a line the template's self-test adds, then 
 LINE_2 = "# Template release v1.2.0: a line the template's self-test adds, then changes.\n"
 PROJECT_LINE = "# A line the project wrote over the template's.\n"
 MARKER = "<<<<<<< before updating"
+
+
+# The optional parts' matrix: every part off at once and each part off alone (the main project above
+# is the one with every part on). Every variant is generated, grepped for what its removed parts
+# leave behind and re-locked; the project with every part off also runs `just pipeline` and
+# `just check`, and each single-off variant the cheap checks that find a dangling reference:
+# ruff, pytest's collection of every test module (each import) and the fast tests nearest to the
+# removed part. mypy and the full suite run in the two extremes only: CI time (see
+# docs/optional-parts.md for the figures).
+ALL_OFF = "every part off"
+NEAREST_TESTS = {
+    "serving": [
+        "tests/test_cli.py",
+        "tests/test_cli_predict.py",
+        "tests/repository/test_workflow_parity.py",
+    ],
+    "kubernetes": ["tests/repository/test_workflow_parity.py"],
+    "tracking": ["tests/test_cli_model.py"],
+    "benchmarks": ["tests/repository/test_justfile_quoting.py"],
+}
+"""The fast tests that sit next to each part (its regions' neighbours), seconds each. The rest of
+each part's absence is tested by the full suite with every part off."""
+# Not the project's own: the template's CI harness, which a project replaces with its own CI.
+# The answers file and the page of the optional parts name every part, by design.
+NOT_GREPPED = (".git/", ".ci/", ANSWERS_FILE, "uv.lock", "docs/optional-parts.md")
 
 
 class SelfTestError(Exception):
@@ -186,6 +212,123 @@ def check_leftovers_can_fail(folder: Path) -> None:
     (planted / "docs" / "note.md").write_text(f"see {rename.OLD_PACKAGE.upper()}\n")
     if leftovers(planted) != ["docs/note.md:1: see CHURN_MODEL"]:
         raise SelfTestError(f"the leftover check missed a planted name: {leftovers(planted)}")
+
+
+def part_leftovers(project: Path, parts: Sequence[str]) -> list[str]:
+    """Every path or line of ``project`` that still names one of ``parts`` (removed parts)."""
+    words = re.compile(
+        "|".join(word for part in parts for word in prune.PARTS[part].leftovers), re.IGNORECASE
+    )
+    found = []
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project).as_posix()
+        if relative.startswith(NOT_GREPPED) or relative in NOT_GREPPED or "__pycache__" in relative:
+            continue
+        if words.search(relative):
+            found.append(f"{relative}: the path")
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        found.extend(
+            f"{relative}:{number}: {line.strip()}"
+            for number, line in enumerate(text.splitlines(), start=1)
+            if words.search(line)
+        )
+    return found
+
+
+def check_part_leftovers_can_fail(folder: Path) -> None:
+    """Plant a reference to each part and make sure its leftover grep reports it."""
+    planted = folder / "planted-parts"
+    planted.mkdir()
+    references = {
+        "serving": "Run `just serve` first.",
+        "kubernetes": "kubectl apply -f deploy/kubernetes/",
+        "tracking": "Set MLFLOW_TRACKING_URI.",
+        "benchmarks": "See `just bench-predict`.",
+    }
+    for part, reference in references.items():
+        (planted / "README.md").write_text(f"# Notes\n\n{reference}\n", encoding="utf-8")
+        found = part_leftovers(planted, [part])
+        expected = f"README.md:3: {reference}"
+        expect(found == [expected], f"the {part} grep missed a planted reference: {found}")
+        others = [other for other in prune.PARTS if other != part]
+        expect(not part_leftovers(planted, others), f"another part's grep found the {part} one")
+
+
+def variant_answers(off: Sequence[str]) -> dict[str, str]:
+    """The main answers, with each part of ``off`` answered no (and the rest yes)."""
+    return {**ANSWERS, **{part: str(part not in off).lower() for part in prune.PARTS}}
+
+
+def generate_variant(template: Path, folder: Path, name: str, off: Sequence[str]) -> Path:
+    """Generate the project with the parts of ``off`` left out; grep it; check its lock file."""
+    project = folder / name.replace(" ", "-")
+    values = variant_answers(off)
+    copier(*copy_args(template, project, values, "--quiet", "--vcs-ref=v1.0.0"), cwd=folder)
+    removed = sorted(prune.parts_off({part: part not in off for part in prune.PARTS}))
+    found = leftovers(project) + part_leftovers(project, removed)
+    expect(not found, f"{name}: references left to {removed}:\n" + "\n".join(found))
+    recorded = (project / ANSWERS_FILE).read_text(encoding="utf-8")
+    # A part whose question is not asked (its requirement answered no) has no answer to keep.
+    asked = [part for part in off if not set(prune.PARTS[part].requires) & set(off)]
+    for part in asked:
+        expect(f"{part}: false" in recorded, f"{name}: the answers file lacks `{part}: false`")
+    run(["uv", "lock", "--check", "--offline"], project)
+    run(["git", "init", "--quiet", "--initial-branch", "main"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "--quiet", "-m", f"Generate the project ({name})"], project)
+    return project
+
+
+def check_single_off(project: Path, part: str) -> None:
+    """The cheap checks of a project without ``part``.
+
+    Lint, every test module's imports, the nearest fast tests, and the workflows (their steps are
+    pruned too).
+    """
+    for recipe in ("check-code", "check-format", "check-workflows"):
+        run(["just", recipe], project)
+    run(
+        ["uv", "run", "pytest", "--collect-only", "-q", "--no-cov", "-p", "no:cacheprovider"],
+        project,
+    )
+    tests = [test for test in NEAREST_TESTS[part] if (project / test).is_file()]
+    run(["uv", "run", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", *tests], project)
+
+
+def bring_back_serving(project: Path) -> None:
+    """`copier update --data serving=true` in the project generated without it: the part returns."""
+    run(["git", "add", "-A"], project)  # what `just pipeline` and `just check` wrote
+    run(["git", "commit", "--quiet", "--allow-empty", "-m", "Checked"], project)
+    copier(
+        "update",
+        "--trust",
+        "--defaults",
+        "--skip-answered",
+        "--vcs-ref=:current:",
+        "--data",
+        "serving=true",
+        "--data",
+        "kubernetes=true",
+        cwd=project,
+    )
+    for path in (
+        f"src/{PACKAGE}/serving/app.py",
+        "Dockerfile",
+        "deploy/kubernetes/deployment.yaml",
+    ):
+        expect((project / path).is_file(), f"serving=true did not bring back {path}")
+    justfile = (project / "justfile").read_text(encoding="utf-8")
+    expect("\nserve *options:" in justfile, "serving=true did not bring back `just serve`")
+    expect('"fastapi' in (project / "pyproject.toml").read_text(encoding="utf-8"), "no fastapi")
+    expect("serving: true" in (project / ANSWERS_FILE).read_text(encoding="utf-8"), "not recorded")
+    expect(not rejects_and_markers(project), f"conflicts: {rejects_and_markers(project)}")
+    run(["uv", "lock", "--check", "--offline"], project)
+    run(["just", "check-code"], project)
 
 
 def expect(condition: bool, message: str) -> None:
@@ -364,9 +507,28 @@ def update_with_conflict(template: Path, project: Path, original_init: str) -> N
     print(f"    as a user sees it:\n{run(['git', 'status', '--short'], project).stdout}")
 
 
+def optional_parts(template: Path, folder: Path, timer: Timer) -> None:
+    """The matrix of optional parts (see ALL_OFF above), then one part brought back."""
+    with timer.step("the leftover grep of each part finds a planted reference"):
+        check_part_leftovers_can_fail(folder)
+    with timer.step(f"copier copy with {ALL_OFF}; grep, uv lock --check"):
+        bare = generate_variant(template, folder, ALL_OFF, list(prune.PARTS))
+    for part in prune.PARTS:
+        with timer.step(f"copier copy without {part}; grep, lint, collect, nearest tests"):
+            check_single_off(generate_variant(template, folder, f"no {part}", [part]), part)
+    with timer.step(f"just pipeline and just check with {ALL_OFF}"):
+        run(["just", "pipeline"], bare)
+        if (ROOT / ".mypy_cache").is_dir():  # as for the main project below
+            shutil.copytree(ROOT / ".mypy_cache", bare / ".mypy_cache")
+        run(["just", "check"], bare)
+    with timer.step("copier update --data serving=true brings serving back"):
+        bring_back_serving(bare)
+
+
 def selftest(folder: Path, timer: Timer) -> None:
     """Run every step in ``folder`` (see the module docstring)."""
     template, project = generate(folder, timer)
+    optional_parts(template, folder, timer)
     with timer.step("copier copy under 24-character names; check-code, check-format"):
         check_longest_names(template, folder)
     original_init = (template / EDITED_MODULE).read_text(encoding="utf-8")

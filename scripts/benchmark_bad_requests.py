@@ -61,7 +61,7 @@ STALLED_BODIES = 250
 SLOWLORIS = 200
 SLOWLORIS_PAUSE_S = 3.0
 POD_LIMIT_MIB = 512
-"""The memory limit of the pod in ``deploy/kubernetes/deployment.yaml``."""
+"""The memory limit the service's default limits are chosen for (the pod's, when deployed)."""
 
 
 def unknown_keys(count: int) -> bytes:

@@ -48,13 +48,9 @@ from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import CARD_FILE, DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.model.candidate import create_candidate
+from churn_model.serving.compiled_model import records_frame, score_records
 from churn_model.serving.contract import Record
-from churn_model.serving.served_model import (
-    load_served_model,
-    records_frame,
-    score_frame,
-    score_records,
-)
+from churn_model.serving.served_model import load_compiled_model, score_frame
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -237,11 +233,11 @@ def batch_load(url: str, body: bytes, count: int, deadline: float) -> tuple[list
 def in_process_floor(model_dir: Path, batch_size: int) -> tuple[dict[str, dict[str, float]], bool]:
     """Time the scoring in process, 1 thread: the service's path, and the pipeline on a frame.
 
-    The service's path (:func:`~churn_model.serving.served_model.score_records`) is the
-    compiled one when the model has it (also returned); the pipeline line (records -> frame ->
-    ``predict_proba``) shows what it saves.
+    The service's path (:func:`~churn_model.serving.compiled_model.score_records`) is
+    the compiled one when the model has it (also returned); the pipeline line (records
+    -> frame -> ``predict_proba``) shows what it saves.
     """
-    model = load_served_model(model_dir)
+    model = load_compiled_model(model_dir)
     one = [Record.model_validate(r) for r in _records(1, seed=3)]
     many = [Record.model_validate(r) for r in _records(batch_size, seed=4)]
 

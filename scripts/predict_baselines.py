@@ -29,15 +29,18 @@ import pyarrow.csv as pcsv
 from threadpoolctl import threadpool_limits
 
 from churn_model.domain.schema import SCHEMA
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.batch_scoring import THREADS
-from churn_model.serving.contract import predicted_field, probability_field
-from churn_model.serving.served_model import ServedModel, load_served_model
+from churn_model.serving.served_model import (
+    CompiledModel,
+    load_compiled_model,
+)
 
 BLOCK_BYTES = 16 << 20
 """The bytes Arrow's reader parses at a time: about as many rows as a chunk of ``predict``."""
 
 
-def naive(table: Path, output: Path, model: ServedModel) -> None:
+def naive(table: Path, output: Path, model: CompiledModel) -> None:
     """Read the whole table with pandas, score it with the pipeline, write it with pandas."""
     frame = pd.read_csv(table)
     probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
@@ -62,7 +65,7 @@ def _columns(batch: "pa.RecordBatch") -> dict[str, npt.NDArray[np.generic]]:
     return columns
 
 
-def limit(table: Path, output: Path, model: ServedModel) -> None:
+def limit(table: Path, output: Path, model: CompiledModel) -> None:
     """Stream the table through Arrow's reader, the compiled model and Arrow's writer."""
     compiled = model.compiled
     if compiled is None:
@@ -95,7 +98,7 @@ def limit(table: Path, output: Path, model: ServedModel) -> None:
 def main() -> None:
     """Run the yardstick the first argument names."""
     kind, table, output, model_dir = sys.argv[1:5]
-    model = load_served_model(Path(model_dir))
+    model = load_compiled_model(Path(model_dir))
     with threadpool_limits(limits=THREADS):
         if kind == "naive":
             naive(Path(table), Path(output), model)

@@ -27,11 +27,13 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from churn_model.domain.schema import SCHEMA
-from churn_model.serving.contract import Record, predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
+from churn_model.serving.compiled_model import score_records
+from churn_model.serving.contract import Record
 from churn_model.serving.served_model import (
     ServedModel,
+    load_compiled_model,
     load_served_model,
-    score_records,
 )
 
 VARIANTS = ("plain", "one-thread", "compiled")
@@ -58,11 +60,12 @@ def _app(model: ServedModel, score: Callable[[BaseModel], float]) -> FastAPI:
 
 def variant_app(name: str, model_dir: Path) -> FastAPI:
     """The FastAPI app of variant ``name`` (one of :data:`VARIANTS`) over ``model_dir``."""
-    model = load_served_model(model_dir, fast_path=name == "compiled")
     if name == "compiled":
-        if model.compiled is None:
+        compiled = load_compiled_model(model_dir)
+        if compiled.compiled is None:
             raise SystemExit(f"{model_dir}: this model has no compiled scoring path")
-        return _app(model, lambda record: float(score_records(model, [record])[0][0]))
+        return _app(compiled, lambda record: float(score_records(compiled, [record])[0][0]))
+    model = load_served_model(model_dir)
 
     def plain(record: BaseModel) -> float:
         frame = pd.DataFrame([record.model_dump(by_alias=True)])[SCHEMA.feature_names()]

@@ -10,7 +10,10 @@ are removed for the session (and so for every subprocess); the tests that need a
 own on loopback and pass its address explicitly.
 """
 
+# >>> tracking
 import os
+
+# <<< tracking
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +28,10 @@ def _one_openmp_thread() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_tracking_server_nor_webhook() -> Iterator[None]:
-    names = [name for name in os.environ if name.startswith("MLFLOW_")] + ["CHAT_WEBHOOK_URL"]
+    names = ["CHAT_WEBHOOK_URL"]
+    # >>> tracking
+    names += [name for name in os.environ if name.startswith("MLFLOW_")]
+    # <<< tracking
     with pytest.MonkeyPatch.context() as patch:
         for name in names:
             patch.delenv(name, raising=False)

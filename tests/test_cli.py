@@ -39,7 +39,11 @@ def test_python_dash_m_runs_the_cli(
 
 def test_help_speaks_of_no_domain() -> None:
     """The machinery's help is the template's: the example's words live in the domain only."""
-    for command in (["--help"], ["predict", "--help"], ["serve", "--help"]):
+    commands = [["--help"], ["predict", "--help"]]
+    # >>> serving
+    commands.append(["serve", "--help"])
+    # <<< serving
+    for command in commands:
         result = runner.invoke(app, command)
         assert result.exit_code == 0, result.output
         assert "churn" not in result.output.lower().replace("churn-model", "")
@@ -53,7 +57,9 @@ def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
     clashing = replace(SCHEMA, features=(renamed, *SCHEMA.features[1:]), slices=())
     monkeypatch.setattr(domain, "SCHEMA", clashing)
     # Imported again, from `clashing` (the session's module is put back afterwards).
+    # >>> serving
     monkeypatch.delitem(sys.modules, "churn_model.serving.contract", raising=False)
+    # <<< serving
     result = runner.invoke(app, ["validate", "no-such-file.csv"])
     assert result.exit_code == 1
     assert result.output == (

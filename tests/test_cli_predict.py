@@ -1,19 +1,22 @@
-"""The ``predict`` command scores files; ``serve`` starts uvicorn with the settings."""
+"""The ``predict`` command scores files; the service's command starts with its settings."""
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+
+# >>> serving
 import uvicorn
+
+# <<< serving
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
-from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
 
 from served_model import THRESHOLD, make_model_dir, sample
 
@@ -114,10 +117,11 @@ def test_a_missing_model_fails_clearly(table: pd.DataFrame, tmp_path: Path) -> N
     assert "model directory not found" in result.output
 
 
+# >>> serving
 def test_serve_runs_uvicorn_with_options_over_the_environment(
     trained: tuple[Path, Pipeline], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: dict[str, Any] = {}
+    seen: dict[str, object] = {}
 
     def fake_run(app: object, **options: object) -> None:
         seen.update(options, app=app)
@@ -130,6 +134,8 @@ def test_serve_runs_uvicorn_with_options_over_the_environment(
     assert (seen["host"], seen["port"], seen["access_log"]) == ("127.0.0.2", 9001, False)
 
 
+# >>> serving
+# <<< serving
 def test_serve_fails_fast_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODEL_DIR", raising=False)
     result = runner.invoke(app, ["serve", "--model-dir", str(tmp_path / "absent")])
@@ -137,6 +143,7 @@ def test_serve_fails_fast_without_a_model(tmp_path: Path, monkeypatch: pytest.Mo
     assert "model directory not found" in result.output
 
 
+# <<< serving
 def test_parquet_output_without_a_parquet_engine_fails_clearly(
     trained: tuple[Path, Pipeline],
     table: pd.DataFrame,

@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 PROJECT_NAME = "churn-model"
-"""The distribution's name: the package version, MLflow's experiment and registered model."""
+"""The distribution's name: the package version's, and the tracked experiment's and model's."""
 
 try:
     __version__ = version(PROJECT_NAME)

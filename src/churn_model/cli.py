@@ -2,8 +2,8 @@
 
 The justfile calls these commands; each one is a thin shell over a plain function in its own module,
 so the same logic is reachable from tests and notebooks without going through the CLI. Each command
-imports its module when it runs: `--help` stays instant, and `serve` (the image's entry point) loads
-only what serving needs, not the training, validation and reporting stack.
+imports its module when it runs: `--help` stays instant, and a command that scores loads only what
+scoring needs, not the training, validation and reporting stack.
 """
 
 import importlib
@@ -11,17 +11,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from churn_model import __version__
 from churn_model.errors import UserError
-
-if TYPE_CHECKING:
-    from churn_model.release.tracking import Tracker
-    from churn_model.release.verdict import Verdict
 
 app = typer.Typer(
     name="churn-model",
@@ -78,10 +74,15 @@ def main(
     # not need the current one, which may be the broken one.
     if context.invoked_subcommand != "infer-schema":
         with reporting_user_errors():
-            importlib.import_module("churn_model.domain.schema")
+            schema = importlib.import_module("churn_model.domain.schema").SCHEMA
             # The answer's names come from the label: a column that would clash with them is
-            # refused here too, before training a model that could never be served.
-            importlib.import_module("churn_model.serving.contract")
+            # refused here too, before training a model that could never be scored.
+            from churn_model.serving.answer_names import check_added_columns
+
+            check_added_columns(schema)
+            # >>> serving
+            importlib.import_module("churn_model.serving.contract")  # and the answer's
+            # <<< serving
 
 
 # ---------------------------------------------------------------- data: materialise and validate
@@ -160,19 +161,28 @@ def train(
     from churn_model.model.artifact import CARD_FILE
     from churn_model.model.candidate import create_candidate
     from churn_model.model.card import read_card
-    from churn_model.release import tracking
 
     with reporting_user_errors():
+        # >>> tracking
+        from churn_model.release import tracking
+
         tracker = tracking.connect()  # before any work: a bad server is reported at once
-        log_staged = None if tracker is None else tracking.staged_log(tracker)
-        folder = create_candidate(data, log_staged=log_staged)
+        # <<< tracking
+        folder = create_candidate(
+            data,
+            # >>> tracking
+            log_staged=None if tracker is None else tracking.staged_log(tracker),
+            # <<< tracking
+        )
         metrics = read_card(folder / CARD_FILE).metrics
         typer.echo(f"candidate {folder.name} written to {folder}")
         for name in ("roc_auc", "recall", "f1", "accuracy"):
             value = getattr(metrics.overall, name)
             typer.echo(f"  {name:<9} {'n/a' if value is None else f'{value:.4f}'}")
+        # >>> tracking
         if tracker is not None:
             typer.echo(f"MLflow: run {folder.name} logged to {tracking.describe(tracker)}")
+        # <<< tracking
 
 
 @app.command()
@@ -181,14 +191,18 @@ def gate(candidate: CandidateOption = None) -> None:
     from churn_model.config import load_gate_config
     from churn_model.files import append_text
     from churn_model.model.candidate import find_candidate
-    from churn_model.release import registry, tracking
+    from churn_model.release import registry
     from churn_model.release.gate import run_gate
     from churn_model.release.gate_report import render_markdown, render_table
     from churn_model.release.gate_rows import read_baseline
     from churn_model.release.verdict import VERDICT_FILE
 
     with reporting_user_errors():
+        # >>> tracking
+        from churn_model.release import tracking
+
         tracker = tracking.connect()
+        # <<< tracking
         folder = find_candidate(candidate)
         registry.settle()  # a promotion a crash interrupted is finished before its baseline is read
         verdict = run_gate(folder, load_gate_config(), read_baseline())
@@ -197,8 +211,10 @@ def gate(candidate: CandidateOption = None) -> None:
         if summary:
             append_text(Path(summary), render_markdown(verdict) + "\n")
         typer.echo(f"verdict written to {folder / VERDICT_FILE}")
+        # >>> tracking
         if tracker is not None:
-            _log_verdict(tracker, folder, verdict)
+            typer.echo(tracking.verdict_note(tracker, folder, verdict))
+        # <<< tracking
         if not verdict.passed:
             failed = [
                 f"{row.metric} ({row.note})" if row.check == "serving" else row.metric
@@ -221,27 +237,44 @@ def promote(
     ] = False,
 ) -> None:
     """Make a candidate that passed the gate the champion; refresh ci/baseline.json and docs."""
-    from churn_model.release import registry, tracking
+    from churn_model.release import registry
 
     with reporting_user_errors():
+        # >>> tracking
+        from churn_model.release import tracking
+
         tracker = tracking.connect()
+        # <<< tracking
         pointer = registry.promote(candidate, allow_dirty=allow_dirty)
         typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
-        _follow_baseline(tracker, f"promoted {pointer.champion} locally")
+        # >>> tracking
+        if tracker is not None:
+            typer.echo(tracking.baseline_note(tracker, f"promoted {pointer.champion} locally"))
+        # <<< tracking
 
 
 @app.command()
 def rollback() -> None:
     """Restore the previous champion, its baseline and its docs report."""
-    from churn_model.release import registry, tracking
+    from churn_model.release import registry
 
     with reporting_user_errors():
+        # >>> tracking
+        from churn_model.release import tracking
+
         tracker = tracking.connect()
+        # <<< tracking
         pointer = registry.rollback()
         typer.echo(f"champion: {pointer.champion} (rolled back)")
-        _follow_baseline(tracker, f"rolled back to {pointer.champion} locally")
+        # >>> tracking
+        if tracker is not None:
+            typer.echo(
+                tracking.baseline_note(tracker, f"rolled back to {pointer.champion} locally")
+            )
+        # <<< tracking
 
 
+# >>> tracking
 @app.command()
 def register() -> None:
     """Point MLflow's champion alias at the model ci/baseline.json names (with tracking on).
@@ -257,55 +290,15 @@ def register() -> None:
         if tracker is None:
             typer.echo(f"{tracking.URI_ENV} is not set: no MLflow registry to update")
             return
-        _follow_baseline(tracker, "ci/baseline.json is the source of truth")
+        typer.echo(tracking.baseline_note(tracker, "ci/baseline.json is the source of truth"))
 
 
-# ---------------------------------------------------------------- MLflow hooks (opt-in)
-# Each runs after the local step has committed, so a tracking failure can neither undo nor half-do
-# it: the error says what is already done locally and how to retry.
-
-
-def _log_verdict(tracker: "Tracker", folder: Path, verdict: "Verdict") -> None:
-    """Add the verdict to the candidate's MLflow run, or say why it cannot."""
-    from churn_model.release import tracking
-
-    try:
-        run_id = tracking.log_verdict(tracker, folder, verdict)
-    except UserError as error:
-        raise UserError(
-            f"{error}\n  the verdict is written locally; run `just gate` to retry"
-        ) from None
-    if run_id is None:
-        typer.echo(
-            f"MLflow: candidate {verdict.candidate_id} has no run in "
-            f"{tracking.describe(tracker)} (trained with tracking off): verdict not logged"
-        )
-    else:
-        typer.echo(f"MLflow: verdict added to run {run_id}")
-
-
-def _follow_baseline(tracker: "Tracker | None", done: str) -> None:
-    """Make MLflow's champion alias follow ``ci/baseline.json`` (nothing when tracking is off)."""
-    from churn_model.release import tracking
-    from churn_model.release.gate_rows import BASELINE_FILE, read_baseline
-
-    if tracker is None:
-        return
-    baseline = read_baseline()
-    try:
-        typer.echo(tracking.follow_baseline(tracker, baseline.model_id if baseline else None))
-    except UserError as error:
-        raise UserError(
-            f"{error}\n  {done}: the local registry, {BASELINE_FILE} and docs/model/ are updated "
-            "and remain the source of truth; run `just register` to retry the MLflow registry"
-        ) from None
-
-
+# <<< tracking
 @app.command()
 def export(
     dest: Annotated[Path, typer.Argument(help="Folder to copy model.skops and card.json into.")],
 ) -> None:
-    """Copy the champion's model and card into DEST (what the serving image ships)."""
+    """Copy the champion's model and card into DEST (what `just package` gathers to score with)."""
     from churn_model.release import registry
 
     with reporting_user_errors():
@@ -428,7 +421,7 @@ def infer_schema(
     )
 
 
-# ---------------------------------------------------------------- serving
+# ---------------------------------------------------------------- scoring
 
 
 @app.command()
@@ -475,6 +468,7 @@ def predict(
     typer.echo(f"scored {rows} rows -> {output_path}")
 
 
+# >>> serving
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
@@ -514,3 +508,6 @@ def smoke(
         if failed:
             raise UserError(f"smoke test of {url} failed: {', '.join(failed)} (see above)")
         typer.echo(f"smoke test of {url} passed")
+
+
+# <<< serving

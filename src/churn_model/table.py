@@ -53,7 +53,7 @@ class Column:
         kind: ``"id"`` (only for :attr:`Schema.id`), ``"int"``, ``"float"``, ``"bool"`` or
             ``"category"``. A boolean is ``true``/``false`` or the number ``1``/``0``, everywhere
             (files, batch scoring, HTTP); in a file the words may be in any case.
-        description: What the column means (shown in the docs and the OpenAPI document). For a
+        description: What the column means (shown in the docs and the API's schema). For a
             nullable column, say what a missing value means.
         ge: Inclusive lower bound of a number, if any.
         gt: Exclusive lower bound of a number, if any.

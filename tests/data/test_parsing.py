@@ -16,7 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+# >>> serving
 from pydantic import ValidationError
+
+# <<< serving
 from typer.testing import CliRunner
 
 from churn_model.cli import app
@@ -25,7 +29,11 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.tables import write_csv
 from churn_model.data.validation import DataValidationError, validate
 from churn_model.domain.schema import SCHEMA
+
+# >>> serving
 from churn_model.serving.contract import record_model
+
+# <<< serving
 from churn_model.table import Schema
 
 from schemas import OTHER
@@ -99,6 +107,17 @@ def test_an_unreadable_value_does_not_hide_an_out_of_range_one(text: pd.DataFram
 
 
 @pytest.mark.parametrize("written", [*REFUSED, *ACCEPTED])
+def test_a_text_is_a_number_exactly_when_json_reads_one(written: str) -> None:
+    try:
+        value = json.loads(written)
+    except ValueError:
+        value = None
+    is_json_number = isinstance(value, int | float) and not isinstance(value, bool)
+    assert is_number(written) is is_json_number
+
+
+# >>> serving
+@pytest.mark.parametrize("written", [*REFUSED, *ACCEPTED])
 def test_a_text_is_a_number_in_a_file_exactly_when_it_is_one_in_a_request(
     text: pd.DataFrame, written: str
 ) -> None:
@@ -125,6 +144,7 @@ def test_a_text_is_a_number_in_a_file_exactly_when_it_is_one_in_a_request(
     assert accepted is read is is_number(written)
 
 
+# <<< serving
 def test_a_blank_header_name_is_refused_by_its_position(tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     frame = synthetic_frame(SCHEMA.min_rows, seed=2)

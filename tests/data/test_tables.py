@@ -4,8 +4,7 @@ Unbounded, a 5 MB CSV of one line of commas ran for 501 s and died with a Memory
 sparse file after 13 KB of valid CSV took 37 s and 6.5 GB before being refused (a binary check
 that looks at the first 8 KB only). Each case below fails without the bounds of
 :mod:`churn_model.data.tables`; the sizes are the
-smallest that cross a bound, so the suite stays fast (``scripts/benchmark_bad_files.py`` times
-the full-size files).
+smallest that cross a bound, so the suite stays fast (a benchmark times the full-size files).
 """
 
 import io

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+# >>> serving
 from fastapi.testclient import TestClient
+
+# <<< serving
 from typer.testing import CliRunner
 
 from churn_model.cli import app
@@ -27,7 +31,11 @@ from churn_model.model.artifact import (
     model_loaded_bytes,
     save_model,
 )
+
+# >>> serving
 from churn_model.serving.app import create_app
+
+# <<< serving
 from churn_model.serving.served_model import load_served_model
 
 from model_support import ROOT
@@ -50,16 +58,24 @@ def test_an_unfitted_pipeline_is_refused_at_load(unfitted: Path) -> None:
     with pytest.raises(UserError, match="cannot score: it was never fitted") as refused:
         load_served_model(unfitted)
     assert "\n" not in str(refused.value)
-    with pytest.raises(UserError, match="never fitted"):
-        load_served_model(unfitted, fast_path=False)  # batch scoring probes it too
 
 
+# >>> serving
 def test_the_service_does_not_start_on_an_unfitted_pipeline(unfitted: Path) -> None:
     with pytest.raises(UserError, match="never fitted"), TestClient(create_app(unfitted)):
         pass  # pragma: no cover -- startup fails before the body runs
 
 
-@pytest.mark.parametrize("command", ["predict", "serve"])
+# <<< serving
+@pytest.mark.parametrize(
+    "command",
+    [
+        "predict",
+        # >>> serving
+        "serve",
+        # <<< serving
+    ],
+)
 def test_the_cli_says_one_sentence_about_an_unfitted_pipeline(
     unfitted: Path, tmp_path: Path, command: str
 ) -> None:
@@ -166,5 +182,7 @@ def test_a_small_file_inflating_to_gigabytes_is_refused_by_predict_and_serve(
         r"[\d,]+\.\d MiB file inflates to 1,43\d\.\d MiB \(the limit is 256\.0 MiB\)",
         result.output,
     )
+    # >>> serving
     with pytest.raises(UserError, match="inflates to"), TestClient(create_app(bombed)):
         pass  # pragma: no cover -- startup fails before the body runs
+    # <<< serving

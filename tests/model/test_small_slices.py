@@ -2,9 +2,10 @@
 
 A slice of a real table can be tiny (11 rows with a missing value): some splits hold none of its
 rows, others only negatives. Evaluation then reports its counts and ``None`` for what the rows
-cannot measure, and everything that reads metrics (the report, the card, ``metrics.json``, MLflow's
-flattening, the re-derivation check, the gate) takes that in its stride. The gate skips a slice's
-floors, visibly, when its held-out rows are under the minimum of ``ci/gates.toml`` ``[slices]``.
+cannot measure, and everything that reads metrics (the report, the card, ``metrics.json``, the
+tracker's flattening, the re-derivation check, the gate) takes that in its stride. The gate skips
+a slice's floors, visibly, when its held-out rows are under the minimum of ``ci/gates.toml``
+``[slices]``.
 """
 
 from datetime import UTC, datetime
@@ -28,7 +29,11 @@ from churn_model.release.gate_report import render_markdown, render_table
 from churn_model.release.gate_rows import gate_rows, threshold_rows
 from churn_model.release.remeasure import disagreements
 from churn_model.release.serving_check import ServingCheck
+
+# >>> tracking
 from churn_model.release.tracking import flat_numbers
+
+# <<< tracking
 from churn_model.release.verdict import (
     BOUND_FILES,
     Verdict,
@@ -117,6 +122,7 @@ def test_the_report_card_and_metrics_file_carry_an_empty_slice(metrics: Metrics)
     assert again.slices["empty"].recall is None
 
 
+# >>> tracking
 def test_mlflow_gets_the_counts_and_no_undefined_figure(metrics: Metrics) -> None:
     flat = flat_numbers(metrics.model_dump())
     assert flat["slices.empty.rows"] == 0.0
@@ -125,6 +131,7 @@ def test_mlflow_gets_the_counts_and_no_undefined_figure(metrics: Metrics) -> Non
     assert all(np.isfinite(value) for value in flat.values())
 
 
+# <<< tracking
 def test_the_rederivation_check_compares_undefined_figures(metrics: Metrics) -> None:
     assert disagreements(metrics, metrics) == []
     empty = metrics.slices["empty"].model_copy(update={"recall": 0.0})
@@ -156,7 +163,7 @@ def test_over_the_minimum_an_unmeasurable_figure_still_fails(metrics: Metrics) -
 
 
 def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
-    serving = ServingCheck(probe_rows=256, fast_path=True, gap=0.0)
+    serving = ServingCheck(probe_rows=256, gap=0.0)
     rows = gate_rows(metrics, serving, config, None)
     files = dict.fromkeys(BOUND_FILES, "0" * 64)
     return Verdict(

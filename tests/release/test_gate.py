@@ -97,7 +97,7 @@ def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
     )
     assert verdict.rows[-1].check == "serving"
     assert verdict.serving is not None
-    assert verdict.serving.fast_path  # the template's pipeline is served on the fast path
+    assert verdict.serving.gap == 0.0
 
 
 def test_an_absolute_floor_fails(card: ModelCard) -> None:

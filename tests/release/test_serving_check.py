@@ -12,32 +12,27 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import numpy as np
-import numpy.typing as npt
 import pytest
-from pydantic import BaseModel
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
 from churn_model.cli import app
 from churn_model.domain.features import ModelParams, build_pipeline
-from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model import training
 from churn_model.model.artifact import CARD_FILE
 from churn_model.release import registry, serving_check
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
-from churn_model.release.gate_rows import GateRow, serving_row
-from churn_model.release.serving_check import ServingCheck, check_serving
+from churn_model.release.gate_rows import GateRow
+from churn_model.release.serving_check import ServingCheck
 from churn_model.release.verdict import (
     VERDICT_FILE,
     Verdict,
     read_verdict,
     require_rows_still_pass,
 )
-from churn_model.serving import contract, fast_path, served_model
+from churn_model.serving import served_model
 
 from model_support import fast_latency, lenient_gates, make_project, small_candidate
 
@@ -80,17 +75,16 @@ def _edit_card_features(folder: Path) -> str:
     return str(feature["name"])
 
 
-def test_a_step_selecting_nothing_is_served_on_the_fast_path_and_passes(folder: Path) -> None:
+def test_a_step_selecting_nothing_is_scored_every_way_alike_and_passes(folder: Path) -> None:
     verdict = run_gate(folder, LENIENT, None)
     assert verdict.passed, render_markdown(verdict)
-    assert verdict.serving == ServingCheck(
-        probe_rows=served_model.PROBE_ROWS, fast_path=True, gap=0.0
-    )
+    assert verdict.serving is not None
+    assert (verdict.serving.probe_rows, verdict.serving.gap) == (served_model.PROBE_ROWS, 0.0)
+    assert verdict.serving.paths[-2:] == (serving_check.EVALUATION, serving_check.REFERENCE)
     row = _serving(verdict)
     assert (row.status, row.value, row.limit) == ("pass", 0.0, 0.0)
-    assert "fast path and pipeline, POST /predict, POST /predict/batch, batch" in row.note
+    assert f"{serving_check.EVALUATION}, {serving_check.REFERENCE}" in row.note
     assert "| serving | probability_gap |" in (folder / SUMMARY_FILE).read_text()
-    assert served_model.load_served_model(folder).compiled is not None
 
 
 def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
@@ -114,69 +108,6 @@ def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
                 tmp_path / "registry", tmp_path / "ci" / "baseline.json", tmp_path / "docs"
             ),
         )
-
-
-def test_a_fast_path_that_disagrees_with_the_pipeline_fails(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A verification that lets a drifting fast path through: the served answers drift with it.
-    original = fast_path.CompiledPipeline.positive_probability
-
-    def drifting(
-        self: fast_path.CompiledPipeline, columns: fast_path.Columns
-    ) -> npt.NDArray[np.float64]:
-        return np.clip(original(self, columns) + 1e-9, 0.0, 1.0)
-
-    monkeypatch.setattr(served_model, "matches_pipeline", lambda *_: True)
-    monkeypatch.setattr(fast_path.CompiledPipeline, "positive_probability", drifting)
-    check = check_serving(folder)
-    assert check.fast_path
-    assert check.gap is not None
-    assert 0 < check.gap < 1e-8
-    assert check.problem.startswith(f"{folder}: the probabilities of ")
-    assert "differ from batch scoring's on " in check.problem
-    assert serving_row(check).status == "fail"
-
-
-def test_an_answer_that_loses_precision_over_http_fails(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = contract.prediction
-
-    def rounded(record: BaseModel, probability: float, label: int) -> contract.Prediction:
-        return original(record, round(probability, 4), label)
-
-    monkeypatch.setattr(contract, "prediction", rounded)
-    check = check_serving(folder)
-    assert check.problem.startswith(f"{folder}: the probabilities of POST /predict")
-    assert serving_row(check).status == "fail"
-
-
-def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def crash(*_: object) -> None:
-        raise ValueError("need at least one array to concatenate\nand a second line")
-
-    monkeypatch.setattr(served_model, "verified_compiled", crash)
-    check = check_serving(folder)
-    assert check.problem == (
-        f"{folder}: the service fails on the probe rows "
-        "(ValueError: need at least one array to concatenate and a second line)"
-    )
-    assert (check.gap, serving_row(check).status) == (None, "fail")
-
-
-def test_a_fast_path_that_crashes_declines_and_the_pipeline_serves(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def crash(*_: object) -> None:
-        raise ValueError("need at least one array to concatenate")
-
-    monkeypatch.setattr(fast_path.CompiledPipeline, "transform", crash)
-    check = check_serving(folder)
-    assert check == ServingCheck(probe_rows=served_model.PROBE_ROWS, fast_path=False, gap=0.0)
-    assert "pipeline (no fast path)" in serving_row(check).note
 
 
 def test_just_gate_fails_with_one_sentence_and_promote_refuses(
@@ -230,26 +161,11 @@ def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path
 )
 def test_a_serving_check_says_why_exactly_when_it_failed(gap: float | None, problem: str) -> None:
     with pytest.raises(ValueError, match="problem must be given exactly when gap is not 0"):
-        ServingCheck(probe_rows=1, fast_path=True, gap=gap, problem=problem)
+        ServingCheck(probe_rows=1, gap=gap, problem=problem)
 
 
-def test_probe_rows_become_json_records_the_service_accepts() -> None:
-    records = serving_check.json_records(served_model.probe_rows())
-    assert len(records) == served_model.PROBE_ROWS
-    assert json.loads(json.dumps(records)) == records  # plain JSON values, nothing numpy
-    missing = any(value is None for record in records for value in record.values())
-    assert missing == any(column.nullable for column in SCHEMA.features)  # a null where allowed
-    assert all(isinstance(contract.Record.model_validate(r), contract.Record) for r in records)
-
-
-def test_a_refused_or_short_answer_is_one_sentence(tmp_path: Path) -> None:
-    refused = httpx.Response(422, json={"message": "records.0.tenure: too big\nrecords.1: bad"})
-    with pytest.raises(UserError) as caught:
-        serving_check._probabilities(tmp_path, refused, "/predict/batch", 2)
-    assert str(caught.value) == (
-        f"{tmp_path}: the service answered POST /predict/batch with 422 on the probe rows "
-        "(records.0.tenure: too big records.1: bad)"
-    )
-    short = httpx.Response(200, json={"predictions": []})
-    with pytest.raises(UserError, match=r"answered POST /predict/batch with 0 predictions for 2"):
-        serving_check._probabilities(tmp_path, short, "/predict/batch", 2)
+def test_a_check_written_before_the_paths_were_named_is_still_read() -> None:
+    older = {"probe_rows": 256, "fast_path": True, "gap": 0.0, "problem": ""}
+    assert ServingCheck.model_validate(older) == ServingCheck(probe_rows=256, gap=0.0)
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        ServingCheck.model_validate({**older, "unknown": 1})

@@ -34,6 +34,7 @@ from churn_model.release.tracking import (
     follow_baseline,
     log_candidate,
     log_verdict,
+    staged_log,
 )
 
 from model_support import lenient_gates, make_project, small_candidate
@@ -63,7 +64,7 @@ def tracker(store: Path) -> Tracker:
 def gated(tracker: Tracker, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small candidate trained with tracking on, then gated (verdict logged)."""
     tmp = tmp_path_factory.mktemp("tracked")
-    folder = small_candidate(tmp, tracker=tracker)
+    folder = small_candidate(tmp, log_staged=staged_log(tracker))
     assert log_verdict(tracker, folder, run_gate(folder, LENIENT, None)) is not None
     return folder
 
@@ -133,7 +134,7 @@ def test_a_candidate_not_created_after_its_run_was_logged_leaves_the_run_failed(
     (taken / CARD_FILE).write_text("another candidate's card", encoding="utf-8")
     monkeypatch.setattr(candidate, "new_candidate_id", lambda _now: "taken-1")
     with pytest.raises(OSError, match="taken-1"):
-        small_candidate(tmp_path, tracker=tracker)
+        small_candidate(tmp_path, log_staged=staged_log(tracker))
     assert [folder.name for folder in (tmp_path / "candidates").iterdir()] == ["taken-1"]
     runs = tracker.client.search_runs(
         [tracker.experiment_id], filter_string="tags.candidate_id = 'taken-1'"

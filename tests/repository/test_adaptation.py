@@ -13,7 +13,8 @@ with an extract of their own, in that order:
    calibrate --draft``; the proposed threshold set as the draft says, the draft made again, then
    copied to ``ci/gates.toml``;
 6. everything committed, then ``just pipeline`` and ``just promote`` (a clean first champion: no
-   ``--allow-dirty``), ``just package``, a ``/predict`` over HTTP and ``just check``.
+   ``--allow-dirty``), ``just package``, a prediction from the packaged model (over HTTP, when the
+   project serves) and ``just check``.
 
 The files touched by hand must all be the schema, the two lines, the example's tests, the data
 pin, ``configs/model.toml`` and ``ci/``. The tables: (a) no boolean column and a 200-value
@@ -25,16 +26,12 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 
@@ -42,6 +39,11 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.table import Column, Label, Schema
 
 from repo_copy import copy_repository
+
+# >>> serving
+from running_service import ask_service, just_serve
+
+# <<< serving
 
 pytestmark = pytest.mark.slow
 
@@ -237,46 +239,6 @@ class Project:
         return sorted({*committed, *(line[3:] for line in status)})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _served(project: Project) -> Iterator[str]:
-    """`just serve` on a free loopback port, until the block ends (SIGTERM to its group)."""
-    port = _free_port()
-    log = project.root.parent / "serve.log"  # outside the project: git does not see it
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["just", "serve", "--port", str(port)],
-            cwd=project.root,
-            env=project.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not get ready"
-            time.sleep(0.2)
-        yield url
-    finally:
-        with suppress(ProcessLookupError):  # it may have stopped on its own (a failed start)
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 # ---------------------------------------------------------------- the documented steps
 
 
@@ -364,6 +326,7 @@ def _calibrate(project: Project, table: Table) -> None:
     project.edit("ci/gates.toml", project.read("build/gates.toml"))
 
 
+# >>> serving
 def _predict_over_http(project: Project, table: Table, extract: Path) -> None:
     """Serve the packaged champion and score a record copied from the extract, label and all.
 
@@ -373,18 +336,16 @@ def _predict_over_http(project: Project, table: Table, extract: Path) -> None:
     label = table.schema.label
     record = json.loads(pd.read_csv(extract, nrows=1).to_json(orient="records"))[0]
     assert record[label.name] in {label.positive, label.negative}  # the label: not read, ignored
-    with _served(project) as url:
-        answer = httpx.post(f"{url}/predict", json=record, timeout=10)
-        assert answer.status_code == 200, answer.text
-        fields = answer.json()
-        assert 0.0 <= fields[f"{label.name}_probability"] <= 1.0, fields
-        assert fields[f"{label.name}_predicted"] in {label.positive, label.negative}, fields
-        document = httpx.get(f"{url}/openapi.json", timeout=10).text
-        assert "churn" not in document.replace("churn-model", "")
-        card = httpx.get(f"{url}/metadata", timeout=10).json()
-        assert [feature["name"] for feature in card["features"]] == table.schema.feature_names()
+    log = project.root.parent / "serve.log"  # outside the project: git does not see it
+    with just_serve(project.root, project.env, log) as url:
+        answer, document, card = ask_service(url, record)
+    assert 0.0 <= answer[f"{label.name}_probability"] <= 1.0, answer
+    assert answer[f"{label.name}_predicted"] in {label.positive, label.negative}, answer
+    assert "churn" not in document.replace("churn-model", "")
+    assert [feature["name"] for feature in card["features"]] == table.schema.feature_names()
 
 
+# <<< serving
 @pytest.mark.parametrize("table", [WIDE, CREDIT, ATTRITION], ids=lambda table: table.name)
 def test_a_table_is_adopted_by_the_documented_path_alone(tmp_path: Path, table: Table) -> None:
     started = time.perf_counter()
@@ -412,12 +373,13 @@ def test_a_table_is_adopted_by_the_documented_path_alone(tmp_path: Path, table: 
         "dirty": False,
     }
     project.just("package")
-    # Serving, the checks and the files touched do not depend on each other: all are reported.
+    # The steps below and the files touched do not depend on each other: all are reported.
     failed: list[str] = []
-    for step, run in (
-        ("a /predict over HTTP", lambda: _predict_over_http(project, table, extract)),
-        ("just check", lambda: project.just("check")),
-    ):
+    steps: list[tuple[str, Callable[[], object]]] = [("just check", lambda: project.just("check"))]
+    # >>> serving
+    steps.insert(0, ("a /predict over HTTP", lambda: _predict_over_http(project, table, extract)))
+    # <<< serving
+    for step, run in steps:
         try:
             run()
         except AssertionError as error:

@@ -100,7 +100,10 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "potentially untrusted",
     ),
+    # >>> serving
     "check-docker": (_append("Dockerfile", "RUN cd /tmp && ls\n"), "DL3003"),
+    # <<< serving
+    # >>> kubernetes
     "check-manifests": (
         # A misspelt field: Kubernetes would drop it silently; the strict schema refuses it.
         _write(
@@ -110,6 +113,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "'protocl' was unexpected",
     ),
+    # <<< kubernetes
 }
 
 

@@ -73,7 +73,7 @@ def test_the_deployment_is_hardened_probed_and_sized() -> None:
 IDLE_MIB = 150
 """The image's resident memory while idle, rounded up (docs/serving.md)."""
 BATCH_MIB = 70
-"""What parsing the costliest batch body adds to it (docs/serving.md, `just bench-bad-requests`)."""
+"""What parsing the costliest batch body adds to it (docs/serving.md, measured by a benchmark)."""
 
 
 def test_the_service_limits_fit_the_pod_memory_limit() -> None:

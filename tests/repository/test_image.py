@@ -7,31 +7,50 @@ allow-list lets in, plus a small model trained for the occasion in ``dist/model`
 - each smoke check fails on an image with the matching defect planted on top (a root user, a
   ``HEALTHCHECK`` that fails, an entry point that writes to its read-only root or ignores
   ``SIGTERM``) or on the wrong expected model;
-- the Kubernetes manifests run under ``podman kube play`` with that image: the settings they ask
-  for (read-only root, non-root user, no capabilities, no privilege escalation, the memory limit)
-  hold in the running pod, and ``just smoke`` passes against it.
+- the deployment's manifests, when the project has them, run with that image (the last test).
 
 The base images are the Dockerfile's own, or the stand-ins ``.ci/stand-in-bases`` builds on
 machines that cannot reach a registry (``.ci/run`` exports ``PYTHON_IMAGE`` and ``UV_IMAGE``).
 """
 
 import importlib.util
+
+# >>> kubernetes
 import os
+
+# <<< kubernetes
 import shutil
+
+# >>> kubernetes
 import socket
+
+# <<< kubernetes
 import subprocess
+
+# >>> kubernetes
 import time
+
+# <<< kubernetes
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+# >>> kubernetes
 from typing import Any
 
+# <<< kubernetes
+# >>> kubernetes
 import httpx
+
+# <<< kubernetes
 import pytest
+
+# >>> kubernetes
 import yaml
 
+# <<< kubernetes
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card, write_card
 from churn_model.serving.smoke import Check
@@ -54,7 +73,9 @@ def _script(name: str) -> ModuleType:
 
 
 image_script = _script("image")
+# >>> kubernetes
 deploy_script = _script("deploy")
+# <<< kubernetes
 
 
 def _build_context(dest: Path) -> Path:
@@ -137,7 +158,9 @@ def test_the_image_carries_the_runtime_dependencies_only(built: Built) -> None:
     installed, test_suites = set(listing[0].split()), listing[1].split()
     assert {"fastapi", "uvicorn", "scikit-learn", "skops", "churn-model"} <= installed
     assert not {"matplotlib", "pyarrow", "pytest", "ruff", "mypy", "mkdocs", "dvc"} & installed
+    # >>> tracking
     assert not {"mlflow", "mlflow-skinny"} & installed  # tracking is opt-in: never in the image
+    # <<< tracking
     assert test_suites == [], "the libraries' test suites are removed in the builder"
 
 
@@ -186,6 +209,7 @@ def test_another_model_than_the_packaged_one_fails_the_smoke_test(
     assert _failed(checks) == {"metadata"}, image_script.render(checks)
 
 
+# >>> kubernetes
 # ------------------------------------------------------------------ Kubernetes, one machine
 
 
@@ -275,3 +299,6 @@ def test_the_manifests_run_under_podman_kube_play_and_pass_just_smoke(
         assert "smoke test of" in smoke.stdout
     finally:
         subprocess.run(["podman", "kube", "down", str(manifest)], capture_output=True, check=False)
+
+
+# <<< kubernetes

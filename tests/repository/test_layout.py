@@ -170,10 +170,14 @@ def test_a_new_top_level_module_is_a_shared_record_and_a_new_subpackage_needs_a_
     ]
 
 
+# >>> serving
 SERVICE = f"{PACKAGE}.serving.app"
-NOT_FOR_THE_SERVICE = ("matplotlib", "pyarrow", "yaml", "httpx", "mlflow")
+NOT_FOR_THE_SERVICE: tuple[str, ...] = ("matplotlib", "pyarrow", "yaml", "httpx")
 """Libraries the HTTP service must not load: what the image lacks (the ``train`` and ``tracking``
 extras)."""
+# >>> tracking
+NOT_FOR_THE_SERVICE += ("mlflow",)
+# <<< tracking
 
 
 def _loaded_on_import(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -209,6 +213,7 @@ def test_the_service_loads_neither_the_validation_stack_nor_a_training_extra() -
     assert {name: libraries[name] for name in NOT_FOR_THE_SERVICE if name in libraries} == {}
 
 
+# <<< serving
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A copy of the package's source, to plant defects in."""

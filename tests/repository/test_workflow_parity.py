@@ -12,12 +12,8 @@ standard-library Python run with ``uv run --no-project``) holds no write permiss
 nothing but ``contents: read``. The release rules: Publish runs on ``release: published`` only,
 after the Check workflow passed on the released commit, in a concurrency group of each release's
 own (a group shared by every release let a third release replace a waiting one), never cancelled,
-not Check's (that would deadlock); it builds the image once, with no layer cache from other runs,
-smoke-tests it, saves it with its image ID, and a job of its own pushes that save with the tested
-ID, attests the digest ``just image-push`` verified, hands it to Deploy and moves ``latest`` last
-(``just image-latest``); Pages and Deploy run for the latest release only. Deploy runs production
-after staging, with the same steps, and hands the cluster credentials to the one step that
-deploys.
+not Check's (that would deadlock). The rules of what Publish ships and where it goes are written
+beside their checks below.
 
 The recipes come from ``just --dump --dump-format json`` and the groups from pyproject.toml, so the
 test follows whatever justfile the branch has. Each rule is shown to fail on a planted defect in a
@@ -247,7 +243,9 @@ def _depends_on(jobs: dict[str, Any], name: str, target: str) -> bool:
 
 
 PUBLISH = Path(".github/workflows/publish.yml")
+# >>> kubernetes
 DEPLOY = Path(".github/workflows/deploy.yml")
+# <<< kubernetes
 
 
 def _no_cache_problems(path: Path, data: dict[str, Any]) -> list[str]:
@@ -283,7 +281,9 @@ def _publish_problems(root: Path) -> list[str]:
         if checks and name not in checks and not _depends_on(jobs, name, checks[0])
     ]
     problems += _no_cache_problems(PUBLISH, data)
+    # >>> serving
     problems += [f"{PUBLISH}: {problem}" for problem in _image_problems(jobs)]
+    # <<< serving
     return problems
 
 
@@ -339,10 +339,7 @@ def _concurrency_problems(root: Path, data: dict[str, Any]) -> list[str]:
     return problems
 
 
-# ------------------------------------------------------------------ Publish: push what was tested
-
-BUILD_ACTION = "docker/build-push-action@"
-ATTEST_ACTION = "actions/attest-build-provenance@"
+# ------------------------------------------------------------------ the steps of a job
 
 
 def _words(step: dict[str, Any]) -> list[str]:
@@ -381,6 +378,17 @@ def _output_of(job: dict[str, Any], step_id: str, output: str) -> str | None:
         ),
         None,
     )
+
+
+# >>> serving
+# ------------------------------------------------------------------ Publish: push what was tested
+# Publish builds the image once, with no layer cache from other runs, smoke-tests it, saves it with
+# its image ID, and a job of its own pushes that save with the tested ID, attests the digest
+# `just image-push` verified and moves `latest` last (`just image-latest`); Pages run for the latest
+# release only.
+
+BUILD_ACTION = "docker/build-push-action@"
+ATTEST_ACTION = "actions/attest-build-provenance@"
 
 
 def _image_problems(jobs: dict[str, Any]) -> list[str]:
@@ -498,7 +506,11 @@ def _release_problems(
                 problems.append("lets the metadata action add `latest` on its own (flavor)")
             if "value=latest" in str(options.get("tags", "")):
                 problems.append(f"job {name} moves `latest` with the metadata action, not last")
-        if other.get("uses") == "./.github/workflows/deploy.yml" and (
+        publishes = any(_uses(s, "actions/deploy-pages@") for s in other.get("steps", []))
+        # >>> kubernetes
+        deploys = other.get("uses") == f"./{DEPLOY}"
+        publishes = publishes or deploys
+        if deploys and (
             image is None
             or not _refers(
                 (other.get("with") or {}).get("image"), "needs", push_job, "outputs", image
@@ -507,9 +519,7 @@ def _release_problems(
             problems.append(
                 f"job {name} deploys an image other than the digest {push_job} verified"
             )
-        publishes = other.get("uses") == "./.github/workflows/deploy.yml" or any(
-            _uses(s, "actions/deploy-pages@") for s in other.get("steps", [])
-        )
+        # <<< kubernetes
         condition = _expression(str(other.get("if", "")))
         wanted = f"needs.{push_job}.outputs.{moved}=='true'".lower()
         if publishes and (moved is None or wanted not in condition.replace(" ", "")):
@@ -520,6 +530,10 @@ def _release_problems(
     return problems
 
 
+# <<< serving
+# >>> kubernetes
+# Deploy rolls the digest Publish verified out, for the latest release only: production after
+# staging, with the same steps, and the cluster credentials only in the one step that deploys.
 def _deploy_problems(root: Path) -> list[str]:
     """Deploy: production after staging with the same steps; credentials in one step only."""
     data = _load(root / DEPLOY)
@@ -555,6 +569,7 @@ def _deploy_problems(root: Path) -> list[str]:
     return problems
 
 
+# <<< kubernetes
 # ------------------------------------------------------------------ no ambient power
 
 NO_PROJECT_SCRIPT = re.compile(r"^uv run --no-project python (?P<script>scripts/[\w./-]+\.py)\b")
@@ -684,7 +699,11 @@ def parity_problems(root: Path) -> list[str]:
             f"{project.check_dependencies}: same recipes, same order"
         )
     problems += _permission_problems(root, project)
-    return problems + _publish_problems(root) + _deploy_problems(root)
+    problems += _publish_problems(root)
+    # >>> kubernetes
+    problems += _deploy_problems(root)
+    # <<< kubernetes
+    return problems
 
 
 def test_the_workflows_keep_the_parity_and_hardening_rules() -> None:
@@ -723,14 +742,18 @@ def _edit(path: str, old: str, new: str) -> Callable[[Path], None]:
 
 CHECK = ".github/workflows/check.yml"
 PUBLISH_FILE = str(PUBLISH)
+# >>> kubernetes
 DEPLOY_FILE = str(DEPLOY)
+# <<< kubernetes
 CHECKOUT = (
     "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
     "        with:\n          persist-credentials: false\n"
 )
+# >>> serving
 SMOKE = "      - run: just image-smoke churn-model:release\n"
 ARCHIVE_RUN = "run: just image-archive churn-model:release dist/image.tar"
 ARCHIVE = f"      - id: archive\n        {ARCHIVE_RUN}\n"
+# <<< serving
 DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "unknown recipe": (
         _edit(CHECK, "run: just check-code", "run: just check-cod"),
@@ -842,6 +865,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "would deadlock",
     ),
+    # >>> serving
     "Publish queues a job across releases": (
         _edit(
             PUBLISH_FILE,
@@ -850,10 +874,12 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job push waits in a concurrency group shared by every release",
     ),
+    # <<< serving
     "Publish can be cancelled": (
         _edit(PUBLISH_FILE, "cancel-in-progress: false", "cancel-in-progress: true"),
         "never be cancelled",
     ),
+    # >>> serving
     "Publish builds without Check": (
         _edit(
             PUBLISH_FILE,
@@ -879,6 +905,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job image runs project code (`just train`) and holds packages: write",
     ),
+    # <<< serving
     "the docs build holds an OIDC token": (
         _edit(
             PUBLISH_FILE,
@@ -888,6 +915,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job docs runs project code (`just doc`) and holds id-token: write",
     ),
+    # >>> serving
     "the push job runs project code": (
         _edit(PUBLISH_FILE, 'run: just image-latest "$IMAGE" "$TAG"', "run: just promote"),
         "job push runs project code (`just promote`) and holds packages: write",
@@ -904,6 +932,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit("scripts/publish_image.py", "import argparse\n", "import argparse\nimport yaml\n"),
         "job push runs project code (`just image-push`)",
     ),
+    # <<< serving
     "Check's model job holds pull-requests: write": (
         _edit(
             CHECK,
@@ -913,6 +942,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job model runs project code (`just train`) and holds pull-requests: write",
     ),
+    # >>> serving
     "Publish pushes a second build": (
         _edit(
             PUBLISH_FILE,
@@ -963,6 +993,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "does not attest the digest",
     ),
+    # >>> kubernetes
     "Publish deploys a tag": (
         _edit(
             PUBLISH_FILE,
@@ -979,6 +1010,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "job deploy runs for every release",
     ),
+    # <<< kubernetes
     "Publish deploys the docs of every release": (
         _edit(
             PUBLISH_FILE,
@@ -1008,6 +1040,8 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "does not settle `latest`",
     ),
+    # <<< serving
+    # >>> kubernetes
     # Deploy.
     "production without staging": (
         _edit(DEPLOY_FILE, "    needs: staging\n", ""),
@@ -1043,6 +1077,7 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit(DEPLOY_FILE, '        with:\n          enable-cache: "false"\n', ""),
         "restores the uv cache",
     ),
+    # <<< kubernetes
 }
 
 

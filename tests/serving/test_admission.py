@@ -20,20 +20,24 @@ from churn_model.serving.admission import RETRY_AFTER_S, declared_body
 from churn_model.serving.app import create_app
 from churn_model.serving.contract import ErrorResponse
 from churn_model.serving.request_limits import batch_bytes
-from churn_model.serving.served_model import ServedModel, load_served_model
+from churn_model.serving.served_model import (
+    CompiledModel,
+    load_compiled_model,
+)
 from churn_model.serving.settings import Limits
 
-from served_model import make_model_dir, records, sample, serving_in_thread
+from running_service import serving_in_thread
+from served_model import make_model_dir, records, sample
 
 MAX_BATCH = 10
 JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
     model_dir = tmp_path_factory.mktemp("admission") / "model"
     make_model_dir(model_dir)
-    return load_served_model(model_dir)
+    return load_compiled_model(model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,7 @@ def record() -> dict[str, Any]:
 
 
 @contextmanager
-def service(served: ServedModel, limits: Limits) -> Iterator[httpx.Client]:
+def service(served: CompiledModel, limits: Limits) -> Iterator[httpx.Client]:
     """The app over ``served`` under uvicorn with ``limits``; yield a client of it."""
     app = create_app(Path("unused"), max_batch=MAX_BATCH, model=served, limits=limits)
     with (
@@ -91,7 +95,7 @@ def admitted_again(client: httpx.Client, record: dict[str, Any]) -> httpx.Respon
 
 
 def test_a_request_beyond_the_requests_in_flight_is_a_503_with_retry_after(
-    served: ServedModel, record: dict[str, Any]
+    served: CompiledModel, record: dict[str, Any]
 ) -> None:
     limits = Limits(max_requests_in_flight=2)
     with service(served, limits) as client, ExitStack() as stack:
@@ -107,7 +111,7 @@ def test_a_request_beyond_the_requests_in_flight_is_a_503_with_retry_after(
 
 
 def test_a_body_beyond_the_bytes_held_is_a_503_declared_or_not(
-    served: ServedModel, record: dict[str, Any]
+    served: CompiledModel, record: dict[str, Any]
 ) -> None:
     largest = batch_bytes(MAX_BATCH)
     limits = Limits(max_body_bytes_in_flight=largest + 1_000)

@@ -19,8 +19,8 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import FeatureSpec, ModelCard, read_card, write_card
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.app import create_app
-from churn_model.serving.contract import predicted_field, probability_field
 from churn_model.serving.request_limits import batch_bytes
 from churn_model.serving.served_model import load_served_model
 from churn_model.table import Column

@@ -26,8 +26,8 @@ from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.serving import batch_scoring
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.batch_scoring import predict_file, spelt
-from churn_model.serving.contract import predicted_field, probability_field
 from churn_model.table import Column, Label, LabelValue
 
 from model_support import spare_name

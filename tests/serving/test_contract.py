@@ -6,11 +6,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.contract import (
     check_names,
-    predicted_field,
     prediction_model,
-    probability_field,
     record_fields,
     record_model,
 )

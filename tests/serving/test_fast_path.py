@@ -22,6 +22,11 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving import fast_path, served_model
+from churn_model.serving.compiled_model import (
+    record_columns,
+    records_frame,
+    score_records,
+)
 from churn_model.serving.contract import Record
 from churn_model.serving.fast_path import (
     compile_pipeline,
@@ -29,12 +34,9 @@ from churn_model.serving.fast_path import (
     matches_pipeline,
 )
 from churn_model.serving.served_model import (
-    ServedModel,
-    load_served_model,
-    record_columns,
-    records_frame,
+    CompiledModel,
+    load_compiled_model,
     score_frame,
-    score_records,
 )
 from churn_model.table import Column, Schema
 
@@ -43,14 +45,14 @@ from served_model import make_model_dir, records, sample
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
     """The small real candidate, loaded as the service loads it."""
     folder = tmp_path_factory.mktemp("compiled") / "model"
     make_model_dir(folder)
-    return load_served_model(folder)
+    return load_compiled_model(folder)
 
 
-def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: ServedModel) -> None:
+def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: CompiledModel) -> None:
     compiled = served.compiled
     assert compiled is not None
     frame = sample(rows=1_500, seed=11)[SCHEMA.feature_names()]
@@ -68,7 +70,7 @@ def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: Served
 
 @pytest.mark.parametrize("rows", [1, 8, 300])
 def test_the_service_path_scores_records_as_the_pipeline_does(
-    served: ServedModel, rows: int
+    served: CompiledModel, rows: int
 ) -> None:
     validated = [Record.model_validate(r) for r in records(sample(rows=rows, seed=rows).head(rows))]
     probability, label = score_records(served, validated)
@@ -82,7 +84,7 @@ def test_the_service_path_scores_records_as_the_pipeline_does(
     )
 
 
-def test_an_unknown_category_is_ignored_as_the_encoder_does(served: ServedModel) -> None:
+def test_an_unknown_category_is_ignored_as_the_encoder_does(served: CompiledModel) -> None:
     assert served.compiled is not None
     categories = [c.name for c in SCHEMA.features if c.kind == "category"]
     frame = sample(rows=20, seed=3)[SCHEMA.feature_names()].astype(
@@ -92,14 +94,14 @@ def test_an_unknown_category_is_ignored_as_the_encoder_does(served: ServedModel)
     assert matches_pipeline(served.compiled, served.pipeline, frame)
 
 
-def test_without_a_compiled_path_the_pipeline_scores(served: ServedModel) -> None:
-    plain = ServedModel(pipeline=served.pipeline, card=served.card)
+def test_without_a_compiled_path_the_pipeline_scores(served: CompiledModel) -> None:
+    plain = CompiledModel(pipeline=served.pipeline, card=served.card)
     validated = [Record.model_validate(r) for r in records(sample(rows=5, seed=5))]
     assert np.array_equal(score_records(plain, validated)[0], score_records(served, validated)[0])
 
 
 def test_a_compiled_path_that_disagrees_is_not_used(
-    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+    served: CompiledModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(served_model, "matches_pipeline", lambda *_: False)
     assert served_model.verified_compiled(served.pipeline) is None
@@ -273,7 +275,7 @@ def test_a_schema_missing_a_kind_of_column_compiles_and_matches(schema: Schema) 
 
 
 def test_a_step_that_raises_while_compiling_means_no_fast_path(
-    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+    served: CompiledModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unreadable(*_: object) -> None:
         raise AttributeError("a fitted attribute the compiler expected is not there")
@@ -284,7 +286,7 @@ def test_a_step_that_raises_while_compiling_means_no_fast_path(
 
 
 def test_a_compiled_path_that_raises_on_the_probe_rows_is_not_used(
-    served: ServedModel, monkeypatch: pytest.MonkeyPatch
+    served: CompiledModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate")

@@ -38,8 +38,9 @@ from churn_model.serving.request_limits import (
 )
 from churn_model.serving.server import IDLE_TIMEOUT_S
 
+from running_service import running_service
 from schemas import OTHER
-from served_model import make_model_dir, records, running_service, sample
+from served_model import make_model_dir, records, sample
 
 MAX_BATCH = 50
 JSON = {"content-type": "application/json"}

@@ -67,6 +67,6 @@ def test_the_bytes_in_flight_must_hold_one_whole_batch() -> None:
 
 def test_the_default_limits_leave_room_in_the_pod() -> None:
     # Ten full batches at the default MAX_BATCH fit in the bytes in flight, and the bytes stay a
-    # small share of the pod's 512 MiB (the arithmetic is in deploy/kubernetes/deployment.yaml).
+    # small share of the pod's 512 MiB (the arithmetic is in docs/serving.md).
     limits = Limits()
     assert 10 * batch_bytes(1_000) <= limits.max_body_bytes_in_flight <= 64 * MIB

@@ -22,8 +22,8 @@ from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card, write_card
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.app import create_app
-from churn_model.serving.contract import predicted_field, probability_field
 from churn_model.serving.smoke import (
     Check,
     expected_prediction,

@@ -14,10 +14,14 @@ import pyarrow.csv as pcsv
 from matplotlib.figure import Figure
 
 LIBRARIES = (
+    # >>> serving
     "fastapi",
     "fastapi_offline",
+    # <<< serving
     "filelock",
+    # >>> serving
     "httpx",
+    # <<< serving
     "pyarrow.compute",
     "pyarrow.parquet",
     "pydantic",
@@ -31,11 +35,13 @@ LIBRARIES = (
     "sklearn.pipeline",
     "sklearn.preprocessing",
     "threadpoolctl",
+    # >>> serving
     "uvicorn",
     "uvicorn.lifespan.on",
     "uvicorn.loops.auto",
     "uvicorn.protocols.http.auto",
     "uvicorn.protocols.http.h11_impl",
+    # <<< serving
 )
 """The modules the whole path imports that take long to import."""
 

@@ -28,7 +28,9 @@ from pathlib import Path
 PRELOADED = (
     "churn_model.cli",
     "churn_model.release.registry",
+    # >>> tracking
     "churn_model.release.tracking",
+    # <<< tracking
 )
 REPORT = "kill_at_write"
 """What starts each line of the report (the children's own output shares the standard output)."""

@@ -27,9 +27,8 @@ from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
 from churn_model.model import evaluation
 from churn_model.model.artifact import MAX_LOADED_BYTES
-from churn_model.model.candidate import create_candidate
+from churn_model.model.candidate import StagedLog, create_candidate
 from churn_model.release.calibration import gates_toml
-from churn_model.release.tracking import Tracker, staged_log
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
@@ -117,7 +116,10 @@ def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:
 
 
 def small_candidate(
-    folder: Path, rows: int = 2_000, seed: int = 7, tracker: Tracker | None = None
+    folder: Path,
+    rows: int = 2_000,
+    seed: int = 7,
+    log_staged: StagedLog | None = None,
 ) -> Path:
     """Train a candidate the fast way (synthetic rows, fast config) under ``folder``; return it.
 
@@ -129,7 +131,7 @@ def small_candidate(
         write_sample(folder / f"sample-{seed}.csv", rows, seed),
         config_path=fast_config(folder / "model.toml"),
         root=folder / "candidates",
-        log_staged=None if tracker is None else staged_log(tracker),
+        log_staged=log_staged,
     )
 
 

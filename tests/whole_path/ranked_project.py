@@ -18,13 +18,18 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving.app import create_app
 from churn_model.serving.fast_path import matches_pipeline
-from churn_model.serving.served_model import ServedModel, load_served_model
+from churn_model.serving.served_model import (
+    CompiledModel,
+    load_compiled_model,
+)
 from churn_model.table import Schema
 
 from model_support import fast_latency, small_candidate
 
 
-def _ranks(served: ServedModel, rows: pd.DataFrame, schema: Schema) -> dict[str, list[list[float]]]:
+def _ranks(
+    served: CompiledModel, rows: pd.DataFrame, schema: Schema
+) -> dict[str, list[list[float]]]:
     """For each ordered column, the preprocessed columns that change with its level, per level."""
     ranks = {}
     for column in schema.features:
@@ -43,7 +48,7 @@ def run(folder: Path) -> dict[str, Any]:
     schema = SCHEMA
     with fast_latency():
         candidate = small_candidate(folder)
-    served = load_served_model(candidate)
+    served = load_compiled_model(candidate)
     rows = synthetic_frame(1_000, seed=3, label=False)[schema.feature_names()]
     first = rows.iloc[0].to_dict()
     record = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in first.items()}

@@ -46,12 +46,12 @@ from churn_model.release import calibration, registry
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown
 from churn_model.release.gate_rows import read_baseline
-from churn_model.serving import contract
+from churn_model.serving import answer_names
 from churn_model.serving.app import create_app
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.served_model import (
-    ServedModel,
-    load_served_model,
+    CompiledModel,
+    load_compiled_model,
     score_frame,
 )
 from churn_model.serving.server import IDLE_TIMEOUT_S
@@ -182,7 +182,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _serving(served: ServedModel) -> Iterator[str]:
+def _serving(served: CompiledModel) -> Iterator[str]:
     """``serve``'s app over ``served`` under uvicorn on a free loopback port; yield its URL."""
     app = create_app(MODEL_DIR, model=served)
     listener = socket.socket()
@@ -209,7 +209,7 @@ def _serving(served: ServedModel) -> Iterator[str]:
 
 def _answer_fields() -> tuple[str, str]:
     """The names of an answer's probability and predicted label: named after the schema's label."""
-    return contract.probability_field(), contract.predicted_field()
+    return answer_names.probability_field(), answer_names.predicted_field()
 
 
 def _same(where: str, got: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]) -> None:
@@ -315,7 +315,7 @@ def _scored_everywhere(stage: Stages, seed: int) -> bool:
         to_score = validate(read_table(scoring), str(scoring), require_label=False)
         records = _records(to_score)
     with stage("load"):
-        served = load_served_model(MODEL_DIR)
+        served = load_compiled_model(MODEL_DIR)
         expected = score_frame(served, to_score)[0]
     with stage("serve"), _serving(served) as url:
         single, batch = _served_answers(url, records)

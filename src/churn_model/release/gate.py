@@ -10,12 +10,12 @@ metrics, floors per slice, the allowed drop against the baseline (the promoted m
 quality row states its resolution, from a bootstrap of the re-derived held-out scores, and a row
 whose limit sits inside that noise is flagged, not passed silently.
 
-The serving row proves that the service can load the candidate and answers what was gated
-(:mod:`churn_model.release.serving_check`): the candidate folder is loaded through the
-service's own load path (card against schema, safe load, probe rows, the fast path or its
-fallback), the probe rows go through the service's app (``POST /predict`` and
-``POST /predict/batch``) and through batch scoring, and every path must give the same
-probabilities, bit for bit. A candidate the service would refuse, crash on or answer
+The serving row proves that every scorer can load the candidate and answers what was
+gated (:mod:`churn_model.release.serving_check`): the candidate folder is loaded the
+way it is served (card against schema, safe load, probe rows), the probe rows are
+scored every way the project serves them (batch scoring of a file, and the HTTP
+service's routes when the project has them), and every path must give the same
+probabilities, bit for bit. A candidate a scorer would refuse, crash on or answer
 differently fails that row, with the reason in one sentence.
 
 The verdict (:mod:`churn_model.release.verdict`) binds every row to the figures, the

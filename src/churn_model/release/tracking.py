@@ -40,6 +40,7 @@ from churn_model.model.artifact import MODEL_FILE
 from churn_model.model.candidate import StagedLog
 from churn_model.model.card import ModelCard
 from churn_model.release.gate_report import SUMMARY_FILE
+from churn_model.release.gate_rows import BASELINE_FILE, read_baseline
 from churn_model.release.verdict import VERDICT_FILE, Verdict
 
 if TYPE_CHECKING:
@@ -430,3 +431,48 @@ def follow_baseline(tracker: Tracker, model_id: str | None) -> str:
             return f"MLflow: {name} has no @{CHAMPION_ALIAS}: {why}"
         tracker.client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
     return f"MLflow: {name} version {version} ({model_id}) is @{CHAMPION_ALIAS} at {tracker.uri}"
+
+
+# ---------------------------------------------------------------- what the command line says
+# Each runs after the local step has committed, so a tracking failure can neither undo nor half-do
+# it: the error says what is already done locally and how to retry.
+
+
+def verdict_note(tracker: Tracker, folder: Path, verdict: Verdict) -> str:
+    """Add the verdict to the candidate's run; say so, or why it could not be.
+
+    Raises:
+        UserError: the server failed; the message says the verdict is written locally and how
+            to retry.
+    """
+    try:
+        run_id = log_verdict(tracker, folder, verdict)
+    except UserError as error:
+        raise UserError(
+            f"{error}\n  the verdict is written locally; run `just gate` to retry"
+        ) from None
+    if run_id is None:
+        return (
+            f"MLflow: candidate {verdict.candidate_id} has no run in {describe(tracker)} "
+            "(trained with tracking off): verdict not logged"
+        )
+    return f"MLflow: verdict added to run {run_id}"
+
+
+def baseline_note(tracker: Tracker, done: str) -> str:
+    """Make the champion alias follow ``ci/baseline.json``; say what happened.
+
+    ``done`` says what the command already did locally, for the message of a failure.
+
+    Raises:
+        UserError: the server failed; the message says the local registry stays the source of
+            truth and how to retry.
+    """
+    baseline = read_baseline()
+    try:
+        return follow_baseline(tracker, baseline.model_id if baseline else None)
+    except UserError as error:
+        raise UserError(
+            f"{error}\n  {done}: the local registry, {BASELINE_FILE} and docs/model/ are updated "
+            "and remain the source of truth; run `just register` to retry the MLflow registry"
+        ) from None

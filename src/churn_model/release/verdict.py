@@ -37,9 +37,9 @@ class Verdict(Record):
     """The gate's decision on one candidate, bound to the exact files it judged.
 
     ``files`` holds the SHA-256 of each of :data:`BOUND_FILES` (``model_sha256`` repeats the
-    model's, which MLflow tags carry); ``data`` and ``split`` say which held-out rows the figures
-    were re-derived on; ``metrics`` are the figures the gate measured (quality and size equal to
-    the card's, latency timed by the gate), and the ones promotion puts into the baseline;
+    model's, which a tracked run is tagged with); ``data`` and ``split`` say which held-out rows the
+    figures were re-derived on; ``metrics`` are the figures the gate measured (quality and size
+    equal to the card's, latency timed by the gate), and the ones promotion puts into the baseline;
     ``serving`` is what loading the candidate as the service does found (``None`` in a verdict
     written before the gate checked it, which promotion sends back to the gate); ``resolution``
     the noise of each quality figure on the held-out rows, a seeded bootstrap of the model's own

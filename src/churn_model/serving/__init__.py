@@ -1,14 +1,9 @@
-"""Serving: loading a packaged model and answering with it, over HTTP and in batch.
+"""Serving: loading a packaged model and answering with it, in batch and over HTTP.
 
-``contract`` is the request and answer shapes the schema gives; ``request_limits`` reads and checks
-bodies within bounds; ``served_model`` loads a model directory and scores records, through
-``fast_path`` (the fitted preprocessing replayed on plain NumPy arrays) when it agrees with the
-pipeline; ``micro_batching`` lets concurrent requests share calls; ``settings`` reads the
-service's settings and limits; ``admission`` caps the requests in flight and the bytes they hold;
-``running`` is what the service holds while it runs, ``routes`` what each route answers, ``app``
-the HTTP service they make and ``server`` the uvicorn under it, with its deadlines;
-``batch_scoring`` scores a table of any length in constant memory; ``smoke`` checks a deployed
-service against the model it should serve.
+``answer_names`` names the columns scoring adds, after the label; ``served_model`` loads a model
+directory, checked, and scores frames; ``batch_scoring`` scores a table of any length in constant
+memory. The HTTP service's modules, in a project that has it, are listed on the Serving page of
+the API reference.
 
 May import: errors, files, records, table, domain, config, data, model
 """

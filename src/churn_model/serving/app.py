@@ -49,18 +49,21 @@ from churn_model.serving.request_limits import (
 )
 from churn_model.serving.routes import Endpoints, add_routes, with_body_schemas
 from churn_model.serving.running import running
-from churn_model.serving.served_model import ServedModel, load_served_model
+from churn_model.serving.served_model import (
+    CompiledModel,
+    load_compiled_model,
+)
 from churn_model.serving.settings import Limits
 
 
 def lifespan(
-    model_dir: Path, model: ServedModel | None
+    model_dir: Path, model: CompiledModel | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's start-up and shut-down: load the model (unless given), run it, stop it."""
 
     @asynccontextmanager
     async def serving(app: FastAPI) -> AsyncIterator[None]:
-        async with running(model or load_served_model(model_dir)) as state:
+        async with running(model or load_compiled_model(model_dir)) as state:
             app.state.running = state
             try:
                 yield
@@ -82,7 +85,7 @@ def create_app(
     model_dir: Path,
     *,
     max_batch: int = 1_000,
-    model: ServedModel | None = None,
+    model: CompiledModel | None = None,
     limits: Limits | None = None,
 ) -> FastAPI:
     """Build the service for the model in ``model_dir`` (loaded at startup unless ``model`` given).

@@ -37,10 +37,10 @@ from churn_model.data.validation import TableValidation, Typed, ids_at
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import atomic_path, disk_full, is_disk_full
-from churn_model.serving.contract import predicted_field, probability_field
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.served_model import (
-    ServedModel,
-    load_served_model,
+    CompiledModel,
+    load_compiled_model,
     score_frame,
 )
 from churn_model.table import LabelValue
@@ -279,7 +279,7 @@ def _refuse_clashes(input_path: Path, columns: list[str]) -> None:
 
 
 def _score(
-    model: ServedModel, typed: Typed
+    model: CompiledModel, typed: Typed
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Score one valid chunk: through the compiled path when the model has one, else the pipeline.
 
@@ -298,7 +298,7 @@ def _score(
 def _score_chunks(
     input_path: Path,
     output: _Output,
-    model: ServedModel,
+    model: CompiledModel,
     scratch: Path,
     *,
     chunk_rows: int,
@@ -338,12 +338,13 @@ def predict_file(
 ) -> int:
     """Score every row of a CSV/Parquet table and write it with the two answer columns added.
 
-    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does not grow with
-    the table; the output appears (atomically) only if every row was valid. It keeps every input
-    column with its text, in input order, and gains ``<label>_probability`` and
-    ``<label>_predicted`` (:func:`churn_model.serving.contract.probability_field`). The
-    model scores with ``threads`` threads (``None``: the libraries' default, every core). Returns
-    the number of rows scored.
+    Reads, validates, scores and writes ``chunk_rows`` rows at a time, so memory does
+    not grow with the table; the output appears (atomically) only if every row was
+    valid. It keeps every input column with its text, in input order, and gains
+    ``<label>_probability`` and ``<label>_predicted``
+    (:func:`churn_model.serving.answer_names.probability_field`). The model scores with
+    ``threads`` threads (``None``: the libraries' default, every core). Returns the
+    number of rows scored.
 
     Raises:
         UserError: an output path that cannot be written (a directory, an unsupported type, a
@@ -351,7 +352,7 @@ def predict_file(
             (every problem listed), an unusable model.
     """
     _check_paths(input_path, output_path)
-    model = load_served_model(model_dir)
+    model = load_compiled_model(model_dir)
     with (
         # The id ledger's scratch files go beside the output, not to /tmp (a RAM disk on some
         # systems, which would make memory grow with the table after all): 24 bytes a row.

@@ -27,7 +27,8 @@ The answer speaks the label's language: ``<label>_probability`` is the probabili
 positive value, ``<label>_predicted`` the predicted value itself, one of the two the
 schema's :class:`~churn_model.table.Label` declares (``1``/``0``, ``true``/``false``,
 ``"Yes"``/``"No"``).
-Batch scoring adds columns of the same names (:func:`probability_field`, :func:`predicted_field`).
+Batch scoring adds columns of the same names
+(:mod:`churn_model.serving.answer_names`).
 """
 
 import json
@@ -48,6 +49,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from churn_model.domain.schema import SCHEMA
+from churn_model.serving.answer_names import (
+    check_added_columns,
+    predicted_field,
+    probability_field,
+)
 from churn_model.table import Column, LabelValue, Schema, SchemaError
 
 
@@ -126,20 +132,6 @@ MODEL_ID = "model_id"
 THRESHOLD = "threshold"
 
 
-def probability_field(schema: Schema = SCHEMA) -> str:
-    """The name of the probability of the label's positive value: ``<label>_probability``.
-
-    The field of every answer of the HTTP API and the column batch scoring adds: the one place
-    other code (the smoke test, the gate, benchmarks) finds it.
-    """
-    return f"{schema.label.name}_probability"
-
-
-def predicted_field(schema: Schema = SCHEMA) -> str:
-    """The name of the predicted label value: ``<label>_predicted`` (beside the label, if any)."""
-    return f"{schema.label.name}_predicted"
-
-
 def reserved_names(schema: Schema = SCHEMA) -> tuple[str, ...]:
     """Names of the answer's own fields: the id column, echoed beside them, may not take one."""
     return (probability_field(schema), predicted_field(schema), MODEL_ID, THRESHOLD)
@@ -154,13 +146,7 @@ def check_names(schema: Schema = SCHEMA) -> None:
     Raises:
         SchemaError: one sentence naming the column and the name it takes.
     """
-    added = (probability_field(schema), predicted_field(schema))
-    for column in schema.features:
-        if column.name in added:
-            raise SchemaError(
-                f"invalid schema: column {column.name!r}: batch scoring adds a column of that "
-                f"name (named after the label {schema.label.name!r}); rename the feature"
-            )
+    check_added_columns(schema)
     reserved = reserved_names(schema)
     if schema.id is not None and schema.id.name in reserved:
         raise SchemaError(

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from churn_model.serving import contract
+from churn_model.serving.compiled_model import score_records
 from churn_model.serving.micro_batching import MicroBatcher
-from churn_model.serving.served_model import ServedModel, score_records
+from churn_model.serving.served_model import CompiledModel
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
@@ -29,7 +30,7 @@ call into pydantic-core that holds the interpreter (up to ~40 ms for the largest
 would stack, and the event loop, ``/health`` included, would wait for both."""
 
 
-def predictions(model: ServedModel, records: Sequence[BaseModel]) -> list[contract.Prediction]:
+def predictions(model: CompiledModel, records: Sequence[BaseModel]) -> list[contract.Prediction]:
     """Score ``records`` into one prediction each, in order (run on the model thread)."""
     probability, label = score_records(model, records)
     return [
@@ -42,7 +43,7 @@ def predictions(model: ServedModel, records: Sequence[BaseModel]) -> list[contra
 class Running:
     """What the service holds while it runs: the model and the threads that serve it."""
 
-    model: ServedModel
+    model: CompiledModel
     scoring: ThreadPoolExecutor
     """The one model thread (its OpenMP pool limited to one thread)."""
     validation: ThreadPoolExecutor
@@ -52,7 +53,7 @@ class Running:
 
 
 @asynccontextmanager
-async def running(model: ServedModel) -> AsyncIterator[Running]:
+async def running(model: CompiledModel) -> AsyncIterator[Running]:
     """Start the threads that serve ``model``; on the way out, stop them once their work is done."""
     scoring = ThreadPoolExecutor(
         max_workers=1,

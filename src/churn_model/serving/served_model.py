@@ -1,13 +1,13 @@
-"""Scoring a packaged model: what the service and ``churn-model predict`` share.
+"""Scoring a packaged model: loading a model directory, checked, and scoring frames with it.
 
-This module imports only what serving needs (no file readers, no data validation library), so the
-service starts fast. A *model directory* holds ``model.skops`` and ``card.json`` side by side
-(what ``just package`` gathers into ``dist/model`` and the image copies to ``/app/model``). The
-probability comes from the pipeline, the label from the card's threshold, so the served decision
-is the one that was gated.
+What every way of scoring the model shares (``churn-model predict`` and the gate among
+them). This module imports only what scoring needs (no file readers, no data validation
+library), so a scorer starts fast. A *model directory* holds ``model.skops`` and
+``card.json`` side by side (what ``just package`` gathers into ``dist/model``). The
+probability comes from the pipeline, the label from the card's threshold, so the
+decision is the one that was gated.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
@@ -25,18 +24,15 @@ from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError, first_line
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE, load_model
 from churn_model.model.card import ModelCard, feature_specs, read_card
-from churn_model.serving.contract import record_fields
 from churn_model.serving.fast_path import (
     CompiledPipeline,
     compile_pipeline,
     matches_pipeline,
 )
-from churn_model.table import Column
 
 PROBE_ROWS = 256
 """Synthetic rows of the schema (:mod:`churn_model.data.synthetic`) every loaded
-model must score (a model that cannot is refused), and that the compiled path must score as
-the pipeline does."""
+model must score (a model that cannot is refused)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +41,15 @@ class ServedModel:
 
     pipeline: Pipeline
     card: ModelCard
-    compiled: CompiledPipeline | None = None
-    """The same scoring on plain arrays (:mod:`churn_model.serving.fast_path`), when it
-    reproduced the pipeline's probabilities exactly on the probe rows at load time; else None."""
 
 
-def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel:
+def load_served_model(model_dir: Path) -> ServedModel:
     """Load the pipeline and card from ``model_dir``, refusing a card whose features differ.
-
-    ``fast_path`` also compiles (and verifies) the array scoring path that serving uses per
-    request; batch scoring of a file gains nothing from it and skips it.
 
     Raises:
         UserError: a file is missing or unreadable, or the model was trained on other columns,
-            types, bounds or categories than the schema declares (serving it would silently
-            misread requests: an unknown category would score as "none of the known ones").
+            types, bounds or categories than the schema declares (scoring with it would silently
+            misread rows: an unknown category would score as "none of the known ones").
     """
     if not model_dir.is_dir():
         raise UserError(f"{model_dir}: model directory not found (run `just package`?)")
@@ -81,10 +71,9 @@ def load_served_model(model_dir: Path, *, fast_path: bool = True) -> ServedModel
             + "; ".join(differing)
         )
     pipeline = load_model(model_dir / MODEL_FILE)
-    with threadpool_limits(limits=1):  # as below, and as on the model thread
+    with threadpool_limits(limits=1):  # one OpenMP thread: no team to wake for a few rows
         check_scores(pipeline, probe_rows(), model_dir / MODEL_FILE)
-    compiled = verified_compiled(pipeline) if fast_path else None
-    return ServedModel(pipeline=pipeline, card=card, compiled=compiled)
+    return ServedModel(pipeline=pipeline, card=card)
 
 
 @cache
@@ -100,8 +89,8 @@ def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
     """Score the probe rows, refusing a model that cannot: ready must mean able to score.
 
     An allow-listed pipeline may still be unable to score (never fitted, fitted on other columns,
-    a single class): found here, at load, it stops the service from starting instead of turning
-    every request into a 500.
+    a single class): found here, at load, it stops a scorer from starting instead of failing on
+    every row it is given.
 
     Raises:
         UserError: one sentence naming the model file and why it cannot score.
@@ -121,6 +110,29 @@ def check_scores(pipeline: Pipeline, probe: pd.DataFrame, path: Path) -> None:
         )
     if not np.isfinite(scores).all():
         raise UserError(f"{path}: this model cannot score: it gives non-finite probabilities")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModel(ServedModel):
+    """A served model with the same scoring on plain arrays, when that agreed with the pipeline."""
+
+    compiled: CompiledPipeline | None = None
+    """The fast path (:mod:`churn_model.serving.fast_path`), when it reproduced the
+    pipeline's probabilities exactly on the probe rows at load time; else None."""
+
+
+def load_compiled_model(model_dir: Path) -> CompiledModel:
+    """Load ``model_dir`` as every scorer does, then compile and verify the service's fast path.
+
+    The checks of :func:`~churn_model.serving.served_model.load_served_model` come
+    first; the array scoring path the service uses per request only ever declines
+    (``compiled`` is None).
+
+    Raises:
+        UserError: as ``load_served_model``.
+    """
+    model = load_served_model(model_dir)
+    return CompiledModel(model.pipeline, model.card, verified_compiled(model.pipeline))
 
 
 def verified_compiled(
@@ -146,69 +158,13 @@ def verified_compiled(
     return compiled if matches else None
 
 
-def _dtype(column: Column) -> type[np.generic] | None:
-    """The dtype a validated training frame gives ``column`` (``None``: strings, as they are)."""
-    if column.kind == "category":
-        return None
-    if column.nullable or column.kind == "float":
-        return np.float64  # a missing whole number or boolean is NaN, as in validation
-    return np.int64 if column.kind == "int" else np.bool_
-
-
-def records_frame(records: Sequence[BaseModel]) -> pd.DataFrame:
-    """Build the pipeline's input frame from validated records, column by column.
-
-    Columns get the dtypes the validated training frame has (int64, float64 with NaN for
-    missing, bool, strings), built straight from arrays: cheaper than
-    ``pd.DataFrame(list_of_dicts)``, which infers every dtype again.
-    """
-    columns: dict[str, object] = {}
-    attributes = record_fields(SCHEMA)
-    for column in SCHEMA.features:
-        attribute = attributes[column.name]
-        values = [getattr(record, attribute) for record in records]
-        dtype = _dtype(column)
-        columns[column.name] = values if dtype is None else np.array(values, dtype=dtype)
-    return pd.DataFrame(columns)
-
-
-def record_columns(records: Sequence[BaseModel]) -> dict[str, npt.NDArray[np.generic]]:
-    """The feature columns of validated records as arrays, as the compiled path takes them.
-
-    Numbers and booleans become float64 (``None`` becomes NaN), categories stay Python strings.
-    """
-    attributes = record_fields(SCHEMA)
-    return {
-        column.name: np.array(
-            [getattr(record, attributes[column.name]) for record in records],
-            dtype=object if column.kind == "category" else np.float64,
-        )
-        for column in SCHEMA.features
-    }
-
-
-def score_records(
-    model: ServedModel, records: Sequence[BaseModel]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Like :func:`score_frame` on the records' frame, through the compiled path when there is one.
-
-    This is the service's path: on one record the compiled path costs ~1.2 ms against ~5.5 ms
-    for building a frame and calling the pipeline, with the same probabilities.
-    """
-    if model.compiled is None:
-        return score_frame(model, records_frame(records))
-    probability = model.compiled.positive_probability(record_columns(records))
-    return probability, (probability >= model.card.threshold).astype(np.int64)
-
-
 def score_frame(
     model: ServedModel, frame: pd.DataFrame
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Return the positive class's probability, and 1 where it reaches the card's threshold, else 0.
 
     The 1/0 says whether the label's positive value is predicted: the answer spells it as the
-    label's own value (:func:`churn_model.serving.contract.prediction`,
-    :mod:`churn_model.serving.batch_scoring`).
+    label's own value (:mod:`churn_model.serving.batch_scoring` does).
     """
     probability = model.pipeline.predict_proba(frame[SCHEMA.feature_names()])[:, 1]
     probability = probability.astype(np.float64)

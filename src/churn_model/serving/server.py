@@ -23,7 +23,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from churn_model.serving.app import create_app
 from churn_model.serving.contract import ErrorResponse, Problem
-from churn_model.serving.served_model import load_served_model
+from churn_model.serving.served_model import load_compiled_model
 from churn_model.serving.settings import Limits, ServeSettings
 
 IDLE_TIMEOUT_S: Final = 5
@@ -115,7 +115,7 @@ def server_options(limits: Limits) -> dict[str, Any]:
 
 def run(settings: ServeSettings, *, access_log: bool = False) -> None:
     """Load the model (failing fast with a clear error), then serve it until stopped."""
-    model = load_served_model(settings.model_dir)
+    model = load_compiled_model(settings.model_dir)
     app = create_app(
         settings.model_dir, max_batch=settings.max_batch, model=model, limits=settings.limits
     )

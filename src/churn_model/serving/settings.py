@@ -1,8 +1,8 @@
 """The service's settings, read from the environment: where it listens, what it serves, its limits.
 
 Every figure has a default here and an environment variable (:data:`ENV_VARS`) that overrides it;
-the image sets ``MODEL_DIR``, ``HOST`` and ``PORT``, and ``deploy/kubernetes/deployment.yaml`` sets
-the limits beside the pod's memory limit they are chosen from.
+the image sets ``MODEL_DIR``, ``HOST`` and ``PORT``, and a deployment's manifest sets the limits
+beside the memory limit they are chosen from.
 """
 
 import os
@@ -23,9 +23,9 @@ MIB = 1 << 20
 class Limits(Record):
     """How much the service holds at once, and how long it waits for each part of a request.
 
-    The defaults fit the 512 MiB pod of ``deploy/kubernetes/deployment.yaml`` (the arithmetic is
-    written there): the bodies held at once, plus one batch being parsed, plus the idle process,
-    stay well under the limit.
+    The defaults fit a 512 MiB memory limit (the arithmetic is in the Serving docs):
+    the bodies held at once, plus one batch being parsed, plus the idle process, stay
+    well under the limit.
     """
 
     max_requests_in_flight: int = Field(default=128, ge=1, le=100_000)

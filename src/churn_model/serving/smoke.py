@@ -32,8 +32,8 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card
+from churn_model.serving.answer_names import predicted_field, probability_field
 from churn_model.serving.batch_scoring import predict_file, spelt
-from churn_model.serving.contract import predicted_field, probability_field
 from churn_model.table import LabelValue
 
 TIMEOUT_SECONDS = 10.0
