@@ -17,8 +17,6 @@ pipeline's, each HTTP answer's, the scored file's. Every step that fails raises,
 """
 
 import csv
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +27,6 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import uvicorn
 
 from churn_model.config import load_gate_config, load_model_config
 from churn_model.data.infer_schema import infer, render
@@ -54,13 +51,14 @@ from churn_model.serving.served_model import (
     load_compiled_model,
     score_frame,
 )
-from churn_model.serving.server import IDLE_TIMEOUT_S
+from churn_model.serving.settings import Limits
 from churn_model.serving.smoke import render as render_smoke
 from churn_model.serving.smoke import run_smoke
 from churn_model.table import Schema
 
 from drawn_tables import table_frame
 from model_support import fast_config, fast_latency
+from running_service import serving_in_thread
 
 EXTRACT = Path("extract/table.csv")
 """The training extract (not the domain's ``DATA_FILE``: no DVC pin is involved)."""
@@ -184,27 +182,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 @contextmanager
 def _serving(served: CompiledModel) -> Iterator[str]:
     """``serve``'s app over ``served`` under uvicorn on a free loopback port; yield its URL."""
-    app = create_app(MODEL_DIR, model=served)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_keep_alive=IDLE_TIMEOUT_S
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.01)
+    with serving_in_thread(create_app(MODEL_DIR, model=served), Limits()) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        listener.close()
 
 
 def _answer_fields() -> tuple[str, str]:
