@@ -323,49 +323,19 @@ def calibrate(
     Also proposes the decision threshold for the objective of configs/model.toml [decision],
     from each seed's held-out scores, and says whether the configured one was chosen on this data.
     """
-    from churn_model.config import (
-        DEFAULT_GATE_CONFIG,
-        DEFAULT_MODEL_CONFIG,
-        load_gate_config,
-        load_model_config,
-    )
-    from churn_model.data.pinning import load_dataset
+    from churn_model.config import DEFAULT_MODEL_CONFIG
     from churn_model.files import write_atomic
-    from churn_model.release import calibration, decision_threshold
+    from churn_model.release.calibration import calibrate as measure
 
     with reporting_user_errors():
         if draft is not None and draft.exists() and not force:
             raise UserError(f"{draft}: already exists; pass --force to overwrite it")
-        config = load_model_config()
-        gates = load_gate_config() if DEFAULT_GATE_CONFIG.exists() else None
-        frame, info = load_dataset(data)
-        seed_list = [config.seed + i for i in range(seeds)]
-        runs = calibration.run_scored(frame, config, seed_list)
-        metrics = [run.metrics for run in runs]
-        scored = [(run.y_true, run.y_score) for run in runs]
-        proposal = decision_threshold.propose(scored, config.decision, info.version)
-        found = calibration.spreads(metrics, gates)
-        shown, limits = found, str(DEFAULT_GATE_CONFIG) if gates is not None else None
-        minimum = gates.slices if gates is not None else None
-        text = None
-        if draft is not None:
-            text = calibration.draft_gates(found, seed_list, info.source, minimum)
-            text += decision_threshold.draft_comment(proposal)
-            shown = calibration.spreads(metrics, calibration.limits_of(text))
-            limits = f"{draft}, the draft written now"
-        _console.print(calibration.render_table(shown, seed_list, limits))
-        missing = [] if gates is None else calibration.unmeasured(found, gates)
-        if missing:
-            typer.echo(
-                f"note: {DEFAULT_GATE_CONFIG} puts thresholds on metrics these runs did not "
-                f"measure (the gate fails on them): {', '.join(missing)}"
-            )
-        for line in decision_threshold.report(proposal):
+        found = measure(data, seeds, draft)
+        _console.print(found.table)
+        for line in found.said:
             typer.echo(line)
-        if draft is not None and text is not None:
-            write_atomic(draft, text.encode())
-            for note in calibration.draft_notes(found, seed_list, minimum):
-                typer.echo(f"note: {note}")
+        if draft is not None and found.draft is not None:
+            write_atomic(draft, found.draft.encode())
             typer.echo(
                 f"drafted gates written to {draft}: review it, then copy it to ci/gates.toml"
                 f" (its last lines hold the threshold proposed for {DEFAULT_MODEL_CONFIG})"

@@ -31,6 +31,7 @@ import tomlkit.items
 from rich.table import Table
 
 from churn_model.config import (
+    DEFAULT_GATE_CONFIG,
     MIN_SLICE_POSITIVES,
     MIN_SLICE_ROWS,
     GateConfig,
@@ -38,11 +39,15 @@ from churn_model.config import (
     ModelConfig,
     SizeBudget,
     SliceMinimum,
+    load_gate_config,
+    load_model_config,
 )
+from churn_model.data.pinning import load_dataset
 from churn_model.model.artifact import MODEL_FILE, save_model
 from churn_model.model.evaluation import evaluate, flatten
 from churn_model.model.training import train
 from churn_model.records import Record
+from churn_model.release import decision_threshold
 
 QUALITY = ("roc_auc", "recall", "f1", "precision", "accuracy")
 """The quality metrics reported overall and per slice."""
@@ -513,3 +518,52 @@ def _draft_header(
         *_section("Slices without floors, under the [slices] minimum on some seed:", dropped),
         *_section(f"{LENIENT} Here:", drafted.too_lenient),
     ]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``just calibrate`` found: the spreads' table, what it says, and the draft it wrote."""
+
+    table: Table
+    said: list[str]
+    """Notes and the threshold proposal, a line each, in the order they are printed."""
+    draft: str | None
+    """The drafted ``gates.toml`` (with the proposed threshold at its end), when one was asked."""
+
+
+def calibrate(data: Path | None, seeds: int, draft_path: Path | None = None) -> Calibration:
+    """Train ``seeds`` seeds on ``data`` (default: the pinned data) and measure what moves.
+
+    Every metric's spread is shown beside the limits of the draft written to ``draft_path`` (when
+    given), else of ``ci/gates.toml``; the decision threshold is proposed for the objective of
+    ``configs/model.toml`` from each seed's held-out scores. Nothing is written here: the caller
+    writes :attr:`Calibration.draft` (so a failure leaves the file as it was).
+    """
+    config = load_model_config()
+    gates = load_gate_config() if DEFAULT_GATE_CONFIG.exists() else None
+    frame, info = load_dataset(data)
+    seed_list = [config.seed + i for i in range(seeds)]
+    runs = run_scored(frame, config, seed_list)
+    metrics = [run.metrics for run in runs]
+    scored = [(run.y_true, run.y_score) for run in runs]
+    proposal = decision_threshold.propose(scored, config.decision, info.version)
+    found = spreads(metrics, gates)
+    shown, limits = found, str(DEFAULT_GATE_CONFIG) if gates is not None else None
+    minimum = gates.slices if gates is not None else None
+    text = None
+    if draft_path is not None:
+        text = draft_gates(found, seed_list, info.source, minimum)
+        text += decision_threshold.draft_comment(proposal)
+        shown = spreads(metrics, limits_of(text))
+        limits = f"{draft_path}, the draft written now"
+    said = []
+    missing = [] if gates is None else unmeasured(found, gates)
+    if missing:
+        said.append(
+            f"note: {DEFAULT_GATE_CONFIG} puts thresholds on metrics these runs did not "
+            f"measure (the gate fails on them): {', '.join(missing)}"
+        )
+    said += decision_threshold.report(proposal)
+    if draft_path is not None:
+        said += [f"note: {note}" for note in draft_notes(found, seed_list, minimum)]
+    return Calibration(table=render_table(shown, seed_list, limits), said=said, draft=text)
