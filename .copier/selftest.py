@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -182,14 +182,14 @@ def answers(values: dict[str, str]) -> list[str]:
     return [option for key, value in values.items() for option in ("--data", f"{key}={value}")]
 
 
-def leftovers(project: Path) -> list[str]:
-    """Every path or line of ``project`` that still carries an old name (answers file aside)."""
+def _found(project: Path, pattern: re.Pattern[str], skipped: Callable[[str], bool]) -> list[str]:
+    """Every path or line of ``project`` that ``pattern`` finds, save where ``skipped`` says."""
     found = []
     for path in sorted(project.rglob("*")):
         relative = path.relative_to(project).as_posix()
-        if relative.startswith(".git/") or relative in {".git", ANSWERS_FILE}:
+        if skipped(relative):
             continue
-        if OLD_NAMES.search(relative):
+        if pattern.search(relative):
             found.append(f"{relative}: the path")
         if not path.is_file():
             continue
@@ -200,9 +200,18 @@ def leftovers(project: Path) -> list[str]:
         found.extend(
             f"{relative}:{number}: {line.strip()}"
             for number, line in enumerate(text.splitlines(), start=1)
-            if OLD_NAMES.search(line)
+            if pattern.search(line)
         )
     return found
+
+
+def leftovers(project: Path) -> list[str]:
+    """Every path or line of ``project`` that still carries an old name (answers file aside)."""
+    return _found(
+        project,
+        OLD_NAMES,
+        lambda relative: relative.startswith(".git/") or relative in {".git", ANSWERS_FILE},
+    )
 
 
 def check_leftovers_can_fail(folder: Path) -> None:
@@ -219,25 +228,13 @@ def part_leftovers(project: Path, parts: Sequence[str]) -> list[str]:
     words = re.compile(
         "|".join(word for part in parts for word in prune.PARTS[part].leftovers), re.IGNORECASE
     )
-    found = []
-    for path in sorted(project.rglob("*")):
-        relative = path.relative_to(project).as_posix()
-        if relative.startswith(NOT_GREPPED) or relative in NOT_GREPPED or "__pycache__" in relative:
-            continue
-        if words.search(relative):
-            found.append(f"{relative}: the path")
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        found.extend(
-            f"{relative}:{number}: {line.strip()}"
-            for number, line in enumerate(text.splitlines(), start=1)
-            if words.search(line)
-        )
-    return found
+    return _found(
+        project,
+        words,
+        lambda relative: (
+            relative.startswith(NOT_GREPPED) or relative in NOT_GREPPED or "__pycache__" in relative
+        ),
+    )
 
 
 def check_part_leftovers_can_fail(folder: Path) -> None:

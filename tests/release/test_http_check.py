@@ -18,12 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from pydantic import BaseModel
-from sklearn.pipeline import Pipeline
 
-from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.model import training
 from churn_model.release import http_check
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown
@@ -36,25 +33,15 @@ from churn_model.release.serving_check import (
 )
 from churn_model.serving import contract, fast_path, served_model
 
-from model_support import fast_latency, lenient_gates, small_candidate
+from model_support import candidate_with_an_empty_step, fast_latency, lenient_gates
 
 LENIENT = lenient_gates()
 HTTP_PATHS = ("POST /predict", "POST /predict/batch")
 
 
-def _with_a_step_selecting_nothing(params: ModelParams, seed: int) -> Pipeline:
-    """The domain's pipeline, plus a passthrough step over no column (a schema without booleans)."""
-    pipeline = build_pipeline(params, seed)
-    preprocess = pipeline.steps[0][1]
-    preprocess.transformers = [*preprocess.transformers, ("nothing", "passthrough", [])]
-    return pipeline
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch, fast_latency():
-        patch.setattr(training, "build_pipeline", _with_a_step_selecting_nothing)
-        return small_candidate(tmp_path_factory.mktemp("servable"), rows=1_500)
+    return candidate_with_an_empty_step(tmp_path_factory.mktemp("servable"))
 
 
 @pytest.fixture

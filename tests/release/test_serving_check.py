@@ -13,13 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
 from churn_model.cli import app
-from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.errors import UserError
-from churn_model.model import training
 from churn_model.model.artifact import CARD_FILE
 from churn_model.release import registry, serving_check
 from churn_model.release.gate import run_gate
@@ -34,24 +31,19 @@ from churn_model.release.verdict import (
 )
 from churn_model.serving import served_model
 
-from model_support import fast_latency, lenient_gates, make_project, small_candidate
+from model_support import (
+    candidate_with_an_empty_step,
+    fast_latency,
+    lenient_gates,
+    make_project,
+)
 
 LENIENT = lenient_gates()
 
 
-def _with_a_step_selecting_nothing(params: ModelParams, seed: int) -> Pipeline:
-    """The domain's pipeline, plus a passthrough step over no column (a schema without booleans)."""
-    pipeline = build_pipeline(params, seed)
-    preprocess = pipeline.steps[0][1]
-    preprocess.transformers = [*preprocess.transformers, ("nothing", "passthrough", [])]
-    return pipeline
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch, fast_latency():
-        patch.setattr(training, "build_pipeline", _with_a_step_selecting_nothing)
-        return small_candidate(tmp_path_factory.mktemp("servable"), rows=1_500)
+    return candidate_with_an_empty_step(tmp_path_factory.mktemp("servable"))
 
 
 @pytest.fixture

@@ -20,12 +20,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
 
 from churn_model.config import GateConfig, LatencyBudget, SizeBudget
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.tables import write_csv
+from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.domain.schema import SCHEMA
-from churn_model.model import evaluation
+from churn_model.model import evaluation, training
 from churn_model.model.artifact import MAX_LOADED_BYTES
 from churn_model.model.candidate import StagedLog, create_candidate
 from churn_model.release.calibration import gates_toml
@@ -167,3 +169,22 @@ class RowSlices:
     def slice_names(self) -> list[str]:
         """The project's slice names, then the extra ones."""
         return [*SCHEMA.slice_names(), *self.rows]
+
+
+def _with_a_step_selecting_nothing(params: ModelParams, seed: int) -> Pipeline:
+    """The domain's pipeline, plus a passthrough step over no column (a schema without booleans)."""
+    pipeline = build_pipeline(params, seed)
+    preprocess = pipeline.steps[0][1]
+    preprocess.transformers = [*preprocess.transformers, ("nothing", "passthrough", [])]
+    return pipeline
+
+
+def candidate_with_an_empty_step(folder: Path) -> Path:
+    """A small candidate whose preprocessing has a step selecting no column, under ``folder``.
+
+    What a schema without a boolean column gives: the fast path must serve it (or decline), never
+    crash; the gate's serving check proves which.
+    """
+    with pytest.MonkeyPatch.context() as patch, fast_latency():
+        patch.setattr(training, "build_pipeline", _with_a_step_selecting_nothing)
+        return small_candidate(folder, rows=1_500)
