@@ -4,13 +4,11 @@ The serving check (:mod:`churn_model.release.serving_check`) scores the probe ro
 every way the candidate is served; :mod:`churn_model.release.http_check` adds the
 service's ways: the fast path, the pipeline it falls back to, ``POST /predict`` and
 ``POST /predict/batch``. A defect planted in any of them fails the gate's serving row
-with one sentence. The candidate is the one ``test_serving_check`` builds (a
-preprocessing step that selects no column).
+with one sentence. The candidate is the one ``test_serving_check`` gates too (a
+preprocessing step that selects no column; the folder's ``conftest.py`` trains it).
 """
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,22 +31,10 @@ from churn_model.release.serving_check import (
 )
 from churn_model.serving import contract, fast_path, served_model
 
-from model_support import candidate_with_an_empty_step, fast_latency, lenient_gates
+from model_support import lenient_gates
 
 LENIENT = lenient_gates()
 HTTP_PATHS = ("POST /predict", "POST /predict/batch")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return candidate_with_an_empty_step(tmp_path_factory.mktemp("servable"))
-
-
-@pytest.fixture
-def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
-    copy = Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
-    with fast_latency():
-        yield copy
 
 
 def test_the_service_answers_on_the_fast_path_as_batch_scoring_does(folder: Path) -> None:

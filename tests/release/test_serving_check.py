@@ -9,7 +9,6 @@ service at start-up. Each defect is planted on a copy of it.
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,25 +31,12 @@ from churn_model.release.verdict import (
 from churn_model.serving import served_model
 
 from model_support import (
-    candidate_with_an_empty_step,
     fast_latency,
     lenient_gates,
     make_project,
 )
 
 LENIENT = lenient_gates()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return candidate_with_an_empty_step(tmp_path_factory.mktemp("servable"))
-
-
-@pytest.fixture
-def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
-    copy = Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
-    with fast_latency():
-        yield copy
 
 
 def _serving(verdict: Verdict) -> GateRow:
