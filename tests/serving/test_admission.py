@@ -22,22 +22,14 @@ from churn_model.serving.contract import ErrorResponse
 from churn_model.serving.request_limits import batch_bytes
 from churn_model.serving.served_model import (
     CompiledModel,
-    load_compiled_model,
 )
 from churn_model.serving.settings import Limits
 
 from running_service import serving_in_thread
-from served_model import make_model_dir, records, sample
+from served_model import records, sample
 
 MAX_BATCH = 10
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
-    model_dir = tmp_path_factory.mktemp("admission") / "model"
-    make_model_dir(model_dir)
-    return load_compiled_model(model_dir)
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,6 @@ from schemathesis.core.result import Ok
 
 from churn_model.serving.app import create_app
 
-from served_model import make_model_dir
-
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
@@ -40,9 +38,7 @@ OPERATIONS = [
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:
-    model_dir: Path = tmp_path_factory.mktemp("fuzz") / "model"
-    make_model_dir(model_dir)
+def api_schema(model_dir: Path) -> schemathesis.BaseSchema:
     app = create_app(model_dir, max_batch=20)
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
 

@@ -35,21 +35,12 @@ from churn_model.serving.fast_path import (
 )
 from churn_model.serving.served_model import (
     CompiledModel,
-    load_compiled_model,
     score_frame,
 )
 from churn_model.table import Column, Schema
 
 from schemas import OTHER
-from served_model import make_model_dir, records, sample
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
-    """The small real candidate, loaded as the service loads it."""
-    folder = tmp_path_factory.mktemp("compiled") / "model"
-    make_model_dir(folder)
-    return load_compiled_model(folder)
+from served_model import records, sample
 
 
 def test_the_trained_pipeline_compiles_and_matches_it_bit_for_bit(served: CompiledModel) -> None:

@@ -40,17 +40,10 @@ from churn_model.serving.server import IDLE_TIMEOUT_S
 
 from running_service import running_service
 from schemas import OTHER
-from served_model import make_model_dir, records, sample
+from served_model import records, sample
 
 MAX_BATCH = 50
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    model_dir = tmp_path_factory.mktemp("bounds") / "model"
-    make_model_dir(model_dir)
-    return model_dir
 
 
 @pytest.fixture(scope="module")

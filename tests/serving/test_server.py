@@ -18,22 +18,14 @@ from churn_model.serving.app import create_app
 from churn_model.serving.contract import ErrorResponse
 from churn_model.serving.served_model import (
     CompiledModel,
-    load_compiled_model,
 )
 from churn_model.serving.server import header_timeout_response
 from churn_model.serving.settings import Limits
 
 from running_service import serving_in_thread
-from served_model import make_model_dir, records, sample
+from served_model import records, sample
 
 LIMITS = Limits(header_timeout_s=0.5, body_timeout_s=1.0)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
-    model_dir = tmp_path_factory.mktemp("server") / "model"
-    make_model_dir(model_dir)
-    return load_compiled_model(model_dir)
 
 
 @pytest.fixture(scope="module")
