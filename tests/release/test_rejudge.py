@@ -5,7 +5,7 @@ One small candidate, gated under lenient gates; each test hands the functions of
 """
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from churn_model.errors import UserError
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card
 from churn_model.release.gate import run_gate
+from churn_model.release.gate_rows import GateRow
 from churn_model.release.rejudge import (
     require_judged_alike,
     require_passes_now,
@@ -62,26 +63,6 @@ def test_the_same_files_judged_again_agree(
     assert require_passes_now(folder, verdict, LENIENT, model_config).passed
 
 
-def test_a_candidate_that_fails_now_is_refused_naming_its_model_and_row(
-    gated: tuple[Path, Verdict], model_config: ModelConfig
-) -> None:
-    folder, verdict = gated
-    with pytest.raises(UserError, match=r"model\.skops: judged again now, it fails floor overall"):
-        require_judged_alike(folder, verdict, failing(folder), None, model_config)
-
-
-def test_a_verdict_that_is_not_the_one_computed_now_is_refused(
-    gated: tuple[Path, Verdict], model_config: ModelConfig
-) -> None:
-    folder, verdict = gated
-    assert verdict.serving is not None
-    edited = verdict.model_copy(
-        update={"serving": verdict.serving.model_copy(update={"probe_rows": 1})}
-    )
-    with pytest.raises(UserError, match=r"verdict\.json: is not the verdict .*serving: recorded"):
-        require_judged_alike(folder, edited, LENIENT, None, model_config)
-
-
 def test_differences_name_rows_and_ignore_only_timings(gated: tuple[Path, Verdict]) -> None:
     _, verdict = gated
     rows = verdict.rows
@@ -112,39 +93,110 @@ def test_a_row_whose_resolution_was_edited_differs(gated: tuple[Path, Verdict]) 
     assert differ == [f"row '{row_text(verdict.rows[floor])}' is '{row_text(sharper[floor])}' now"]
 
 
-def test_a_registered_verdict_with_an_edited_status_is_refused(
-    gated: tuple[Path, Verdict], model_config: ModelConfig
-) -> None:
-    folder, verdict = gated
+def as_candidate(
+    folder: Path, verdict: Verdict, gates: GateConfig, model_config: ModelConfig
+) -> object:
+    """Judge ``folder`` again as a candidate about to be promoted is judged."""
+    return require_judged_alike(folder, verdict, gates, None, model_config)
+
+
+def as_registered(
+    folder: Path, verdict: Verdict, gates: GateConfig, model_config: ModelConfig
+) -> object:
+    """Judge ``folder`` again as a registered model is judged before it is trusted."""
+    return require_passes_now(folder, verdict, gates, model_config)
+
+
+def floor_above_its_measure(folder: Path, verdict: Verdict) -> tuple[Verdict, GateConfig]:
+    """The verdict as it is, under gates whose ROC AUC floor the model no longer reaches."""
+    return verdict, failing(folder)
+
+
+def probe_rows_edited(_: Path, verdict: Verdict) -> tuple[Verdict, GateConfig]:
+    """A verdict whose serving check says it scored one probe row."""
+    assert verdict.serving is not None
+    serving = verdict.serving.model_copy(update={"probe_rows": 1})
+    return verdict.model_copy(update={"serving": serving}), LENIENT
+
+
+def _missed_first_row(verdict: Verdict) -> GateRow:
+    """The verdict's first row with its limit moved past its value, its status left at "pass"."""
     first = verdict.rows[0]
     assert first.value is not None
-    missed = first.model_copy(update={"limit": first.value + 0.01})  # status left at "pass"
-    edited = verdict.model_copy(update={"rows": [missed, *verdict.rows[1:]]})
-    with pytest.raises(UserError, match=r"verdict\.json: says floor .* passed \(edited\)"):
-        require_passes_now(folder, edited, LENIENT, model_config)
-    warned = edited.model_copy(update={"rows": [missed.model_copy(update={"status": "warn"})]})
-    with pytest.raises(UserError, match=r"verdict\.json: says floor .* passed \(edited\)"):
-        require_passes_now(folder, warned, LENIENT, model_config)
+    return first.model_copy(update={"limit": first.value + 0.01})
 
 
-def test_registered_figures_that_are_not_the_models_are_refused(
-    gated: tuple[Path, Verdict], model_config: ModelConfig
-) -> None:
-    folder, verdict = gated
+def missed_row_left_passing(_: Path, verdict: Verdict) -> tuple[Verdict, GateConfig]:
+    """A verdict whose first row misses its limit yet says it passed."""
+    edited = verdict.model_copy(update={"rows": [_missed_first_row(verdict), *verdict.rows[1:]]})
+    return edited, LENIENT
+
+
+def missed_row_made_a_warning(_: Path, verdict: Verdict) -> tuple[Verdict, GateConfig]:
+    """A verdict of that one row, which misses its limit and says it only warned."""
+    warned = _missed_first_row(verdict).model_copy(update={"status": "warn"})
+    return verdict.model_copy(update={"rows": [warned]}), LENIENT
+
+
+def figures_edited(_: Path, verdict: Verdict) -> tuple[Verdict, GateConfig]:
+    """A verdict whose overall figures say they were measured on one row."""
     overall = verdict.metrics.overall.model_copy(update={"rows": 1})
-    edited = verdict.model_copy(
-        update={"metrics": verdict.metrics.model_copy(update={"overall": overall})}
-    )
-    with pytest.raises(UserError, match=r"its figures are not what .*model\.skops scores now"):
-        require_passes_now(folder, edited, LENIENT, model_config)
+    metrics = verdict.metrics.model_copy(update={"overall": overall})
+    return verdict.model_copy(update={"metrics": metrics}), LENIENT
 
 
-def test_a_registered_model_that_fails_todays_gates_is_refused(
-    gated: tuple[Path, Verdict], model_config: ModelConfig
+@pytest.mark.parametrize(
+    ("judge", "tamper", "refusal"),
+    [
+        pytest.param(
+            as_candidate,
+            floor_above_its_measure,
+            r"model\.skops: judged again now, it fails floor overall",
+            id="candidate-under-a-floor-above-its-measure",
+        ),
+        pytest.param(
+            as_candidate,
+            probe_rows_edited,
+            r"verdict\.json: is not the verdict .*serving: recorded",
+            id="candidate-verdict-with-edited-probe-rows",
+        ),
+        pytest.param(
+            as_registered,
+            missed_row_left_passing,
+            r"verdict\.json: says floor .* passed \(edited\)",
+            id="registered-verdict-missing-a-floor-says-pass",
+        ),
+        pytest.param(
+            as_registered,
+            missed_row_made_a_warning,
+            r"verdict\.json: says floor .* passed \(edited\)",
+            id="registered-verdict-missing-a-floor-says-warn",
+        ),
+        pytest.param(
+            as_registered,
+            figures_edited,
+            r"its figures are not what .*model\.skops scores now",
+            id="registered-verdict-with-edited-figures",
+        ),
+        pytest.param(
+            as_registered,
+            floor_above_its_measure,
+            r"model\.skops: judged again now, it fails floor",
+            id="registered-under-a-floor-above-its-measure",
+        ),
+    ],
+)
+def test_what_no_longer_fits_the_model_is_refused_naming_file_and_row(
+    gated: tuple[Path, Verdict],
+    model_config: ModelConfig,
+    judge: Callable[[Path, Verdict, GateConfig, ModelConfig], object],
+    tamper: Callable[[Path, Verdict], tuple[Verdict, GateConfig]],
+    refusal: str,
 ) -> None:
     folder, verdict = gated
-    with pytest.raises(UserError, match=r"model\.skops: judged again now, it fails floor"):
-        require_passes_now(folder, verdict, failing(folder), model_config)
+    planted, gates = tamper(folder, verdict)
+    with pytest.raises(UserError, match=refusal):
+        judge(folder, planted, gates, model_config)
 
 
 def test_a_registered_verdict_of_another_folder_is_refused(
