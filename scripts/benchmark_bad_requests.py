@@ -26,9 +26,9 @@ For each: how many connections were answered (their statuses, and when), closed 
 (when) or still open at the end, the service's peak resident memory (the kernel's high-water
 mark, ``VmHWM``), and the ``/health`` latency (median and worst) and failures meanwhile.
 
-The figures depend on the machine; compare runs on the same one. It imports nothing from the
-package beyond what every version has, so the same script measures an older checkout's service:
-``PYTHONPATH=OLD/src just bench-bad-requests``.
+The figures depend on the machine; compare runs on the same one. It imports little from the
+package (the model folder's names, ``batch_bytes``, ``wait_until_ready``), so the same script
+measures an older checkout's service that has those: ``PYTHONPATH=OLD/src just bench-bad-requests``.
 """
 
 import argparse
@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,7 @@ import numpy as np
 
 from churn_model.model.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
 from churn_model.serving.request_limits import batch_bytes
+from churn_model.serving.smoke import wait_until_ready
 
 from load_test import train_temporary_model
 
@@ -79,6 +81,11 @@ def _memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
+def _exited(process: subprocess.Popen[bytes]) -> str | None:
+    """None while ``process`` runs; once it has exited, its exit code."""
+    return None if process.poll() is None else f"it exited with code {process.returncode}"
+
+
 @contextmanager
 def service(model_dir: Path) -> Iterator[tuple[str, int]]:
     """Start ``churn-model serve`` on a free loopback port; yield its URL and pid."""
@@ -94,15 +101,10 @@ def service(model_dir: Path) -> Iterator[tuple[str, int]]:
     )
     url = f"http://{LOOPBACK}:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("the service was not ready within 120 s")
+        try:
+            wait_until_ready(url, within_s=120, stopped=partial(_exited, process))
+        except (TimeoutError, RuntimeError) as error:
+            raise SystemExit(str(error)) from None
         yield url, process.pid
     finally:
         process.terminate()

@@ -51,6 +51,7 @@ from churn_model.model.candidate import create_candidate
 from churn_model.serving.compiled_model import records_frame, score_records
 from churn_model.serving.contract import Record
 from churn_model.serving.served_model import load_compiled_model, score_frame
+from churn_model.serving.smoke import wait_until_ready
 
 LOOPBACK = "127.0.0.1"
 JSON = {"content-type": "application/json"}
@@ -96,18 +97,6 @@ def _free_port() -> int:
         return port
 
 
-def _ready(port: int) -> bool:
-    """Whether ``GET /health/ready`` answers 200 on the loopback port."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=1)
-    try:
-        connection.request("GET", "/health/ready")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 @contextmanager
 def started_service(
     model_dir: Path, timeout: float, variant: str | None = None
@@ -133,15 +122,15 @@ def started_service(
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://{LOOPBACK}:{port}"
+
+    def stopped() -> str | None:
+        return None if process.poll() is None else process.communicate()[1].decode()
+
     try:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the service exited: {process.stderr.read().decode()}")  # type: ignore[union-attr] # piped
-            if time.perf_counter() - started > timeout:
-                raise SystemExit(f"the service was not ready within {timeout} s")
-            if _ready(port):
-                break
-            time.sleep(0.02)
+        try:
+            wait_until_ready(url, timeout, stopped=stopped)
+        except (TimeoutError, RuntimeError) as error:
+            raise SystemExit(str(error)) from None
         yield url, time.perf_counter() - started
     finally:
         process.terminate()

@@ -20,17 +20,7 @@ import os
 
 # <<< kubernetes
 import shutil
-
-# >>> kubernetes
-import socket
-
-# <<< kubernetes
 import subprocess
-
-# >>> kubernetes
-import time
-
-# <<< kubernetes
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,10 +31,6 @@ from types import ModuleType
 from typing import Any
 
 # <<< kubernetes
-# >>> kubernetes
-import httpx
-
-# <<< kubernetes
 import pytest
 
 # >>> kubernetes
@@ -53,8 +39,17 @@ import yaml
 # <<< kubernetes
 from churn_model.model.artifact import CARD_FILE
 from churn_model.model.card import read_card, write_card
+
+# >>> kubernetes
+from churn_model.serving import smoke as serving_smoke
+
+# <<< kubernetes
 from churn_model.serving.smoke import Check
 
+# >>> kubernetes
+from running_service import free_port
+
+# <<< kubernetes
 from served_model import make_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,13 +208,6 @@ def test_another_model_than_the_packaged_one_fails_the_smoke_test(
 # ------------------------------------------------------------------ Kubernetes, one machine
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _on_one_machine(objects: list[dict[str, Any]], port: int) -> list[dict[str, Any]]:
     """Adapt the rendered manifests to one podman host: one replica, published on loopback.
 
@@ -249,7 +237,7 @@ def test_the_manifests_run_under_podman_kube_play_and_pass_just_smoke(
     built: Built, tmp_path: Path
 ) -> None:
     assert shutil.which("podman"), "podman is needed to play the manifests (.ci/run installs it)"
-    port = _free_port()
+    port = free_port()
     objects = _on_one_machine(deploy_script.render(built.tag), port)
     manifest = tmp_path / "kube.yaml"
     manifest.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
@@ -259,15 +247,7 @@ def test_the_manifests_run_under_podman_kube_play_and_pass_just_smoke(
     subprocess.run(["podman", "kube", "play", str(manifest)], capture_output=True, check=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:  # pragma: no cover -- only on a broken pod
-            pytest.fail("the pod was not ready within 60 s")
+        serving_smoke.wait_until_ready(url, within_s=60, what="the pod")
 
         container = f"{name}-pod-0-{container_spec['name']}"
         assert _inspect(container, "{{.HostConfig.ReadonlyRootfs}}") == "true"

@@ -8,7 +8,6 @@ gives, a service that accepts anything, nothing listening, a URL that is not HTT
 
 import http.server
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,16 +29,11 @@ from churn_model.serving.smoke import (
     known_record,
     request_body,
     run_smoke,
+    wait_until_ready,
 )
 
+from running_service import free_port
 from served_model import make_model_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +46,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def service(model_dir: Path) -> Iterator[str]:
     """The real service over ``model_dir``, on a free loopback port; yields its URL."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(model_dir), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -186,7 +180,7 @@ def test_a_label_in_another_type_fails_the_prediction_check(model_dir: Path) -> 
 
 
 def test_nothing_listening_fails_every_check_with_the_reason(model_dir: Path) -> None:
-    checks = run_smoke(f"http://127.0.0.1:{_free_port()}", model_dir)
+    checks = run_smoke(f"http://127.0.0.1:{free_port()}", model_dir)
     assert _failed(checks) == {"health", "readiness", "metadata", "prediction", "bad request"}
     assert all("no answer from" in c.detail for c in checks)
 
@@ -207,3 +201,51 @@ def test_the_command_exits_non_zero_naming_the_failed_checks(
     failed = runner.invoke(app, ["smoke", service, "--model-dir", str(expected)])
     assert failed.exit_code == 1
     assert "failed: metadata" in failed.output
+
+
+# ------------------------------------------------------------------ waiting until ready
+
+
+class _NotReady(_AcceptsAnything):
+    """A service still loading its model: 503 for every request."""
+
+    def _answer(self) -> None:
+        self.send_response(503)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _answer  # noqa: N815 -- the names http.server dispatches to
+
+
+def test_a_ready_service_is_not_waited_for(service: str) -> None:
+    began = time.monotonic()
+    wait_until_ready(service, within_s=5)
+    assert time.monotonic() - began < 1
+
+
+def test_a_service_not_ready_in_time_is_a_timeout_naming_what_and_how_long() -> None:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotReady) as stub:
+        threading.Thread(target=stub.serve_forever, args=(0.05,), daemon=True).start()
+        url = f"http://127.0.0.1:{stub.server_address[1]}"
+        began = time.monotonic()
+        with pytest.raises(TimeoutError) as raised:
+            wait_until_ready(url, within_s=0.3, what="the pod")
+        waited = time.monotonic() - began
+        stub.shutdown()
+    assert str(raised.value) == f"the pod was not ready within 0.3 s (GET {url}/health/ready)"
+    assert 0.3 <= waited < 2
+
+
+def test_nothing_listening_is_waited_for_until_the_deadline() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TimeoutError, match=r"^the service was not ready within 0\.2 s"):
+        wait_until_ready(url, within_s=0.2)
+
+
+def test_what_stopped_before_it_was_ready_is_said_at_once() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    began = time.monotonic()
+    with pytest.raises(RuntimeError) as raised:
+        wait_until_ready(url, within_s=5, what="`just serve`", stopped=lambda: "port in use")
+    assert str(raised.value) == "`just serve` stopped before it was ready: port in use"
+    assert time.monotonic() - began < 1

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from churn_model.serving.server import server_options
 from churn_model.serving.settings import Limits
+from churn_model.serving.smoke import wait_until_ready
 
 
 @contextmanager
@@ -38,17 +39,12 @@ def running_service(model_dir: Path, **env: str) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def stopped() -> str | None:
+        return None if process.poll() is None else process.communicate()[1].decode()
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[1].decode()
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:  # pragma: no cover -- only on a broken start
-            raise AssertionError("the service did not become ready within 60 s")
+        wait_until_ready(url, within_s=60, stopped=stopped)
         yield url
     finally:
         process.terminate()
@@ -80,17 +76,12 @@ def just_serve(root: Path, env: dict[str, str], log: Path) -> Iterator[str]:
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+
+    def stopped() -> str | None:
+        return None if process.poll() is None else log.read_text(encoding="utf-8")
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not get ready"
-            time.sleep(0.2)
+        wait_until_ready(url, within_s=90, what="`just serve`", stopped=stopped)
         yield url
     finally:
         with suppress(ProcessLookupError):  # it may have stopped on its own (a failed start)

@@ -12,6 +12,9 @@ per failed check:
    one) answers what ``churn-model predict`` gives for it with that same model;
 5. ``POST /predict`` with a body the schema refuses gets a 4xx whose body carries a ``message``.
 
+:func:`wait_until_ready` waits for a service just started to answer ``GET /health/ready`` with
+200, before anything (a test, a benchmark) relies on it.
+
 The standard library's ``http.client`` speaks HTTP here: serving needs no HTTP client library.
 """
 
@@ -19,6 +22,7 @@ import http.client
 import json
 import math
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +41,9 @@ from churn_model.serving.batch_scoring import predict_file, spelt
 from churn_model.table import LabelValue
 
 TIMEOUT_SECONDS = 10.0
+READY_POLL_TIMEOUT_S = 1.0
+READY_POLL_INTERVAL_S = 0.02
+"""How long one readiness poll may take, and the pause between polls (a loopback poll is cheap)."""
 KNOWN_RECORD_SEED = 20_261_126
 """Seed of the synthetic row the prediction check sends (any row of the schema's data would do)."""
 
@@ -58,11 +65,13 @@ class Answer:
     body: Any
 
 
-def _request(url: str, method: str = "GET", payload: object = None) -> Answer:
+def _request(
+    url: str, method: str = "GET", payload: object = None, timeout: float = TIMEOUT_SECONDS
+) -> Answer:
     """Send one request and read the answer; a failure to get one raises ``OSError``."""
     parts = urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.netloc, timeout=TIMEOUT_SECONDS)
+    connection = kind(parts.netloc, timeout=timeout)
     body = None if payload is None else json.dumps(payload).encode()
     try:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -78,6 +87,38 @@ def _request(url: str, method: str = "GET", payload: object = None) -> Answer:
     except ValueError:
         decoded = None
     return Answer(status, decoded)
+
+
+def _still_running() -> str | None:
+    return None
+
+
+def wait_until_ready(
+    url: str,
+    within_s: float,
+    what: str = "the service",
+    stopped: Callable[[], str | None] = _still_running,
+) -> None:
+    """Poll ``GET /health/ready`` at ``url`` until it answers 200, for at most ``within_s`` seconds.
+
+    A service just started takes a moment to load its model: whatever talks to it first (a test, a
+    benchmark) waits here. Raises ``TimeoutError`` naming ``what`` and the time it was given when
+    it never answered 200; ``RuntimeError`` with the reason ``stopped`` returns as soon as that
+    says what was to answer has stopped (its process exited, and why), rather than waiting on.
+    """
+    deadline = time.monotonic() + within_s
+    while (reason := stopped()) is None:
+        try:
+            if _request(f"{url}/health/ready", timeout=READY_POLL_TIMEOUT_S).status == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"{what} was not ready within {within_s:g} s (GET {url}/health/ready)"
+            )
+        time.sleep(READY_POLL_INTERVAL_S)
+    raise RuntimeError(f"{what} stopped before it was ready: {reason}")
 
 
 def known_record() -> pd.DataFrame:
