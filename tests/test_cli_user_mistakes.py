@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 from churn_model.cli import app
 
 from model_support import make_project, write_sample
-from served_model import make_model_dir, sample
+from served_model import laid_out_model, sample
 
 runner = CliRunner()
 
@@ -44,10 +44,8 @@ def one_sentence(result: Result) -> str:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("mistakes") / "model"
-    make_model_dir(folder)
-    return folder
+def model_dir() -> Path:
+    return laid_out_model()
 
 
 @pytest.fixture(scope="module")

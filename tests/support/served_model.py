@@ -57,6 +57,19 @@ def make_model_dir(target: Path, model_id: str = "test-model") -> tuple[Pipeline
     return load_model(target / MODEL_FILE), card
 
 
+@cache
+def laid_out_model() -> Path:
+    """That candidate laid out by :func:`make_model_dir` (id ``test-model``), once per process.
+
+    For the tests that only read a model folder (serve it, score with it): a test that changes
+    one lays out its own with :func:`make_model_dir`.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="model-dir-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    make_model_dir(scratch / "model")
+    return scratch / "model"
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Turn rows of a schema frame into JSON request records: the features, NaN as null."""
     features = frame[SCHEMA.feature_names()].astype(object)
