@@ -5,8 +5,6 @@ or written out by hand, never from the project's own schema.
 """
 
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +23,7 @@ from churn_model.data.validation import validate
 from churn_model.errors import UserError
 from churn_model.table import Column, Schema
 
+from project_tools import assert_ruff_clean
 from schemas import OTHER, RANKED, REGIONS
 
 runner = CliRunner()
@@ -111,22 +110,10 @@ def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     assert inferred.schema.label.positive == "a"
 
 
-def _assert_clean(draft: Path) -> None:
-    """``ruff format --check`` and ``ruff check`` accept the file, with the project's settings."""
-    ruff = shutil.which("ruff")
-    assert ruff is not None
-    config = ["--config", str(ROOT / "pyproject.toml")]
-    for command in (["format", "--check", *config], ["check", "--no-fix", *config]):
-        result = subprocess.run(
-            [ruff, *command, str(draft)], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
     draft = tmp_path / "schema.py"
     draft.write_text(render(infer(_extract(tmp_path, OTHER), label="outcome"), "extract.csv"))
-    _assert_clean(draft)
+    assert_ruff_clean(draft)
 
 
 def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> None:
@@ -144,7 +131,7 @@ def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> 
     assert inferred.schema.slices == ()
     draft = tmp_path / "schema.py"
     draft.write_text(render(inferred, "extract.csv"))
-    _assert_clean(draft)
+    assert_ruff_clean(draft)
 
 
 @pytest.mark.parametrize(
@@ -353,7 +340,7 @@ def test_every_guess_is_a_comment_beside_its_column_in_a_clean_draft(tmp_path: P
     assert '# comment, "quoted" over lines: 150 distinct values' in draft
     output = tmp_path / "schema.py"
     output.write_text(draft)
-    _assert_clean(output)
+    assert_ruff_clean(output)
     assert _load(draft) == inferred.schema
 
 

@@ -5,8 +5,6 @@ The extract is drawn for a schema with what real tables have: a nullable column 
 values select the same rows ("no internet service" in every add-on column of a telecom table).
 """
 
-import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,8 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.tables import write_csv
 from churn_model.errors import UserError
 from churn_model.table import Column, Label, Schema, Slice
+
+from project_tools import assert_ruff_clean
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4_000
@@ -149,14 +149,7 @@ def test_the_draft_renders_eq_and_in_slices_formatted_and_lint_clean(
     assert _load(source) == inferred.schema
     draft = tmp_path / "schema.py"
     draft.write_text(source)
-    ruff = shutil.which("ruff")
-    assert ruff is not None
-    config = ["--config", str(ROOT / "pyproject.toml")]
-    for command in (["format", "--check", *config], ["check", "--no-fix", *config]):
-        result = subprocess.run(
-            [ruff, *command, str(draft)], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_ruff_clean(draft)
 
 
 def test_a_slice_of_every_row_is_not_drafted(tmp_path: Path) -> None:

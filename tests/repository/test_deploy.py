@@ -10,34 +10,24 @@
   No cluster is reachable here: a stand-in ``kubectl`` on PATH records what it was given.
 """
 
-import importlib.util
 import json
 import os
 import stat
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from churn_model.serving.settings import ENV_VARS, MIB, load_settings
 
+from project_tools import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "ghcr.io/acme/churn@sha256:" + "ab" * 32
 
 
-def _deploy() -> ModuleType:
-    """Import ``scripts/deploy.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("deploy", ROOT / "scripts/deploy.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-deploy = _deploy()
+deploy = load_script("deploy")
 
 
 def _by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

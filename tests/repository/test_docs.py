@@ -4,27 +4,17 @@
 catch what a strict build cannot: a recipe the table would omit, a module the API reference forgets.
 """
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import yaml
 
 from justfile_recipes import read_recipes
+from project_tools import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PACKAGE = ROOT / "src" / "churn_model"
-
-
-def _hooks() -> ModuleType:
-    """Import ``scripts/mkdocs_hooks.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("mkdocs_hooks", ROOT / "scripts/mkdocs_hooks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+hooks = load_script("mkdocs_hooks")
 
 
 def _nav_pages(nav: list[object]) -> list[str]:
@@ -48,8 +38,8 @@ def test_every_page_of_the_nav_exists_and_has_content() -> None:
 
 
 def test_the_recipe_tables_list_every_recipe_with_its_doc_under_its_group() -> None:
-    assert _hooks().MARKER in (DOCS / "recipes.md").read_text(encoding="utf-8")
-    table = _hooks().recipes_table(ROOT)
+    assert hooks.MARKER in (DOCS / "recipes.md").read_text(encoding="utf-8")
+    table = hooks.recipes_table(ROOT)
     heading = ""
     seen = {}
     for line in table.splitlines():
@@ -61,7 +51,7 @@ def test_the_recipe_tables_list_every_recipe_with_its_doc_under_its_group() -> N
         if name == "default":
             continue
         groups = [a["group"] for a in recipe["attributes"] if isinstance(a, dict) and "group" in a]
-        expected = _hooks().PRIVATE if recipe["private"] else groups[0]
+        expected = hooks.PRIVATE if recipe["private"] else groups[0]
         heading, row = seen[name]
         assert heading == expected, f"{name}: under {heading!r}, not {expected!r}"
         assert recipe["doc"] in row, f"{name}: doc comment missing from the table"
@@ -85,7 +75,7 @@ def test_the_recipe_table_follows_a_changed_justfile(tmp_path: Path) -> None:
         "# Start afresh.\nclean:\n    echo clean\n",
         encoding="utf-8",
     )
-    rows = _hooks().recipes_table(tmp_path).splitlines()
+    rows = hooks.recipes_table(tmp_path).splitlines()
     assert rows[2] == "| `just hello name` | Say hello to someone. |"
     assert (
         rows[3] == "| `just build [target]` | Build it (the pipe \\| is escaped). Runs `clean`. |"
@@ -101,7 +91,7 @@ def test_the_recipe_tables_follow_the_groups(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     sections: dict[str, list[str]] = {}
-    for line in _hooks().recipes_table(tmp_path).splitlines():
+    for line in hooks.recipes_table(tmp_path).splitlines():
         if line.startswith("## "):
             rows = sections.setdefault(line.removeprefix("## "), [])
         elif line.startswith("| `"):
@@ -109,7 +99,7 @@ def test_the_recipe_tables_follow_the_groups(tmp_path: Path) -> None:
     assert sections == {
         "develop": ["| `just tidy` | Tidy. |"],
         "check": ["| `just check` | Check. |", "| `just lint` | Lint. |"],
-        _hooks().PRIVATE: ["| `just notify` | Only CI. |"],
+        hooks.PRIVATE: ["| `just notify` | Only CI. |"],
     }
 
 

@@ -5,11 +5,12 @@
 FAILED, skip the rest of its job but not the next job, and make the run count as failed.
 """
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from project_tools import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,15 +66,7 @@ ok:
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    """Import ``scripts/dry_run_check.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "dry_run_check", ROOT / "scripts/dry_run_check.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("dry_run_check")
 
 
 def test_steps_run_in_order_and_a_failure_skips_the_rest_of_its_job(

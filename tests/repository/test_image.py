@@ -13,8 +13,6 @@ The base images are the Dockerfile's own, or the stand-ins ``.ci/stand-in-bases`
 machines that cannot reach a registry (``.ci/run`` exports ``PYTHON_IMAGE`` and ``UV_IMAGE``).
 """
 
-import importlib.util
-
 # >>> kubernetes
 import os
 
@@ -25,7 +23,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 # >>> kubernetes
 from typing import Any
@@ -46,6 +43,8 @@ from churn_model.serving import smoke as serving_smoke
 # <<< kubernetes
 from churn_model.serving.smoke import Check
 
+from project_tools import load_script
+
 # >>> kubernetes
 from running_service import free_port
 
@@ -57,19 +56,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _script(name: str) -> ModuleType:
-    """Import ``scripts/<name>.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-image_script = _script("image")
+image_script = load_script("image")
 # >>> kubernetes
-deploy_script = _script("deploy")
+deploy_script = load_script("deploy")
 # <<< kubernetes
 
 

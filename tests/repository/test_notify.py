@@ -1,30 +1,20 @@
 """`just notify-failure` posts one line to a real webhook on loopback, or nothing when unset."""
 
-import importlib.util
 import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from project_tools import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_PATH = "/hooks/T0-s3cret-path"  # noqa: S105 -- a fake, asserted absent from output
 
 
-def _notify() -> ModuleType:
-    """Import ``scripts/notify_webhook.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("notify", ROOT / "scripts/notify_webhook.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-notify = _notify()
+notify = load_script("notify_webhook")
 
 
 class Webhook:

@@ -14,34 +14,23 @@ daemon or registry is reachable here):
   on ``PATH``, and write the step outputs Publish reads.
 """
 
-import importlib.util
 import io
 import os
 import subprocess
 import tarfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from fake_registry import FakeEngine, install, save_archive
+from project_tools import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "ghcr.io/acme/churn"
 TAG = "churn-model:release"
 
 
-def _publish() -> ModuleType:
-    """Import ``scripts/publish_image.py`` (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("publish", ROOT / "scripts/publish_image.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-publish = _publish()
+publish = load_script("publish_image")
 
 
 @pytest.fixture
