@@ -18,17 +18,15 @@ from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving.answer_names import predicted_field, probability_field
 
-from served_model import THRESHOLD, make_model_dir, sample
+from served_model import THRESHOLD, laid_out_pipeline, sample
 
 runner = CliRunner()
 PROBABILITY, PREDICTED = probability_field(), predicted_field()
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipeline]:
-    model_dir = tmp_path_factory.mktemp("predict") / "model"
-    pipeline, _ = make_model_dir(model_dir)
-    return model_dir, pipeline
+def trained() -> tuple[Path, Pipeline]:
+    return laid_out_pipeline()
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from churn_model.serving.batch_scoring import predict_file, spelt
 from churn_model.table import Column, Label, LabelValue
 
 from model_support import spare_name
-from served_model import THRESHOLD, make_model_dir, sample
+from served_model import THRESHOLD, laid_out_pipeline, sample
 
 runner = CliRunner()
 FEATURES = SCHEMA.features
@@ -42,10 +42,8 @@ EMAIL, NOTE, COUNT, CODE = (spare_name(name) for name in ("email", "note", "coun
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipeline]:
-    model_dir = tmp_path_factory.mktemp("stream") / "model"
-    pipeline, _ = make_model_dir(model_dir)
-    return model_dir, pipeline
+def trained() -> tuple[Path, Pipeline]:
+    return laid_out_pipeline()
 
 
 @pytest.fixture

@@ -70,6 +70,12 @@ def laid_out_model() -> Path:
     return scratch / "model"
 
 
+def laid_out_pipeline() -> tuple[Path, Pipeline]:
+    """:func:`laid_out_model` and its pipeline, loaded: to compare scoring with the pipeline's."""
+    folder = laid_out_model()
+    return folder, load_model(folder / MODEL_FILE)
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Turn rows of a schema frame into JSON request records: the features, NaN as null."""
     features = frame[SCHEMA.feature_names()].astype(object)
