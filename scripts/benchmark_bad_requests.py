@@ -233,20 +233,24 @@ async def _watch(sock: socket.socket, held: Held, start: float, until: float) ->
                 held.answered_s = time.monotonic() - start
 
 
-async def _connect(port: int) -> socket.socket:
+async def _connect(port: int, held: Held, start: float) -> socket.socket | None:
+    """A connection to the service; None when it refuses one (noted as closed on ``held``)."""
     sock = socket.socket()
     sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, (LOOPBACK, port))
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, (LOOPBACK, port))
+    except OSError:
+        sock.close()
+        held.closed_s = time.monotonic() - start
+        return None
     return sock
 
 
 async def stalled_body(port: int, payload: memoryview, start: float, until: float) -> Held:
     """Send all of ``payload`` (a request) but its last byte, then stall; watch the answer."""
     held = Held("stalled body")
-    try:
-        sock = await _connect(port)
-    except OSError:
-        held.closed_s = time.monotonic() - start
+    sock = await _connect(port, held, start)
+    if sock is None:
         return held
     with sock:
         sending = asyncio.ensure_future(asyncio.get_running_loop().sock_sendall(sock, payload[:-1]))
@@ -261,10 +265,8 @@ async def slowloris(port: int, start: float, until: float) -> Held:
     held = Held("slowloris")
     headers = b"POST /predict HTTP/1.1\r\nHost: bench\r\nX-Slow: " + b"a" * 10_000
     loop = asyncio.get_running_loop()
-    try:
-        sock = await _connect(port)
-    except OSError:
-        held.closed_s = time.monotonic() - start
+    sock = await _connect(port, held, start)
+    if sock is None:
         return held
     with sock:
         for byte in headers:
