@@ -112,8 +112,8 @@ def classification_metrics(
     """Score hard labels (``y_score >= threshold``) and the scores themselves against ``y_true``.
 
     What the rows cannot measure (see :class:`ClassificationMetrics`) is ``None``. The figures
-    are those of the bootstrap's counting (:func:`~churn_model.model.resolution.resampled_metrics`)
-    on the rows drawn once each, so a figure and its resolution are computed one way; they equal
+    are those of the bootstrap's counting (:func:`.resolution.resampled_metrics`) on the rows
+    drawn once each, so a figure and its resolution are computed one way; they equal
     scikit-learn's ``accuracy_score``, ``precision_score``, ``recall_score``, ``f1_score`` and
     ``roc_auc_score`` (a test holds them to it), at a fraction of their argument checking.
     """
