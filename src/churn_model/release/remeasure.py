@@ -18,14 +18,12 @@ Latency is a measurement (two timings of one model differ by noise): the gate's 
 one it judges and records, and the card's keeps its meaning of "timed at training".
 """
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
 from churn_model.data.pinning import (
@@ -41,8 +39,7 @@ from churn_model.model.artifact import (
     CARD_FILE,
     METRICS_FILE,
     MODEL_FILE,
-    model_from_bytes,
-    read_model_bytes,
+    load_model,
 )
 from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import Metrics, evaluate, flatten
@@ -122,9 +119,8 @@ def _listed(found: list[str]) -> str:
     return "; ".join(found[:SHOWN]) + more
 
 
-_MODELS: dict[str, Pipeline] = {}
 _KEPT = 4
-"""How many loaded models, and held-out splits, a process keeps for the next gate."""
+"""How many held-out splits a process keeps for the next gate."""
 
 
 def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
@@ -132,18 +128,6 @@ def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
         del cache[next(iter(cache))]
     cache[key] = value
     return value
-
-
-def _load_model(path: Path) -> Pipeline:
-    """Load the model at ``path`` safely, reusing one this process loaded from the same bytes.
-
-    The bytes are read once and hashed: what is looked up is exactly what would be loaded.
-    """
-    data = read_model_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest in _MODELS:
-        return _MODELS[digest]
-    return _keep(_MODELS, digest, model_from_bytes(data, path))
 
 
 @dataclass(frozen=True)
@@ -219,7 +203,7 @@ def remeasure(
             f"{_listed(disagreements(card.metrics, claimed) or ['latency'])}"
         )
     model_path = folder / MODEL_FILE
-    model = _load_model(model_path)
+    model = load_model(model_path)
     source = Path(card.data.source)
     try:
         x_test, y_test, data = held_out_rows(source, card.split.test_size, card.split.seed)
