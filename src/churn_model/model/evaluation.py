@@ -39,6 +39,7 @@ from churn_model.model.artifact import model_loaded_bytes
 from churn_model.model.resolution import resolution
 from churn_model.records import Record
 
+
 class ClassificationMetrics(Record):
     """Quality of the hard labels (at the decision threshold) and of the scores, on some rows.
 
@@ -204,6 +205,7 @@ def evaluate(
     y_test: pd.Series,
     threshold: float,
     model_path: Path,
+    *,
     timing: TimingConfig,
 ) -> Evaluation:
     """Measure ``pipeline`` on the held-out rows, overall and on every slice the schema declares.

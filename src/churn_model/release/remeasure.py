@@ -246,7 +246,7 @@ def remeasure(
         raise UserError(
             f"{card_path}: split.test_rows is {card.split.test_rows}, the split has {len(x_test)}"
         )
-    evaluation = evaluate(model, x_test, y_test, card.threshold, model_path, config.timing)
+    evaluation = evaluate(model, x_test, y_test, card.threshold, model_path, timing=config.timing)
     measured = evaluation.metrics
     differ = disagreements(card.metrics, measured)
     if differ:
