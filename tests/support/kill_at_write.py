@@ -104,15 +104,6 @@ def main() -> None:
     # What the commands import lazily, imported once here: every child shares it.
     for module in PRELOADED:
         importlib.import_module(module)
-    # Promotion times the model's latency again (the registry judges what it moves): a handful of
-    # calls, as in the in-process tests, since the children are about writes, not timings.
-    from churn_model.model import evaluation  # noqa: PLC0415 -- after the settings
-
-    from model_support import FAST_LATENCY  # noqa: PLC0415 -- imports the libraries too
-
-    evaluation.LATENCY_PLAN = FAST_LATENCY
-    evaluation.WARMUP_CALLS = 1
-
     for folder, kill_at in runs:
         pid = os.fork()
         if pid == 0:
