@@ -10,7 +10,6 @@ preprocessing step that selects no column).
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,9 +32,10 @@ from churn_model.release.serving_check import (
 )
 from churn_model.serving import contract, fast_path, served_model
 
-from model_support import candidate_with_an_empty_step, fast_latency, lenient_gates
+from model_support import candidate_with_an_empty_step, fast_model_config, lenient_gates
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 HTTP_PATHS = ("POST /predict", "POST /predict/batch")
 
 
@@ -45,14 +45,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
-    copy = Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
-    with fast_latency():
-        yield copy
+def folder(tmp_path: Path, built: Path) -> Path:
+    return Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
 
 
 def test_the_service_answers_on_the_fast_path_as_batch_scoring_does(folder: Path) -> None:
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert verdict.passed, render_markdown(verdict)
     assert verdict.serving == ServingCheck(
         probe_rows=served_model.PROBE_ROWS,

@@ -9,7 +9,6 @@ service at start-up. Each defect is planted on a copy of it.
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,13 @@ from churn_model.serving import served_model
 
 from model_support import (
     candidate_with_an_empty_step,
-    fast_latency,
+    fast_model_config,
     lenient_gates,
     make_project,
 )
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +47,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
-    copy = Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
-    with fast_latency():
-        yield copy
+def folder(tmp_path: Path, built: Path) -> Path:
+    return Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
 
 
 def _serving(verdict: Verdict) -> GateRow:
@@ -68,7 +66,7 @@ def _edit_card_features(folder: Path) -> str:
 
 
 def test_a_step_selecting_nothing_is_scored_every_way_alike_and_passes(folder: Path) -> None:
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert verdict.passed, render_markdown(verdict)
     assert verdict.serving is not None
     assert (verdict.serving.probe_rows, verdict.serving.gap) == (served_model.PROBE_ROWS, 0.0)
@@ -83,7 +81,7 @@ def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
     tmp_path: Path, folder: Path
 ) -> None:
     column = _edit_card_features(folder)
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert not verdict.passed
     row = _serving(verdict)
     assert (row.status, row.value) == ("fail", None)
@@ -112,8 +110,7 @@ def test_just_gate_fails_with_one_sentence_and_promote_refuses(
     monkeypatch.chdir(project)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     runner = CliRunner()
-    with fast_latency():
-        result = runner.invoke(app, ["gate"])
+    result = runner.invoke(app, ["gate"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     (error,) = result.stderr.splitlines()
@@ -127,7 +124,7 @@ def test_just_gate_fails_with_one_sentence_and_promote_refuses(
 
 def test_promotion_recomputes_the_serving_row_from_the_verdict(folder: Path) -> None:
     _edit_card_features(folder)
-    assert not run_gate(folder, LENIENT, None).passed
+    assert not run_gate(folder, LENIENT, None, FAST_MODEL).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     (serving,) = [row for row in document["rows"] if row["status"] == "fail"]
     serving["status"] = "pass"
@@ -138,7 +135,7 @@ def test_promotion_recomputes_the_serving_row_from_the_verdict(folder: Path) -> 
 
 
 def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path) -> None:
-    assert run_gate(folder, LENIENT, None).passed
+    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     del document["serving"]
     document["rows"] = [row for row in document["rows"] if row["check"] != "serving"]

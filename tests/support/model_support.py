@@ -100,23 +100,27 @@ def spare_name(name: str) -> str:
     )
 
 
-def fast_config_text(iterations: int = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING) -> str:
+def fast_config_text(
+    iterations: int | None = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING
+) -> str:
     """The project's ``configs/model.toml`` with ``iterations`` boosting rounds and ``timing``.
 
-    Everything else (split, seed, threshold) is the project's, so a candidate trained with it
-    matches the recipe the gate checks against ``configs/model.toml``.
+    ``iterations=None`` keeps the project's. Everything else (split, seed, threshold) is the
+    project's, so a candidate trained with it matches the recipe the gate checks against
+    ``configs/model.toml``.
     """
     document = tomlkit.parse((ROOT / "configs/model.toml").read_text(encoding="utf-8"))
-    model = document["model"]
-    assert isinstance(model, dict), "configs/model.toml has no [model] table"
-    assert "max_iter" in model, "configs/model.toml has no max_iter to shorten"
-    model["max_iter"] = iterations
+    if iterations is not None:
+        model = document["model"]
+        assert isinstance(model, dict), "configs/model.toml has no [model] table"
+        assert "max_iter" in model, "configs/model.toml has no max_iter to shorten"
+        model["max_iter"] = iterations
     document["timing"] = timing.model_dump()
     return tomlkit.dumps(document)
 
 
 def fast_config(
-    dest: Path, iterations: int = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING
+    dest: Path, iterations: int | None = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING
 ) -> Path:
     """Write :func:`fast_config_text` to ``dest`` (creating its folder); return ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
