@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from churn_model.config import DECLARED_RUNS, DECLARED_WARMUP_CALLS, TimingConfig, load_model_config
+from churn_model.config import (
+    DECLARED_RUNS,
+    DECLARED_WARMUP_CALLS,
+    TimingConfig,
+    load_model_config,
+)
 from churn_model.errors import UserError
 
 from model_support import FAST_TIMING, ROOT, fast_config

@@ -102,8 +102,8 @@ class ModelConfig(Record):
     """Everything that, with the data, determines a trained model, and how it is timed.
 
     ``model`` holds the estimator's hyper-parameters, whose shape the domain declares with its
-    pipeline (:class:`churn_model.domain.features.ModelParams`); ``timing`` is how its latency is
-    measured, by training and by the gate (:class:`TimingConfig`).
+    pipeline (:class:`churn_model.domain.features.ModelParams`); ``timing`` is how its
+    latency is measured, by training and by the gate (:class:`TimingConfig`).
     """
 
     seed: int = Field(ge=0)

@@ -10,8 +10,8 @@ reported are those of the round with the lowest median: the least disturbed one 
 still evict caches, which costs CPU time too). Every call scores the same rows, so the spread
 between calls is noise, not the model: the gate compares the median (``cpu_p50_ms``); the tail and
 the wall-clock percentiles of that round are recorded for information. How many rows, calls,
-rounds and warm-up calls is the caller's :class:`~churn_model.config.TimingConfig`, read from
-``configs/model.toml [timing]``.
+rounds and warm-up calls is the caller's
+:class:`~churn_model.config.TimingConfig`, read from ``configs/model.toml [timing]``.
 """
 
 import gc
