@@ -12,6 +12,8 @@ lost power there. ``N = 0`` never kills. Each write point is appended to ``FOLDE
 the folder: number, event and path, one per line) before it happens, so the test knows what the Nth
 was. Forking after the import keeps each run to the command's own work (a fresh interpreter per kill
 point would spend a second or more importing).
+Promotion judges the model again, timing its latency with the folder's ``configs/model.toml``: a
+test's project holds the fast config, so the children time the short plan.
 
 Prints one line per folder: ``kill_at_write``, the folder and how the child ended (its exit code,
 or ``-9`` when killed), tab-separated. This is a test harness, not part of the package: the
