@@ -1,11 +1,14 @@
-"""The bootstrap behind each figure's resolution: the right metrics, seeded, shrinking with rows."""
+"""The counting behind every figure and its resolution: sklearn's metrics, seeded, by rows."""
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from churn_model.model import resolution
+from churn_model.model.evaluation import classification_metrics
 from churn_model.model.resolution import QUALITY, group_resolution, resampled_metrics
 
 
@@ -73,3 +76,31 @@ def test_what_the_rows_cannot_measure_has_no_resolution() -> None:
     assert lonely["recall"] is None
     assert lonely["roc_auc"] is None
     assert lonely["accuracy"] is not None
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    labels=st.lists(st.booleans(), min_size=1, max_size=40),
+    levels=st.integers(1, 6),
+    threshold=st.sampled_from([0.0, 0.35, 0.5, 1.0]),
+    data=st.data(),
+)
+def test_the_figures_themselves_are_sklearns(
+    labels: list[bool], levels: int, threshold: float, data: st.DataObject
+) -> None:
+    # Few score levels: ties everywhere, as a model scoring a small slice gives.
+    steps = data.draw(st.lists(st.integers(0, levels), min_size=len(labels), max_size=len(labels)))
+    y_true = np.array(labels, dtype=np.int64)
+    y_score = np.array(steps, dtype=np.float64) / levels
+    found = classification_metrics(y_true, y_score, threshold)
+    predicted = (y_score >= threshold).astype(np.int64)
+    expected = {
+        "accuracy": accuracy_score(y_true, predicted),
+        "precision": precision_score(y_true, predicted) if predicted.any() else None,
+        "recall": recall_score(y_true, predicted) if y_true.any() else None,
+        "f1": f1_score(y_true, predicted) if (y_true.any() or predicted.any()) else None,
+        "roc_auc": roc_auc_score(y_true, y_score) if 0 < y_true.sum() < len(y_true) else None,
+    }
+    for name, value in expected.items():
+        assert getattr(found, name) == (None if value is None else pytest.approx(value, abs=1e-12))
+    assert (found.rows, found.positives) == (len(labels), int(y_true.sum()))

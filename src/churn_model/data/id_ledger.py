@@ -7,10 +7,13 @@ different keys) and written, with its row number, to one of :data:`BUCKETS` file
 folder, chosen by the hash. Equal ids land in the same bucket; at the end each bucket (a
 :data:`BUCKETS`-th of the rows, 24 bytes a row) is sorted on its own and equal hashes are repeated
 ids. Two different ids share a 128-bit hash with a probability around ``rows**2 / 2**129``
-(1e-25 at ten million rows): never, in practice. A table already held in memory (a frame) keeps its
-hashes in memory instead (no folder).
+(1e-25 at ten million rows): never, in practice. The hashes of the first :data:`SPILL_ROWS` rows
+stay in memory, and go to the bucket files only when a table outgrows them: most tables never
+touch the disk, and memory stays bounded by that many rows whatever the table's length. A table
+already held in memory (a frame) keeps its hashes in memory (no folder).
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,9 @@ import pandas as pd
 
 BUCKETS = 256
 """Scratch files the hashes are spread over: at ten million rows one holds ~1 MB."""
+
+SPILL_ROWS = 1_000_000
+"""Rows whose hashes are held in memory (24 MB) before they are spread over the bucket files."""
 
 _KEYS = ("id-ledger-key-01", "id-ledger-key-02")  # any two distinct 16-character SipHash keys
 _RECORD = np.dtype([("low", "<u8"), ("high", "<u8"), ("row", "<i8")])
@@ -42,13 +48,14 @@ class IdLedger:
     Without a folder the hashes stay in memory (24 bytes a row): for a table held whole anyway.
     """
 
-    def __init__(self, folder: Path | None, buckets: int = BUCKETS) -> None:
-        """Start an empty ledger spilling into ``folder`` (or keeping its hashes, if None)."""
-        self._folder, self._buckets = folder, buckets if folder is not None else 1
+    def __init__(
+        self, folder: Path | None, buckets: int = BUCKETS, spill_rows: int = SPILL_ROWS
+    ) -> None:
+        """Start an empty ledger that spills into ``folder`` (if any) past ``spill_rows`` rows."""
+        self._folder, self._buckets, self._spill_rows = folder, buckets, spill_rows
         self._held: list[npt.NDArray[np.void]] = []
-
-    def _bucket(self, index: int) -> Path | None:
-        return None if self._folder is None else self._folder / f"ids-{index:04d}.bin"
+        self._held_rows = 0
+        self._spilled = False
 
     def add(self, ids: npt.NDArray[np.object_], rows: npt.NDArray[np.int64]) -> None:
         """Record ids (strings) and their rows (0-based in the table); missing ids are left out.
@@ -59,33 +66,50 @@ class IdLedger:
         records["low"] = pd.util.hash_array(ids, hash_key=_KEYS[0], categorize=False)
         records["high"] = pd.util.hash_array(ids, hash_key=_KEYS[1], categorize=False)
         records["row"] = rows
+        if self._folder is None or (
+            not self._spilled and self._held_rows + len(records) <= self._spill_rows
+        ):
+            self._held.append(records)
+            self._held_rows += len(records)
+            return
+        if not self._spilled:
+            records = np.concatenate([*self._held, records])
+            self._held, self._held_rows, self._spilled = [], 0, True
+        self._spill(self._folder, records)
+
+    def _bucket(self, folder: Path, index: int) -> Path:
+        return folder / f"ids-{index:04d}.bin"
+
+    def _spill(self, folder: Path, records: npt.NDArray[np.void]) -> None:
+        """Append ``records`` to the bucket files in ``folder``, each to the one its hash picks."""
         buckets = records["low"] % np.uint64(self._buckets)
         order = np.argsort(buckets, kind="stable")
         records, buckets = records[order], buckets[order]
         bounds = np.searchsorted(buckets, np.arange(self._buckets + 1, dtype=np.uint64))
         for index in np.flatnonzero(np.diff(bounds)):
-            part = records[bounds[index] : bounds[index + 1]]
-            path = self._bucket(int(index))
-            if path is None:
-                self._held.append(part)
-                continue
-            with path.open("ab") as handle:
-                handle.write(part.tobytes())
+            with self._bucket(folder, int(index)).open("ab") as handle:
+                handle.write(records[bounds[index] : bounds[index + 1]].tobytes())
 
-    def _records(self, index: int) -> npt.NDArray[np.void] | None:
-        """The hashes of one bucket, or None if it holds none."""
-        path = self._bucket(index)
-        if path is None:
-            return np.concatenate(self._held) if self._held else None
-        return np.fromfile(path, dtype=_RECORD) if path.exists() else None
+    def _groups(self) -> Iterator[npt.NDArray[np.void]]:
+        """The hashes in groups that share no id: the held ones, or each bucket file's."""
+        if self._folder is None or not self._spilled:
+            if self._held:
+                yield np.concatenate(self._held)
+            return
+        for index in range(self._buckets):
+            path = self._bucket(self._folder, index)
+            if path.exists():
+                yield np.fromfile(path, dtype=_RECORD)
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the hashes outgrew memory and went to the bucket files."""
+        return self._spilled
 
     def repeats(self, examples: int) -> Repeats:
         """Every row whose id is also another row's: how many, and the first ``examples``."""
         count, first = 0, np.empty(0, dtype=np.int64)
-        for index in range(self._buckets):
-            records = self._records(index)
-            if records is None:
-                continue
+        for records in self._groups():
             records.sort(order=["low", "high"])
             pairs = records[["low", "high"]]
             same = pairs[1:] == pairs[:-1]

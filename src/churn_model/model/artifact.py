@@ -12,8 +12,10 @@ archive declares are added up and checked against :data:`MAX_LOADED_BYTES`; the 
 inflates a member past its declared size, so the check bounds what loading can allocate.
 """
 
+import hashlib
 import io
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import skops.io as sio
@@ -84,14 +86,35 @@ def model_loaded_bytes(path: Path) -> int:
         return loaded_size(archive)
 
 
+LOADED_KEPT = 4
+"""How many loaded models a process keeps, by the SHA-256 of their bytes, for the next load."""
+
+_LOADED: OrderedDict[tuple[str, tuple[str, ...]], Pipeline] = OrderedDict()
+
+
 def load_model(path: Path, *, max_bytes: int = MAX_LOADED_BYTES) -> Pipeline:
     """Load a pipeline saved by :func:`save_model`, refusing any type outside the allow-list.
+
+    One gate loads the same file several times (re-scoring it, then once per way it is served):
+    the bytes are read and checked every time, and a model this process already loaded from the
+    same bytes under the same allow-list is returned again instead of being parsed again. What is
+    looked up is exactly what would be loaded, so other bytes are never served from it. Callers
+    only score with the pipeline; none may modify it.
 
     Raises:
         UserError: the file is missing, unreadable, too large (on disk or inflated, see
             :func:`read_model_bytes`), needs an untrusted type, or is not a Pipeline.
     """
-    return model_from_bytes(read_model_bytes(path, max_bytes), path)
+    data = read_model_bytes(path, max_bytes)
+    key = (hashlib.sha256(data).hexdigest(), tuple(TRUSTED_TYPES))
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    model = model_from_bytes(data, path)
+    _LOADED[key] = model
+    while len(_LOADED) > LOADED_KEPT:
+        _LOADED.popitem(last=False)
+    return model
 
 
 def model_from_bytes(data: bytes, path: Path) -> Pipeline:

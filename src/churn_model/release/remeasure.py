@@ -23,14 +23,12 @@ reads the same file and so recomputes the same plan. A card never records a plan
 however old, is timed alike.
 """
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from churn_model.config import DEFAULT_MODEL_CONFIG, ModelConfig
 from churn_model.data.pinning import (
@@ -46,8 +44,7 @@ from churn_model.model.artifact import (
     CARD_FILE,
     METRICS_FILE,
     MODEL_FILE,
-    model_from_bytes,
-    read_model_bytes,
+    load_model,
 )
 from churn_model.model.card import ModelCard, read_card
 from churn_model.model.evaluation import Metrics, evaluate, flatten
@@ -127,9 +124,8 @@ def _listed(found: list[str]) -> str:
     return "; ".join(found[:SHOWN]) + more
 
 
-_MODELS: dict[str, Pipeline] = {}
 _KEPT = 4
-"""How many loaded models, and held-out splits, a process keeps for the next gate."""
+"""How many held-out splits a process keeps for the next gate."""
 
 
 def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
@@ -137,18 +133,6 @@ def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
         del cache[next(iter(cache))]
     cache[key] = value
     return value
-
-
-def _load_model(path: Path) -> Pipeline:
-    """Load the model at ``path`` safely, reusing one this process loaded from the same bytes.
-
-    The bytes are read once and hashed: what is looked up is exactly what would be loaded.
-    """
-    data = read_model_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest in _MODELS:
-        return _MODELS[digest]
-    return _keep(_MODELS, digest, model_from_bytes(data, path))
 
 
 @dataclass(frozen=True)
@@ -227,7 +211,7 @@ def remeasure(
             f"{_listed(disagreements(card.metrics, claimed) or ['latency'])}"
         )
     model_path = folder / MODEL_FILE
-    model = _load_model(model_path)
+    model = load_model(model_path)
     source = Path(card.data.source)
     try:
         x_test, y_test, data = held_out_rows(source, card.split.test_size, card.split.seed)
