@@ -36,16 +36,3 @@ def _no_tracking_server_nor_webhook() -> Iterator[None]:
         for name in names:
             patch.delenv(name, raising=False)
         yield
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _short_latency_plan() -> Iterator[None]:
-    # Session-wide, so that module and session fixtures that train or gate time the short plan
-    # too (a function-scoped fixture starts after them). Tests about latency itself ask for the
-    # declared plan (`model_support.declared_latency`).
-    # Imported here, not at the top: the xdist controller loads this file too, and must not wait
-    # for scikit-learn and pandas before it starts the workers.
-    from model_support import fast_latency  # noqa: PLC0415 -- see the comment above
-
-    with fast_latency():
-        yield

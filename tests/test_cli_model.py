@@ -6,7 +6,6 @@ through typer's runner, so the real command functions, paths and exit codes are 
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from churn_model.release.calibration import gates_toml
 
 from model_support import (
     above,
-    fast_latency,
     lenient_gates,
     make_project,
     write_sample,
@@ -32,13 +30,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     make_project(tmp_path)
     write_sample(tmp_path / "sample.csv", 2_500)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    with fast_latency():
-        yield tmp_path
+    return tmp_path  # the project's fast config: the CLI times the short plan
 
 
 def invoke(*args: str) -> Result:

@@ -62,17 +62,55 @@ class DecisionConfig(Record):
         return self
 
 
+class LatencyRun(Record):
+    """One timed batch: ``rows`` per call, ``calls`` timed calls per round, ``rounds`` rounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    rows: int = Field(ge=1)
+    calls: int = Field(ge=1)
+    rounds: int = Field(ge=1)
+
+
+DECLARED_RUNS = {
+    "batch_1": LatencyRun(rows=1, calls=40, rounds=5),
+    "batch_1000": LatencyRun(rows=1_000, calls=6, rounds=5),
+}
+"""The runs timed when ``configs/model.toml`` has no ``[timing]`` table: about a second in all."""
+
+DECLARED_WARMUP_CALLS = 3
+"""The untimed calls before each run when ``[timing]`` does not say."""
+
+
+class TimingConfig(Record):
+    """How the evaluation times prediction latency (the ``[timing]`` table, optional).
+
+    Before each run, ``warmup_calls`` untimed calls (first calls pay for lazy initialisation);
+    then each named run of ``runs`` (:class:`LatencyRun`). The run names are those the gate's
+    latency budget (``ci/gates.toml [latency] floor_ms``) addresses. Without the table the
+    defaults apply (:data:`DECLARED_RUNS`, :data:`DECLARED_WARMUP_CALLS`), so a config written
+    before the table existed still loads.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    warmup_calls: int = Field(default=DECLARED_WARMUP_CALLS, ge=1)
+    runs: dict[str, LatencyRun] = Field(default_factory=lambda: dict(DECLARED_RUNS), min_length=1)
+
+
 class ModelConfig(Record):
-    """Everything that, with the data, determines a trained model.
+    """Everything that, with the data, determines a trained model, and how it is timed.
 
     ``model`` holds the estimator's hyper-parameters, whose shape the domain declares with its
-    pipeline (:class:`churn_model.domain.features.ModelParams`).
+    pipeline (:class:`churn_model.domain.features.ModelParams`); ``timing`` is how its
+    latency is measured, by training and by the gate (:class:`TimingConfig`).
     """
 
     seed: int = Field(ge=0)
     split: SplitConfig
     model: ModelParams
     decision: DecisionConfig
+    timing: TimingConfig = TimingConfig()
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from churn_model.release.gate import run_gate
 from churn_model.release.gate_rows import Baseline, gate_rows
 from churn_model.release.verdict import Verdict
 
-from model_support import ROOT, fast_latency
+from model_support import ROOT, fast_config
 from planted import drops_at_resolution, planted_baseline
 
 
@@ -59,16 +59,15 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     tmp = tmp_path_factory.mktemp("story")
     sample = tmp / "churn.csv"
     generate_sample().to_csv(sample, index=False)
+    timed = fast_config(tmp / "model.toml", iterations=None)  # the project's model, timed briefly
+    timed_config = load_model_config(timed)
     reseeded = tmp / "reseeded.toml"
-    text = (ROOT / "configs/model.toml").read_text()
-    reseeded.write_text(re.sub(r"(?m)^seed = \d+$", "seed = 43", text))
+    reseeded.write_text(re.sub(r"(?m)^seed = \d+$", "seed = 43", timed.read_text()))
     gates = without_latency_budget(load_gate_config(ROOT / "ci/gates.toml"))
     results = {}
-    with fast_latency(), pytest.MonkeyPatch.context() as patch:
-        good = candidate.create_candidate(
-            sample, config_path=ROOT / "configs/model.toml", root=tmp / "good"
-        )
-        results["good"] = (good, run_gate(good, gates, None))
+    with pytest.MonkeyPatch.context() as patch:
+        good = candidate.create_candidate(sample, config_path=timed, root=tmp / "good")
+        results["good"] = (good, run_gate(good, gates, None, timed_config))
         # Against the good model as baseline: only seeds differ, so only noise separates them.
         baseline = Baseline(
             model_id=good.name,
@@ -81,10 +80,8 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             run_gate(other, gates, baseline, load_model_config(reseeded)),
         )
         patch.setattr(training, "fit", _drops_never_purchased)
-        buggy = candidate.create_candidate(
-            sample, config_path=ROOT / "configs/model.toml", root=tmp / "buggy"
-        )
-        results["buggy"] = (buggy, run_gate(buggy, gates, None))
+        buggy = candidate.create_candidate(sample, config_path=timed, root=tmp / "buggy")
+        results["buggy"] = (buggy, run_gate(buggy, gates, None, timed_config))
     return results
 
 

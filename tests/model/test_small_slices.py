@@ -69,6 +69,7 @@ def metrics(tmp_path_factory: pytest.TempPathFactory) -> Metrics:
             y_test,
             config.decision.threshold,
             folder / MODEL_FILE,
+            timing=config.timing,
         )
     return found.metrics
 

@@ -1,5 +1,6 @@
 """Training and evaluation: determinism, the metrics, the report and the candidate folder."""
 
+import copy
 import json
 import shutil
 import zipfile
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_model.config import ModelConfig, load_model_config
+from churn_model.config import LatencyRun, ModelConfig, TimingConfig, load_model_config
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -19,7 +20,7 @@ from churn_model.model.card import read_card
 from churn_model.model.report import CONFUSION_FILE, REPORT_FILE, ROC_FILE
 from churn_model.model.training import TrainedModel, train
 
-from model_support import ROOT, fast_config, fast_latency, write_sample
+from model_support import FAST_TIMING, ROOT, fast_config, write_sample
 
 CONFIG = load_model_config(ROOT / "configs/model.toml")
 
@@ -48,24 +49,23 @@ def trained(frame: pd.DataFrame, config: ModelConfig) -> TrainedModel:
 def built(tmp_path_factory: pytest.TempPathFactory, config_path: Path) -> Path:
     """One candidate written end to end from a CSV file."""
     folder = tmp_path_factory.mktemp("built")
-    with fast_latency():
-        return candidate.create_candidate(
-            write_sample(folder / "sample.csv", 2_500),
-            config_path=config_path,
-            root=folder / "candidates",
-        )
+    return candidate.create_candidate(
+        write_sample(folder / "sample.csv", 2_500),
+        config_path=config_path,
+        root=folder / "candidates",
+    )
 
 
 def _measure(model: TrainedModel, folder: Path) -> evaluation.Metrics:
     save_model(model.pipeline, folder / MODEL_FILE)
-    with fast_latency():
-        found = evaluation.evaluate(
-            model.pipeline,
-            model.x_test,
-            model.y_test,
-            CONFIG.decision.threshold,
-            folder / MODEL_FILE,
-        )
+    found = evaluation.evaluate(
+        model.pipeline,
+        model.x_test,
+        model.y_test,
+        CONFIG.decision.threshold,
+        folder / MODEL_FILE,
+        timing=FAST_TIMING,
+    )
     return found.metrics
 
 
@@ -125,14 +125,51 @@ def test_latency_pads_short_tables_to_the_batch_size() -> None:
         seen.append(len(batch))
         return None
 
-    stats = evaluation.measure_latency(predict, synthetic_frame(600, seed=1), 1_000, 4, rounds=2)
+    rows = synthetic_frame(600, seed=1)
+    stats = evaluation.measure_latency(predict, rows, 1_000, 4, rounds=2, warmup_calls=3)
     assert set(seen) == {1_000}
-    assert len(seen) == evaluation.WARMUP_CALLS + 2 * 4
+    assert len(seen) == 3 + 2 * 4  # the warm-up calls, then two rounds of four
     assert 0 <= stats.cpu_p50_ms <= stats.cpu_p95_ms <= stats.cpu_p99_ms
     assert 0 <= stats.wall_p50_ms <= stats.wall_p99_ms
 
 
-def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) -> None:
+def test_evaluate_times_exactly_the_plan_it_is_given(trained: TrainedModel, tmp_path: Path) -> None:
+    plan = TimingConfig(
+        warmup_calls=2,
+        runs={
+            "one row": LatencyRun(rows=1, calls=2, rounds=3),
+            "batch_7": LatencyRun(rows=7, calls=1, rounds=1),
+        },
+    )
+    save_model(trained.pipeline, tmp_path / MODEL_FILE)
+    pipeline = copy.deepcopy(trained.pipeline)  # its predict_proba is counted below
+    sizes: list[int] = []
+    predict_proba = pipeline.predict_proba
+
+    def counted(batch: pd.DataFrame) -> np.ndarray:
+        sizes.append(len(batch))
+        return np.asarray(predict_proba(batch))
+
+    pipeline.predict_proba = counted
+    found = evaluation.evaluate(
+        pipeline,
+        trained.x_test,
+        trained.y_test,
+        CONFIG.decision.threshold,
+        tmp_path / MODEL_FILE,
+        timing=plan,
+    ).metrics
+    assert list(found.latency) == ["one row", "batch_7"]
+    for name, run in plan.runs.items():
+        stats = found.latency[name]
+        assert (stats.batch_size, stats.calls, stats.rounds) == (run.rows, run.calls, run.rounds)
+    # Scoring the held-out rows once, then each run: its warm-up calls and its timed calls.
+    assert sizes == [len(trained.x_test)] + [1] * (2 + 2 * 3) + [7] * (2 + 1)
+
+
+def test_the_candidate_holds_model_card_metrics_report_and_plots(
+    built: Path, config: ModelConfig
+) -> None:
     names = {p.name for p in built.iterdir()}
     assert {MODEL_FILE, CARD_FILE, "metrics.json", REPORT_FILE, ROC_FILE, CONFUSION_FILE} <= names
     for plot in (ROC_FILE, CONFUSION_FILE):
@@ -145,7 +182,7 @@ def test_the_candidate_holds_model_card_metrics_report_and_plots(built: Path) ->
     with zipfile.ZipFile(built / MODEL_FILE) as archive:
         inflated = sum(member.file_size for member in archive.infolist())
     assert card.metrics.model_loaded_bytes == inflated
-    assert set(card.metrics.latency) == set(evaluation.LATENCY_PLAN)
+    assert set(card.metrics.latency) == set(config.timing.runs)  # the config's plan, timed
     report = (built / REPORT_FILE).read_text()
     assert f"`{card.id}`" in report
     assert all(f"| {name} |" in report for name in SCHEMA.slice_names())
@@ -192,7 +229,7 @@ def test_a_crash_while_writing_leaves_no_half_candidate(
 
     monkeypatch.setattr(candidate, "write_report", crash)
     root = tmp_path / "candidates"
-    with fast_latency(), pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(RuntimeError, match="disk full"):
         candidate.create_candidate(
             write_sample(tmp_path / "s.csv", 800),
             config_path=config_path,

@@ -7,12 +7,11 @@ plant its defect on.
 """
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from model_support import candidate_with_an_empty_step, fast_latency
+from model_support import candidate_with_an_empty_step
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +20,5 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def folder(tmp_path: Path, built: Path) -> Iterator[Path]:
-    copy = Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
-    with fast_latency():
-        yield copy
+def folder(tmp_path: Path, built: Path) -> Path:
+    return Path(shutil.copytree(built, tmp_path / "candidates" / built.name))

@@ -14,7 +14,7 @@ from churn_model.model.training import split_table
 from churn_model.release import calibration
 from churn_model.release.calibration import COUNTS, Spread
 
-from model_support import RowSlices, fast_config, fast_latency, lenient_gates
+from model_support import RowSlices, fast_config, lenient_gates
 
 SEEDS = [1, 2, 3]
 
@@ -37,7 +37,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, float | Non
     config = load_model_config(fast_config(tmp_path_factory.mktemp("calibrate") / "model.toml"))
     frame = synthetic_frame(1_500, seed=3)
     tiny = _tiny(frame, config.split.test_size)
-    with fast_latency(), pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(evaluation, "SCHEMA", RowSlices(tiny=tiny))
         return calibration.run_seeds(frame, config, SEEDS)
 

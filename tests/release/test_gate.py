@@ -29,8 +29,9 @@ from churn_model.release.gate_rows import (
 )
 from churn_model.release.verdict import VERDICT_FILE, Verdict
 
-from model_support import above, lenient_gates, small_candidate
+from model_support import above, fast_model_config, lenient_gates, small_candidate
 
+FAST_MODEL = fast_model_config()
 SLICE = "a slice"
 """A slice fabricated into the metrics, for the rules about slices whatever the schema declares."""
 
@@ -83,7 +84,7 @@ def failed(rows: list[GateRow]) -> set[tuple[str, str]]:
 def test_a_good_model_passes_and_the_verdict_is_bound_to_its_model(
     folder: Path, card: ModelCard
 ) -> None:
-    verdict = run_gate(folder, lenient_gates(), baseline_of(card.metrics))
+    verdict = run_gate(folder, lenient_gates(), baseline_of(card.metrics), FAST_MODEL)
     assert verdict.passed, render_markdown(verdict)
     assert verdict.candidate_id == card.id
     assert verdict.model_sha256 == sha256_of(folder / MODEL_FILE)
@@ -232,4 +233,4 @@ def test_a_candidate_without_its_model_is_refused(tmp_path: Path, folder: Path) 
     copy.mkdir()
     (copy / CARD_FILE).write_bytes((folder / CARD_FILE).read_bytes())
     with pytest.raises(UserError, match=r"model\.skops: not found"):
-        run_gate(copy, lenient(), None)
+        run_gate(copy, lenient(), None, FAST_MODEL)

@@ -26,7 +26,7 @@ from churn_model.release.gate_rows import (
 )
 from churn_model.release.verdict import Verdict, require_rows_still_pass
 
-from model_support import fast_config, lenient_gates
+from model_support import fast_config, fast_model_config, lenient_gates
 from planted import (
     GATED,
     drops_at_resolution,
@@ -36,6 +36,7 @@ from planted import (
     write_table,
 )
 
+FAST_MODEL = fast_model_config()
 QUALITY_CHECKS = {"floor", "slice floor", "regression"}
 
 
@@ -51,7 +52,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def verdict(folder: Path) -> Verdict:
-    return run_gate(folder, lenient_gates(), None)
+    return run_gate(folder, lenient_gates(), None, FAST_MODEL)
 
 
 def rows_of(verdict: Verdict, config: GateConfig, scale: float) -> dict[str, GateRow]:
@@ -104,10 +105,10 @@ def test_a_regression_inside_the_resolution_is_undetectable_and_one_beyond_it_fa
 
 
 def test_the_gate_reports_an_undetectable_row_and_promotion_recomputes_it(folder: Path) -> None:
-    first = run_gate(folder, lenient_gates(), None)
+    first = run_gate(folder, lenient_gates(), None, FAST_MODEL)
     config = drops_at_resolution(lenient_gates(), first)
     baseline = planted_baseline(first, 0.5)
-    warned = run_gate(folder, config, baseline)
+    warned = run_gate(folder, config, baseline, FAST_MODEL)
     assert warned.passed
     assert {r.status for r in warned.rows if r.check == "regression"} == {"warn"}
     summary = render_markdown(warned)
@@ -120,7 +121,7 @@ def test_the_gate_reports_an_undetectable_row_and_promotion_recomputes_it(folder
     ]
     with pytest.raises(UserError, match="is not what"):
         require_rows_still_pass(warned.model_copy(update={"rows": hidden}), config, baseline)
-    failed = run_gate(folder, config, planted_baseline(first, 2.5))
+    failed = run_gate(folder, config, planted_baseline(first, 2.5), FAST_MODEL)
     assert not failed.passed
 
 

@@ -31,14 +31,15 @@ from churn_model.release.serving_check import (
 )
 from churn_model.serving import contract, fast_path, served_model
 
-from model_support import lenient_gates
+from model_support import fast_model_config, lenient_gates
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 HTTP_PATHS = ("POST /predict", "POST /predict/batch")
 
 
 def test_the_service_answers_on_the_fast_path_as_batch_scoring_does(folder: Path) -> None:
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert verdict.passed, render_markdown(verdict)
     assert verdict.serving == ServingCheck(
         probe_rows=served_model.PROBE_ROWS,

@@ -28,11 +28,13 @@ from churn_model.model.evaluation import Metrics, evaluate
 from churn_model.model.training import TrainedModel, split_table, train
 from churn_model.release.gate_rows import Baseline, GateRow, threshold_rows
 
-from model_support import ROOT, declared_latency, fast_config, write_sample
+from model_support import ROOT, fast_config, write_sample
 
 pytestmark = pytest.mark.slow
 
 GATES = load_gate_config(ROOT / "ci/gates.toml")
+PROJECT = load_model_config(ROOT / "configs/model.toml")
+"""The project's config: its threshold, and the timing plan `just train` and the gate use."""
 
 
 @contextmanager
@@ -57,13 +59,6 @@ class Models:
     slower: VotingClassifier
 
 
-@pytest.fixture(autouse=True)
-def _declared_latency_plan() -> Iterator[None]:
-    """Time with the plan `just train` uses (the suite shrinks it for every other test)."""
-    with declared_latency():
-        yield
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
     tmp = tmp_path_factory.mktemp("noise")
@@ -79,8 +74,10 @@ def measured(model: BaseEstimator, trained: TrainedModel, tmp: Path) -> Metrics:
     """Evaluate ``model`` on the held-out rows as ``just train`` does, latency included."""
     path = tmp / f"{id(model)}.skops"
     save_model(model, path)
-    threshold = load_model_config(ROOT / "configs/model.toml").decision.threshold
-    return evaluate(model, trained.x_test, trained.y_test, threshold, path).metrics
+    threshold = PROJECT.decision.threshold
+    return evaluate(
+        model, trained.x_test, trained.y_test, threshold, path, timing=PROJECT.timing
+    ).metrics
 
 
 def latency_rows(metrics: Metrics, baseline: Metrics) -> list[GateRow]:

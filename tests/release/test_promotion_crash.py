@@ -35,12 +35,13 @@ from churn_model.release.registry import DOCS_FILES
 from churn_model.release.verdict import read_verdict
 
 from kill_at_write import REPORT
-from model_support import ROOT, fast_latency, lenient_gates, make_project, write_sample
+from model_support import ROOT, fast_model_config, lenient_gates, make_project, write_sample
 from repo_copy import reused_environment
 
 pytestmark = pytest.mark.slow
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 HARNESS = ROOT / "tests" / "support" / "kill_at_write.py"
 VIEWS = ["ci/baseline.json", *(f"docs/model/{name}" for name in DOCS_FILES)]
 
@@ -80,21 +81,20 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     folder = make_project(tmp_path_factory.mktemp("crash") / "project")
     shutil.copyfile(ROOT / ".gitignore", folder / ".gitignore")
     root = folder / candidate.CANDIDATES_DIR
-    with fast_latency():
-        old, new = (
-            candidate.create_candidate(
-                write_sample(folder / f"s{seed}.csv", 1_500, seed=seed),
-                config_path=folder / "configs/model.toml",
-                root=root,
-            )
-            for seed in (21, 22)
+    old, new = (
+        candidate.create_candidate(
+            write_sample(folder / f"s{seed}.csv", 1_500, seed=seed),
+            config_path=folder / "configs/model.toml",
+            root=root,
         )
-        scratch = _registry(folder)
-        run_gate(old, LENIENT, None)
-        registry.promote(
-            old.name, registry=scratch, allow_dirty=True, candidates=root, gate_config=LENIENT
-        )
-        run_gate(new, LENIENT, read_baseline(scratch.baseline))
+        for seed in (21, 22)
+    )
+    scratch = _registry(folder)
+    run_gate(old, LENIENT, None, FAST_MODEL)
+    registry.promote(
+        old.name, registry=scratch, allow_dirty=True, candidates=root, gate_config=LENIENT
+    )
+    run_gate(new, LENIENT, read_baseline(scratch.baseline), FAST_MODEL)
     _git(folder, "init", "-q")
     _git(folder, "add", "-A")
     _git(folder, "commit", "-q", "-m", "champion A, challenger B gated")
@@ -188,8 +188,7 @@ def _kill_everywhere(
         changed, untracked = _changed(folder)
         assert untracked == [], (point, untracked)
         assert changed <= set(VIEWS), (point, changed)
-        with fast_latency():  # a journal left behind is judged again before it is applied
-            registry.settle(_registry(folder))
+        registry.settle(_registry(folder))
         champion = _champion_everywhere(folder)
         assert champion in {before, after}, point
         changed, untracked = _changed(folder)
@@ -214,14 +213,13 @@ def test_a_kill_at_any_write_of_promote_leaves_one_champion(
     folder = tmp_path / "again"
     shutil.copytree(project.folder, folder, symlinks=True)
     _run_killed([(folder, 3)], "promote", "--candidate", project.new, "--allow-dirty")
-    with fast_latency():
-        pointer = registry.promote(
-            project.new,
-            allow_dirty=True,
-            candidates=folder / candidate.CANDIDATES_DIR,
-            gate_config=LENIENT,
-            registry=_registry(folder),
-        )
+    pointer = registry.promote(
+        project.new,
+        allow_dirty=True,
+        candidates=folder / candidate.CANDIDATES_DIR,
+        gate_config=LENIENT,
+        registry=_registry(folder),
+    )
     assert pointer.champion == project.new == _champion_everywhere(folder)
 
 

@@ -9,7 +9,6 @@ nothing.
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +28,10 @@ from churn_model.release.gate import run_gate
 from churn_model.release.gate_rows import gate_rows
 from churn_model.release.verdict import VERDICT_FILE, Verdict, hash_files, read_verdict
 
-from model_support import fast_config, fast_latency, lenient_gates, write_sample
+from model_support import fast_config, fast_model_config, lenient_gates, write_sample
 
 runner = CliRunner()
+FAST_MODEL = fast_model_config()
 CANDIDATES = Path("artifacts/candidates")
 MODELS = registry.REGISTRY_DIR / "models"
 
@@ -46,39 +46,37 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     folder = tmp_path_factory.mktemp("rederives") / "project"
     config = fast_config(folder / "configs/model.toml")
     (folder / "ci").mkdir()
-    with fast_latency():
-        trained = [
-            create_candidate(
-                write_sample(folder / f"sample-{seed}.csv", rows, seed),
-                config_path=config,
-                root=folder / CANDIDATES,
-            )
-            for seed, rows in ((21, 2_000), (22, 600))
-        ]
-        auc = {path: read_card(path / CARD_FILE).metrics.overall.roc_auc for path in trained}
-        assert None not in auc.values(), auc
-        assert len(set(auc.values())) == 2, auc
-        good, bad = sorted(trained, key=lambda path: -(auc[path] or 0.0))
-        floor = ((auc[good] or 0.0) + (auc[bad] or 0.0)) / 2
-        gates = lenient_gates().model_copy(update={"floors": {"roc_auc": round(floor, 9)}})
-        (folder / "ci/gates.toml").write_text(gates_toml(gates), encoding="utf-8")
-        assert run_gate(good, gates, None).passed
-        assert not run_gate(bad, gates, None).passed
-        yield Built(folder, good.name, bad.name)
+    trained = [
+        create_candidate(
+            write_sample(folder / f"sample-{seed}.csv", rows, seed),
+            config_path=config,
+            root=folder / CANDIDATES,
+        )
+        for seed, rows in ((21, 2_000), (22, 600))
+    ]
+    auc = {path: read_card(path / CARD_FILE).metrics.overall.roc_auc for path in trained}
+    assert None not in auc.values(), auc
+    assert len(set(auc.values())) == 2, auc
+    good, bad = sorted(trained, key=lambda path: -(auc[path] or 0.0))
+    floor = ((auc[good] or 0.0) + (auc[bad] or 0.0)) / 2
+    gates = lenient_gates().model_copy(update={"floors": {"roc_auc": round(floor, 9)}})
+    (folder / "ci/gates.toml").write_text(gates_toml(gates), encoding="utf-8")
+    assert run_gate(good, gates, None, FAST_MODEL).passed
+    assert not run_gate(bad, gates, None, FAST_MODEL).passed
+    return Built(folder, good.name, bad.name)
 
 
 @pytest.fixture
-def project(tmp_path: Path, built: Built, monkeypatch: pytest.MonkeyPatch) -> Iterator[Built]:
+def project(tmp_path: Path, built: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
     """A copy of the built project, as the working folder of the commands a test runs."""
     folder = Path(shutil.copytree(built.folder, tmp_path / "project"))
     monkeypatch.chdir(folder)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    with fast_latency():
-        yield Built(folder, built.good, built.bad)
+    return Built(folder, built.good, built.bad)
 
 
 def invoke(*args: str) -> Result:

@@ -23,9 +23,10 @@ from churn_model.release.gate_rows import read_baseline
 from churn_model.release.remeasure import Remeasured, remeasure
 from churn_model.release.verdict import VERDICT_FILE
 
-from model_support import above, fast_latency, lenient_gates, small_candidate
+from model_support import above, fast_config, fast_model_config, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,13 @@ def folder(tmp_path: Path, built: Path) -> Path:
 
 
 def scratch(tmp: Path) -> registry.Registry:
-    """A registry of the test's own, under ``tmp``."""
-    return registry.Registry(tmp / "registry", tmp / "ci" / "baseline.json", tmp / "docs" / "model")
+    """A registry of the test's own, under ``tmp``, judging again under the fast model config."""
+    return registry.Registry(
+        tmp / "registry",
+        tmp / "ci" / "baseline.json",
+        tmp / "docs" / "model",
+        model_config=fast_config(tmp / "model.toml"),
+    )
 
 
 def edit_json(path: Path, edit: dict[str, object]) -> None:
@@ -64,8 +70,7 @@ def edit_json(path: Path, edit: dict[str, object]) -> None:
 
 
 def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Path) -> None:
-    with fast_latency():
-        assert run_gate(folder, LENIENT, None).passed
+    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
     edit_json(
         folder / CARD_FILE,
         {
@@ -90,19 +95,17 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
 def test_metrics_edited_before_the_gate_do_not_pass_a_failing_model(
     folder: Path, failing: GateConfig
 ) -> None:
-    with fast_latency():
-        assert not run_gate(folder, failing, None).passed
+    assert not run_gate(folder, failing, None, FAST_MODEL).passed
     edit_json(folder / CARD_FILE, {"metrics.overall.roc_auc": 1.0})  # above any floor
     edit_json(folder / METRICS_FILE, {"overall.roc_auc": 1.0})
-    with fast_latency(), pytest.raises(UserError, match=r"overall\.roc_auc"):
-        run_gate(folder, failing, None)
+    with pytest.raises(UserError, match=r"overall\.roc_auc"):
+        run_gate(folder, failing, None, FAST_MODEL)
 
 
 def test_a_flipped_verdict_is_not_promoted(
     tmp_path: Path, folder: Path, failing: GateConfig
 ) -> None:
-    with fast_latency():
-        assert not run_gate(folder, failing, None).passed
+    assert not run_gate(folder, failing, None, FAST_MODEL).passed
     edit_json(folder / VERDICT_FILE, {"passed": True})
     with pytest.raises(UserError, match=r"failed.*overall\.roc_auc"):
         registry.promote(
@@ -140,7 +143,7 @@ def test_a_card_that_does_not_describe_its_model_gets_no_verdict(
 ) -> None:
     edit_json(folder / CARD_FILE, edit)
     with pytest.raises(UserError, match=refusal):
-        run_gate(folder, LENIENT, None)
+        run_gate(folder, LENIENT, None, FAST_MODEL)
     assert not (folder / VERDICT_FILE).exists()
 
 
@@ -148,7 +151,7 @@ def test_card_and_metrics_edited_alike_are_caught_by_re_scoring(folder: Path) ->
     edit_json(folder / CARD_FILE, {"metrics.overall.f1": 0.123456})
     edit_json(folder / METRICS_FILE, {"overall.f1": 0.123456})
     with pytest.raises(UserError, match=r"does not describe .*model\.skops.*claimed 0\.123456"):
-        run_gate(folder, LENIENT, None)
+        run_gate(folder, LENIENT, None, FAST_MODEL)
 
 
 def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> registry.Pointer:
@@ -164,7 +167,7 @@ def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> regi
 def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
     tmp_path: Path, folder: Path, failing: GateConfig
 ) -> None:
-    assert not run_gate(folder, failing, None).passed
+    assert not run_gate(folder, failing, None, FAST_MODEL).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     for row in document["rows"]:
         row["status"] = "pass"
@@ -172,7 +175,7 @@ def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
     (folder / VERDICT_FILE).write_text(json.dumps(document))
     with pytest.raises(UserError, match=r"row 'floor overall\.roc_auc pass .*' is not what"):
         _promote(tmp_path, folder, failing)
-    assert run_gate(folder, LENIENT, None).passed
+    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
     with pytest.raises(UserError, match="the gate config changed since"):
         _promote(tmp_path, folder, failing)
     edit_json(folder / VERDICT_FILE, {"passed": False})
@@ -184,7 +187,7 @@ def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
 def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
     tmp_path: Path, folder: Path
 ) -> None:
-    run_gate(folder, LENIENT, None)
+    run_gate(folder, LENIENT, None, FAST_MODEL)
     edit_json(folder / VERDICT_FILE, {"metrics.overall.recall": 1.0})
     with pytest.raises(UserError, match=r"verdict\.json: its figures are not .*overall\.recall"):
         _promote(tmp_path, folder)
@@ -200,7 +203,7 @@ def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
 def test_a_verdict_that_binds_too_little_is_invalid(
     tmp_path: Path, folder: Path, edit: dict[str, object], refusal: str
 ) -> None:
-    run_gate(folder, LENIENT, None)
+    run_gate(folder, LENIENT, None, FAST_MODEL)
     edit_json(folder / VERDICT_FILE, edit)
     with pytest.raises(UserError, match=f"invalid verdict .*{re.escape(refusal)}"):
         _promote(tmp_path, folder)
@@ -216,11 +219,11 @@ def test_a_file_changed_while_gating_gets_no_verdict(
 
     monkeypatch.setattr(gate, "remeasure", and_meanwhile)
     with pytest.raises(UserError, match="its files changed while it was being gated"):
-        run_gate(folder, LENIENT, None)
+        run_gate(folder, LENIENT, None, FAST_MODEL)
 
 
 def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path) -> None:
-    run_gate(folder, LENIENT, None)
+    run_gate(folder, LENIENT, None, FAST_MODEL)
     _promote(tmp_path, folder)
     registered = tmp_path / "registry" / "models" / folder.name
     edit_json(registered / CARD_FILE, {"threshold": 0.99, "metrics.threshold": 0.99})
@@ -230,12 +233,14 @@ def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path)
 
 
 def test_data_changed_between_two_gates_is_seen_by_the_second(folder: Path) -> None:
-    assert run_gate(folder, LENIENT, None).passed  # its held-out rows are now kept in memory
+    assert run_gate(
+        folder, LENIENT, None, FAST_MODEL
+    ).passed  # its held-out rows are now kept in memory
     data = Path(read_card(folder / CARD_FILE).data.source)
     header, *rows = data.read_text().splitlines(keepends=True)
     data.write_text(header + "".join(reversed(rows)))  # same rows, other bytes
     try:
         with pytest.raises(UserError, match=r"was evaluated on .* but .* is now version sha256:"):
-            run_gate(folder, LENIENT, None)
+            run_gate(folder, LENIENT, None, FAST_MODEL)
     finally:
         data.write_text(header + "".join(rows))

@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,10 @@ from churn_model.release.gate_rows import read_baseline
 from churn_model.release.rejudge import verdict_differences
 from churn_model.release.verdict import VERDICT_FILE, hash_files, read_verdict
 
-from model_support import above, fast_latency, lenient_gates, small_candidate
+from model_support import above, fast_config, fast_model_config, lenient_gates, small_candidate
 
 LENIENT = lenient_gates()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fast_latency() -> Iterator[None]:
-    """Latency timed in a few calls: the registry judges every model it moves again."""
-    with fast_latency():
-        yield
+FAST_MODEL = fast_model_config()
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +57,7 @@ class Env:
             baseline=tmp / "ci" / "baseline.json",
             docs=tmp / "docs" / "model",
             gates=gates,
+            model_config=fast_config(tmp / "model.toml"),  # every model moved is judged again
         )
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
@@ -79,7 +73,7 @@ class Env:
         judged = baseline.model_dump_json(exclude={"promoted_at"}) if baseline else ""
         key = (str(hash_files(folder)), config.model_dump_json(), judged)
         if key not in _JUDGED:
-            run_gate(folder, config, baseline)
+            run_gate(folder, config, baseline, FAST_MODEL)
             _JUDGED[key] = {name: (folder / name).read_bytes() for name in _VERDICT_FILES}
         for name, content in _JUDGED[key].items():
             (folder / name).write_bytes(content)

@@ -5,7 +5,7 @@ One small candidate, gated under lenient gates; each test hands the functions of
 """
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,27 +24,27 @@ from churn_model.release.rejudge import (
 )
 from churn_model.release.verdict import Verdict
 
-from model_support import above, fast_config, fast_latency, lenient_gates, small_candidate
+from model_support import (
+    above,
+    fast_config,
+    fast_model_config,
+    lenient_gates,
+    small_candidate,
+)
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 
 
 @pytest.fixture(scope="module")
-def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Verdict]]:
-    with fast_latency():
-        folder = small_candidate(tmp_path_factory.mktemp("rejudge"))
-        yield folder, run_gate(folder, LENIENT, None)
+def gated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Verdict]:
+    folder = small_candidate(tmp_path_factory.mktemp("rejudge"))
+    return folder, run_gate(folder, LENIENT, None, FAST_MODEL)
 
 
 @pytest.fixture
 def model_config(tmp_path: Path) -> ModelConfig:
     return load_model_config(fast_config(tmp_path / "model.toml"))
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with fast_latency():
-        yield
 
 
 def failing(folder: Path) -> GateConfig:

@@ -31,12 +31,13 @@ from churn_model.release.verdict import (
 from churn_model.serving import served_model
 
 from model_support import (
-    fast_latency,
+    fast_model_config,
     lenient_gates,
     make_project,
 )
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 
 
 def _serving(verdict: Verdict) -> GateRow:
@@ -54,7 +55,7 @@ def _edit_card_features(folder: Path) -> str:
 
 
 def test_a_step_selecting_nothing_is_scored_every_way_alike_and_passes(folder: Path) -> None:
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert verdict.passed, render_markdown(verdict)
     assert verdict.serving is not None
     assert (verdict.serving.probe_rows, verdict.serving.gap) == (served_model.PROBE_ROWS, 0.0)
@@ -69,7 +70,7 @@ def test_a_card_the_schema_contradicts_fails_the_gate_and_is_not_promoted(
     tmp_path: Path, folder: Path
 ) -> None:
     column = _edit_card_features(folder)
-    verdict = run_gate(folder, LENIENT, None)
+    verdict = run_gate(folder, LENIENT, None, FAST_MODEL)
     assert not verdict.passed
     row = _serving(verdict)
     assert (row.status, row.value) == ("fail", None)
@@ -98,8 +99,7 @@ def test_just_gate_fails_with_one_sentence_and_promote_refuses(
     monkeypatch.chdir(project)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     runner = CliRunner()
-    with fast_latency():
-        result = runner.invoke(app, ["gate"])
+    result = runner.invoke(app, ["gate"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     (error,) = result.stderr.splitlines()
@@ -113,7 +113,7 @@ def test_just_gate_fails_with_one_sentence_and_promote_refuses(
 
 def test_promotion_recomputes_the_serving_row_from_the_verdict(folder: Path) -> None:
     _edit_card_features(folder)
-    assert not run_gate(folder, LENIENT, None).passed
+    assert not run_gate(folder, LENIENT, None, FAST_MODEL).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     (serving,) = [row for row in document["rows"] if row["status"] == "fail"]
     serving["status"] = "pass"
@@ -124,7 +124,7 @@ def test_promotion_recomputes_the_serving_row_from_the_verdict(folder: Path) -> 
 
 
 def test_a_verdict_without_a_serving_check_is_sent_back_to_the_gate(folder: Path) -> None:
-    assert run_gate(folder, LENIENT, None).passed
+    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
     document = json.loads((folder / VERDICT_FILE).read_text())
     del document["serving"]
     document["rows"] = [row for row in document["rows"] if row["check"] != "serving"]

@@ -37,9 +37,10 @@ from churn_model.release.tracking import (
     staged_log,
 )
 
-from model_support import lenient_gates, make_project, small_candidate
+from model_support import fast_model_config, lenient_gates, make_project, small_candidate
 
 LENIENT = lenient_gates()
+FAST_MODEL = fast_model_config()
 runner = CliRunner()
 
 
@@ -65,7 +66,7 @@ def gated(tracker: Tracker, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small candidate trained with tracking on, then gated (verdict logged)."""
     tmp = tmp_path_factory.mktemp("tracked")
     folder = small_candidate(tmp, log_staged=staged_log(tracker))
-    assert log_verdict(tracker, folder, run_gate(folder, LENIENT, None)) is not None
+    assert log_verdict(tracker, folder, run_gate(folder, LENIENT, None, FAST_MODEL)) is not None
     return folder
 
 

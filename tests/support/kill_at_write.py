@@ -12,6 +12,8 @@ lost power there. ``N = 0`` never kills. Each write point is appended to ``FOLDE
 the folder: number, event and path, one per line) before it happens, so the test knows what the Nth
 was. Forking after the import keeps each run to the command's own work (a fresh interpreter per kill
 point would spend a second or more importing).
+Promotion judges the model again, timing its latency with the folder's ``configs/model.toml``: a
+test's project holds the fast config, so the children time the short plan.
 
 Prints one line per folder: ``kill_at_write``, the folder and how the child ended (its exit code,
 or ``-9`` when killed), tab-separated. This is a test harness, not part of the package: the
@@ -104,15 +106,6 @@ def main() -> None:
     # What the commands import lazily, imported once here: every child shares it.
     for module in PRELOADED:
         importlib.import_module(module)
-    # Promotion times the model's latency again (the registry judges what it moves): a handful of
-    # calls, as in the in-process tests, since the children are about writes, not timings.
-    from churn_model.model import evaluation  # noqa: PLC0415 -- after the settings
-
-    from model_support import FAST_LATENCY  # noqa: PLC0415 -- imports the libraries too
-
-    evaluation.LATENCY_PLAN = FAST_LATENCY
-    evaluation.WARMUP_CALLS = 1
-
     for folder, kill_at in runs:
         pid = os.fork()
         if pid == 0:

@@ -6,59 +6,52 @@ on any schema a user plugs in. They judge candidates with :func:`lenient_gates`,
 project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
 synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
 
-Latency timing is cut to a handful of calls here (``FAST_LATENCY``, one warm-up call): the tests
-check that latency is measured and gated, not how fast this machine is; ``scripts/`` holds the real
-benchmark.
+The fast config (:func:`fast_config`, :func:`fast_model_config`) also cuts latency timing to a
+handful of calls (:data:`FAST_TIMING`): the tests check that latency is measured and gated, not how
+fast this machine is; ``scripts/`` holds the real benchmark. A test that trains, gates or promotes
+passes it explicitly (a config path, a ``ModelConfig``, a registry's ``model_config``); the
+project's ``configs/model.toml`` states the plan ``just train`` times.
 """
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
+import tomlkit
 from sklearn.pipeline import Pipeline
 
-from churn_model.config import GateConfig, LatencyBudget, SizeBudget
+from churn_model.config import (
+    GateConfig,
+    LatencyBudget,
+    LatencyRun,
+    ModelConfig,
+    SizeBudget,
+    TimingConfig,
+)
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.tables import write_csv
 from churn_model.domain.features import ModelParams, build_pipeline
 from churn_model.domain.schema import SCHEMA
-from churn_model.model import evaluation, training
+from churn_model.model import training
 from churn_model.model.artifact import MAX_LOADED_BYTES
 from churn_model.model.candidate import StagedLog, create_candidate
 from churn_model.release.calibration import gates_toml
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_LATENCY = {"batch_1": (1, 3, 1), "batch_1000": (1_000, 1, 1)}
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
-
-DECLARED_LATENCY = (dict(evaluation.LATENCY_PLAN), evaluation.WARMUP_CALLS)
-"""The plan and warm-up ``evaluation.py`` declares, as imported (before any test shrinks them)."""
-
-
-@contextmanager
-def fast_latency() -> Iterator[None]:
-    """Shrink the latency plan and its warm-up for the block (usable in module fixtures)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation, "LATENCY_PLAN", FAST_LATENCY)
-        patch.setattr(evaluation, "WARMUP_CALLS", 1)
-        yield
-
-
-@contextmanager
-def declared_latency() -> Iterator[None]:
-    """Time latency with the plan ``evaluation.py`` declares, for the tests about latency itself."""
-    plan, warmup = DECLARED_LATENCY
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation, "LATENCY_PLAN", plan)
-        patch.setattr(evaluation, "WARMUP_CALLS", warmup)
-        yield
+FAST_TIMING = TimingConfig(
+    warmup_calls=1,
+    runs={
+        "batch_1": LatencyRun(rows=1, calls=3, rounds=1),
+        "batch_1000": LatencyRun(rows=1_000, calls=1, rounds=1),
+    },
+)
+"""Latency timed in a few calls, under the run names of the project's plan (the gate's budget)."""
 
 
 def write_sample(path: Path, rows: int, seed: int = 7) -> Path:
@@ -107,14 +100,37 @@ def spare_name(name: str) -> str:
     )
 
 
-def fast_config(dest: Path, iterations: int = FAST_ITERATIONS) -> Path:
-    """Write ``configs/model.toml`` with ``iterations`` boosting rounds to ``dest``; return it."""
-    text = (ROOT / "configs/model.toml").read_text(encoding="utf-8")
-    fast = re.sub(r"(?m)^max_iter = \d+$", f"max_iter = {iterations}", text)
-    assert fast != text, "configs/model.toml has no max_iter line to shorten"
+def fast_config_text(
+    iterations: int | None = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING
+) -> str:
+    """The project's ``configs/model.toml`` with ``iterations`` boosting rounds and ``timing``.
+
+    ``iterations=None`` keeps the project's. Everything else (split, seed, threshold) is the
+    project's, so a candidate trained with it matches the recipe the gate checks against
+    ``configs/model.toml``.
+    """
+    document = tomlkit.parse((ROOT / "configs/model.toml").read_text(encoding="utf-8"))
+    if iterations is not None:
+        model = document["model"]
+        assert isinstance(model, dict), "configs/model.toml has no [model] table"
+        assert "max_iter" in model, "configs/model.toml has no max_iter to shorten"
+        model["max_iter"] = iterations
+    document["timing"] = timing.model_dump()
+    return tomlkit.dumps(document)
+
+
+def fast_config(
+    dest: Path, iterations: int | None = FAST_ITERATIONS, timing: TimingConfig = FAST_TIMING
+) -> Path:
+    """Write :func:`fast_config_text` to ``dest`` (creating its folder); return ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(fast, encoding="utf-8")
+    dest.write_text(fast_config_text(iterations, timing), encoding="utf-8")
     return dest
+
+
+def fast_model_config(timing: TimingConfig = FAST_TIMING) -> ModelConfig:
+    """The fast config as a record: what a test passes the gate or promotion to judge with."""
+    return ModelConfig.model_validate(tomllib.loads(fast_config_text(timing=timing)))
 
 
 def small_candidate(
@@ -185,6 +201,6 @@ def candidate_with_an_empty_step(folder: Path) -> Path:
     What a schema without a boolean column gives: the fast path must serve it (or decline), never
     crash; the gate's serving check proves which.
     """
-    with pytest.MonkeyPatch.context() as patch, fast_latency():
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "build_pipeline", _with_a_step_selecting_nothing)
         return small_candidate(folder, rows=1_500)

@@ -57,7 +57,7 @@ from churn_model.serving.smoke import run_smoke
 from churn_model.table import Schema
 
 from drawn_tables import table_frame
-from model_support import fast_config, fast_latency
+from model_support import fast_config
 from running_service import serving_in_thread
 
 EXTRACT = Path("extract/table.csv")
@@ -252,29 +252,28 @@ def _scored_file(path: Path, inputs: list[str]) -> tuple[npt.NDArray[np.float64]
 
 def _champion(stage: Stages, config_path: Path) -> Path:
     """Train a candidate on the extract, draft the gate by calibration, gate, promote, export."""
-    with fast_latency():
-        with stage("train"):
-            candidate = create_candidate(EXTRACT, config_path=config_path)
-        with stage("calibrate"):
-            config = load_model_config(config_path)
-            seeds = [config.seed + offset for offset in range(CALIBRATION_SEEDS)]
-            table, info = load_dataset(EXTRACT)
-            found = calibration.spreads(calibration.run_seeds(table, config, seeds))
-            reported = {spread.metric for spread in found}
-            slices = read_card(candidate / CARD_FILE).metrics.slices  # the first seed's split
-            left_out = [
-                name
-                for name, stats in slices.items()
-                if stats.rows and f"slices.{name}.accuracy" not in reported
-            ]
-            assert not left_out, f"calibration did not report the slices {left_out}"
-            Path("ci").mkdir()
-            drafted = calibration.draft_gates(found, seeds, info.source)
-            Path("ci/gates.toml").write_text(drafted, encoding="utf-8")
-        with stage("gate"):
-            registry.settle()
-            verdict = run_gate(candidate, load_gate_config(), read_baseline())
-            assert verdict.passed, render_markdown(verdict)
+    with stage("train"):
+        candidate = create_candidate(EXTRACT, config_path=config_path)
+    with stage("calibrate"):
+        config = load_model_config(config_path)
+        seeds = [config.seed + offset for offset in range(CALIBRATION_SEEDS)]
+        table, info = load_dataset(EXTRACT)
+        found = calibration.spreads(calibration.run_seeds(table, config, seeds))
+        reported = {spread.metric for spread in found}
+        slices = read_card(candidate / CARD_FILE).metrics.slices  # the first seed's split
+        left_out = [
+            name
+            for name, stats in slices.items()
+            if stats.rows and f"slices.{name}.accuracy" not in reported
+        ]
+        assert not left_out, f"calibration did not report the slices {left_out}"
+        Path("ci").mkdir()
+        drafted = calibration.draft_gates(found, seeds, info.source)
+        Path("ci/gates.toml").write_text(drafted, encoding="utf-8")
+    with stage("gate"):
+        registry.settle()
+        verdict = run_gate(candidate, load_gate_config(), read_baseline())
+        assert verdict.passed, render_markdown(verdict)
     with stage("promote"):
         assert registry.promote().champion == candidate.name
     with stage("export"):

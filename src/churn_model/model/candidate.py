@@ -107,6 +107,7 @@ def create_candidate(
                 trained.y_test,
                 config.decision.threshold,
                 staging / MODEL_FILE,
+                timing=config.timing,
             )
             card = ModelCard(
                 id=model_id,

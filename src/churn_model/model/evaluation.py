@@ -9,7 +9,9 @@ thread (OpenMP limited to one), so nothing is missed. The calls run in rounds, a
 reported are those of the round with the lowest median: the least disturbed one (a neighbour can
 still evict caches, which costs CPU time too). Every call scores the same rows, so the spread
 between calls is noise, not the model: the gate compares the median (``cpu_p50_ms``); the tail and
-the wall-clock percentiles of that round are recorded for information.
+the wall-clock percentiles of that round are recorded for information. How many rows, calls,
+rounds and warm-up calls is the caller's
+:class:`~churn_model.config.TimingConfig`, read from ``configs/model.toml [timing]``.
 """
 
 import gc
@@ -23,20 +25,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from churn_model.config import Threshold
+from churn_model.config import Threshold, TimingConfig
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import model_loaded_bytes
 from churn_model.model.resolution import resampled_metrics, resolution
 from churn_model.records import Record
-
-LATENCY_PLAN: dict[str, tuple[int, int, int]] = {
-    "batch_1": (1, 40, 5),
-    "batch_1000": (1_000, 6, 5),
-}
-"""Latency runs: name -> (rows per call, timed calls per round, rounds). About a second in total."""
-
-WARMUP_CALLS = 3
-"""Untimed calls before each latency run (first calls pay for lazy initialisation)."""
 
 
 class ClassificationMetrics(Record):
@@ -146,19 +139,22 @@ def measure_latency(
     batch_size: int,
     calls: int,
     rounds: int = 1,
+    *,
+    warmup_calls: int,
 ) -> LatencyStats:
     """Time ``predict`` on ``batch_size`` rows: ``rounds`` rounds of ``calls`` calls, one thread.
 
-    Each call is timed by the calling thread's CPU time and by the wall clock; the percentiles
-    come from the round with the lowest CPU median (see the module docstring). Rows are repeated
-    when ``rows`` is shorter than the batch, so any test split can be timed.
+    ``warmup_calls`` untimed calls go first (first calls pay for lazy initialisation). Each call
+    is timed by the calling thread's CPU time and by the wall clock; the percentiles come from the
+    round with the lowest CPU median (see the module docstring). Rows are repeated when ``rows``
+    is shorter than the batch, so any test split can be timed.
     """
     reps = -(-batch_size // len(rows))
     batch = pd.concat([rows] * reps).iloc[:batch_size] if reps > 1 else rows.iloc[:batch_size]
     cpu = np.empty((rounds, calls), dtype=np.int64)
     wall = np.empty((rounds, calls), dtype=np.int64)
     with threadpool_limits(limits=1):
-        for _ in range(WARMUP_CALLS):
+        for _ in range(warmup_calls):
             predict(batch)
         # A garbage-collector pass landing inside one timed call is noise, not the model's cost.
         gc.disable()
@@ -203,10 +199,13 @@ def evaluate(
     y_test: pd.Series,
     threshold: float,
     model_path: Path,
+    *,
+    timing: TimingConfig,
 ) -> Evaluation:
     """Measure ``pipeline`` on the held-out rows, overall and on every slice the schema declares.
 
-    ``model_path`` is the saved model file (for its size).
+    ``model_path`` is the saved model file (for its size); ``timing`` is how latency is timed:
+    each of its runs, under its name, after its warm-up calls.
     """
     y_true = y_test.to_numpy(dtype=np.int64)
     y_score = score(pipeline, x_test)
@@ -218,8 +217,15 @@ def evaluate(
         for name, mask in masks.items()
     }
     latency = {
-        name: measure_latency(pipeline.predict_proba, x_test, size, calls, rounds)
-        for name, (size, calls, rounds) in LATENCY_PLAN.items()
+        name: measure_latency(
+            pipeline.predict_proba,
+            x_test,
+            run.rows,
+            run.calls,
+            run.rounds,
+            warmup_calls=timing.warmup_calls,
+        )
+        for name, run in timing.runs.items()
     }
     metrics = Metrics(
         threshold=threshold,

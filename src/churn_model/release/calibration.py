@@ -195,6 +195,7 @@ def run_scored(frame: pd.DataFrame, config: ModelConfig, seeds: Sequence[int]) -
                 trained.y_test,
                 config.decision.threshold,
                 model_path,
+                timing=config.timing,
             )
             runs.append(SeedRun(flatten(evaluation.metrics), evaluation.y_true, evaluation.y_score))
     return runs

@@ -50,8 +50,8 @@ def judge(
 
     The figures are re-derived from the model file and the held-out split its card names
     (``model_config`` defaults to ``configs/model.toml``, which the card's split and threshold must
-    match); a card that does not describe its model is a :class:`UserError`. Then the candidate is
-    loaded and asked as the service would be
+    match, and whose ``[timing]`` the latency is timed with); a card that does not describe its
+    model is a :class:`UserError`. Then the candidate is loaded and asked as the service would be
     (:func:`churn_model.release.serving_check.check_serving`): one that cannot be
     served gets a failing row. Promotion calls it too, to judge again what the gate judged.
     """

@@ -72,8 +72,8 @@ class Registry:
     ``folder`` holds the registered models, the pointer, the journal and the lock; ``baseline``
     is the file the gate compares against; ``docs`` the folder the champion's report is published
     in; ``gates`` and ``model_config`` are the gate config and the model config (its held-out
-    split and threshold) every model is judged again under before it is promoted, exported or
-    restored. The defaults are the project's; a test gives its own.
+    split, threshold and latency timing) every model is judged again under before it is promoted,
+    exported or restored. The defaults are the project's; a test gives its own.
     """
 
     folder: Path = REGISTRY_DIR

@@ -15,7 +15,12 @@ per slice, size from the file itself, and latency timed here.
 Quality and size are functions of the model file and the data, so the card's figures must equal
 them; any difference means the card does not describe this model, and the candidate is refused.
 Latency is a measurement (two timings of one model differ by noise): the gate's own timing is the
-one it judges and records, and the card's keeps its meaning of "timed at training".
+one it judges and records, and the card's keeps its meaning of "timed at training". The gate times
+the runs of the configuration it checks the recipe against (``configs/model.toml [timing]``, or the
+model config promotion is given), never a plan read from the card: the card is the model's report
+of itself, the baseline it is compared with was timed the same way, and promotion, judging again,
+reads the same file and so recomputes the same plan. A card never records a plan, so any card,
+however old, is timed alike.
 """
 
 import math
@@ -181,6 +186,9 @@ def remeasure(
 ) -> Remeasured:
     """Re-derive the figures of the candidate in ``folder`` and check its card against them.
 
+    ``config`` (read from ``config_path``) defines the held-out split and the threshold the card
+    must match, and how latency is timed (its ``timing``, see the module docstring).
+
     Raises:
         UserError: the card, its recipe or ``metrics.json`` is invalid or differs from what was
             verified or measured; the data it names is missing, invalid or not the recorded
@@ -222,7 +230,7 @@ def remeasure(
         raise UserError(
             f"{card_path}: split.test_rows is {card.split.test_rows}, the split has {len(x_test)}"
         )
-    evaluation = evaluate(model, x_test, y_test, card.threshold, model_path)
+    evaluation = evaluate(model, x_test, y_test, card.threshold, model_path, timing=config.timing)
     measured = evaluation.metrics
     differ = disagreements(card.metrics, measured)
     if differ:
