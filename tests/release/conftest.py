@@ -1,8 +1,7 @@
 """Fixtures the release tests share.
 
-``built`` is the candidate the serving-check tests gate (``test_serving_check``,
-``test_http_check``): trained with one more preprocessing step that selects no column, once per
-test process; ``folder`` is a fresh copy of it per test, in a ``candidates`` folder, for a test to
+``built`` is the candidate the serving-check tests gate: trained with one more preprocessing step
+that selects no column, once per test process; ``folder`` is a fresh copy of it per test, in a ``candidates`` folder, for a test to
 plant its defect on.
 """
 
