@@ -1,8 +1,8 @@
 """Fixtures the release tests share.
 
 ``built`` is the candidate the serving-check tests gate: trained with one more preprocessing step
-that selects no column, once per test process; ``folder`` is a fresh copy of it per test, in a ``candidates`` folder, for a test to
-plant its defect on.
+that selects no column, once per test process; ``folder`` is a fresh copy of it per test, in a
+``candidates`` folder, for a test to plant its defect on.
 """
 
 import shutil
