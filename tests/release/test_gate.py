@@ -185,6 +185,19 @@ def test_an_unknown_metric_in_the_config_is_a_user_error(card: ModelCard) -> Non
         threshold_rows(card.metrics, config, None)
 
 
+def test_a_latency_budget_for_a_batch_not_timed_points_at_the_timing_plan(
+    card: ModelCard,
+) -> None:
+    untimed = lenient().model_copy(
+        update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_7": 5.0}})}
+    )
+    timed = ", ".join(sorted(card.metrics.latency))
+    with pytest.raises(UserError, match=r"'latency\.batch_7\.cpu_p50_ms'") as caught:
+        threshold_rows(card.metrics, untimed, baseline_of(card.metrics))
+    assert f"its latency runs are {timed}" in str(caught.value)
+    assert "[timing.runs]` in configs/model.toml" in str(caught.value)
+
+
 def test_the_config_is_validated(tmp_path: Path) -> None:
     bad = tmp_path / "gates.toml"
     good = gates_toml(lenient_gates())

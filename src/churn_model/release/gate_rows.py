@@ -109,7 +109,14 @@ def _row(
 def metric_value(flat: dict[str, float | None], name: str) -> float | None:
     """Return metric ``name`` from flattened metrics; a name the metrics lack is a config error."""
     if name not in flat:
-        raise UserError(f"gate config names metric {name!r}, which the candidate does not have")
+        said = f"gate config names metric {name!r}, which the candidate does not have"
+        if name.startswith("latency."):
+            timed = sorted({key.split(".")[1] for key in flat if key.startswith("latency.")})
+            said += (
+                f": its latency runs are {', '.join(timed) or 'none'}, the runs `[timing.runs]` "
+                "in configs/model.toml names; time the batch there, or drop its budget"
+            )
+        raise UserError(said)
     return flat[name]
 
 
