@@ -24,6 +24,7 @@ the file has one, is still checked against its two values).
 import csv
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -110,6 +111,19 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """One chunk as read, with its answers: what is appended to the output."""
+
+    stored: "pa.Table"
+    """The chunk's columns as stored in the input."""
+    text: bool
+    """Whether ``stored`` is a CSV file's text (else typed columns, from Parquet)."""
+    probability: npt.NDArray[np.float64]
+    positive: npt.NDArray[np.int64]
+    """1 where the label's positive value is predicted, else 0."""
+
+
 class _Output:
     """The scored table, appended chunk by chunk to ``path`` as CSV or Parquet (by suffix)."""
 
@@ -120,35 +134,20 @@ class _Output:
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
 
-    def write(
-        self,
-        stored: "pa.Table",
-        text: bool,
-        probability: npt.NDArray[np.float64],
-        positive: npt.NDArray[np.int64],
-    ) -> None:
-        """Append one chunk: its columns as stored in the input, then the two answer columns.
-
-        ``text`` says the chunk is a CSV file's text (else typed columns, from Parquet);
-        ``positive`` is 1 where the label's positive value is predicted, else 0.
-        """
+    def write(self, chunk: _Scored) -> None:
+        """Append one chunk: its columns as stored in the input, then the two answer columns."""
         if self._suffix == ".csv":
-            self._write_csv(stored, text, probability, positive)
+            self._write_csv(chunk)
         else:
-            self._write_parquet(stored, text, probability, positive)
+            self._write_parquet(chunk)
 
-    def _write_csv(
-        self,
-        stored: "pa.Table",
-        text: bool,
-        probability: npt.NDArray[np.float64],
-        positive: npt.NDArray[np.int64],
-    ) -> None:
+    def _write_csv(self, chunk: _Scored) -> None:
+        stored, probability, positive = chunk.stored, chunk.probability, chunk.positive
         if self._text is None:
             self._text = self._path.open("x", encoding="utf-8", newline="")
             header = [*stored.column_names, *_answer_columns()]
             csv.writer(self._text, lineterminator="\n").writerow(header)
-        if text:
+        if chunk.text:
             self._text.flush()
             self._text.buffer.write(_csv_lines(stored, probability, positive))
             return
@@ -160,32 +159,25 @@ class _Output:
         added = dict(zip(_answer_columns(), (probability, predicted), strict=True))
         frame.assign(**added).to_csv(self._text, index=False, header=False, lineterminator="\n")
 
-    def _write_parquet(
-        self,
-        stored: "pa.Table",
-        text: bool,
-        probability: npt.NDArray[np.float64],
-        positive: npt.NDArray[np.int64],
-    ) -> None:
+    def _write_parquet(self, chunk: _Scored) -> None:
         import pyarrow as pa  # noqa: PLC0415 -- the train extra (checked up front)
         import pyarrow.compute as pc  # noqa: PLC0415 -- as above
         import pyarrow.parquet as pq  # noqa: PLC0415 -- as above
 
         # A CSV chunk's text is written as large strings; a Parquet chunk keeps the file's
         # metadata (pandas' dtypes, e.g. Int64).
-        if text:
-            table = stored.cast(pa.schema([(n, pa.large_string()) for n in stored.column_names]))
-        else:
-            table = stored
+        table = chunk.stored
+        if chunk.text:
+            table = table.cast(pa.schema([(n, pa.large_string()) for n in table.column_names]))
         label = SCHEMA.label
         kind = {"bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[label.kind]
         predicted = pc.if_else(
-            pa.array(positive == 1, pa.bool_()),
+            pa.array(chunk.positive == 1, pa.bool_()),
             pa.scalar(label.positive, kind),
             pa.scalar(label.negative, kind),
         )
         probability_column, predicted_column = _answer_columns()
-        table = table.append_column(probability_column, pa.array(probability, pa.float64()))
+        table = table.append_column(probability_column, pa.array(chunk.probability, pa.float64()))
         table = table.append_column(predicted_column, predicted)
         if self._parquet is None or self._schema is None:
             self._schema = table.schema
@@ -322,7 +314,7 @@ def _score_chunks(
             continue  # the output will be discarded: validate the rest, score nothing more
         with threadpool_limits(limits=threads):
             probability, positive = _score(model, typed)
-        output.write(chunk.table, text, probability, positive)
+        output.write(_Scored(chunk.table, text, probability, positive))
         scored += len(typed)
     validation.finish(lambda rows: ids_at(input_path, rows))
     return scored
