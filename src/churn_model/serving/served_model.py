@@ -8,6 +8,7 @@ probability comes from the pipeline, the label from the card's threshold, so the
 decision is the one that was gated.
 """
 
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,9 +72,17 @@ def load_served_model(model_dir: Path) -> ServedModel:
             + "; ".join(differing)
         )
     pipeline = load_model(model_dir / MODEL_FILE)
-    with threadpool_limits(limits=1):  # one OpenMP thread: no team to wake for a few rows
-        check_scores(pipeline, probe_rows(), model_dir / MODEL_FILE)
+    if pipeline not in _PROBED:
+        with threadpool_limits(limits=1):  # one OpenMP thread: no team to wake for a few rows
+            check_scores(pipeline, probe_rows(), model_dir / MODEL_FILE)
+        _PROBED.add(pipeline)
     return ServedModel(pipeline=pipeline, card=card)
+
+
+_PROBED: "weakref.WeakSet[Pipeline]" = weakref.WeakSet()
+"""The loaded pipelines that scored the probe rows. The loader hands the same pipeline out again
+for the same bytes (:func:`churn_model.model.artifact.load_model`), and nothing modifies a loaded
+pipeline or the probe rows: one that scored them once scores them again."""
 
 
 @cache
