@@ -81,8 +81,8 @@ def load_served_model(model_dir: Path) -> ServedModel:
 
 _PROBED: "weakref.WeakSet[Pipeline]" = weakref.WeakSet()
 """The loaded pipelines that scored the probe rows. The loader hands the same pipeline out again
-for the same bytes (:func:`churn_model.model.artifact.load_model`), and nothing modifies a loaded
-pipeline or the probe rows: one that scored them once scores them again."""
+for the same bytes (:func:`~.artifact.load_model`), and nothing modifies a loaded pipeline or
+the probe rows: one that scored them once scores them again."""
 
 
 @cache
