@@ -77,7 +77,8 @@ MARGIN = 0.1
 LINE_LENGTH = 100
 """The project's line length (ruff): a slice that fits stays on one line, as ruff formats it."""
 
-_LABEL_HINTS = ("target", "label", "class", "outcome", "churn", "default", "fraud", "response")
+_LABEL_HINTS = ("target", "label", "class", "outcome", "response")
+"""Words a label's name often holds, whatever the table is about (no domain's own words)."""
 _POSITIVE_WORDS = ("yes", "y", "true", "t", "positive", "pos")
 
 
