@@ -8,5 +8,5 @@ repeated ids across the chunks of a read); ``pinning``
 materialises the DVC-pinned data, verifies it and refreshes the pin; ``synthetic`` draws rows of
 any schema; ``infer_schema`` drafts a ``schema.py`` from an extract.
 
-May import: errors, files, records, table, domain, config
+May import: errors, files, records, table, threads, domain, config
 """

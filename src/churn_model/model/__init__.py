@@ -6,5 +6,5 @@ draw of as many held-out rows; ``artifact`` saves and loads a model file within 
 what a model is and what produced it; ``report`` writes the Markdown report and its plots;
 ``candidate`` assembles all of it into ``artifacts/candidates/<id>/``, atomically.
 
-May import: errors, files, records, table, domain, config, data
+May import: errors, files, records, table, threads, domain, config, data
 """

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from churn_model.config import Threshold, TimingConfig
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import model_loaded_bytes
 from churn_model.model.resolution import resampled_metrics, resolution
 from churn_model.records import Record
+from churn_model.threads import limited
 
 
 class ClassificationMetrics(Record):
@@ -153,7 +153,7 @@ def measure_latency(
     batch = pd.concat([rows] * reps).iloc[:batch_size] if reps > 1 else rows.iloc[:batch_size]
     cpu = np.empty((rounds, calls), dtype=np.int64)
     wall = np.empty((rounds, calls), dtype=np.int64)
-    with threadpool_limits(limits=1):
+    with limited(1):
         for _ in range(warmup_calls):
             predict(batch)
         # A garbage-collector pass landing inside one timed call is noise, not the model's cost.
@@ -189,7 +189,7 @@ def score(pipeline: Pipeline, x: pd.DataFrame) -> np.ndarray:
     One thread, as in :func:`churn_model.model.training.train`: on these sizes OpenMP
     threads only add contention (and the scores do not depend on the thread count).
     """
-    with threadpool_limits(limits=1):
+    with limited(1):
         return np.asarray(pipeline.predict_proba(x)[:, 1])
 
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from churn_model.config import ModelConfig
 from churn_model.domain.features import build_pipeline
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.card import SplitInfo
+from churn_model.threads import limited
 
 SPLIT_POLICY = "stratified random hold-out on the label (sklearn train_test_split)"
 
@@ -78,7 +78,7 @@ def train(frame: pd.DataFrame, config: ModelConfig, seed: int | None = None) -> 
     # One thread: on tables of this size OpenMP threads cost more than they save, and on a shared
     # 2-core CI runner their spin-waiting made a 0.3 s fit take 5-18 s. It also makes the fit
     # independent of the machine's core count.
-    with threadpool_limits(limits=1):
+    with limited(1):
         pipeline = fit(x_train, y_train, config, used_seed)
     split = SplitInfo(
         policy=SPLIT_POLICY,

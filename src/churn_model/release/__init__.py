@@ -10,5 +10,5 @@ back the champion; ``tracking``, in a project that tracks, mirrors candidates, v
 champion to a tracking server when one is configured. ``rejudge`` judges a model again, as the
 gate does, before the registry promotes, exports or restores it.
 
-May import: errors, files, records, table, domain, config, data, model, serving
+May import: errors, files, records, table, threads, domain, config, data, model, serving
 """

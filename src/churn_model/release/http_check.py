@@ -29,7 +29,6 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -42,6 +41,7 @@ from churn_model.serving.served_model import (
     CompiledModel,
     load_compiled_model,
 )
+from churn_model.threads import limited
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -116,7 +116,7 @@ def _every_http_path(folder: Path, probe: pd.DataFrame) -> Scores:
     scores: Scores = {}
     # One OpenMP thread, as on the service's model thread (and as fast: on a busy machine a thread
     # team can wait a scheduler slice per tree).
-    with threadpool_limits(limits=1):
+    with limited(1):
         if model.compiled is not None:
             scores["the fast path"] = score_records(model, validated)[0]
         scores["the pipeline"] = score_records(replace(model, compiled=None), validated)[0]

@@ -28,7 +28,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import model_validator
-from threadpoolctl import threadpool_limits
 
 from churn_model.data.tables import write_csv
 from churn_model.data.validation import validate
@@ -37,6 +36,7 @@ from churn_model.records import Record
 from churn_model.serving.answer_names import probability_field
 from churn_model.serving.batch_scoring import predict_file
 from churn_model.serving.served_model import load_served_model, probe_rows, score_frame
+from churn_model.threads import limited
 
 FOREIGN_TEXT = 300
 """Most characters of an error's text a problem quotes when the text is not one of the package's
@@ -116,7 +116,7 @@ def _batch_paths(folder: Path, probe: pd.DataFrame) -> Scores:
     """
     scores = {REFERENCE: _scored_file(folder, probe)}
     table = validate(probe, "the probe rows", require_label=False)
-    with threadpool_limits(limits=1):
+    with limited(1):
         scores[EVALUATION] = score_frame(load_served_model(folder), table)[0]
     return scores
 

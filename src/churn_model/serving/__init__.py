@@ -5,5 +5,5 @@ directory, checked, and scores frames; ``batch_scoring`` scores a table of any l
 memory. The HTTP service's modules, in a project that has it, are listed on the Serving page of
 the API reference.
 
-May import: errors, files, records, table, domain, config, data, model
+May import: errors, files, records, table, threads, domain, config, data, model
 """

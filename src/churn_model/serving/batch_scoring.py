@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from churn_model.data.tables import CHUNK_ROWS, check_table, read_chunks
 from churn_model.data.validation import TableValidation, Typed, ids_at
@@ -45,6 +44,7 @@ from churn_model.serving.served_model import (
     score_frame,
 )
 from churn_model.table import LabelValue
+from churn_model.threads import limited
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -312,7 +312,7 @@ def _score_chunks(
             break
         if typed is None or validation.problems:
             continue  # the output will be discarded: validate the rest, score nothing more
-        with threadpool_limits(limits=threads):
+        with limited(threads):
             probability, positive = _score(model, typed)
         output.write(_Scored(chunk.table, text, probability, positive))
         scored += len(typed)

@@ -18,7 +18,6 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
@@ -30,6 +29,7 @@ from churn_model.serving.fast_path import (
     compile_pipeline,
     matches_pipeline,
 )
+from churn_model.threads import limited
 
 PROBE_ROWS = 256
 """Synthetic rows of the schema (:mod:`churn_model.data.synthetic`) every loaded
@@ -73,7 +73,7 @@ def load_served_model(model_dir: Path) -> ServedModel:
         )
     pipeline = load_model(model_dir / MODEL_FILE)
     if pipeline not in _PROBED:
-        with threadpool_limits(limits=1):  # one OpenMP thread: no team to wake for a few rows
+        with limited(1):  # one OpenMP thread: no team to wake for a few rows
             check_scores(pipeline, probe_rows(), model_dir / MODEL_FILE)
         _PROBED.add(pipeline)
     return ServedModel(pipeline=pipeline, card=card)
@@ -159,7 +159,7 @@ def verified_compiled(
         return None
     # One OpenMP thread, as on the model thread: on a busy two-core machine a two-thread team can
     # wait a scheduler slice per tree, which would add seconds to the start.
-    with threadpool_limits(limits=1):
+    with limited(1):
         try:
             matches = matches_pipeline(compiled, pipeline, probe_rows() if probe is None else probe)
         except Exception:  # the compiled path cannot score the probe rows: the pipeline serves
