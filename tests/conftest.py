@@ -5,6 +5,8 @@ Every test process scores and trains with one OpenMP thread. The suite already r
 into tens of milliseconds; training is single-threaded for the same reason (see ``train.py``).
 Results do not depend on the thread count.
 
+The test files run slowest first (:mod:`slowest_first`), so the workers finish together.
+
 No test talks to a tracking server or a chat webhook the developer has configured: their variables
 are removed for the session (and so for every subprocess); the tests that need a server start their
 own on loopback and pass its address explicitly.
@@ -18,6 +20,12 @@ from collections.abc import Iterator
 
 import pytest
 from threadpoolctl import threadpool_limits
+
+import slowest_first
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    slowest_first.register(config)
 
 
 @pytest.fixture(autouse=True, scope="session")
