@@ -9,6 +9,7 @@ preprocessing step that selects no column; the folder's ``conftest.py`` trains i
 """
 
 import json
+import weakref
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,12 @@ from model_support import fast_model_config, lenient_gates
 LENIENT = lenient_gates()
 FAST_MODEL = fast_model_config()
 HTTP_PATHS = ("POST /predict", "POST /predict/batch")
+
+
+@pytest.fixture
+def compiled_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process forgets the fast paths it verified: a defect planted in verifying is met."""
+    monkeypatch.setattr(served_model, "_COMPILED", weakref.WeakKeyDictionary())
 
 
 def test_the_service_answers_on_the_fast_path_as_batch_scoring_does(folder: Path) -> None:
@@ -86,7 +93,7 @@ def test_an_answer_that_loses_precision_over_http_fails(
 
 
 def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
+    folder: Path, monkeypatch: pytest.MonkeyPatch, compiled_anew: None
 ) -> None:
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate\nand a second line")
@@ -101,7 +108,7 @@ def test_a_crash_while_loading_is_one_sentence_not_a_traceback(
 
 
 def test_a_fast_path_that_crashes_declines_and_the_pipeline_serves(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
+    folder: Path, monkeypatch: pytest.MonkeyPatch, compiled_anew: None
 ) -> None:
     def crash(*_: object) -> None:
         raise ValueError("need at least one array to concatenate")

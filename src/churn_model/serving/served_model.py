@@ -133,6 +133,9 @@ class CompiledModel(ServedModel):
 def load_compiled_model(model_dir: Path) -> CompiledModel:
     """Load ``model_dir`` as every scorer does, then compile and verify the service's fast path.
 
+    A pipeline is compiled and verified once per process: the loader hands the same one out again
+    for the same bytes.
+
     The checks of :func:`~churn_model.serving.served_model.load_served_model` come
     first; the array scoring path the service uses per request only ever declines
     (``compiled`` is None).
@@ -141,7 +144,16 @@ def load_compiled_model(model_dir: Path) -> CompiledModel:
         UserError: as ``load_served_model``.
     """
     model = load_served_model(model_dir)
-    return CompiledModel(model.pipeline, model.card, verified_compiled(model.pipeline))
+    if model.pipeline not in _COMPILED:
+        _COMPILED[model.pipeline] = verified_compiled(model.pipeline)
+    return CompiledModel(model.pipeline, model.card, _COMPILED[model.pipeline])
+
+
+_COMPILED: "weakref.WeakKeyDictionary[Pipeline, CompiledPipeline | None]" = (
+    weakref.WeakKeyDictionary()
+)
+"""Each loaded pipeline's verified fast path (or None), as :data:`_PROBED` keeps the probe: the
+same pipeline compiled and checked against the same probe rows again gives the same answer."""
 
 
 def verified_compiled(
