@@ -25,7 +25,8 @@ from churn_model.serving.settings import Limits
 from running_service import serving_in_thread
 from served_model import records, sample
 
-LIMITS = Limits(header_timeout_s=0.5, body_timeout_s=1.0)
+LIMITS = Limits(header_timeout_s=0.3, body_timeout_s=0.7)
+"""Deadlines short enough to wait for in a test, and 0.2 s apart around the body's pause."""
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_headers_in_time_lift_their_deadline_for_the_body(port: int, record: byt
     ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(head)
-        time.sleep(LIMITS.header_timeout_s + 0.3)  # past the header deadline, within the body's
+        time.sleep(LIMITS.header_timeout_s + 0.2)  # past the header deadline, within the body's
         sock.sendall(record)
         answer, _ = read_until_closed(sock, within_s=5)
     assert status(answer) == 200, answer
