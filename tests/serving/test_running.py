@@ -39,7 +39,7 @@ def test_collecting_first_frees_the_garbage_instead_of_freezing_it(unfrozen: Non
         def __init__(self) -> None:
             self.me = self
 
-    found: list[int] = []
+    found: list[object] = []
     gc.callbacks.append(
         lambda phase, info: found.append(info["collected"]) if phase == "stop" else None
     )
