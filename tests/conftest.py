@@ -12,8 +12,6 @@ are removed for the session (and so for every subprocess); the tests that need a
 own on loopback and pass its address explicitly.
 """
 
-import gc
-
 # >>> tracking
 import os
 
@@ -28,13 +26,6 @@ import slowest_first
 
 def pytest_configure(config: pytest.Config) -> None:
     slowest_first.register(config)
-
-
-def pytest_collection_finish() -> None:
-    # What the process imported and collected lives all session: frozen, as a service freezes its
-    # heap at start-up, so no full collection scans it again (each service a test starts makes one).
-    gc.collect()
-    gc.freeze()
 
 
 @pytest.fixture(autouse=True, scope="session")
