@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from churn_model.config import load_gate_config
+from churn_model.config import TimingConfig, load_gate_config, load_model_config
 from churn_model.data.pinning import DATA_FILE, DVC_FILE
 from churn_model.data.tables import write_csv
 from churn_model.data.validation import validate
@@ -91,3 +91,8 @@ def test_the_generator_is_imported_only_when_build_sample_runs() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_the_examples_config_times_the_declared_plan() -> None:
+    # The example's configs/model.toml writes the default [timing] out, for a reader to edit.
+    assert load_model_config(ROOT / "configs/model.toml").timing == TimingConfig()

@@ -126,7 +126,8 @@ def test_latency_pads_short_tables_to_the_batch_size() -> None:
         return None
 
     rows = synthetic_frame(600, seed=1)
-    stats = evaluation.measure_latency(predict, rows, 1_000, 4, rounds=2, warmup_calls=3)
+    run = LatencyRun(rows=1_000, calls=4, rounds=2)
+    stats = evaluation.measure_latency(predict, rows, run, warmup_calls=3)
     assert set(seen) == {1_000}
     assert len(seen) == 3 + 2 * 4  # the warm-up calls, then two rounds of four
     assert 0 <= stats.cpu_p50_ms <= stats.cpu_p95_ms <= stats.cpu_p99_ms

@@ -29,10 +29,12 @@ from churn_model.release.gate_rows import (
 )
 from churn_model.release.verdict import VERDICT_FILE, Verdict
 
-from model_support import above, fast_model_config, lenient_gates, small_candidate
+from model_support import FAST_TIMING, above, fast_model_config, lenient_gates, small_candidate
 
 FAST_MODEL = fast_model_config()
 SLICE = "a slice"
+TIMED = next(iter(FAST_TIMING.runs))
+"""A latency run the project times (the first of ``configs/model.toml [timing.runs]``)."""
 """A slice fabricated into the metrics, for the rules about slices whatever the schema declares."""
 
 
@@ -127,7 +129,7 @@ def test_a_regression_beyond_the_tolerance_fails_and_noise_does_not(card: ModelC
 def test_without_a_baseline_regressions_and_latency_are_skipped(card: ModelCard) -> None:
     # Both budgets are relative to the promoted model: the first model of a project has none.
     tight = lenient().model_copy(
-        update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
+        update={"latency": lenient().latency.model_copy(update={"floor_ms": {TIMED: 1e-6}})}
     )
     rows = threshold_rows(card.metrics, tight, None)
     relative = [row for row in rows if row.check in {"regression", "latency"}]
@@ -142,12 +144,12 @@ def test_latency_over_the_budget_fails(card: ModelCard) -> None:
     }
     baseline = baseline_of(card.metrics.model_copy(update={"latency": fast}))
     config = lenient().model_copy(
-        update={"latency": lenient().latency.model_copy(update={"floor_ms": {"batch_1": 1e-6}})}
+        update={"latency": lenient().latency.model_copy(update={"floor_ms": {TIMED: 1e-6}})}
     )
     rows = threshold_rows(card.metrics, config, baseline)
-    assert failed(rows) == {("latency", "latency.batch_1.cpu_p50_ms")}
+    assert failed(rows) == {("latency", f"latency.{TIMED}.cpu_p50_ms")}
     latency = next(row for row in rows if row.check == "latency")
-    limit = config.latency.factor * fast["batch_1"].cpu_p50_ms
+    limit = config.latency.factor * fast[TIMED].cpu_p50_ms
     assert latency.limit == pytest.approx(limit, abs=1e-3)
 
 

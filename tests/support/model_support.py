@@ -30,6 +30,7 @@ from churn_model.config import (
     ModelConfig,
     SizeBudget,
     TimingConfig,
+    load_model_config,
 )
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.tables import write_csv
@@ -44,14 +45,18 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
+PROJECT_TIMING = load_model_config(ROOT / "configs/model.toml").timing
+"""The latency plan the project's ``configs/model.toml`` declares (``just train`` times it)."""
+
 FAST_TIMING = TimingConfig(
     warmup_calls=1,
     runs={
-        "batch_1": LatencyRun(rows=1, calls=3, rounds=1),
-        "batch_1000": LatencyRun(rows=1_000, calls=1, rounds=1),
+        name: LatencyRun(rows=run.rows, calls=min(run.calls, 3) if run.rows == 1 else 1, rounds=1)
+        for name, run in PROJECT_TIMING.runs.items()
     },
 )
-"""Latency timed in a few calls, under the run names of the project's plan (the gate's budget)."""
+"""The project's runs, under their names (the ones the gate's budget names), timed in a few calls:
+up to three of one row, one of a larger batch, one round."""
 
 
 def write_sample(path: Path, rows: int, seed: int = 7) -> Path:
@@ -74,7 +79,7 @@ def lenient_gates() -> GateConfig:
         floors={"roc_auc": 0.0},
         slice_floors={name: {"recall": 0.0} for name in SCHEMA.slice_names()},
         max_drop={"roc_auc": 1.0, "recall": 1.0, "f1": 1.0},
-        latency=LatencyBudget(factor=3.0, floor_ms={"batch_1": 60_000.0, "batch_1000": 60_000.0}),
+        latency=LatencyBudget(factor=3.0, floor_ms=dict.fromkeys(FAST_TIMING.runs, 60_000.0)),
         size=SizeBudget(max_loaded_bytes=MAX_LOADED_BYTES, max_growth=1_000.0),
     )
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from churn_model.config import Threshold, TimingConfig
+from churn_model.config import LatencyRun, Threshold, TimingConfig
 from churn_model.domain.schema import SCHEMA
 from churn_model.model.artifact import model_loaded_bytes
 from churn_model.model.resolution import resampled_metrics, resolution
@@ -136,19 +136,18 @@ def classification_metrics(
 def measure_latency(
     predict: Callable[[pd.DataFrame], object],
     rows: pd.DataFrame,
-    batch_size: int,
-    calls: int,
-    rounds: int = 1,
+    run: LatencyRun,
     *,
     warmup_calls: int,
 ) -> LatencyStats:
-    """Time ``predict`` on ``batch_size`` rows: ``rounds`` rounds of ``calls`` calls, one thread.
+    """Time ``predict`` on ``run.rows`` rows: ``run.rounds`` rounds of ``run.calls`` calls.
 
     ``warmup_calls`` untimed calls go first (first calls pay for lazy initialisation). Each call
-    is timed by the calling thread's CPU time and by the wall clock; the percentiles come from the
-    round with the lowest CPU median (see the module docstring). Rows are repeated when ``rows``
-    is shorter than the batch, so any test split can be timed.
+    runs on one thread and is timed by that thread's CPU time and by the wall clock; the
+    percentiles come from the round with the lowest CPU median (see the module docstring). Rows
+    are repeated when ``rows`` is shorter than the batch, so any test split can be timed.
     """
+    batch_size, calls, rounds = run.rows, run.calls, run.rounds
     reps = -(-batch_size // len(rows))
     batch = pd.concat([rows] * reps).iloc[:batch_size] if reps > 1 else rows.iloc[:batch_size]
     cpu = np.empty((rounds, calls), dtype=np.int64)
@@ -217,14 +216,7 @@ def evaluate(
         for name, mask in masks.items()
     }
     latency = {
-        name: measure_latency(
-            pipeline.predict_proba,
-            x_test,
-            run.rows,
-            run.calls,
-            run.rounds,
-            warmup_calls=timing.warmup_calls,
-        )
+        name: measure_latency(pipeline.predict_proba, x_test, run, warmup_calls=timing.warmup_calls)
         for name, run in timing.runs.items()
     }
     metrics = Metrics(
