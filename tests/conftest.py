@@ -5,7 +5,8 @@ Every test process scores and trains with one OpenMP thread. The suite already r
 into tens of milliseconds; training is single-threaded for the same reason (see ``train.py``).
 Results do not depend on the thread count.
 
-The test files run slowest first (:mod:`slowest_first`), so the workers finish together.
+The test files run slowest first (:mod:`slowest_first`), so the workers finish together, and each
+worker ends without tearing its interpreter down (:mod:`quick_exit`).
 
 No test talks to a tracking server or a chat webhook the developer has configured: their variables
 are removed for the session (and so for every subprocess); the tests that need a server start their
@@ -21,11 +22,13 @@ from collections.abc import Iterator
 import pytest
 from threadpoolctl import threadpool_limits
 
+import quick_exit
 import slowest_first
 
 
 def pytest_configure(config: pytest.Config) -> None:
     slowest_first.register(config)
+    quick_exit.register(config)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -23,16 +23,17 @@ from churn_model.release.gate_rows import read_baseline
 from churn_model.release.remeasure import Remeasured, remeasure
 from churn_model.release.verdict import VERDICT_FILE
 
-from model_support import above, fast_config, fast_model_config, lenient_gates, small_candidate
+from model_support import above, fast_config, fast_model_config, lenient_gates
+from served_model import trained_candidate
 
 LENIENT = lenient_gates()
 FAST_MODEL = fast_model_config()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("trust")
-    return small_candidate(tmp)
+def built() -> Path:
+    """The small candidate this process trained once; tests copy it (:func:`folder`)."""
+    return trained_candidate()
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from model_support import (
     fast_config,
     fast_model_config,
     lenient_gates,
-    small_candidate,
 )
+from served_model import trained_candidate
 
 LENIENT = lenient_gates()
 FAST_MODEL = fast_model_config()
@@ -38,7 +38,9 @@ FAST_MODEL = fast_model_config()
 
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Verdict]:
-    folder = small_candidate(tmp_path_factory.mktemp("rejudge"))
+    """A copy of the small candidate this process trained once, gated."""
+    built = trained_candidate()
+    folder = Path(shutil.copytree(built, tmp_path_factory.mktemp("rejudge") / built.name))
     return folder, run_gate(folder, LENIENT, None, FAST_MODEL)
 
 

@@ -8,8 +8,9 @@ held request ends.
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,25 @@ def stalled(client: httpx.Client, length: int) -> socket.socket:
     return sock
 
 
-def settle(client: httpx.Client) -> None:
-    """Give the server time to admit the requests just stalled (parse their heads)."""
-    time.sleep(0.3)
-    assert client.get("/health").status_code == 200
+def answer_until(
+    send: Callable[[], httpx.Response], wanted: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """``send()`` again until its answer is ``wanted`` or 5 s have passed; the last answer.
+
+    The server holds a stalled request once it has read its head, and gives its place back once
+    it has seen the socket close: a moment after the test acts, on the server's own thread.
+    """
+    deadline = time.monotonic() + 5
+    while True:
+        response = send()
+        if wanted(response) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.01)
+
+
+def refused(response: httpx.Response) -> bool:
+    """Whether ``response`` is a refusal for capacity (a 503)."""
+    return response.status_code == 503
 
 
 def at_capacity(response: httpx.Response, cap: str) -> None:
@@ -78,12 +94,7 @@ def at_capacity(response: httpx.Response, cap: str) -> None:
 
 def admitted_again(client: httpx.Client, record: dict[str, Any]) -> httpx.Response:
     """Send ``record`` until it is no longer refused for capacity (within 5 s); the answer."""
-    deadline = time.monotonic() + 5
-    while True:
-        response = client.post("/predict", json=record)
-        if response.status_code != 503 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.05)
+    return answer_until(partial(client.post, "/predict", json=record), lambda r: not refused(r))
 
 
 def test_a_request_beyond_the_requests_in_flight_is_a_503_with_retry_after(
@@ -92,8 +103,8 @@ def test_a_request_beyond_the_requests_in_flight_is_a_503_with_retry_after(
     limits = Limits(max_requests_in_flight=2)
     with service(served, limits) as client, ExitStack() as stack:
         holding = [stack.enter_context(stalled(client, 100)) for _ in range(2)]
-        settle(client)
-        at_capacity(client.post("/predict", json=record), "2 requests in flight")
+        send = partial(client.post, "/predict", json=record)
+        at_capacity(answer_until(send, refused), "2 requests in flight")
         # Requests without a body hold nothing and are never held back.
         assert client.get("/health").status_code == 200
         assert client.get("/metadata").status_code == 200
@@ -109,10 +120,10 @@ def test_a_body_beyond_the_bytes_held_is_a_503_declared_or_not(
     limits = Limits(max_body_bytes_in_flight=largest + 1_000)
     cap = f"{limits.max_body_bytes_in_flight:,} bytes of request bodies held"
     with service(served, limits) as client, stalled(client, largest - 10) as holding:
-        settle(client)
-        # Declared: refused before a byte of it is read.
+        # Declared: refused before a byte of it is read (once the stalled request is held).
         body = b'{"records": [' + b" " * 2_000 + b"]}"
-        at_capacity(client.post("/predict/batch", content=body, headers=JSON), cap)
+        send = partial(client.post, "/predict/batch", content=body, headers=JSON)
+        at_capacity(answer_until(send, refused), cap)
         # Not declared (chunked): refused once what has arrived passes what is left.
         chunks = iter([body[:500], body[500:]])
         at_capacity(client.post("/predict/batch", content=chunks, headers=JSON), cap)
