@@ -47,22 +47,29 @@ clean:
 doc:
     uv run mkdocs build --strict
 
-# >>> kubernetes
-# Run every check, in the order the Check workflow runs them.
+# Run every check: those that only read files at once, then the tests (the Check workflow runs them one by one, in this order).
 [group('check')]
-check: check-code check-type check-format check-security check-coverage check-workflows check-docker check-manifests
+check: check-static check-coverage
+
+# >>> kubernetes
+# Run the checks that only read files (lint, types, format, security, workflows, Dockerfile, manifests) at once, a process each.
+[group('check')]
+[parallel]
+check-static: check-code check-type check-format check-security check-workflows check-docker check-manifests
 # <<< kubernetes
 # >>> serving
 # >>> not kubernetes
-# # Run every check, in the order the Check workflow runs them.
+# # Run the checks that only read files (lint, types, format, security, workflows, Dockerfile) at once, a process each.
 # [group('check')]
-# check: check-code check-type check-format check-security check-coverage check-workflows check-docker
+# [parallel]
+# check-static: check-code check-type check-format check-security check-workflows check-docker
 # <<< not kubernetes
 # <<< serving
 # >>> not serving
-# # Run every check, in the order the Check workflow runs them.
+# # Run the checks that only read files (lint, types, format, security, workflows) at once, a process each.
 # [group('check')]
-# check: check-code check-type check-format check-security check-coverage check-workflows
+# [parallel]
+# check-static: check-code check-type check-format check-security check-workflows
 # <<< not serving
 
 # Lint with ruff (reports, never fixes): every Python file git does not ignore, or only FILES (the git hook passes the staged ones).

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from justfile_recipes import read_recipes
+from justfile_recipes import check_steps, read_recipes
 from repo_copy import copy_repository, reused_environment
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def _write(path: str, text: str) -> Callable[[Path], None]:
 
 def _check_recipes() -> list[str]:
     """Return the recipes `just check` runs, in order, as the justfile declares them."""
-    return [dep["recipe"] for dep in read_recipes()["check"]["dependencies"]]
+    return check_steps(read_recipes())
 
 
 CHECKS = _check_recipes()

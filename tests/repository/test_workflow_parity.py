@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 import yaml
 
-from justfile_recipes import read_recipes
+from justfile_recipes import check_steps, read_recipes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_WORKFLOW = Path(".github/workflows/check.yml")
@@ -134,7 +134,7 @@ def _project(root: Path) -> Project:
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     return Project(
         recipes=recipes,
-        check_dependencies=[dep["recipe"] for dep in recipes["check"]["dependencies"]],
+        check_dependencies=check_steps(recipes),
         groups=set(pyproject.get("dependency-groups", {})),
         extras=set(pyproject["project"].get("optional-dependencies", {})),
     )
@@ -798,8 +798,8 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "a check added to the justfile only": (
         _edit(
             "justfile",
-            "check-coverage check-workflows",
-            "check-coverage check-slow check-workflows",
+            "check-security check-workflows",
+            "check-security check-slow check-workflows",
         ),
         "same recipes, same order",
     ),

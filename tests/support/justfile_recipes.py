@@ -42,3 +42,19 @@ def _dump(root: Path, _contents: str) -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def check_steps(recipes: dict[str, Any]) -> list[str]:
+    """The checks ``just check`` runs, in its order, from ``recipes`` (:func:`read_recipes`).
+
+    A recipe that only groups others (no body of its own, as ``check-static``) stands for its
+    dependencies.
+    """
+
+    def steps(name: str) -> list[str]:
+        recipe = recipes[name]
+        if recipe["body"] or not recipe["dependencies"]:
+            return [name]
+        return [step for dep in recipe["dependencies"] for step in steps(dep["recipe"])]
+
+    return [step for dep in recipes["check"]["dependencies"] for step in steps(dep["recipe"])]
