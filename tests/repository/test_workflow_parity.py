@@ -28,7 +28,6 @@ import shutil
 import sys
 import tomllib
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,7 @@ class Project:
 
 def _load(path: Path) -> dict[Any, Any]:
     """Parse a YAML file into a mapping (a fresh copy: callers may not share it)."""
-    data = deepcopy(_parse(path.read_text(encoding="utf-8")))
+    data = _fresh(_parse(path.read_text(encoding="utf-8")))
     assert isinstance(data, dict), f"{path} is not a YAML mapping"
     return data
 
@@ -86,6 +85,18 @@ def _parse(text: str) -> object:
     files: with pure-Python PyYAML that parsing took most of this module's seconds.
     """
     return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
+def _fresh(value: object) -> object:
+    """A copy of parsed YAML's mappings and lists (its scalars cannot change): a caller's own.
+
+    ``copy.deepcopy`` does the same with a memo of every object, which cost several times more.
+    """
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    return value
 
 
 def _triggers(workflow: dict[Any, Any]) -> dict[Any, Any]:
@@ -173,6 +184,16 @@ def _uv_sync_problem(words: list[str], project: Project) -> str | None:
     return None
 
 
+def _split(command: str) -> list[str]:
+    """``command``'s words as a shell reads them; each distinct command split once."""
+    return list(_split_once(command))
+
+
+@functools.cache
+def _split_once(command: str) -> tuple[str, ...]:
+    return tuple(shlex.split(command))
+
+
 def _run_problem(command: str, project: Project) -> str | None:
     """Why a ``run:`` step breaks the parity rule, or None when it is fine."""
     command = command.strip()
@@ -180,7 +201,7 @@ def _run_problem(command: str, project: Project) -> str | None:
         return "expands an expression inside `run:` (pass it through `env:` instead)"
     if SHELL_SYNTAX.search(command):
         return "is a shell script, not one recipe call"
-    words = shlex.split(command)
+    words = _split(command)
     if words[:1] == ["just"]:
         return _just_problem(words, project)
     if words[:2] == ["uv", "sync"]:
@@ -344,7 +365,7 @@ def _concurrency_problems(root: Path, data: dict[str, Any]) -> list[str]:
 
 def _words(step: dict[str, Any]) -> list[str]:
     """The words of a ``run:`` step (empty for a ``uses:`` step)."""
-    return shlex.split(str(step["run"])) if "run" in step else []
+    return _split(str(step["run"])) if "run" in step else []
 
 
 def _recipe_of(step: dict[str, Any]) -> str | None:
@@ -689,7 +710,7 @@ def parity_problems(root: Path) -> list[str]:
             problems += _local_reference_problems(root, path)
 
     check_steps = [
-        shlex.split(step.run)[1]
+        _split(step.run)[1]
         for step in _steps(root, CHECK_WORKFLOW)
         if step.run and step.run.strip().startswith("just check-")
     ]
