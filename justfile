@@ -297,10 +297,11 @@ template-update ref="":
     uv run --group template copier update --trust --skip-answered {{ if ref == "" { "" } else { "--vcs-ref " + quote(ref) } }}
 
 # >>> benchmarks
-# Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets).
+# Time `just check` on a fresh clone of HEAD and warm (prints figures against the budgets); `--against REV` times REV too, alternating, and prints the ratio.
 [group('bench')]
-bench-check:
-    uv run python scripts/benchmark_check.py
+[positional-arguments]
+bench-check *options:
+    uv run python scripts/benchmark_check.py "$@"
 # <<< benchmarks
 
 # >>> benchmarks
