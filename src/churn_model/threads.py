@@ -28,3 +28,12 @@ def limited(threads: int | None = 1) -> AbstractContextManager[object]:
     """
     limiter: AbstractContextManager[object] = controller().limit(limits=threads)  # untyped library
     return limiter
+
+
+def limit_this_thread(threads: int = 1) -> None:
+    """From now on, the native thread pools the calling thread starts use at most ``threads``.
+
+    For a thread pool's initializer (the service's model thread): OpenMP's limit belongs to the
+    thread that sets it, and this one is never lifted.
+    """
+    controller().limit(limits=threads)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from pydantic import BaseModel
-from threadpoolctl import threadpool_limits
 
 from churn_model.serving import contract
 from churn_model.serving.compiled_model import score_records
 from churn_model.serving.micro_batching import MicroBatcher
 from churn_model.serving.served_model import CompiledModel
+from churn_model.threads import limit_this_thread
 
 MICRO_BATCH_MAX = 256
 """Most single-record requests scored in one pipeline call (well under a 1 ms queue at any load)."""
@@ -58,7 +58,7 @@ async def running(model: CompiledModel) -> AsyncIterator[Running]:
     scoring = ThreadPoolExecutor(
         max_workers=1,
         thread_name_prefix="model",
-        initializer=threadpool_limits,  # per thread: the OpenMP limit applies to this one
+        initializer=limit_this_thread,
         initargs=(1,),
     )
     validation = ThreadPoolExecutor(VALIDATION_THREADS, thread_name_prefix="validate")
