@@ -2,8 +2,8 @@
 
 When a pytest-xdist worker's session ends, the controller has every report of its tests and
 pytest-cov has saved its coverage data file. What is left is Python's own shut-down: the exit
-handlers, then every module and object the tests loaded (scikit-learn, pandas, FastAPI and the
-models they built) freed one by one, about 1.4 s a worker on this suite, which the controller
+handlers, then every module and object the tests loaded (scikit-learn, pandas and the models
+they built) freed one by one, about 1.4 s a worker on this suite, which the controller
 waits for before it prints the result. So a worker runs the other exit handlers, flushes its
 output and leaves with ``os._exit``. A run without workers (``-p no:xdist``, ``-n 0``) is left
 alone: there the process is the one the user started.
