@@ -25,8 +25,12 @@ from churn_model.serving.settings import Limits
 from running_service import serving_in_thread
 from served_model import records, sample
 
-LIMITS = Limits(header_timeout_s=0.3, body_timeout_s=0.7)
-"""Deadlines short enough to wait for in a test, and 0.2 s apart around the body's pause."""
+LIMITS = Limits(header_timeout_s=0.25, body_timeout_s=1.0)
+"""Deadlines short enough to wait for in a test. The body's pause (:data:`PAUSE_S`) ends past the
+header deadline, and far enough before the body's that a busy machine does not reach it."""
+
+PAUSE_S = LIMITS.header_timeout_s + 0.1
+"""How long the body waits after headers sent in time."""
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +90,10 @@ def test_headers_in_time_lift_their_deadline_for_the_body(port: int, record: byt
         f"Content-Length: {len(record)}\r\nConnection: close\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(head)
-        time.sleep(LIMITS.header_timeout_s + 0.2)  # past the header deadline, within the body's
+        sock.sendall(head[:10])  # the head's first bytes start the header deadline
+        time.sleep(0.05)
+        sock.sendall(head[10:])  # and its last ones lift it
+        time.sleep(PAUSE_S)  # past the header deadline, well within the body's
         sock.sendall(record)
         answer, _ = read_until_closed(sock, within_s=5)
     assert status(answer) == 200, answer
