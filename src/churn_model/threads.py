@@ -34,6 +34,6 @@ def limit_this_thread(threads: int = 1) -> None:
     """From now on, the native thread pools the calling thread starts use at most ``threads``.
 
     For a thread pool's initializer (the service's model thread): OpenMP's limit belongs to the
-    thread that sets it, and this one is never lifted.
+    thread that sets it (a BLAS pool's to the process), and this one is never lifted.
     """
     controller().limit(limits=threads)

@@ -26,9 +26,12 @@ def _leave_now() -> None:
 
 
 def register(config: "pytest.Config") -> None:
-    """In an xdist worker, leave right after the exit handlers registered before this one."""
+    """In an xdist worker, leave once the exit handlers registered after this call have run.
+
+    atexit runs its handlers last-registered first: those the tests' libraries add later run
+    before this one; those registered before it (at the worker's start-up) are skipped. By then
+    pytest-cov has saved the coverage data and the fixtures have stopped every server and child
+    process the tests started.
+    """
     if hasattr(config, "workerinput"):
-        # atexit runs its handlers last-registered first: those registered after this call (the
-        # ones its tests' libraries add) run before it; those registered before it are the
-        # interpreter's start-up's and pytest's own, which have nothing left to write.
         atexit.register(_leave_now)
