@@ -51,7 +51,15 @@ def read_until_closed(sock: socket.socket, within_s: float) -> tuple[bytes, floa
     began = time.monotonic()
     sock.settimeout(within_s)
     received = b""
-    while chunk := sock.recv(65_536):
+    while True:
+        try:
+            chunk = sock.recv(65_536)
+        except ConnectionResetError:
+            # Closed with bytes of ours still unread (a byte sent as the deadline passed): the
+            # kernel resets the connection, after what the server sent, which is read first.
+            break
+        if not chunk:
+            break
         received += chunk
     return received, time.monotonic() - began
 
