@@ -70,13 +70,36 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(folder, good.name, bad.name)
 
 
-@pytest.fixture
-def project(tmp_path: Path, built: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
-    """A copy of the built project, as the working folder of the commands a test runs."""
+@pytest.fixture(scope="module")
+def built_promoted(tmp_path_factory: pytest.TempPathFactory, built: Built) -> Built:
+    """A copy of the built project whose champion is the good candidate, promoted as a user does."""
+    folder = Path(shutil.copytree(built.folder, tmp_path_factory.mktemp("promoted") / "project"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+        promoted = promote(built.good)
+    assert promoted.exit_code == 0, promoted.output
+    return Built(folder, built.good, built.bad)
+
+
+def _working_copy(built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """A copy of ``built``'s project, as the working folder of the commands a test runs."""
     folder = Path(shutil.copytree(built.folder, tmp_path / "project"))
     monkeypatch.chdir(folder)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     return Built(folder, built.good, built.bad)
+
+
+@pytest.fixture
+def project(tmp_path: Path, built: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """A copy of the built project: nothing promoted yet."""
+    return _working_copy(built, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def promoted(tmp_path: Path, built_promoted: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """A copy of :func:`built_promoted`: the good candidate is the champion."""
+    return _working_copy(built_promoted, tmp_path, monkeypatch)
 
 
 def invoke(*args: str) -> Result:
@@ -185,15 +208,14 @@ def test_a_forged_verdict_is_refused_naming_the_file(project: Built) -> None:
 
 
 def plant_failed_model(project: Built) -> None:
-    """Promote the good candidate, then copy the bad one, verdict and all, into the registry."""
-    promoted = promote(project.good)
-    assert promoted.exit_code == 0, promoted.output
+    """Copy the bad candidate, verdict and all, into the registry (the good one is the champion)."""
     shutil.copytree(
         project.folder / CANDIDATES / project.bad, project.folder / MODELS / project.bad
     )
 
 
-def test_export_refuses_a_pointer_at_a_failed_model(project: Built) -> None:
+def test_export_refuses_a_pointer_at_a_failed_model(promoted: Built) -> None:
+    project = promoted
     plant_failed_model(project)
     pointer = project.folder / registry.REGISTRY_DIR / registry.POINTER_FILE
     history = [project.good, project.bad]
@@ -208,8 +230,11 @@ def test_export_refuses_a_pointer_at_a_failed_model(project: Built) -> None:
     [("bad", None), ("good", 0.0)],
     ids=["a-failed-model", "a-passing-model-with-a-forged-baseline"],
 )
-def test_a_planted_journal_is_not_applied(project: Built, named: str, recall: float | None) -> None:
+def test_a_planted_journal_is_not_applied(
+    promoted: Built, named: str, recall: float | None
+) -> None:
     """A journal naming the failed model (with its own figures), or the champion with recall 0."""
+    project = promoted
     plant_failed_model(project)
     champion = getattr(project, named)
     metrics = json.loads(read_verdict(project.folder / MODELS / champion).metrics.model_dump_json())

@@ -43,9 +43,42 @@ def failing(built: Path) -> GateConfig:
     return LENIENT.model_copy(update={"floors": {"roc_auc": above(measured)}})
 
 
+def _copy(candidate: Path, tmp: Path) -> Path:
+    """A copy of ``candidate`` in ``tmp/candidates``, for a test to plant its defect on."""
+    return Path(shutil.copytree(candidate, tmp / "candidates" / candidate.name))
+
+
 @pytest.fixture
 def folder(tmp_path: Path, built: Path) -> Path:
-    return Path(shutil.copytree(built, tmp_path / "candidates" / built.name))
+    return _copy(built, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def passed_once(tmp_path_factory: pytest.TempPathFactory, built: Path) -> Path:
+    """The candidate with the verdict of a lenient gate, which it passed (gated once a module)."""
+    candidate = _copy(built, tmp_path_factory.mktemp("passed"))
+    assert run_gate(candidate, LENIENT, None, FAST_MODEL).passed
+    return candidate
+
+
+@pytest.fixture(scope="module")
+def failed_once(tmp_path_factory: pytest.TempPathFactory, built: Path, failing: GateConfig) -> Path:
+    """The candidate with the verdict of the :func:`failing` gate (gated once a module)."""
+    candidate = _copy(built, tmp_path_factory.mktemp("failed"))
+    assert not run_gate(candidate, failing, None, FAST_MODEL).passed
+    return candidate
+
+
+@pytest.fixture
+def passed(tmp_path: Path, passed_once: Path) -> Path:
+    """A copy of :func:`passed_once` for one test: gated, and passed."""
+    return _copy(passed_once, tmp_path)
+
+
+@pytest.fixture
+def failed(tmp_path: Path, failed_once: Path) -> Path:
+    """A copy of :func:`failed_once` for one test: gated, and failed."""
+    return _copy(failed_once, tmp_path)
 
 
 def scratch(tmp: Path) -> registry.Registry:
@@ -70,10 +103,9 @@ def edit_json(path: Path, edit: dict[str, object]) -> None:
     path.write_text(json.dumps(document, indent=2))
 
 
-def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Path) -> None:
-    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
+def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, passed: Path) -> None:
     edit_json(
-        folder / CARD_FILE,
+        passed / CARD_FILE,
         {
             "threshold": 0.99,
             "metrics.threshold": 0.99,
@@ -83,9 +115,9 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
     )
     with pytest.raises(UserError, match=r"card\.json changed \(or went missing\) after the gate"):
         registry.promote(
-            folder.name,
+            passed.name,
             allow_dirty=True,
-            candidates=folder.parent,
+            candidates=passed.parent,
             gate_config=LENIENT,
             registry=scratch(tmp_path),
         )
@@ -94,25 +126,23 @@ def test_a_card_edited_after_the_gate_is_not_promoted(tmp_path: Path, folder: Pa
 
 
 def test_metrics_edited_before_the_gate_do_not_pass_a_failing_model(
-    folder: Path, failing: GateConfig
+    failed: Path, failing: GateConfig
 ) -> None:
-    assert not run_gate(folder, failing, None, FAST_MODEL).passed
-    edit_json(folder / CARD_FILE, {"metrics.overall.roc_auc": 1.0})  # above any floor
-    edit_json(folder / METRICS_FILE, {"overall.roc_auc": 1.0})
+    edit_json(failed / CARD_FILE, {"metrics.overall.roc_auc": 1.0})  # above any floor
+    edit_json(failed / METRICS_FILE, {"overall.roc_auc": 1.0})
     with pytest.raises(UserError, match=r"overall\.roc_auc"):
-        run_gate(folder, failing, None, FAST_MODEL)
+        run_gate(failed, failing, None, FAST_MODEL)
 
 
 def test_a_flipped_verdict_is_not_promoted(
-    tmp_path: Path, folder: Path, failing: GateConfig
+    tmp_path: Path, failed: Path, failing: GateConfig
 ) -> None:
-    assert not run_gate(folder, failing, None, FAST_MODEL).passed
-    edit_json(folder / VERDICT_FILE, {"passed": True})
+    edit_json(failed / VERDICT_FILE, {"passed": True})
     with pytest.raises(UserError, match=r"failed.*overall\.roc_auc"):
         registry.promote(
-            folder.name,
+            failed.name,
             allow_dirty=True,
-            candidates=folder.parent,
+            candidates=failed.parent,
             gate_config=failing,
             registry=scratch(tmp_path),
         )
@@ -166,32 +196,30 @@ def _promote(tmp_path: Path, folder: Path, config: GateConfig = LENIENT) -> regi
 
 
 def test_an_edited_row_or_a_changed_gate_config_is_not_promoted(
-    tmp_path: Path, folder: Path, failing: GateConfig
+    tmp_path: Path, failed: Path, failing: GateConfig
 ) -> None:
-    assert not run_gate(folder, failing, None, FAST_MODEL).passed
-    document = json.loads((folder / VERDICT_FILE).read_text())
+    document = json.loads((failed / VERDICT_FILE).read_text())
     for row in document["rows"]:
         row["status"] = "pass"
     document["passed"] = True
-    (folder / VERDICT_FILE).write_text(json.dumps(document))
+    (failed / VERDICT_FILE).write_text(json.dumps(document))
     with pytest.raises(UserError, match=r"row 'floor overall\.roc_auc pass .*' is not what"):
-        _promote(tmp_path, folder, failing)
-    assert run_gate(folder, LENIENT, None, FAST_MODEL).passed
+        _promote(tmp_path, failed, failing)
+    assert run_gate(failed, LENIENT, None, FAST_MODEL).passed
     with pytest.raises(UserError, match="the gate config changed since"):
-        _promote(tmp_path, folder, failing)
-    edit_json(folder / VERDICT_FILE, {"passed": False})
+        _promote(tmp_path, failed, failing)
+    edit_json(failed / VERDICT_FILE, {"passed": False})
     with pytest.raises(UserError, match="says it failed, but its rows pass"):
-        _promote(tmp_path, folder)
+        _promote(tmp_path, failed)
     assert registry.read_pointer(scratch(tmp_path)).champion is None
 
 
 def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
-    tmp_path: Path, folder: Path
+    tmp_path: Path, passed: Path
 ) -> None:
-    run_gate(folder, LENIENT, None, FAST_MODEL)
-    edit_json(folder / VERDICT_FILE, {"metrics.overall.recall": 1.0})
+    edit_json(passed / VERDICT_FILE, {"metrics.overall.recall": 1.0})
     with pytest.raises(UserError, match=r"verdict\.json: its figures are not .*overall\.recall"):
-        _promote(tmp_path, folder)
+        _promote(tmp_path, passed)
 
 
 @pytest.mark.parametrize(
@@ -202,12 +230,11 @@ def test_verdict_figures_that_are_not_the_cards_are_not_promoted(
     ],
 )
 def test_a_verdict_that_binds_too_little_is_invalid(
-    tmp_path: Path, folder: Path, edit: dict[str, object], refusal: str
+    tmp_path: Path, passed: Path, edit: dict[str, object], refusal: str
 ) -> None:
-    run_gate(folder, LENIENT, None, FAST_MODEL)
-    edit_json(folder / VERDICT_FILE, edit)
+    edit_json(passed / VERDICT_FILE, edit)
     with pytest.raises(UserError, match=f"invalid verdict .*{re.escape(refusal)}"):
-        _promote(tmp_path, folder)
+        _promote(tmp_path, passed)
 
 
 def test_a_file_changed_while_gating_gets_no_verdict(
@@ -223,10 +250,9 @@ def test_a_file_changed_while_gating_gets_no_verdict(
         run_gate(folder, LENIENT, None, FAST_MODEL)
 
 
-def test_an_edited_registered_card_is_not_exported(tmp_path: Path, folder: Path) -> None:
-    run_gate(folder, LENIENT, None, FAST_MODEL)
-    _promote(tmp_path, folder)
-    registered = tmp_path / "registry" / "models" / folder.name
+def test_an_edited_registered_card_is_not_exported(tmp_path: Path, passed: Path) -> None:
+    _promote(tmp_path, passed)
+    registered = tmp_path / "registry" / "models" / passed.name
     edit_json(registered / CARD_FILE, {"threshold": 0.99, "metrics.threshold": 0.99})
     with pytest.raises(UserError, match=r"card\.json differs from what the gate passed"):
         registry.export(tmp_path / "image", scratch(tmp_path))

@@ -40,24 +40,19 @@ _JUDGED: dict[tuple[str, str, str], dict[str, bytes]] = {}
 
 
 class Env:
-    """A scratch registry with its own candidates, baseline and docs folder."""
+    """A scratch registry with its own candidates, baseline and docs folder, under one folder."""
 
-    def __init__(self, tmp: Path, built: list[Path]) -> None:
-        """Copy the ``built`` candidates under ``tmp`` and point every path there."""
-        self.candidates = tmp / "candidates"
-        for folder in built:
-            shutil.copytree(folder, self.candidates / folder.name)
-        self.ids = [folder.name for folder in built]
+    def __init__(self, root: Path, ids: list[str]) -> None:
+        """Point every path at the scratch registry laid out under ``root`` (:func:`lay_out`)."""
+        self.candidates = root / "candidates"
+        self.ids = ids
         self.configs: dict[str, GateConfig] = {}
-        gates = tmp / "ci" / "gates.toml"
-        gates.parent.mkdir(parents=True)
-        gates.write_text(gates_toml(LENIENT), encoding="utf-8")
         self.registry = registry.Registry(
-            folder=tmp / "registry",
-            baseline=tmp / "ci" / "baseline.json",
-            docs=tmp / "docs" / "model",
-            gates=gates,
-            model_config=fast_config(tmp / "model.toml"),  # every model moved is judged again
+            folder=root / "registry",
+            baseline=root / "ci" / "baseline.json",
+            docs=root / "docs" / "model",
+            gates=root / "ci" / "gates.toml",
+            model_config=root / "model.toml",  # every model moved is judged again
         )
 
     def gate(self, index: int, config: GateConfig = LENIENT) -> None:
@@ -111,9 +106,39 @@ class Env:
         return None if baseline is None else baseline.model_id
 
 
+def lay_out(root: Path, built: list[Path]) -> Env:
+    """Copy the ``built`` candidates under ``root``, with lenient gates and the fast config."""
+    for folder in built:
+        shutil.copytree(folder, root / "candidates" / folder.name)
+    (root / "ci").mkdir(parents=True)
+    (root / "ci" / "gates.toml").write_text(gates_toml(LENIENT), encoding="utf-8")
+    fast_config(root / "model.toml")
+    return Env(root, [folder.name for folder in built])
+
+
 @pytest.fixture
 def env(tmp_path: Path, built: list[Path]) -> Env:
-    return Env(tmp_path, built)
+    return lay_out(tmp_path / "env", built)
+
+
+@pytest.fixture(scope="module")
+def crowned(tmp_path_factory: pytest.TempPathFactory, built: list[Path]) -> Path:
+    """A scratch registry whose champion is candidate 0, gated and promoted once per module."""
+    root = tmp_path_factory.mktemp("crowned") / "env"
+    first = lay_out(root, built)
+    first.gate(0)
+    first.promote(0)
+    return root
+
+
+@pytest.fixture
+def crowned_env(tmp_path: Path, crowned: Path, built: list[Path]) -> Env:
+    """A copy of :func:`crowned` for one test: candidate 0 is the champion, the rest ungated.
+
+    For the tests about what follows a first promotion (``test_promote_then_promote_then_rollback``
+    tests that promotion itself).
+    """
+    return Env(Path(shutil.copytree(crowned, tmp_path / "env")), [folder.name for folder in built])
 
 
 def test_promote_then_promote_then_rollback(env: Env) -> None:
@@ -222,29 +247,26 @@ def test_a_verdict_against_a_stale_baseline_is_refused(env: Env) -> None:
     assert env.promote(1).champion == env.ids[1]
 
 
-def test_a_fresh_clone_promotes_against_the_committed_baseline(env: Env) -> None:
+def test_a_fresh_clone_promotes_against_the_committed_baseline(crowned_env: Env) -> None:
     # A CI runner has the committed ci/baseline.json but an empty local registry.
-    env.gate(0)
-    env.promote(0)
+    env = crowned_env  # candidate 0 is the champion
     shutil.rmtree(env.registry.folder)
     env.gate(2)
     assert env.promote(2).history == [env.ids[2]]
     assert env.baseline_id() == env.ids[2]
 
 
-def test_repromoting_the_champion_repairs_its_views(env: Env) -> None:
-    env.gate(0)
-    env.promote(0)
+def test_repromoting_the_champion_repairs_its_views(crowned_env: Env) -> None:
+    env = crowned_env  # candidate 0 is the champion
     env.registry.baseline.unlink()
     assert env.promote(0).history == [env.ids[0]]
     assert env.baseline_id() == env.ids[0]
 
 
 def test_a_crash_while_switching_keeps_the_old_champion(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+    crowned_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env.gate(0)
-    env.promote(0)
+    env = crowned_env  # candidate 0 is the champion
     env.gate(1)
     before = {p: p.read_bytes() for p in env.registry.docs.iterdir()}
     pointer_file = env.registry.folder / registry.POINTER_FILE
@@ -266,9 +288,8 @@ def test_a_crash_while_switching_keeps_the_old_champion(
     assert env.promote(1).champion == env.ids[1]
 
 
-def test_concurrent_promotions_do_not_corrupt_the_registry(env: Env) -> None:
-    env.gate(0)
-    env.promote(0)
+def test_concurrent_promotions_do_not_corrupt_the_registry(crowned_env: Env) -> None:
+    env = crowned_env  # candidate 0 is the champion
     env.gate(1)
     env.gate(2)  # both judged against champion 0: only one may win
     outcomes: list[str] = []
@@ -330,9 +351,8 @@ def test_corrupt_registry_files_are_user_errors(env: Env) -> None:
         env.promote(0)
 
 
-def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(env: Env) -> None:
-    env.gate(0)
-    env.promote(0)
+def test_a_model_promoted_again_after_a_rollback_carries_its_new_verdict(crowned_env: Env) -> None:
+    env = crowned_env  # candidate 0 is the champion
     env.gate(2)
     env.promote(2)
     env.rollback()

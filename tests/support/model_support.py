@@ -7,7 +7,7 @@ project's ``ci/gates.toml``: that file is calibrated for the project's real data
 synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
 
 The fast config (:func:`fast_config`, :func:`fast_model_config`) also cuts latency timing to a
-handful of calls (:data:`FAST_TIMING`): the tests check that latency is measured and gated, not how
+call per run (:data:`FAST_TIMING`): the tests check that latency is measured and gated, not how
 fast this machine is; ``scripts/`` holds the real benchmark. A test that trains, gates or promotes
 passes it explicitly (a config path, a ``ModelConfig``, a registry's ``model_config``); the
 project's ``configs/model.toml`` states the plan ``just train`` times.
@@ -51,12 +51,13 @@ PROJECT_TIMING = load_model_config(ROOT / "configs/model.toml").timing
 FAST_TIMING = TimingConfig(
     warmup_calls=1,
     runs={
-        name: LatencyRun(rows=run.rows, calls=min(run.calls, 3) if run.rows == 1 else 1, rounds=1)
+        name: LatencyRun(rows=run.rows, calls=1, rounds=1)
         for name, run in PROJECT_TIMING.runs.items()
     },
 )
-"""The project's runs, under their names (the ones the gate's budget names), timed in a few calls:
-up to three of one row, one of a larger batch, one round."""
+"""The project's runs, under their names (the ones the gate's budget names), each timed in one call
+after one warm-up call: the fewest the plan allows (tests check that latency is timed and gated;
+each call costs a pipeline's prediction, a few milliseconds of every evaluation)."""
 
 
 def write_sample(path: Path, rows: int, seed: int = 7) -> Path:
