@@ -6,7 +6,7 @@ on any schema a user plugs in. They judge candidates with :func:`lenient_gates`,
 project's ``ci/gates.toml``: that file is calibrated for the project's real data, not for a small
 synthetic table. A test that needs a failing floor puts it :func:`above` what the model measured.
 
-The fast config (:func:`fast_config`, :func:`fast_model_config`) also cuts latency timing to a
+The fast config (:func:`fast_config`, :func:`fast_model_config`) also cuts latency timing to
 one call per run (:data:`FAST_TIMING`): the tests check that latency is measured and gated, not how
 fast this machine is; ``scripts/`` holds the real benchmark. A test that trains, gates or promotes
 passes it explicitly (a config path, a ``ModelConfig``, a registry's ``model_config``); the
