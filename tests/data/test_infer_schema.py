@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -144,7 +145,8 @@ def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> 
             "label 'b': a label has two values, this one has 3",
         ),
         ("a,b\n1,x\n2,y\n", {"label": "b", "positive": "z"}, "--positive 'z': label 'b' holds"),
-        ("a,b\n1,x\n2,\n", {"label": "b"}, "label 'b': 1 rows have no label value"),
+        ("a,b\n1,\n2,\n", {"label": "b"}, "label 'b': no row has a label value"),
+        ("a,b\n1,x\n2,\n", {"label": "b"}, "label 'b': a label has two values, this one has 1"),
         ("a,b\n1,2\n3,4\n5,6\n", {}, "no column has exactly two values"),
         ("a,b\n,x\n,y\n", {}, "no column besides the label and the id can be a feature"),
     ],
@@ -183,7 +185,8 @@ def _one_column(tmp_path: Path, values: list[str], rows: int = 60) -> Inferred:
     """Draft the schema of an extract holding ``values`` (cycled) and a two-valued label."""
     path = tmp_path / "column.csv"
     repeated = [values[i % len(values)] for i in range(rows)]
-    pd.DataFrame({"level": repeated, "y": ["a", "b"] * (rows // 2)}).to_csv(path, index=False)
+    labels = np.random.default_rng(0).choice(["a", "b"], rows)  # no value tells the label apart
+    pd.DataFrame({"level": repeated, "y": labels}).to_csv(path, index=False)
     return infer(path, label="y", positive="a")
 
 

@@ -215,3 +215,42 @@ def test_small_values_too_few_even_together_are_said_and_dropped(tmp_path: Path)
     pooled = MINIMUM.shortfall(20, 10)
     assert f"slice 'kind=(other)' (b, other) not drafted: about {pooled}" in found.notes
     assert f"slice 'solo=z' not drafted: about {MINIMUM.shortfall(5, 2.5)}" in found.notes
+
+
+def test_values_too_small_alone_that_together_are_every_row_are_said_once(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    rows = 244  # held out at 0.25: 61 rows, so neither 87 nor 157 rows are a slice alone
+    sex = ["Female"] * 87 + ["Male"] * 157
+    frame = pd.DataFrame({"sex": sex, "n": range(rows), "y": ["n", "y"] * (rows // 2)})
+    frame.to_csv(path, index=False)
+    found = infer(path, label="y", positive="y", test_size=TEST_SIZE, minimum=MINIMUM)
+    assert found.schema.slices == ()
+    said = [note for note in found.notes if "sex" in note]
+    assert said == [
+        "slice 'sex=other' (Female, Male) not drafted: each value alone is under the minimum, "
+        "and together they select every row"
+    ]
+
+
+def test_a_pool_selecting_the_same_rows_as_a_kept_slice_is_not_said_measured_together(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.csv"
+    rows = 800  # held out at 0.5: a slice needs 50 rows and 20 positives, so 100 rows here
+    missing = np.arange(rows) < 160  # the rows where "x" is missing: a slice of its own
+    kind = np.where(missing, np.where(np.arange(rows) // 2 % 2 == 0, "s1", "s2"), "big")
+    frame = pd.DataFrame(
+        {
+            "x": np.where(missing, np.nan, np.arange(rows, dtype=float)),
+            "kind": kind,
+            "y": ["n", "y"] * (rows // 2),
+        }
+    )
+    frame.to_csv(path, index=False)
+    found = infer(path, label="y", positive="y", test_size=0.5, minimum=MINIMUM)
+    assert "x_missing" in found.schema.slice_names()
+    assert "kind=other" not in found.schema.slice_names()
+    said = [note for note in found.notes if "kind=other" in note]
+    assert said == [
+        "slices 'kind=other' select the same rows as 'x_missing': only 'x_missing' drafted"
+    ]

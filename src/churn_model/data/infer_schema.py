@@ -8,11 +8,14 @@ value (given, or guessed and said so), an id column if one is unique, and slices
 (each column's missing values, each category's values) that the held-out split can measure: a
 slice whose estimated held-out rows or positives fall under the minimum of ``ci/gates.toml`` is not
 drafted, a category's small values are measured together, and of slices selecting the same rows
-one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). The result
-is a :class:`~churn_model.table.Schema` (so the draft is checked like any schema)
-rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
-the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as a
-comment beside the drafted column.
+one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). Rows without
+a label value (still to be scored) are read for the features only: the label, its positive rate,
+``min_rows`` and the slices come from the labelled rows, the rows training reads. A feature that
+alone tells the label apart on them is asked about as a possible leak and gets no slice
+(:mod:`~churn_model.data.label_leaks`). The result is a :class:`~churn_model.table.Schema` (so
+the draft is checked like any schema) rendered as the Python source of ``schema.py``, for a human
+to review: the draft never replaces the domain's file by itself. Every guess is said twice: in
+the notes printed to the user, and as a comment beside the drafted column.
 """
 
 import math
@@ -28,6 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from churn_model.config import SliceMinimum, load_slice_minimum, load_split_config
+from churn_model.data.label_leaks import label_leaks
 from churn_model.data.parsing import BOOL_TOKENS, NUMBER_PATTERN
 from churn_model.data.pinning import read_table
 from churn_model.errors import UserError
@@ -206,7 +210,7 @@ class _Said:
     def guess(self, name: str, text: str) -> None:
         """Say ``text`` about column ``name`` in the notes, and beside the column in the draft."""
         self.notes.append(f"{name}: {text}")
-        self.remarks[name] = text
+        self.remarks[name] = f"{self.remarks[name]}; {text}" if name in self.remarks else text
 
 
 def _category(name: str, distinct: list[str], missing: int, source: str, said: _Said) -> Column:
@@ -313,10 +317,22 @@ def _same(written: str, given: str) -> bool:
 def _label(
     frame: pd.DataFrame, name: str, positive: str | None, source: str, notes: list[str]
 ) -> Label:
-    """The label column: its two values, which is positive (given, or guessed and said so)."""
+    """The label column: its two values, which is positive (given, or guessed and said so).
+
+    Read from the labelled rows; rows without a label value (still to be scored) are said.
+    """
     text = _text(frame[name])
-    if len(text) != len(frame):
-        raise UserError(f"label {name!r}: {len(frame) - len(text):,} rows have no label value")
+    if text.empty:
+        raise UserError(f"label {name!r}: no row has a label value")
+    unlabelled = len(frame) - len(text)
+    if unlabelled:
+        notes.append(
+            f"label: {unlabelled:,} of {len(frame):,} rows have no {name!r} value: the label's "
+            f"values, its positive rate, min_rows and the slices are drafted from the "
+            f"{len(text):,} labelled rows, the features (kinds, bounds, missing values, "
+            "categories) from every row. Training refuses rows without a label: put them in a "
+            "file of their own and score them with `just predict`"
+        )
     counts = text.value_counts()
     values = sorted(counts.index.tolist())
     if len(values) != 2:
@@ -343,12 +359,13 @@ def _label(
                 f"--positive {positive!r}: label {name!r} holds {values[0]!r} and {values[1]!r}"
             )
     other = next(v for v in values if v != chosen)
-    rate = float((text == chosen).mean())
+    rate = f"{(text == chosen).mean():.1%}"
+    seen = f"{rate} of {len(text):,} labelled rows" if unlabelled else f"{rate} of rows"
     return Label(
         name,
         positive=_typed(chosen, values),
         negative=_typed(other, values),
-        description=f"Describe it ({source}: {rate:.1%} of rows are {chosen!r}).",
+        description=f"Describe it ({source}: {seen} are {chosen!r}).",
     )
 
 
@@ -377,8 +394,11 @@ def _rate_range(rate: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Candidate:
+    """A slice that may be drafted, the rows it selects, and what to say if it is."""
+
     piece: Slice
     mask: npt.NDArray[np.bool_]
+    kept_note: str | None = None
 
 
 def _stripped(values: pd.Series) -> pd.Series:
@@ -425,8 +445,14 @@ def _category_candidates(
     if under is not None:
         notes.append(f"slice {name!r} ({listed}) not drafted: about {under}")
         return found
-    notes.append(f"slice {name!r}: {listed} measured together (each alone is under the minimum)")
-    return [*found, _Candidate(Slice(name, column.name, "in", tuple(small)), mask)]
+    if mask.all():
+        notes.append(
+            f"slice {name!r} ({listed}) not drafted: each value alone is under the minimum, and "
+            "together they select every row"
+        )
+        return found
+    said = f"slice {name!r}: {listed} measured together (each alone is under the minimum)"
+    return [*found, _Candidate(Slice(name, column.name, "in", tuple(small)), mask, said)]
 
 
 def draft_slices(
@@ -444,8 +470,9 @@ def draft_slices(
     held-out rows and positives are estimated as its rows and positives in the extract times
     ``test_size`` (the split is stratified on the label); under ``minimum`` it is not drafted, and
     a category's values under it are measured together as ``<column>=other`` (an ``in`` slice).
-    A slice of every row is no slice; of slices that select the same rows, the first is kept. A
-    category whose values all stay is drafted as one ``each`` slice.
+    A slice of every row is no slice; of slices that select the same rows, the first is kept (a
+    pool of small values is said measured together only when kept). A category whose values all
+    stay is drafted as one ``each`` slice.
     """
     held_out = len(frame) * test_size
 
@@ -483,6 +510,8 @@ def draft_slices(
             same.setdefault(key, []).append(candidate.piece.name)
         else:
             kept[key] = candidate
+            if candidate.kept_note is not None:
+                notes.append(candidate.kept_note)
     for key, names in same.items():
         first = kept[key].piece.name
         listed = ", ".join(repr(name) for name in names)
@@ -534,8 +563,8 @@ def infer(
 
     Raises:
         UserError: the file cannot be read, a named column is absent, the label does not have
-            exactly two values, no column can be a feature, ``max_categories`` is below 1, or a
-            config file is invalid.
+            exactly two values among the rows that have one, no column can be a feature,
+            ``max_categories`` is below 1, or a config file is invalid.
     """
     if max_categories < 1:
         raise UserError(f"--max-categories {max_categories}: a category has at least 1 value")
@@ -548,6 +577,7 @@ def infer(
             raise UserError(f"{option} {name!r}: {path} has no such column")
     label = label or _guess_label(frame, notes)
     target = _label(frame, label, positive, source, notes)
+    labelled = frame[np.asarray(_stripped(frame[label]).fillna("") != "", dtype=bool)]
     id_name = id_column or _guess_id(frame, label, notes)
     identifier = None
     if id_name is not None:
@@ -560,10 +590,13 @@ def infer(
     )
     if not features:
         raise UserError(f"{path}: no column besides the label and the id can be a feature")
-    positives = target.encode(_typed_labels(frame[label], target)).astype(bool)
+    positives = target.encode(_typed_labels(labelled[label], target)).astype(bool)
+    leaks = label_leaks(labelled, features, positives, target)
+    for name, remark in leaks.items():
+        said.guess(name, remark)
     slices = draft_slices(
-        frame,
-        features,
+        labelled,
+        tuple(column for column in features if column.name not in leaks),
         positives,
         test_size=load_split_config().test_size if test_size is None else test_size,
         minimum=load_slice_minimum() if minimum is None else minimum,
@@ -575,7 +608,7 @@ def infer(
         label=target,
         id=identifier,
         slices=slices,
-        min_rows=min(500, max(2, len(frame) // 2)),
+        min_rows=min(500, max(2, len(labelled) // 2)),
         positive_rate=_rate_range(rate),
     )
     return Inferred(schema=schema, rows=len(frame), notes=notes, remarks=said.remarks)
@@ -711,8 +744,14 @@ def render(inferred: Inferred, source: str) -> str:
         else:
             lines += _call("Slice", args, 8)
             lines[-1] += ","
+    if schema.slices:
+        lines.append("    ),")
+        one = f"    slices=({lines[-2].strip()}),"
+        if len(schema.slices) == 1 and lines[-3] == "    slices=(" and len(one) <= LINE_LENGTH:
+            # A lone slice's comma makes a one-element tuple, not a magic trailing comma: ruff
+            # joins the lines.
+            lines[-3:] = [one]
     lines += [
-        *(["    ),"] if schema.slices else []),
         f"    min_rows={schema.min_rows},",
         f"    positive_rate=({schema.positive_rate[0]:g}, {schema.positive_rate[1]:g}),",
         ")",
