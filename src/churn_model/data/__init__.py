@@ -6,7 +6,8 @@ depend only on the values; ``parsing`` is the one rule by which a field's text b
 keeps what it finds in bounded memory and reports every problem at once (``id_ledger`` finds
 repeated ids across the chunks of a read); ``pinning``
 materialises the DVC-pinned data, verifies it and refreshes the pin; ``synthetic`` draws rows of
-any schema; ``infer_schema`` drafts a ``schema.py`` from an extract.
+any schema; ``infer_schema`` drafts a ``schema.py`` from an extract (``label_leaks`` finds the
+features it asks about as possible leaks).
 
 May import: errors, files, records, table, threads, domain, config
 """

@@ -12,10 +12,11 @@ one is kept (:func:`draft_slices`, which says in the notes what it dropped or me
 a label value (still to be scored) are read for the features only: the label, its positive rate,
 ``min_rows`` and the slices come from the labelled rows, the rows training reads. A feature that
 alone tells the label apart on them is asked about as a possible leak and gets no slice
-(:mod:`~churn_model.data.label_leaks`). The result is a :class:`~churn_model.table.Schema` (so
-the draft is checked like any schema) rendered as the Python source of ``schema.py``, for a human
-to review: the draft never replaces the domain's file by itself. Every guess is said twice: in
-the notes printed to the user, and as a comment beside the drafted column.
+(:mod:`~churn_model.data.label_leaks`). The result is a
+:class:`~churn_model.table.Schema` (so the draft is checked like any schema)
+rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
+the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as a
+comment beside the drafted column.
 """
 
 import math
