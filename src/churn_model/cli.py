@@ -135,10 +135,14 @@ def validate_file(
 
     with reporting_user_errors():
         require_arrow()
+        from churn_model.data.problems import names_text
         from churn_model.data.validation import validate_file  # reads through pyarrow
 
-        frame = validate_file(path, require_label=not scoring)
-    typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
+        valid = validate_file(path, require_label=not scoring)
+    rows, columns = len(valid.frame), len(valid.frame.columns)
+    # What the schema left out is named: a column dropped on purpose, or by a misspelling.
+    ignored = f" (not in the schema, ignored: {names_text(valid.ignored)})" if valid.ignored else ""
+    typer.echo(f"{path}: valid, {rows} rows, {columns} columns{ignored}")
 
 
 # ---------------------------------------------------------------- the model path (train ... export)

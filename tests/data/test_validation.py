@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from churn_model.data import validation
+from churn_model.data.problems import names_text
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.validation import DataValidationError, validate, validate_file
 from churn_model.domain.schema import SCHEMA
@@ -138,6 +139,53 @@ def test_dataset_rules_say_what_they_found(sample: pd.DataFrame) -> None:
     assert "outcome: both_classes: label values present: ['yes']" in message
     assert "outcome: positive_rate(0.1-0.9): 1.000 of rows are labelled 'yes'" in message
     assert "outcome: min_rows(100): 20 rows" in _problems(sample.head(20))
+
+
+UNDECLARED = ["undeclared first", "undeclared_middle", "undeclared last"]
+"""Columns a file carries beyond its schema's: where an extract puts them, one with spaces."""
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
+def test_a_file_names_the_columns_its_schema_does_not_declare(
+    schema: Schema, tmp_path: Path
+) -> None:
+    assert not set(UNDECLARED) & set(schema.column_names())
+    frame = synthetic_frame(schema.min_rows, seed=2, schema=schema)
+    first, middle, last = UNDECLARED
+    columns = [first, *frame.columns[:2], middle, *frame.columns[2:], last]
+    path = tmp_path / "extract.parquet"  # keeps the columns in this order
+    frame.assign(**dict.fromkeys(UNDECLARED, "x"))[columns].to_parquet(path)
+    valid = validate_file(path, schema=schema)
+    assert valid.ignored == tuple(UNDECLARED)
+    assert list(valid.frame.columns) == schema.column_names()
+    unlabelled = tmp_path / "to_score.parquet"
+    pd.read_parquet(path).drop(columns=[schema.label.name]).to_parquet(unlabelled)
+    scoring = validate_file(unlabelled, require_label=False, schema=schema)
+    assert scoring.ignored == tuple(UNDECLARED)  # the label is declared, present or not
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
+def test_a_missing_column_is_reported_with_the_columns_the_schema_does_not_declare(
+    schema: Schema,
+) -> None:
+    """A column the schema spells otherwise than the file: both names are in the report."""
+    frame = synthetic_frame(schema.min_rows, seed=2, schema=schema)
+    name = schema.features[0].name
+    misspelt = frame.rename(columns={name: f"{name}_"})
+    message = _problems(misspelt, schema)
+    assert f"\n  - {name}: required: the column is missing" in message
+    assert message.endswith(f"\ncolumns not in the schema: {names_text([f'{name}_'])}")
+    # Only beside a missing column: with every column there, an extra one is no clue.
+    label = schema.label.name
+    one_class = frame.assign(**{label: frame[label].iloc[0], UNDECLARED[0]: "x"})
+    assert "not in the schema" not in _problems(one_class, schema)
+
+
+def test_a_long_list_of_names_shows_a_few_and_a_count() -> None:
+    names = [f"c{number}" for number in range(40)]
+    assert names_text(names) == "c0, c1, c2, c3, c4 and 35 more"
+    assert names_text(names[:6]) == "c0, c1, c2, c3, c4, c5"
+    assert names_text(["", " padded", "a, b", "a name"]) == "'', ' padded', 'a, b', a name"
 
 
 def test_an_unrelated_table_is_named_as_such() -> None:

@@ -18,7 +18,9 @@ have problems is not read further: its report comes at once.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
-still reported, as missing.
+still reported, as missing, with the columns the schema does not declare named after it.
+:func:`validate_file` names them for a valid file too (:class:`ValidTable`): what the schema
+leaves out is said, never silent.
 """
 
 import math
@@ -59,6 +61,7 @@ __all__ = [
     "DataValidationError",
     "TableValidation",
     "Typed",
+    "ValidTable",
     "validate",
     "validate_file",
 ]
@@ -237,6 +240,15 @@ class TableValidation:
         """
         return self.rows >= HOPELESS_ROWS and self._bad_rows == self.rows
 
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """The table's columns the schema does not declare, in file order (none before a chunk).
+
+        They are left out of the typed columns; read from the first chunk's header.
+        """
+        declared = set(self.schema.column_names())
+        return tuple(dict.fromkeys(name for name in self._names or () if name not in declared))
+
     def stop(self) -> None:
         """Note that the table was not read to its end (the report says so)."""
         self._stopped = True
@@ -254,6 +266,7 @@ class TableValidation:
             target.name for target in self._targets if target.required and target.name not in names
         ]
         self._names = names
+        self.problems.ignored = list(self.ignored)
 
     def chunk(self, table: "pa.Table", first_row: int) -> Typed | None:
         """Check one chunk starting at ``first_row`` (0-based); its typed columns, or None if bad.
@@ -533,14 +546,24 @@ def ids_at(path: Path, rows: list[int], schema: Schema = SCHEMA) -> dict[int, ob
     return found
 
 
-def validate_file(
-    path: Path, *, require_label: bool = True, schema: Schema = SCHEMA
-) -> pd.DataFrame:
+@dataclass(frozen=True, slots=True)
+class ValidTable:
+    """A file that passed validation: its table, typed, and the columns the schema ignored."""
+
+    frame: pd.DataFrame
+    """The validated table, as :func:`validate` returns it (only the schema's columns)."""
+    ignored: tuple[str, ...]
+    """The file's columns the schema does not declare, in file order: read, never used."""
+
+
+def validate_file(path: Path, *, require_label: bool = True, schema: Schema = SCHEMA) -> ValidTable:
     """Read a CSV or Parquet file chunk by chunk through the validator; the whole table, typed.
 
     The table is held in memory (so the file is bounded as every whole-table read is), valid
     chunk after valid chunk; once a problem is found only the report grows, by a few rows per
-    column and rule, and a table whose first rows all have problems is not read to its end.
+    column and rule, and a table whose first rows all have problems is not read to its end. The
+    file's columns the schema does not declare come with it, named (``ignored``), so that what was
+    left out is said, never silent.
 
     Raises:
         UserError: the file is not a table within the bounds
@@ -564,4 +587,4 @@ def validate_file(
                 break
         validation.finish(lambda rows: ids_at(path, rows, schema))
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return frame.reset_index(drop=True)
+    return ValidTable(frame.reset_index(drop=True), validation.ignored)
