@@ -3,6 +3,7 @@
 import runpy
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 import churn_model.domain.schema as domain
 from churn_model import __version__
 from churn_model.cli import app
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.domain.schema import SCHEMA
 
 runner = CliRunner()
@@ -66,3 +68,20 @@ def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
         f"error: invalid schema: column '{renamed.name}': batch scoring adds a column of that "
         f"name (named after the label '{SCHEMA.label.name}'); rename the feature\n"
     )
+
+
+def test_validate_scoring_takes_blank_labels_that_training_refuses(tmp_path: Path) -> None:
+    """The rows one scores are those whose outcome is not known yet: their label is blank."""
+    frame = synthetic_frame(SCHEMA.min_rows + 50, seed=8)
+    labels = frame[SCHEMA.label.name].astype(object)
+    labels[[3, 9]] = None
+    path = tmp_path / "to-score.csv"
+    frame.assign(**{SCHEMA.label.name: labels}).to_csv(path, index=False)
+    scoring = runner.invoke(app, ["validate", "--scoring", str(path)])
+    assert scoring.exit_code == 0, scoring.output
+    columns = len(SCHEMA.column_names())
+    assert scoring.output == f"{path}: valid, {len(frame)} rows, {columns} columns\n"
+    training = runner.invoke(app, ["validate", str(path)])
+    assert training.exit_code == 1
+    assert f"{SCHEMA.label.name}: not_nullable: 2 rows, e.g. row 4, row 10; " in training.output
+    assert "(`just predict` scores them)" in training.output
