@@ -141,7 +141,8 @@ def test_a_scoring_table_may_leave_its_label_blank(kind: str, tmp_path: Path) ->
         assert valid[name].isna().tolist() == frame[name].isna().tolist()
         known = valid[name].drop(index=blank)
         assert (known == drawn[name].drop(index=blank)).all()
-    wrong = {"int": 7, "bool": "maybe", "text": "Maybe"}[kind]
+    wrongs: dict[str, int | str] = {"int": 7, "bool": "maybe", "text": "Maybe"}
+    wrong = wrongs[kind]
     frame.loc[5, name] = wrong
     problems = _problems(frame, schema, require_label=False)
     assert problems.startswith("bad.csv: 1 problem found")

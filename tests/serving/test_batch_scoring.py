@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pandas.api.extensions import ExtensionDtype
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
@@ -320,8 +321,12 @@ def _labels_of_some_rows(schema_label: Label, rows: int, parquet: bool) -> pd.Se
     values[BLANK_LABELS] = None
     if not parquet:
         return values
-    dtype = {"int": "Int64", "bool": "boolean", "str": "string"}[schema_label.kind]
-    return values.astype(dtype)
+    dtypes: dict[str, ExtensionDtype] = {
+        "int": pd.Int64Dtype(),
+        "bool": pd.BooleanDtype(),
+        "str": pd.StringDtype(),
+    }
+    return values.astype(dtypes[schema_label.kind])
 
 
 @pytest.mark.parametrize(
