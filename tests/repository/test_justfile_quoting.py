@@ -119,7 +119,8 @@ def test_validate_passes_the_clis_options_word_for_word(words: list[str], tmp_pa
         env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
     )
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == "".join(f"[{word}]" for word in ["run", "churn-model", "validate", *words])
+    command = ["run", "churn-model", "validate", *words]
+    assert ran.stdout == "".join(f"[{word}]" for word in command)
 
 
 def _just(*args: str) -> subprocess.CompletedProcess[str]:
