@@ -163,9 +163,17 @@ def _label(label: Label, *, required: bool) -> _Target:
     else:
         dtype, blank = ("str" if label.kind == "str" else "float64"), ""
     return _Target(
-        label.name, label.kind, reader, (), allowed, unreadable, not required, required, dtype,
-        blank,
-    )  # fmt: skip
+        name=label.name,
+        kind=label.kind,
+        read=reader,
+        checks=(),
+        allowed=allowed,
+        unreadable=unreadable,
+        nullable=not required,
+        required=required,
+        dtype=dtype,
+        blank=blank,
+    )
 
 
 def _targets(schema: Schema, require_label: bool) -> tuple[_Target, ...]:
