@@ -103,3 +103,20 @@ def test_validate_names_them_beside_a_column_spelt_otherwise(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert f"\n  - {name}: required: the column is missing\n" in result.stderr
     assert result.stderr.endswith(f"\ncolumns not in the schema: {names_text([misspelt])}\n")
+
+
+def test_validate_scoring_takes_blank_labels_that_training_refuses(tmp_path: Path) -> None:
+    """The rows one scores are those whose outcome is not known yet: their label is blank."""
+    frame = synthetic_frame(SCHEMA.min_rows + 50, seed=8)
+    labels = frame[SCHEMA.label.name].astype(object)
+    labels[[3, 9]] = None
+    path = tmp_path / "to-score.csv"
+    frame.assign(**{SCHEMA.label.name: labels}).to_csv(path, index=False)
+    scoring = runner.invoke(app, ["validate", "--scoring", str(path)])
+    assert scoring.exit_code == 0, scoring.output
+    columns = len(SCHEMA.column_names())
+    assert scoring.output == f"{path}: valid, {len(frame)} rows, {columns} columns\n"
+    training = runner.invoke(app, ["validate", str(path)])
+    assert training.exit_code == 1
+    assert f"{SCHEMA.label.name}: not_nullable: 2 rows, e.g. row 4, row 10; " in training.output
+    assert "(`just predict` scores them)" in training.output

@@ -125,8 +125,8 @@ def validate_file(
         bool,
         typer.Option(
             "--scoring",
-            help="Check batch-scoring input: the label is optional; row count and class balance "
-            "are not checked.",
+            help="Check batch-scoring input: the label is optional and may be blank in any row "
+            "(a value present is one of its two); row count and class balance are not checked.",
         ),
     ] = False,
 ) -> None:

@@ -17,7 +17,7 @@ from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.validation import DataValidationError, validate, validate_file
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.table import Column, Schema
+from churn_model.table import Column, Label, LabelValue, Schema
 
 from schemas import OTHER
 
@@ -102,6 +102,63 @@ def test_scoring_input_needs_no_label_nor_id_nor_minimum_row_count() -> None:
     valid = validate(one, "request", require_label=False)
     assert list(valid.columns) == SCHEMA.feature_names()
     assert "min_rows" in _problems(frame.head(1), SCHEMA)
+
+
+LABEL_KINDS: dict[str, tuple[LabelValue, LabelValue]] = {
+    "int": (1, 0),
+    "bool": (True, False),
+    "text": ("Yes", "No"),
+}
+"""A label of each kind a schema may declare (positive, negative)."""
+
+
+def _labelled(kind: str) -> Schema:
+    """The project's schema with a label of ``kind`` under the same name."""
+    positive, negative = LABEL_KINDS[kind]
+    label = Label(SCHEMA.label.name, positive, negative, "The label, of another kind.")
+    return replace(SCHEMA, label=label)
+
+
+def _label_blank_in(frame: pd.DataFrame, rows: list[int], schema: Schema) -> pd.DataFrame:
+    """``frame`` with the label blank in ``rows``: rows whose outcome is not known yet."""
+    labels = frame[schema.label.name].astype(object)
+    labels[rows] = None
+    return frame.assign(**{schema.label.name: labels})
+
+
+@pytest.mark.parametrize("kind", LABEL_KINDS)
+def test_a_scoring_table_may_leave_its_label_blank(kind: str, tmp_path: Path) -> None:
+    """A blank label stays blank; a label value present is still one of the label's two."""
+    schema, blank = _labelled(kind), [0, 3, 10, 11]
+    name = schema.label.name
+    drawn = synthetic_frame(40, seed=5, schema=schema)
+    frame = _label_blank_in(drawn, blank, schema)
+    path = tmp_path / "to-score.csv"
+    frame.to_csv(path, index=False)
+    for valid in (
+        validate(frame, "to-score", require_label=False, schema=schema),
+        validate_file(path, require_label=False, schema=schema).frame,
+    ):
+        assert valid[name].isna().tolist() == frame[name].isna().tolist()
+        known = valid[name].drop(index=blank)
+        assert (known == drawn[name].drop(index=blank)).all()
+    wrongs: dict[str, int | str] = {"int": 7, "bool": "maybe", "text": "Maybe"}
+    wrong = wrongs[kind]
+    frame.loc[5, name] = wrong
+    problems = _problems(frame, schema, require_label=False)
+    assert problems.startswith("bad.csv: 1 problem found")
+    assert f"\n  - {name}: " in problems
+    assert f"row 6 ({wrong!r})" in problems
+
+
+def test_a_training_table_with_a_blank_label_says_what_to_do() -> None:
+    schema = SCHEMA
+    frame = _label_blank_in(synthetic_frame(schema.min_rows + 50, seed=6), [3, 9], schema)
+    assert (
+        f"\n  - {schema.label.name}: not_nullable: 2 rows, e.g. row 4, row 10; rows without a "
+        "label cannot be trained on: remove them from the training file (`just predict` scores "
+        "them)\n"
+    ) in _problems(frame, schema) + "\n"
 
 
 def test_every_problem_is_reported_in_one_run(sample: pd.DataFrame) -> None:

@@ -59,6 +59,8 @@ class _Found:
     """The column's place in the schema, then the rule's among the column's rules."""
     kind: str
     """The column's kind (``int``, ``float``, ``bool``, ``category``, ``id``, ``str``)."""
+    advice: str = ""
+    """What to do about it, said after the rows (if anything)."""
 
 
 def _show(value: object) -> str:
@@ -100,10 +102,14 @@ class Problems:
         *,
         order: tuple[int, int],
         kind: str,
+        advice: str = "",
     ) -> None:
-        """Count ``count`` more rows failing ``rule`` on ``column``, with the first few of them."""
+        """Count ``count`` more rows failing ``rule`` on ``column``, with the first few of them.
+
+        ``advice`` says what to do about them, after the rows in the report.
+        """
         key = (column, rule)
-        found = self.found.setdefault(key, _Found(0, [], order, kind))
+        found = self.found.setdefault(key, _Found(0, [], order, kind, advice))
         found.count += count
         found.examples = sorted([*found.examples, *examples], key=lambda e: e[0])[:EXAMPLES]
 
@@ -120,7 +126,8 @@ class Problems:
             what = f"type {found.kind}: {count:,} value{plural} cannot be read as {words}"
         else:
             what = f"{rule}: {count:,} row{plural}"
-        return f"{column}: {what}, e.g. " + ", ".join(parts) + more
+        advice = f"; {found.advice}" if found.advice else ""
+        return f"{column}: {what}, e.g. " + ", ".join(parts) + more + advice
 
     def lines(self) -> list[str]:
         """One line per column and rule: missing columns, rules in schema order, the dataset's."""

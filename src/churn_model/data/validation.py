@@ -98,6 +98,8 @@ class _Target:
     required: bool
     dtype: str
     """The column's dtype in a validated frame: ``int64``, ``float64``, ``bool`` or ``str``."""
+    blank: str = ""
+    """What to do about a blank value the column refuses, said after the rows (if anything)."""
 
 
 def _bound(name: str, value: float, fails: Callable[[Values, float], Mask]) -> _Check:
@@ -141,14 +143,40 @@ def _feature(column: Column, *, required: bool) -> _Target:
     return _Target(column.name, kind, read_text, (), allowed, TYPE, nullable, required, "str")
 
 
+UNLABELLED = (
+    "rows without a label cannot be trained on: remove them from the training file "
+    "(`just predict` scores them)"
+)
+"""What a training table's blank labels are told to become."""
+
+
 def _label(label: Label, *, required: bool) -> _Target:
-    """The label's target: one of its two declared values, nothing else, never missing."""
+    """The label's target: one of its two declared values, nothing else.
+
+    Required (a training table), it is never missing. Not required (rows to score, whose
+    outcome is not known yet), it may be blank in any row, and is typed as a nullable feature
+    is: an integer or boolean label as float64 (NaN where blank), a text label as text.
+    """
     allowed = (label.negative, label.positive)
     name = f"isin({list(allowed)!r})"
     reader = {"int": read_numbers, "bool": read_booleans, "str": read_text}[label.kind]
-    dtype = {"int": "int64", "bool": "bool", "str": "str"}[label.kind]
     unreadable = name if label.kind == "bool" else TYPE
-    return _Target(label.name, label.kind, reader, (), allowed, unreadable, False, required, dtype)
+    if required:
+        dtype, blank = {"int": "int64", "bool": "bool", "str": "str"}[label.kind], UNLABELLED
+    else:
+        dtype, blank = ("str" if label.kind == "str" else "float64"), ""
+    return _Target(
+        name=label.name,
+        kind=label.kind,
+        read=reader,
+        checks=(),
+        allowed=allowed,
+        unreadable=unreadable,
+        nullable=not required,
+        required=required,
+        dtype=dtype,
+        blank=blank,
+    )
 
 
 def _targets(schema: Schema, require_label: bool) -> tuple[_Target, ...]:
@@ -208,8 +236,10 @@ class TableValidation:
     unique across the whole table through an
     :class:`~churn_model.data.id_ledger.IdLedger`
     (spilling to ``scratch``, or in memory without it). With ``require_label`` (a training table)
-    the id and the label are required and the dataset rules (row count, class balance) apply;
-    without it (batch-scoring input) they are checked only when present.
+    the id and the label are required, the label in every row, and the dataset rules (row count,
+    class balance) apply; without it (batch-scoring input) the id and the label are checked only
+    when present, and the label may be blank in any row (the rows one scores are those whose
+    outcome is not known yet).
     """
 
     def __init__(
@@ -380,7 +410,13 @@ class TableValidation:
             ]
         rank = self._rank(target, rule)
         self.problems.record(
-            target.name, rule, count, examples, order=(order, rank), kind=target.kind
+            target.name,
+            rule,
+            count,
+            examples,
+            order=(order, rank),
+            kind=target.kind,
+            advice=target.blank if rule == NOT_NULLABLE else "",
         )
 
     @staticmethod
@@ -506,13 +542,14 @@ def validate(
         frame: The table as read from a file or built in memory.
         source: Where the table came from (a path), named in the report.
         require_label: ``True`` for training data; ``False`` for batch-scoring input, where the
-            label and the id are optional and the dataset-wide rules (row count, class balance)
-            do not apply.
+            label and the id are optional, the label may be blank in any row, and the
+            dataset-wide rules (row count, class balance) do not apply.
         schema: The schema to check against (the project's by default).
 
     Returns:
         The validated frame: integers as ``int64``, booleans as ``bool``, identifiers and
-        categories as strings, the label as its declared values, a fresh 0-based index, unknown
+        categories as strings, the label as its declared values (for batch-scoring input, an
+        integer or boolean label as ``float64``, NaN where blank), a fresh 0-based index, unknown
         columns dropped, rows in input order.
 
     Raises:
