@@ -150,10 +150,11 @@ data:
 data-refresh:
     uv run churn-model refresh-data
 
-# Validate a CSV or Parquet file against the schema, reporting every problem at once.
+# Validate a CSV or Parquet file against the schema, reporting every problem at once; `--scoring` checks rows to score (the label optional, and blank where unknown).
 [group('model')]
-validate path:
-    uv run churn-model validate {{ quote(path) }}
+[positional-arguments]
+validate path *options:
+    uv run churn-model validate "$@"
 
 # Materialise the pinned dataset (or read PATH), validate it, fit, evaluate and write a candidate model with its card.
 [group('model')]

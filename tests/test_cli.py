@@ -3,6 +3,7 @@
 import runpy
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,7 +11,12 @@ from typer.testing import CliRunner
 import churn_model.domain.schema as domain
 from churn_model import __version__
 from churn_model.cli import app
+from churn_model.data.problems import names_text
+from churn_model.data.synthetic import synthetic_frame
+from churn_model.data.tables import write_csv
 from churn_model.domain.schema import SCHEMA
+
+from model_support import spare_name
 
 runner = CliRunner()
 
@@ -66,3 +72,51 @@ def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
         f"error: invalid schema: column '{renamed.name}': batch scoring adds a column of that "
         f"name (named after the label '{SCHEMA.label.name}'); rename the feature\n"
     )
+
+
+def test_validate_names_the_columns_the_schema_leaves_out(tmp_path: Path) -> None:
+    """Left out on purpose or by mistake, the user sees which columns were not checked."""
+    frame = synthetic_frame(SCHEMA.min_rows, seed=5)
+    valid = f"valid, {len(frame)} rows, {len(SCHEMA.column_names())} columns"
+    extras = [spare_name(f"extra_{number}") for number in range(40)]
+    few, many = tmp_path / "few.csv", tmp_path / "many.csv"
+    write_csv(frame.assign(**dict.fromkeys(extras[:3], "x")), few)
+    write_csv(frame.assign(**dict.fromkeys(extras, "x")), many)
+    result = runner.invoke(app, ["validate", str(few)])
+    assert result.exit_code == 0, result.output
+    ignored = ", ".join(extras[:3])
+    assert result.stdout == f"{few}: {valid} (not in the schema, ignored: {ignored})\n"
+    result = runner.invoke(app, ["validate", str(many)])
+    assert result.exit_code == 0, result.output
+    ignored = f"{', '.join(extras[:5])} and 35 more"
+    assert result.stdout == f"{many}: {valid} (not in the schema, ignored: {ignored})\n"
+
+
+def test_validate_names_them_beside_a_column_spelt_otherwise(tmp_path: Path) -> None:
+    """The schema's spelling is missing; the file's is named, so the two can be compared."""
+    frame = synthetic_frame(SCHEMA.min_rows, seed=5)
+    name = SCHEMA.features[0].name
+    misspelt = spare_name(f"{name}_")
+    path = tmp_path / "misspelt.csv"
+    write_csv(frame.rename(columns={name: misspelt}), path)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"\n  - {name}: required: the column is missing\n" in result.stderr
+    assert result.stderr.endswith(f"\ncolumns not in the schema: {names_text([misspelt])}\n")
+
+
+def test_validate_scoring_takes_blank_labels_that_training_refuses(tmp_path: Path) -> None:
+    """The rows one scores are those whose outcome is not known yet: their label is blank."""
+    frame = synthetic_frame(SCHEMA.min_rows + 50, seed=8)
+    labels = frame[SCHEMA.label.name].astype(object)
+    labels[[3, 9]] = None
+    path = tmp_path / "to-score.csv"
+    frame.assign(**{SCHEMA.label.name: labels}).to_csv(path, index=False)
+    scoring = runner.invoke(app, ["validate", "--scoring", str(path)])
+    assert scoring.exit_code == 0, scoring.output
+    columns = len(SCHEMA.column_names())
+    assert scoring.output == f"{path}: valid, {len(frame)} rows, {columns} columns\n"
+    training = runner.invoke(app, ["validate", str(path)])
+    assert training.exit_code == 1
+    assert f"{SCHEMA.label.name}: not_nullable: 2 rows, e.g. row 4, row 10; " in training.output
+    assert "(`just predict` scores them)" in training.output

@@ -125,8 +125,8 @@ def validate_file(
         bool,
         typer.Option(
             "--scoring",
-            help="Check batch-scoring input: the label is optional; row count and class balance "
-            "are not checked.",
+            help="Check batch-scoring input: the label is optional and may be blank in any row "
+            "(a value present is one of its two); row count and class balance are not checked.",
         ),
     ] = False,
 ) -> None:
@@ -135,10 +135,14 @@ def validate_file(
 
     with reporting_user_errors():
         require_arrow()
+        from churn_model.data.problems import names_text
         from churn_model.data.validation import validate_file  # reads through pyarrow
 
-        frame = validate_file(path, require_label=not scoring)
-    typer.echo(f"{path}: valid, {len(frame)} rows, {len(frame.columns)} columns")
+        valid = validate_file(path, require_label=not scoring)
+    rows, columns = len(valid.frame), len(valid.frame.columns)
+    # What the schema left out is named: a column dropped on purpose, or by a misspelling.
+    ignored = f" (not in the schema, ignored: {names_text(valid.ignored)})" if valid.ignored else ""
+    typer.echo(f"{path}: valid, {rows} rows, {columns} columns{ignored}")
 
 
 # ---------------------------------------------------------------- the model path (train ... export)

@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 from churn_model.data import validation
+from churn_model.data.problems import names_text
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.validation import DataValidationError, validate, validate_file
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
-from churn_model.table import Column, Schema
+from churn_model.table import Column, Label, LabelValue, Schema
 
 from schemas import OTHER
 
@@ -103,6 +104,63 @@ def test_scoring_input_needs_no_label_nor_id_nor_minimum_row_count() -> None:
     assert "min_rows" in _problems(frame.head(1), SCHEMA)
 
 
+LABEL_KINDS: dict[str, tuple[LabelValue, LabelValue]] = {
+    "int": (1, 0),
+    "bool": (True, False),
+    "text": ("Yes", "No"),
+}
+"""A label of each kind a schema may declare (positive, negative)."""
+
+
+def _labelled(kind: str) -> Schema:
+    """The project's schema with a label of ``kind`` under the same name."""
+    positive, negative = LABEL_KINDS[kind]
+    label = Label(SCHEMA.label.name, positive, negative, "The label, of another kind.")
+    return replace(SCHEMA, label=label)
+
+
+def _label_blank_in(frame: pd.DataFrame, rows: list[int], schema: Schema) -> pd.DataFrame:
+    """``frame`` with the label blank in ``rows``: rows whose outcome is not known yet."""
+    labels = frame[schema.label.name].astype(object)
+    labels[rows] = None
+    return frame.assign(**{schema.label.name: labels})
+
+
+@pytest.mark.parametrize("kind", LABEL_KINDS)
+def test_a_scoring_table_may_leave_its_label_blank(kind: str, tmp_path: Path) -> None:
+    """A blank label stays blank; a label value present is still one of the label's two."""
+    schema, blank = _labelled(kind), [0, 3, 10, 11]
+    name = schema.label.name
+    drawn = synthetic_frame(40, seed=5, schema=schema)
+    frame = _label_blank_in(drawn, blank, schema)
+    path = tmp_path / "to-score.csv"
+    frame.to_csv(path, index=False)
+    for valid in (
+        validate(frame, "to-score", require_label=False, schema=schema),
+        validate_file(path, require_label=False, schema=schema).frame,
+    ):
+        assert valid[name].isna().tolist() == frame[name].isna().tolist()
+        known = valid[name].drop(index=blank)
+        assert (known == drawn[name].drop(index=blank)).all()
+    wrongs: dict[str, int | str] = {"int": 7, "bool": "maybe", "text": "Maybe"}
+    wrong = wrongs[kind]
+    frame.loc[5, name] = wrong
+    problems = _problems(frame, schema, require_label=False)
+    assert problems.startswith("bad.csv: 1 problem found")
+    assert f"\n  - {name}: " in problems
+    assert f"row 6 ({wrong!r})" in problems
+
+
+def test_a_training_table_with_a_blank_label_says_what_to_do() -> None:
+    schema = SCHEMA
+    frame = _label_blank_in(synthetic_frame(schema.min_rows + 50, seed=6), [3, 9], schema)
+    assert (
+        f"\n  - {schema.label.name}: not_nullable: 2 rows, e.g. row 4, row 10; rows without a "
+        "label cannot be trained on: remove them from the training file (`just predict` scores "
+        "them)\n"
+    ) in _problems(frame, schema) + "\n"
+
+
 def test_every_problem_is_reported_in_one_run(sample: pd.DataFrame) -> None:
     bad = sample.drop(columns=["region"]).astype(
         {"amount": "object", "member": "object", "outcome": "object"}
@@ -138,6 +196,53 @@ def test_dataset_rules_say_what_they_found(sample: pd.DataFrame) -> None:
     assert "outcome: both_classes: label values present: ['yes']" in message
     assert "outcome: positive_rate(0.1-0.9): 1.000 of rows are labelled 'yes'" in message
     assert "outcome: min_rows(100): 20 rows" in _problems(sample.head(20))
+
+
+UNDECLARED = ["undeclared first", "undeclared_middle", "undeclared last"]
+"""Columns a file carries beyond its schema's: where an extract puts them, one with spaces."""
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
+def test_a_file_names_the_columns_its_schema_does_not_declare(
+    schema: Schema, tmp_path: Path
+) -> None:
+    assert not set(UNDECLARED) & set(schema.column_names())
+    frame = synthetic_frame(schema.min_rows, seed=2, schema=schema)
+    first, middle, last = UNDECLARED
+    columns = [first, *frame.columns[:2], middle, *frame.columns[2:], last]
+    path = tmp_path / "extract.parquet"  # keeps the columns in this order
+    frame.assign(**dict.fromkeys(UNDECLARED, "x"))[columns].to_parquet(path)
+    valid = validate_file(path, schema=schema)
+    assert valid.ignored == tuple(UNDECLARED)
+    assert list(valid.frame.columns) == schema.column_names()
+    unlabelled = tmp_path / "to_score.parquet"
+    pd.read_parquet(path).drop(columns=[schema.label.name]).to_parquet(unlabelled)
+    scoring = validate_file(unlabelled, require_label=False, schema=schema)
+    assert scoring.ignored == tuple(UNDECLARED)  # the label is declared, present or not
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, OTHER], ids=["project", "other"])
+def test_a_missing_column_is_reported_with_the_columns_the_schema_does_not_declare(
+    schema: Schema,
+) -> None:
+    """A column the schema spells otherwise than the file: both names are in the report."""
+    frame = synthetic_frame(schema.min_rows, seed=2, schema=schema)
+    name = schema.features[0].name
+    misspelt = frame.rename(columns={name: f"{name}_"})
+    message = _problems(misspelt, schema)
+    assert f"\n  - {name}: required: the column is missing" in message
+    assert message.endswith(f"\ncolumns not in the schema: {names_text([f'{name}_'])}")
+    # Only beside a missing column: with every column there, an extra one is no clue.
+    label = schema.label.name
+    one_class = frame.assign(**{label: frame[label].iloc[0], UNDECLARED[0]: "x"})
+    assert "not in the schema" not in _problems(one_class, schema)
+
+
+def test_a_long_list_of_names_shows_a_few_and_a_count() -> None:
+    names = [f"c{number}" for number in range(40)]
+    assert names_text(names) == "c0, c1, c2, c3, c4 and 35 more"
+    assert names_text(names[:6]) == "c0, c1, c2, c3, c4, c5"
+    assert names_text(["", " padded", "a, b", "a name"]) == "'', ' padded', 'a, b', a name"
 
 
 def test_an_unrelated_table_is_named_as_such() -> None:

@@ -15,6 +15,7 @@ from churn_model.release import calibration
 from churn_model.release.calibration import COUNTS, Spread
 
 from model_support import FAST_TIMING, RowSlices, fast_config, lenient_gates
+from rich_tables import column_text, rendered
 
 SEEDS = [1, 2, 3]
 
@@ -247,6 +248,20 @@ def test_a_slice_whose_name_has_dots_is_reported_and_drafted() -> None:
     )
     assert set(drafted.slice_floors["city=St. Louis"]) == {"recall", "roc_auc"}
     assert set(drafted.latency.floor_ms) == {"batch_1"}
+
+
+def test_the_table_shows_every_metric_name_whole_at_80_columns() -> None:
+    # Rich prints 80 columns without a terminal; a slice's names differ only at their end.
+    long_slice = "slices.a_rather_long_column_name=a_rather_long_category_value"
+    found = [
+        _spread("overall.roc_auc", 0.8, 0.01, 0.78),
+        _spread(f"{long_slice}.roc_auc", 0.7, 0.03, 0.65),
+        _spread(f"{long_slice}.recall", 0.6, 0.04, 0.55),
+    ]
+    for width in (80, 140):
+        text = rendered(calibration.render_table(found, [1, 2, 3], "ci/gates.toml"), width)
+        assert "…" not in text
+        assert column_text(text, 0) == "".join(spread.metric for spread in found)
 
 
 def test_a_drop_past_1_is_drafted_as_1_and_the_draft_loads() -> None:

@@ -8,6 +8,8 @@ tests run the recipes for real with a command substitution in an argument, and a
 whose name has a space.
 """
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,31 @@ def test_variadic_recipes_pass_their_arguments_word_for_word() -> None:
                 part for line in recipe["body"] for part in line if isinstance(part, str)
             )
             assert '"$@"' in text, name
+
+
+@pytest.mark.parametrize(
+    "words", [["in put.csv", "--scoring"], ["--scoring", "in put.csv"]], ids=["after", "before"]
+)
+def test_validate_passes_the_clis_options_word_for_word(words: list[str], tmp_path: Path) -> None:
+    """`just validate FILE --scoring` and `just validate --scoring FILE`, as the docs show them.
+
+    A stand-in ``uv`` first on the PATH prints the words it is given: the command the recipe runs.
+    """
+    (tmp_path / "uv").write_text('#!/bin/sh\nprintf "[%s]" "$@"\n', encoding="utf-8")
+    (tmp_path / "uv").chmod(0o755)
+    just = shutil.which("just")
+    assert just is not None
+    ran = subprocess.run(
+        [just, "--justfile", str(ROOT / "justfile"), "validate", *words],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    command = ["run", "churn-model", "validate", *words]
+    assert ran.stdout == "".join(f"[{word}]" for word in command)
 
 
 def _just(*args: str) -> subprocess.CompletedProcess[str]:

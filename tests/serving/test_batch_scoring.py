@@ -18,10 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pandas.api.extensions import ExtensionDtype
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from churn_model.cli import app
+from churn_model.data.synthetic import synthetic_frame
 from churn_model.data.validation import validate
 from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
@@ -302,3 +304,73 @@ def test_the_label_and_other_columns_of_the_input_are_kept_as_read(
     frame[SCHEMA.feature_names()].to_csv(without, index=False)
     predict_file(without, tmp_path / "out2.csv", trained[0])
     assert _text(tmp_path / "out2.csv")[PROBABILITY].tolist() == scored[PROBABILITY].tolist()
+
+
+BLANK_LABELS = [2, 17, 18, 40]
+"""Rows of the table below whose label is blank: their outcome is not known yet."""
+
+
+def _labels_of_some_rows(schema_label: Label, rows: int, parquet: bool) -> pd.Series:
+    """Label values of ``schema_label``'s kind, blank in :data:`BLANK_LABELS`.
+
+    Typed as a Parquet file keeps them (a nullable integer, boolean or string column), or as
+    objects for a CSV file.
+    """
+    schema = replace(SCHEMA, label=schema_label)
+    values = synthetic_frame(rows, seed=11, schema=schema)[schema_label.name].astype(object)
+    values[BLANK_LABELS] = None
+    if not parquet:
+        return values
+    dtypes: dict[str, ExtensionDtype] = {
+        "int": pd.Int64Dtype(),
+        "bool": pd.BooleanDtype(),
+        "str": pd.StringDtype(),
+    }
+    return values.astype(dtypes[schema_label.kind])
+
+
+@pytest.mark.parametrize(
+    "case",
+    list(itertools.product(LABEL_VALUES[:4], ["csv", "parquet"], ["csv", "parquet"])),
+    ids=str,
+)
+def test_a_label_blank_in_some_rows_is_carried_through_as_read(
+    trained: tuple[Path, Pipeline],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[tuple[LabelValue, LabelValue], str, str],
+) -> None:
+    """Rows to score may have no label yet: blank stays blank, the scores are the features'."""
+    (positive, negative), reader, writer = case
+    label = Label(SCHEMA.label.name, positive, negative, "The label, of another kind.")
+    monkeypatch.setattr(batch_scoring, "SCHEMA", replace(SCHEMA, label=label))
+    frame = sample(60, seed=11)
+    frame[label.name] = _labels_of_some_rows(label, len(frame), reader == "parquet")
+    source, output = tmp_path / f"in.{reader}", tmp_path / f"out.{writer}"
+    if reader == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source, index=False)
+    assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(frame)
+    if writer == "parquet":
+        scored = pd.read_parquet(output)
+        if reader == "parquet":
+            pd.testing.assert_series_equal(scored[label.name], frame[label.name])
+        else:
+            kept = scored[label.name].fillna("").tolist()
+            assert kept == _text(source)[label.name].tolist()
+    else:
+        scored = pd.read_csv(output)
+        text = _text(output)[label.name].tolist()
+        if reader == "csv":
+            assert text == _text(source)[label.name].tolist()
+        else:
+            assert text == ["" if pd.isna(v) else str(v) for v in frame[label.name]]
+    assert [i for i, v in enumerate(_blank(scored[label.name])) if v] == BLANK_LABELS
+    direct = trained[1].predict_proba(frame[SCHEMA.feature_names()])[:, 1]
+    np.testing.assert_array_equal(scored[PROBABILITY].to_numpy(), direct)
+
+
+def _blank(values: pd.Series) -> list[bool]:
+    """Which of ``values`` are blank (missing, or an empty text)."""
+    return [bool(pd.isna(value)) or value == "" for value in values]

@@ -284,7 +284,7 @@ def load_dataset(path: Path | None = None) -> tuple[pd.DataFrame, DataInfo]:
     # cards, must not load pyarrow and the validation stack with it.
     from churn_model.data.validation import validate_file  # noqa: PLC0415 -- see above
 
-    frame = validate_file(path)
+    frame = validate_file(path).frame
     return frame, DataInfo(version=data_version(path), source=str(path), rows=len(frame))
 
 

@@ -8,6 +8,7 @@ column and rule, rows numbered in the input from 1 (the first row after the head
 whatever the chunks were.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from churn_model.errors import UserError
@@ -20,7 +21,24 @@ NOT_NULLABLE = "not_nullable"
 TYPE = "type"
 UNIQUE = "unique"
 
+NAMES_SHOWN = 5
+"""How many names a list of columns shows before it says how many more there are."""
+
 _KIND_WORDS = {"int": "a number", "float": "a number"}
+
+
+def names_text(names: Sequence[str]) -> str:
+    """Column names as a short list: ``a, b, c``; a long one cut to its first few and a count.
+
+    A name a reader could misread in the list (empty, padded with spaces, holding a comma) is
+    quoted.
+    """
+    shown = [
+        name if name and name.strip() == name and "," not in name else repr(name) for name in names
+    ]
+    if len(shown) <= NAMES_SHOWN + 1:  # "and 1 more" would take the room of the name
+        return ", ".join(shown)
+    return f"{', '.join(shown[:NAMES_SHOWN])} and {len(shown) - NAMES_SHOWN} more"
 
 
 class DataValidationError(UserError):
@@ -41,6 +59,8 @@ class _Found:
     """The column's place in the schema, then the rule's among the column's rules."""
     kind: str
     """The column's kind (``int``, ``float``, ``bool``, ``category``, ``id``, ``str``)."""
+    advice: str = ""
+    """What to do about it, said after the rows (if anything)."""
 
 
 def _show(value: object) -> str:
@@ -60,6 +80,7 @@ class Problems:
     def __init__(self) -> None:
         """Start with no problem found."""
         self.missing: list[str] = []
+        self.ignored: list[str] = []  # the table's columns the schema does not declare
         self.found: dict[tuple[str, str], _Found] = {}
         self.dataset: list[str] = []
 
@@ -81,10 +102,14 @@ class Problems:
         *,
         order: tuple[int, int],
         kind: str,
+        advice: str = "",
     ) -> None:
-        """Count ``count`` more rows failing ``rule`` on ``column``, with the first few of them."""
+        """Count ``count`` more rows failing ``rule`` on ``column``, with the first few of them.
+
+        ``advice`` says what to do about them, after the rows in the report.
+        """
         key = (column, rule)
-        found = self.found.setdefault(key, _Found(0, [], order, kind))
+        found = self.found.setdefault(key, _Found(0, [], order, kind, advice))
         found.count += count
         found.examples = sorted([*found.examples, *examples], key=lambda e: e[0])[:EXAMPLES]
 
@@ -101,7 +126,8 @@ class Problems:
             what = f"type {found.kind}: {count:,} value{plural} cannot be read as {words}"
         else:
             what = f"{rule}: {count:,} row{plural}"
-        return f"{column}: {what}, e.g. " + ", ".join(parts) + more
+        advice = f"; {found.advice}" if found.advice else ""
+        return f"{column}: {what}, e.g. " + ", ".join(parts) + more + advice
 
     def lines(self) -> list[str]:
         """One line per column and rule: missing columns, rules in schema order, the dataset's."""
@@ -113,7 +139,8 @@ class Problems:
     def error(self, source: str, stopped_after: int | None = None) -> DataValidationError:
         """The report of every problem, as one :class:`DataValidationError`.
 
-        ``stopped_after`` says the table was not read past that many rows (all of them bad).
+        ``stopped_after`` says the table was not read past that many rows (all of them bad). When a
+        column is missing, the table's columns the schema does not declare end the report.
         """
         lines = self.lines() or ["the data breaks the schema"]
         found = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found"
@@ -122,7 +149,11 @@ class Problems:
                 f"the first {stopped_after:,} rows all have problems, so the rest was not read; "
                 f"{found} in them"
             )
+        unknown = ""
+        if self.missing and self.ignored:  # one of them may be a missing column, spelt otherwise
+            unknown = f"\ncolumns not in the schema: {names_text(self.ignored)}"
         return DataValidationError(
             f"{source}: {found} (rows are numbered from 1, after the header):"
             + "".join(f"\n  - {line}" for line in lines)
+            + unknown
         )

@@ -18,7 +18,9 @@ have problems is not read further: its report comes at once.
 
 Columns that the schema does not know are ignored and dropped from the result: real extracts often
 carry extra columns, the pipeline selects its inputs by name, and a misspelt required column is
-still reported, as missing.
+still reported, as missing, with the columns the schema does not declare named after it.
+:func:`validate_file` names them for a valid file too (:class:`ValidTable`): what the schema
+leaves out is said, never silent.
 """
 
 import math
@@ -59,6 +61,7 @@ __all__ = [
     "DataValidationError",
     "TableValidation",
     "Typed",
+    "ValidTable",
     "validate",
     "validate_file",
 ]
@@ -95,6 +98,8 @@ class _Target:
     required: bool
     dtype: str
     """The column's dtype in a validated frame: ``int64``, ``float64``, ``bool`` or ``str``."""
+    blank: str = ""
+    """What to do about a blank value the column refuses, said after the rows (if anything)."""
 
 
 def _bound(name: str, value: float, fails: Callable[[Values, float], Mask]) -> _Check:
@@ -138,14 +143,40 @@ def _feature(column: Column, *, required: bool) -> _Target:
     return _Target(column.name, kind, read_text, (), allowed, TYPE, nullable, required, "str")
 
 
+UNLABELLED = (
+    "rows without a label cannot be trained on: remove them from the training file "
+    "(`just predict` scores them)"
+)
+"""What a training table's blank labels are told to become."""
+
+
 def _label(label: Label, *, required: bool) -> _Target:
-    """The label's target: one of its two declared values, nothing else, never missing."""
+    """The label's target: one of its two declared values, nothing else.
+
+    Required (a training table), it is never missing. Not required (rows to score, whose
+    outcome is not known yet), it may be blank in any row, and is typed as a nullable feature
+    is: an integer or boolean label as float64 (NaN where blank), a text label as text.
+    """
     allowed = (label.negative, label.positive)
     name = f"isin({list(allowed)!r})"
     reader = {"int": read_numbers, "bool": read_booleans, "str": read_text}[label.kind]
-    dtype = {"int": "int64", "bool": "bool", "str": "str"}[label.kind]
     unreadable = name if label.kind == "bool" else TYPE
-    return _Target(label.name, label.kind, reader, (), allowed, unreadable, False, required, dtype)
+    if required:
+        dtype, blank = {"int": "int64", "bool": "bool", "str": "str"}[label.kind], UNLABELLED
+    else:
+        dtype, blank = ("str" if label.kind == "str" else "float64"), ""
+    return _Target(
+        name=label.name,
+        kind=label.kind,
+        read=reader,
+        checks=(),
+        allowed=allowed,
+        unreadable=unreadable,
+        nullable=not required,
+        required=required,
+        dtype=dtype,
+        blank=blank,
+    )
 
 
 def _targets(schema: Schema, require_label: bool) -> tuple[_Target, ...]:
@@ -205,8 +236,10 @@ class TableValidation:
     unique across the whole table through an
     :class:`~churn_model.data.id_ledger.IdLedger`
     (spilling to ``scratch``, or in memory without it). With ``require_label`` (a training table)
-    the id and the label are required and the dataset rules (row count, class balance) apply;
-    without it (batch-scoring input) they are checked only when present.
+    the id and the label are required, the label in every row, and the dataset rules (row count,
+    class balance) apply; without it (batch-scoring input) the id and the label are checked only
+    when present, and the label may be blank in any row (the rows one scores are those whose
+    outcome is not known yet).
     """
 
     def __init__(
@@ -237,6 +270,15 @@ class TableValidation:
         """
         return self.rows >= HOPELESS_ROWS and self._bad_rows == self.rows
 
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """The table's columns the schema does not declare, in file order (none before a chunk).
+
+        They are left out of the typed columns; read from the first chunk's header.
+        """
+        declared = set(self.schema.column_names())
+        return tuple(dict.fromkeys(name for name in self._names or () if name not in declared))
+
     def stop(self) -> None:
         """Note that the table was not read to its end (the report says so)."""
         self._stopped = True
@@ -254,6 +296,7 @@ class TableValidation:
             target.name for target in self._targets if target.required and target.name not in names
         ]
         self._names = names
+        self.problems.ignored = list(self.ignored)
 
     def chunk(self, table: "pa.Table", first_row: int) -> Typed | None:
         """Check one chunk starting at ``first_row`` (0-based); its typed columns, or None if bad.
@@ -367,7 +410,13 @@ class TableValidation:
             ]
         rank = self._rank(target, rule)
         self.problems.record(
-            target.name, rule, count, examples, order=(order, rank), kind=target.kind
+            target.name,
+            rule,
+            count,
+            examples,
+            order=(order, rank),
+            kind=target.kind,
+            advice=target.blank if rule == NOT_NULLABLE else "",
         )
 
     @staticmethod
@@ -493,13 +542,14 @@ def validate(
         frame: The table as read from a file or built in memory.
         source: Where the table came from (a path), named in the report.
         require_label: ``True`` for training data; ``False`` for batch-scoring input, where the
-            label and the id are optional and the dataset-wide rules (row count, class balance)
-            do not apply.
+            label and the id are optional, the label may be blank in any row, and the
+            dataset-wide rules (row count, class balance) do not apply.
         schema: The schema to check against (the project's by default).
 
     Returns:
         The validated frame: integers as ``int64``, booleans as ``bool``, identifiers and
-        categories as strings, the label as its declared values, a fresh 0-based index, unknown
+        categories as strings, the label as its declared values (for batch-scoring input, an
+        integer or boolean label as ``float64``, NaN where blank), a fresh 0-based index, unknown
         columns dropped, rows in input order.
 
     Raises:
@@ -533,14 +583,24 @@ def ids_at(path: Path, rows: list[int], schema: Schema = SCHEMA) -> dict[int, ob
     return found
 
 
-def validate_file(
-    path: Path, *, require_label: bool = True, schema: Schema = SCHEMA
-) -> pd.DataFrame:
+@dataclass(frozen=True, slots=True)
+class ValidTable:
+    """A file that passed validation: its table, typed, and the columns the schema ignored."""
+
+    frame: pd.DataFrame
+    """The validated table, as :func:`validate` returns it (only the schema's columns)."""
+    ignored: tuple[str, ...]
+    """The file's columns the schema does not declare, in file order: read, never used."""
+
+
+def validate_file(path: Path, *, require_label: bool = True, schema: Schema = SCHEMA) -> ValidTable:
     """Read a CSV or Parquet file chunk by chunk through the validator; the whole table, typed.
 
     The table is held in memory (so the file is bounded as every whole-table read is), valid
     chunk after valid chunk; once a problem is found only the report grows, by a few rows per
-    column and rule, and a table whose first rows all have problems is not read to its end.
+    column and rule, and a table whose first rows all have problems is not read to its end. The
+    file's columns the schema does not declare come with it, named (``ignored``), so that what was
+    left out is said, never silent.
 
     Raises:
         UserError: the file is not a table within the bounds
@@ -564,4 +624,4 @@ def validate_file(
                 break
         validation.finish(lambda rows: ids_at(path, rows, schema))
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return frame.reset_index(drop=True)
+    return ValidTable(frame.reset_index(drop=True), validation.ignored)

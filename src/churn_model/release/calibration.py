@@ -252,8 +252,9 @@ def render_table(found: list[Spread], seeds: Sequence[int], limits: str | None =
         + (f"the limits of {limits}" if limits else "no gates file, no limits"),
     )
     headers = ("metric", "runs", "mean", "std", "min", "max", "max-min", "floor", "max drop")
+    # Folded, never cut: a slice's metric names differ only at their end.
     for header in headers:
-        table.add_column(header, justify="left" if header == "metric" else "right")
+        table.add_column(header, justify="left" if header == "metric" else "right", overflow="fold")
     for s in found:
         table.add_row(
             s.metric,

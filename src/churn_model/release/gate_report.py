@@ -110,9 +110,11 @@ def render_table(verdict: Verdict) -> Table:
         caption_justify="left",
     )
     numbers = {"value", "resolution", "baseline"}
+    # Folded, never cut: a slice's metric names differ only at their end, so a cut name hides
+    # which row is which, and a narrow console (80 columns without a terminal) cuts them all.
     for header in _HEADERS:
-        table.add_column(header, justify="right" if header in numbers else "left")
-    table.add_column("note")
+        table.add_column(header, justify="right" if header in numbers else "left", overflow="fold")
+    table.add_column("note", overflow="fold")
     styles = {"fail": "bold red", "warn": "bold yellow", "skip": "yellow"}  # else passed: green
     for row in verdict.rows:
         cells = _cells(row)

@@ -17,8 +17,9 @@ The output is the input, every column in input order with its text (a CSV input'
 written back as read, a Parquet input's columns keep their types), plus ``<label>_probability``
 (of the label's positive value) and ``<label>_predicted`` (the label's own value, spelt as a
 training file spells it: ``1``/``0``, ``true``/``false``, ``Yes``/``No``; typed in Parquet). The
-model reads the features only: every other column is carried through as read (a label column, if
-the file has one, is still checked against its two values).
+model reads the features only: every other column is carried through as read. A label column, if
+the file has one, may be blank in any row (the rows one scores are those whose outcome is not known
+yet), and stays blank; a label value present is still checked against the label's two values.
 """
 
 import csv
@@ -99,7 +100,7 @@ def _check_paths(input_path: Path, output_path: Path) -> None:
             import pyarrow.parquet  # noqa: F401, PLC0415 -- only whether it is there (the train extra)
         except ImportError as error:
             raise UserError(f"{output_path}: cannot write Parquet ({error})") from None
-    check_table(input_path)
+    check_table(input_path, schema=SCHEMA)
     # The same file by another name (a symlink, a hard link, "./in.csv"): writing the output
     # would replace the input it is computed from.
     if input_path.resolve() == output_path.resolve() or (
@@ -300,10 +301,12 @@ def _score_chunks(
 
     A table whose first rows all have problems is not read to its end (the report says so).
     """
-    validation = TableValidation(str(input_path), require_label=False, scratch=scratch)
+    validation = TableValidation(
+        str(input_path), schema=SCHEMA, require_label=False, scratch=scratch
+    )
     text = input_path.suffix.lower() == ".csv"
     scored = 0
-    for chunk in read_chunks(input_path, chunk_rows):
+    for chunk in read_chunks(input_path, chunk_rows, schema=SCHEMA):
         if chunk.first_row == 0:
             _refuse_clashes(input_path, chunk.table.column_names)
         typed = validation.chunk(chunk.table, chunk.first_row)
@@ -316,7 +319,7 @@ def _score_chunks(
             probability, positive = _score(model, typed)
         output.write(_Scored(chunk.table, text, probability, positive))
         scored += len(typed)
-    validation.finish(lambda rows: ids_at(input_path, rows))
+    validation.finish(lambda rows: ids_at(input_path, rows, SCHEMA))
     return scored
 
 

@@ -9,9 +9,10 @@ number, whose grammar (RFC 8259) is the one rule a file's field is read by too
 (:mod:`churn_model.data.parsing`): ``1_000``, ``+5``, ``.5``, ``007`` are numbers in
 neither.
 
-**Columns the model does not read are ignored**, over HTTP as in batch scoring: every feature is
-required, the id is optional (and echoed), and any other key (the label, a column of the extract
-the schema does not declare) is accepted and dropped. So a record copied from a scored file is
+**Columns the model does not read are ignored**: every feature is required, the id is optional
+(and echoed), and any other key (the label, a column of the extract the schema does not declare)
+is accepted and dropped (batch scoring carries such columns through, and checks a label value
+present against the label's two). So a record copied from a scored file is
 accepted, and a misspelt feature is still refused, as missing.
 
 The JSON keys are the column names exactly, whatever they are (``monthly charges``, ``2nd-line``,
