@@ -1,6 +1,9 @@
 """The template's self-test: generate a project with copier, check it, and update it twice.
 
-In a temporary folder, offline (everything comes from the local uv cache):
+In a temporary folder, offline (everything comes from the local uv cache), but for copier's own
+runs: a copy without some optional part re-locks the project (``prune.py``), and that resolution
+reads the package index for what the cache lacks, as on a user's machine (a fresh machine's cache
+holds the wheels ``uv sync`` fetched, not the index pages a resolution reads):
 
 1. clone HEAD of this repository (committed work only) and tag it ``v1.0.0``;
 2. refuse a package name that is not a lowercase identifier, and one over the length cap, with a
@@ -161,11 +164,15 @@ def environment() -> dict[str, str]:
 
 
 ENV = environment()
+ONLINE = {key: value for key, value in ENV.items() if key != "UV_OFFLINE"}
+"""The environment of copier's runs: its ``uv lock`` may read the index (see the docstring)."""
 
 
-def run(argv: Sequence[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str], cwd: Path, *, check: bool = True, env: dict[str, str] = ENV
+) -> subprocess.CompletedProcess[str]:
     """Run a command in ``cwd``; on failure (with ``check``), raise with its output's tail."""
-    done = subprocess.run(list(argv), cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
         raise SelfTestError(f"`{' '.join(argv)}` failed in {cwd} ({done.returncode}):\n{tail}")
@@ -173,8 +180,8 @@ def run(argv: Sequence[str], cwd: Path, *, check: bool = True) -> subprocess.Com
 
 
 def copier(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the pinned copier (this environment's, from the `template` group)."""
-    return run([sys.executable, "-m", "copier", *args], cwd, check=check)
+    """Run the pinned copier (this environment's, from the `template` group), index allowed."""
+    return run([sys.executable, "-m", "copier", *args], cwd, check=check, env=ONLINE)
 
 
 def answers(values: dict[str, str]) -> list[str]:
