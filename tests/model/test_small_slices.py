@@ -8,40 +8,36 @@ a slice's floors, visibly, when its held-out rows are under the minimum of ``ci/
 ``[slices]``.
 """
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from churn_model.config import GateConfig, SliceMinimum, load_model_config
-from churn_model.data.pinning import DataInfo
 from churn_model.data.synthetic import synthetic_frame
 from churn_model.errors import UserError
 from churn_model.model import evaluation
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE, save_model
-from churn_model.model.card import SplitInfo, read_card
+from churn_model.model.card import read_card
 from churn_model.model.evaluation import Metrics, classification_metrics
 from churn_model.model.report import render_markdown as render_report
 from churn_model.model.training import split_table, train
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import render_markdown, render_table
-from churn_model.release.gate_rows import gate_rows, threshold_rows
+from churn_model.release.gate_rows import threshold_rows
 from churn_model.release.remeasure import disagreements
-from churn_model.release.serving_check import ServingCheck
 
 # >>> tracking
 from churn_model.release.tracking import flat_numbers
 
 # <<< tracking
 from churn_model.release.verdict import (
-    BOUND_FILES,
-    Verdict,
     require_promotable,
     require_rows_still_pass,
 )
 
 from model_support import RowSlices, fast_config, lenient_gates, small_candidate
+from verdicts import verdict_for
 
 MINIMUM = SliceMinimum()
 
@@ -163,28 +159,9 @@ def test_over_the_minimum_an_unmeasurable_figure_still_fails(metrics: Metrics) -
     assert (row.status, row.note) == ("fail", "not measurable on these rows")
 
 
-def _verdict(metrics: Metrics, config: GateConfig) -> Verdict:
-    serving = ServingCheck(probe_rows=256, gap=0.0)
-    rows = gate_rows(metrics, serving, config, None)
-    files = dict.fromkeys(BOUND_FILES, "0" * 64)
-    return Verdict(
-        candidate_id="c",
-        model_sha256="0" * 64,
-        files=files,
-        data=DataInfo(version="v", source="s.csv", rows=1_200),
-        split=SplitInfo(policy="p", test_size=0.25, seed=42, train_rows=900, test_rows=300),
-        baseline_id=None,
-        checked_at=datetime(2026, 1, 1, tzinfo=UTC),
-        passed=all(row.status != "fail" for row in rows),
-        metrics=metrics,
-        rows=rows,
-        serving=serving,
-    )
-
-
 def test_skipped_slices_are_shown_and_promotion_recomputes_them(metrics: Metrics) -> None:
     config = _gates()
-    verdict = _verdict(metrics, config)
+    verdict = verdict_for(metrics, config)
     assert verdict.passed
     summary = render_markdown(verdict)
     row = "| slice floor | slices.empty.recall | - | - | - | >= 0.0000 | SKIP | 0 held-out rows,"

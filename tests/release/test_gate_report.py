@@ -5,18 +5,13 @@ A slice's rows differ only at the end of their metric names (``slices.<slice>.ro
 80 columns when there is no terminal, so the table is read at that width too.
 """
 
-from datetime import UTC, datetime
-
-from churn_model.data.pinning import DataInfo
-from churn_model.model.card import SplitInfo
 from churn_model.model.evaluation import ClassificationMetrics, LatencyStats, Metrics
 from churn_model.release.gate_report import render_table
-from churn_model.release.gate_rows import gate_rows
-from churn_model.release.serving_check import ServingCheck
-from churn_model.release.verdict import BOUND_FILES, Verdict
+from churn_model.release.verdict import Verdict
 
 from model_support import FAST_TIMING, lenient_gates
 from rich_tables import column_text, rendered
+from verdicts import verdict_for
 
 LONG_SLICE = "a_rather_long_column_name=a_rather_long_category_value"
 """A slice as a real table names one: a long column name and a long value."""
@@ -42,21 +37,7 @@ def verdict_with_a_long_slice() -> Verdict:
     config = lenient_gates().model_copy(
         update={"slice_floors": {LONG_SLICE: {"roc_auc": 0.5, "recall": 0.5}}}
     )
-    serving = ServingCheck(probe_rows=256, gap=0.0)
-    rows = gate_rows(metrics, serving, config, None)
-    return Verdict(
-        candidate_id="c",
-        model_sha256="0" * 64,
-        files=dict.fromkeys(BOUND_FILES, "0" * 64),
-        data=DataInfo(version="v", source="s.csv", rows=1_600),
-        split=SplitInfo(policy="p", test_size=0.25, seed=42, train_rows=1_200, test_rows=400),
-        baseline_id=None,
-        checked_at=datetime(2026, 1, 1, tzinfo=UTC),
-        passed=all(row.status != "fail" for row in rows),
-        metrics=metrics,
-        rows=rows,
-        serving=serving,
-    )
+    return verdict_for(metrics, config)
 
 
 def test_the_gate_table_shows_every_metric_name_whole_at_80_columns() -> None:
