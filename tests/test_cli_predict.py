@@ -18,6 +18,7 @@ from churn_model.cli import app
 from churn_model.domain.schema import SCHEMA
 from churn_model.serving.answer_names import predicted_field, probability_field
 
+from model_support import spare_name
 from served_model import THRESHOLD, laid_out_pipeline, sample
 
 runner = CliRunner()
@@ -80,11 +81,16 @@ def test_invalid_input_fails_clearly_and_leaves_the_output_alone(
 ) -> None:
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     missing = SCHEMA.feature_names()[0]
-    table.drop(columns=[missing]).to_csv(source, index=False)
+    # Misspelt rather than dropped: a schema of one feature and no id would leave no column.
+    table.rename(columns={missing: spare_name(f"{missing}_")}).to_csv(source, index=False)
     output.write_text("previous good output\n")
     result = _predict(source, output, trained[0])
     assert result.exit_code == 1
-    assert f"{missing}: required: the column is missing" in result.output
+    # The column is named; the file too when it holds none of the schema's columns at all.
+    assert f"{missing}: required: the column is missing" in result.output or (
+        f"{source}: not a table of this schema: none of the expected columns ({missing})"
+        in result.output
+    )
     assert "Traceback" not in result.output
     assert output.read_text() == "previous good output\n"
 

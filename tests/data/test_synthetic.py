@@ -1,8 +1,12 @@
 """Synthetic tables: valid for any schema, deterministic, complete, and with a learnable label."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -103,3 +107,25 @@ def test_features_that_never_vary_still_give_labels_at_the_schema_rate() -> None
     )
     labels = synthetic_frame(300, 0, schema=constant)["y"]
     assert 0.02 <= labels.mean() <= 0.18
+
+
+@given(
+    rows=st.integers(1, 400),
+    seed=st.integers(0, 2**16),
+    low=st.floats(0.0, 0.95),
+    width=st.floats(0.0, 0.3),
+)
+@settings(max_examples=60, deadline=None, database=None)
+def test_the_share_of_positives_is_inside_the_schemas_range(
+    rows: int, seed: int, low: float, width: float
+) -> None:
+    # A narrow range (a real table's observed rate with a small margin), on few rows: a draw's
+    # share strays from the middle, and once left the range that validation then refused.
+    high = min(1.0, low + width + 0.01)
+    schema = replace(OTHER, positive_rate=(low, high))
+    labels = synthetic_frame(rows, seed, schema=schema)[schema.label.name]
+    share = float((labels == schema.label.positive).mean())
+    if any(low <= count / rows <= high for count in range(rows + 1)):
+        assert low <= share <= high
+    else:  # no count of these rows is inside: the nearest to the middle
+        assert abs(share - (low + high) / 2) <= 1 / rows

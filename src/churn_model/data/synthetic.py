@@ -76,6 +76,37 @@ def _bias_for(logit: npt.NDArray[np.float64], rate: float) -> float:
     return (low + high) / 2
 
 
+def _within_rate(
+    margin: npt.NDArray[np.float64], rate: tuple[float, float]
+) -> npt.NDArray[np.bool_]:
+    """Positive where ``margin`` (the draw less the probability) is negative, kept within ``rate``.
+
+    A draw's share of positives strays from the middle of the range; on a narrow range or few
+    rows it can leave it, and validation would refuse the frame. Then the count is moved to the
+    nearest one inside (the middle's, when no count of these rows is), and the rows the model
+    makes likeliest are the positive ones.
+    """
+    rows = len(margin)
+    positive = margin < 0
+    if rows == 0:
+        return positive
+    low, high = rate
+    # The counts whose share validation accepts (its test, exactly: low <= count / rows <= high).
+    least = max(0, math.ceil(low * rows) - 1)
+    while least / rows < low:
+        least += 1
+    most = min(rows, math.floor(high * rows) + 1)
+    while most / rows > high:
+        most -= 1
+    count = int(positive.sum())
+    wanted = round((low + high) / 2 * rows) if least > most else min(max(count, least), most)
+    if wanted == count:
+        return positive
+    chosen = np.zeros(rows, dtype=bool)
+    chosen[np.argsort(margin, kind="stable")[:wanted]] = True
+    return chosen
+
+
 def synthetic_frame(
     rows: int, seed: int = 0, *, schema: Schema = SCHEMA, label: bool = True
 ) -> pd.DataFrame:
@@ -86,7 +117,8 @@ def synthetic_frame(
     of an ordered one have effects on the label in their order), about :data:`MISSING_SHARE` of
     each nullable column is missing (at least one value, from two rows on). The label is drawn
     from a logistic model of the features with random weights, so it is learnable, and its
-    positive rate sits in the middle of the schema's ``positive_rate`` range.
+    positive rate sits in the middle of the schema's ``positive_rate`` range, its share of
+    positives always within it (the frame passes the rule validation applies).
 
     Args:
         rows: How many rows to draw.
@@ -139,7 +171,8 @@ def synthetic_frame(
         spread = float(logit.std())
         logit = logit * (SIGNAL_SD / spread) if spread > _NO_SPREAD else np.zeros(rows)
         logit += _bias_for(logit, sum(schema.positive_rate) / 2)
-        positive = rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))
+        probability = 1.0 / (1.0 + np.exp(-logit))
+        positive = _within_rate(rng.random(rows) - probability, schema.positive_rate)
         values = np.where(positive, schema.label.positive, schema.label.negative)
         kinds = {"int": np.int64, "bool": bool, "str": object}
         frame[schema.label.name] = values.astype(kinds[schema.label.kind])
