@@ -135,14 +135,36 @@ def test_a_draft_without_a_slice_is_formatted_and_lint_clean(tmp_path: Path) -> 
     assert_ruff_clean(draft)
 
 
+@pytest.mark.parametrize(("written", "given"), [("True", "true"), ("Yes", "YES"), ("1", "1.0")])
+def test_the_positive_value_may_be_given_in_any_case(
+    tmp_path: Path, written: str, given: str
+) -> None:
+    path = tmp_path / "t.csv"
+    other = {"True": "False", "Yes": "No", "1": "0"}[written]
+    path.write_text(f"a,b\n1,{written}\n2,{other}\n3,{other}\n", encoding="utf-8")
+    label = infer(path, label="b", positive=given).schema.label
+    assert str(label.positive) in {written, "True", "1"}
+    assert str(label.negative) in {other, "False", "0"}
+
+
+def test_a_value_in_two_cases_must_be_given_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,yes\n2,Yes\n", encoding="utf-8")
+    with pytest.raises(UserError, match="--positive 'YES': label 'b' holds 'Yes' and 'yes'"):
+        infer(path, label="b", positive="YES")
+    assert infer(path, label="b", positive="yes").schema.label.positive == "yes"
+
+
 @pytest.mark.parametrize(
     ("content", "options", "message"),
     [
         ("a,b\n1,2\n", {"label": "c"}, "--label 'c': "),
         (
-            "a,b\n1,x\n2,y\n3,z\n",
+            "a,b\n1,x\n2,y\n3,z\n4,y\n",
             {"label": "b"},
-            "label 'b': a label has two values, this one has 3",
+            "label 'b': a label has two values, this one has 3: 'x', 'y', 'z'; add a column of two "
+            "values to the extract, for example 'b_is_y': yes where 'b' is 'y', no elsewhere, "
+            "and pass it as --label",
         ),
         ("a,b\n1,x\n2,y\n", {"label": "b", "positive": "z"}, "--positive 'z': label 'b' holds"),
         ("a,b\n1,\n2,\n", {"label": "b"}, "label 'b': no row has a label value"),

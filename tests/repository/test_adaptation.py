@@ -1,6 +1,6 @@
 """Adopting the template for another table is the documented path, with no machinery edit.
 
-For each of three structurally different tables, in a copy of the repository (its own git history
+For each of four structurally different tables, in a copy of the repository (its own git history
 and virtual environment), this test does exactly what ``docs/adapting.md`` tells a new user to do
 with an extract of their own, in that order:
 
@@ -19,7 +19,8 @@ with an extract of their own, in that order:
 The files touched by hand must all be the schema, the two lines, the example's tests, the data
 pin, ``configs/model.toml`` and ``ci/``. The tables: (a) no boolean column and a 200-value
 category (the user raises infer-schema's category limit); (b) a text label good/bad with missing
-values in several columns; (c) a Yes/No label with several 0/1 columns.
+values in several columns; (c) a Yes/No label with several 0/1 columns; (d) one number, a text
+label and a few hundred rows (what the machinery's own tests assume of a schema shows there).
 """
 
 import json
@@ -166,6 +167,20 @@ ATTRITION = Table(
     slice_line='        Slice("overtime", "overtime", "eq", True),\n',
 )
 """(c) A Yes/No label with several 0/1 columns (booleans as the extract writes them)."""
+
+ONE_NUMBER = Table(
+    name="eruptions",
+    schema=Schema(
+        features=(Column("duration", "float", "Minutes the eruption lasted.", ge=1.5, le=5.5),),
+        label=Label("kind", positive="long", negative="short", description="Kind of eruption."),
+        positive_rate=(0.3, 0.8),
+    ),
+    rows=300,
+    options=(),
+    objective='objective = "f1"\n',
+    slice_line='        Slice("mid_duration", "duration", "between", (2.5, 3.8)),\n',
+)
+"""(d) A few hundred rows of one number: no category, no boolean, no id, a text label."""
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -346,7 +361,9 @@ def _predict_over_http(project: Project, table: Table, extract: Path) -> None:
 
 
 # <<< serving
-@pytest.mark.parametrize("table", [WIDE, CREDIT, ATTRITION], ids=lambda table: table.name)
+@pytest.mark.parametrize(
+    "table", [WIDE, CREDIT, ATTRITION, ONE_NUMBER], ids=lambda table: table.name
+)
 def test_a_table_is_adopted_by_the_documented_path_alone(tmp_path: Path, table: Table) -> None:
     started = time.perf_counter()
     project = Project(tmp_path / "project")

@@ -340,6 +340,7 @@ def _label(
         shown = ", ".join(repr(v) for v in values[:5])
         raise UserError(
             f"label {name!r}: a label has two values, this one has {len(values)}: {shown}"
+            + ("" if len(values) < 2 else _two_valued_advice(name, str(counts.idxmax())))
         )
     if positive is None:
         lowered = {value.lower(): value for value in values}
@@ -355,6 +356,9 @@ def _label(
         notes.append(f"label: positive value guessed as {chosen!r} (pass --positive to choose)")
     else:
         chosen = next((v for v in values if _same(v, positive)), "")
+        if not chosen:  # `--positive yes` for Yes/No, `true` for True/False: one value, any case
+            alike = [v for v in values if v.casefold() == positive.casefold()]
+            chosen = alike[0] if len(alike) == 1 else ""
         if not chosen:
             raise UserError(
                 f"--positive {positive!r}: label {name!r} holds {values[0]!r} and {values[1]!r}"
@@ -367,6 +371,16 @@ def _label(
         positive=_typed(chosen, values),
         negative=_typed(other, values),
         description=f"Describe it ({source}: {seen} are {chosen!r}).",
+    )
+
+
+def _two_valued_advice(name: str, value: str) -> str:
+    """How to train on a label of more values: one of them against the rest, in a new column."""
+    column = re.sub(r"\W+", "_", f"{name}_is_{value}".lower()).strip("_")
+    return (
+        f"; add a column of two values to the extract, for example {column!r}: yes where "
+        f"{name!r} is {value!r}, no elsewhere, and pass it as --label (and leave {name!r} out "
+        "of the features: it restates the new label)"
     )
 
 
