@@ -299,3 +299,40 @@ def test_the_gate_config_writer_round_trips_any_slice_or_batch_name() -> None:
     assert text.startswith("# a header line\n#\n# and another\n")
     assert GateConfig.model_validate(tomllib.loads(text)) == odd
     assert GateConfig.model_validate(tomllib.loads(calibration.gates_toml(lenient))) == lenient
+
+
+def _auc(mean: float, std: float) -> calibration.Spread:
+    return calibration.Spread(
+        metric="overall.roc_auc",
+        runs=len(SEEDS),
+        mean=mean,
+        std=std,
+        min=mean - std,
+        max=mean + std,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "said"),
+    [(0.53, 0.11, "0.53 ± 0.22 over 3 seeds"), (0.6, 0.05, "0.60 ± 0.10"), (0.8, 0.03, None)],
+)
+def test_seeds_that_do_not_show_the_model_beats_chance_are_said(
+    runs: list[dict[str, float | None]], mean: float, std: float, said: str | None
+) -> None:
+    # A table that teaches nothing (the public exercise table: 90 rows) gave ROC AUC 0.53 ± 0.11
+    # over 20 seeds, and the threshold that flags every row: recall 1, a gate to match.
+    found = [
+        _auc(mean, std) if spread.metric == "overall.roc_auc" else spread
+        for spread in calibration.spreads(runs)
+    ]
+    note = calibration.chance_note(found)
+    text = calibration.draft_gates(found, SEEDS, "tiny.csv", SliceMinimum())
+    if said is None:
+        assert note is None
+        assert "chance:" not in text
+    else:
+        assert note is not None
+        assert note.startswith(f"overall.roc_auc: {said}")
+        assert "does not clear 0.5, a random ranking" in note
+        assert "# Not shown to beat chance:" in text
+        assert "#   overall.roc_auc: " + said in text

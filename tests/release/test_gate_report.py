@@ -5,8 +5,10 @@ A slice's rows differ only at the end of their metric names (``slices.<slice>.ro
 80 columns when there is no terminal, so the table is read at that width too.
 """
 
+import pytest
+
 from churn_model.model.evaluation import ClassificationMetrics, LatencyStats, Metrics
-from churn_model.release.gate_report import render_table
+from churn_model.release.gate_report import render_markdown, render_table
 from churn_model.release.verdict import Verdict
 
 from model_support import FAST_TIMING, lenient_gates
@@ -48,3 +50,32 @@ def test_the_gate_table_shows_every_metric_name_whole_at_80_columns() -> None:
         text = rendered(render_table(verdict), width)
         assert "…" not in text
         assert column_text(text, 1) == "".join(names)
+
+
+@pytest.mark.parametrize(
+    ("auc", "resolution", "said"),
+    [
+        (0.85, 0.05, None),
+        (0.58, 0.1, "overall ROC AUC 0.580 ± 0.100 on 400 held-out rows"),
+        (0.5, None, "overall ROC AUC 0.500 on 400 held-out rows"),  # one score for every row
+        (0.45, 0.02, "overall ROC AUC 0.450 ± 0.020 on 400 held-out rows"),
+        # A verdict written before the gate measured resolutions: only the figure can tell.
+        (0.49, "absent", "overall ROC AUC 0.490 on 400 held-out rows"),
+        (0.52, "absent", None),
+    ],
+)
+def test_a_model_not_shown_to_beat_chance_is_said_whatever_its_rows(
+    auc: float, resolution: float | str | None, said: str | None
+) -> None:
+    verdict = verdict_with_a_long_slice()
+    overall = verdict.metrics.overall.model_copy(update={"roc_auc": auc})
+    metrics = verdict.metrics.model_copy(update={"overall": overall})
+    measured = {} if resolution == "absent" else {"overall.roc_auc": resolution}
+    verdict = verdict.model_copy(update={"metrics": metrics, "resolution": measured})
+    markdown, table = render_markdown(verdict), rendered(render_table(verdict), 200)
+    if said is None:
+        assert "chance" not in markdown
+        assert "chance" not in table
+    else:
+        assert f"Not shown to beat chance: {said}, where 0.5 ranks rows at random." in markdown
+        assert "Not shown to beat chance" in table

@@ -339,6 +339,24 @@ def lenient(spread: Spread, *, floor: float | None = None, drop: float | None = 
     return None
 
 
+def chance_note(found: list[Spread]) -> str | None:
+    """Say that the seeds do not show the model beats chance, or ``None`` when they do.
+
+    Two standard deviations of the seeds' ROC AUC reaching 0.5 (a random ranking) mean this table
+    and these features may teach the model nothing: its recall and F1 then come from where the
+    threshold sits (flagging every row gives a recall of 1), and the rule drafts no ROC AUC floor.
+    """
+    auc = next((s for s in found if s.metric == "overall.roc_auc"), None)
+    if auc is None or auc.mean - 2 * auc.std > 0.5:
+        return None
+    return (
+        f"overall.roc_auc: {auc.mean:.2f} ± {2 * auc.std:.2f} over {auc.runs} seeds (two "
+        "standard deviations) does not clear 0.5, a random ranking: the model may have learned "
+        "nothing from this table, and thresholds drafted from these runs cannot tell. Before a "
+        "gate means anything here: more labelled rows, or features that carry the label"
+    )
+
+
 class Draft(Record):
     """The thresholds :data:`RULE` gives a calibration, and what it left out or warns about."""
 
@@ -519,6 +537,7 @@ def _draft_header(
         *RULE.splitlines(),
         *_section("Slices without floors, under the [slices] minimum on some seed:", dropped),
         *_section(f"{LENIENT} Here:", drafted.too_lenient),
+        *_section("Not shown to beat chance:", list(filter(None, [chance_note(found)]))),
     ]
 
 
@@ -558,7 +577,7 @@ def calibrate(data: Path | None, seeds: int, draft_path: Path | None = None) -> 
         text += decision_threshold.draft_comment(proposal)
         shown = spreads(metrics, limits_of(text))
         limits = f"{draft_path}, the draft written now"
-    said = []
+    said = [f"note: {note}" for note in filter(None, [chance_note(found)])]
     missing = [] if gates is None else unmeasured(found, gates)
     if missing:
         said.append(

@@ -45,9 +45,35 @@ def undetectable_text(rows: list[GateRow]) -> str:
     )
 
 
-def _caption(rows: list[GateRow]) -> str:
-    """What the table leaves unsaid: the rows it cannot see through, the slices it skipped."""
-    return "\n\n".join(text for text in (undetectable_text(rows), skipped_text(rows)) if text)
+CHANCE = 0.5
+"""The ROC AUC of a model that ranks rows at random, or scores every row alike."""
+
+
+def chance_text(verdict: Verdict) -> str:
+    """One sentence when the held-out figures do not show the model beats chance, else ``""``.
+
+    Whatever its rows say, a model whose ROC AUC is not above 0.5 by more than its resolution
+    may have learned nothing: floors on recall or F1 pass a model that flags every row, and a
+    table too small or too weak for a ROC AUC floor gets none from `just calibrate`.
+    """
+    auc = verdict.metrics.overall.roc_auc
+    found = verdict.resolution.get("overall.roc_auc")
+    if auc is None or auc - (found or 0.0) > CHANCE:
+        return ""
+    spread = "" if found is None else f" ± {found:.3f}"
+    return (
+        f"Not shown to beat chance: overall ROC AUC {auc:.3f}{spread} on "
+        f"{verdict.metrics.overall.rows} held-out rows, where {CHANCE} ranks rows at random. "
+        "Whatever the rows above say, this model may have learned nothing: more labelled rows, "
+        "or features that carry the label, are needed before its figures mean anything."
+    )
+
+
+def _caption(verdict: Verdict) -> str:
+    """What the table leaves unsaid: chance, the rows it cannot see through, skipped slices."""
+    rows = verdict.rows
+    texts = (chance_text(verdict), undetectable_text(rows), skipped_text(rows))
+    return "\n\n".join(text for text in texts if text)
 
 
 def _fmt(value: float | None) -> str:
@@ -94,7 +120,7 @@ def render_markdown(verdict: Verdict) -> str:
         cells = _cells(row)
         cells[-1] = f"**{cells[-1]}**" if row.status in {"fail", "warn"} else cells[-1]
         lines.append("| " + " | ".join([*cells, row.note.replace("|", "\\|")]) + " |")
-    caption = _caption(verdict.rows)
+    caption = _caption(verdict)
     if caption:
         lines += ["", caption]
     return "\n".join(lines) + "\n"
@@ -103,7 +129,7 @@ def render_markdown(verdict: Verdict) -> str:
 def render_table(verdict: Verdict) -> Table:
     """Return the verdict as a rich table for the terminal."""
     outcome = "[green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
-    caption = _caption(verdict.rows)
+    caption = _caption(verdict)
     table = Table(
         title=f"Model gate {outcome}: {verdict.candidate_id}",
         caption=f"[yellow]{escape(caption)}[/]" if caption else None,
