@@ -119,6 +119,13 @@ def test_the_report_card_and_metrics_file_carry_an_empty_slice(metrics: Metrics)
     assert again.slices["empty"].recall is None
 
 
+def test_a_schema_without_slices_gets_a_sentence_not_an_empty_table(metrics: Metrics) -> None:
+    report = render_report("m", metrics.model_copy(update={"slices": {}}), {})
+    slices = report.split("## Slices\n", 1)[1].split("\n## ", 1)[0]
+    assert "The schema declares no slice: add `Slice(...)` entries" in slices
+    assert "| slice |" not in slices
+
+
 # >>> tracking
 def test_mlflow_gets_the_counts_and_no_undefined_figure(metrics: Metrics) -> None:
     flat = flat_numbers(metrics.model_dump())

@@ -149,7 +149,9 @@ def test_a_figure_without_a_resolution_is_flagged_and_an_old_verdict_is_not(
     assert (row.metric, row.status, row.resolution) == ("overall.roc_auc", "warn", None)
     assert f"{UNDETECTABLE}: " in row.note
     assert "has no resolution" in row.note
-    assert "| n/a |" in render_markdown(verdict.model_copy(update={"rows": [row]}))
+    summary = render_markdown(verdict.model_copy(update={"rows": [row]}))
+    assert "| n/a |" in summary
+    assert "or the figure's noise cannot be measured there (n/a: it never varies)" in summary
     # A verdict written before the gate measured resolutions: its rows carry none, and recompute.
     assert verdict.serving is not None
     old_rows = gate_rows(verdict.metrics, verdict.serving, lenient_gates(), None)

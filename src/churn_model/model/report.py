@@ -118,7 +118,12 @@ def render_markdown(model_id: str, metrics: Metrics, resolution: Mapping[str, fl
         f"| {stats.wall_p99_ms:.2f} |"
         for stats in metrics.latency.values()
     )
-    slices = "\n".join(_row(name, m) for name, m in metrics.slices.items())
+    slices = (
+        f"{header}\n" + "\n".join(_row(name, m) for name, m in metrics.slices.items())
+        if metrics.slices
+        else "The schema declares no slice: add `Slice(...)` entries to its `slices` to measure\n"
+        "sub-populations on their own (and let the gate put floors on them)."
+    )
     resolved = "\n".join(
         [
             _resolution_row("all", "overall", metrics.overall, resolution),
@@ -138,7 +143,6 @@ reaches **{metrics.threshold:g}**.
 
 ## Slices
 
-{header}
 {slices}
 
 `n/a` marks a figure the rows cannot measure: any on no rows; recall without a positive;
@@ -150,7 +154,8 @@ The smallest change each figure can tell from noise on these held-out rows: {Z:g
 deviations of the figure over {RESAMPLES} seeded bootstrap resamples of the rows (within the slice
 for a slice), the half-width of its 95 % interval. Another draw of as many rows would move the
 figure about this much with the model unchanged: a gate limit closer to the figure than this judges
-the draw, not the model (`just gate` marks such a row). `n/a`: too few rows or positives to say.
+the draw, not the model (`just gate` marks such a row). `n/a`: the rows cannot say (too few rows
+or positives, or a figure at 0 or 1 that no resample moves).
 
 {header}
 {resolved}

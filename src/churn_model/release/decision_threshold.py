@@ -221,8 +221,8 @@ def advice(proposal: Proposal) -> str:
         )
     if proposal.chosen_here and proposal.configured_fits:
         return (
-            f"keep it: {proposal.decision.threshold:g} is the proposal, within the seeds' spread,"
-            " and was chosen on this data"
+            f"keep it: {proposal.decision.threshold:g} is the proposal (to within the seed-to-seed"
+            " noise) and was chosen on this data"
         )
     return (
         f'set threshold = {proposal.threshold:.2f} and calibrated_on = "{proposal.data_version}"'

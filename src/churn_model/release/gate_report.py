@@ -37,11 +37,14 @@ def undetectable_text(rows: list[GateRow]) -> str:
     if not found:
         return ""
     names = ", ".join(f"{row.check} {row.metric}" for row in found)
+    unmeasured = any(row.resolution is None for row in found)
+    why = "the limit sits inside the noise of the figure on these held-out rows"
+    if unmeasured:  # a figure at 0 or 1 on a few dozen rows resamples to itself
+        why += ", or the figure's noise cannot be measured there (n/a: it never varies)"
     return (
-        f"Undetectable at this size: {names}: the limit sits inside the noise of the figure on "
-        "these held-out rows (the resolution column; each row's note gives the counts), so the "
-        "row cannot tell a model that meets it from one that misses it. More held-out rows, "
-        "or a wider limit, make it sharper."
+        f"Undetectable at this size: {names}: {why} (the resolution column; each row's note "
+        "gives the counts), so the row cannot tell a model that meets it from one that misses "
+        "it. More held-out rows, or a wider limit, make it sharper."
     )
 
 
