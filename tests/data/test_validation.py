@@ -44,9 +44,9 @@ def test_the_rules_are_derived_from_the_schema(schema: Schema) -> None:
     ]
     problems = _problems(without_label, schema)
     assert f"{schema.label.name}: required: the column is missing" in problems
-    required = next(c for c in schema.features if not c.nullable)
-    blanked = frame.assign(**{required.name: None})
-    assert f"{required.name}: not_nullable: {len(frame):,} rows" in _problems(blanked, schema)
+    for required in [c for c in schema.features if not c.nullable][:1]:  # a schema may have none
+        blanked = frame.assign(**{required.name: None})
+        assert f"{required.name}: not_nullable: {len(frame):,} rows" in _problems(blanked, schema)
 
 
 def test_a_valid_table_comes_back_typed_and_in_schema_order(sample: pd.DataFrame) -> None:

@@ -64,11 +64,15 @@ def lenient() -> GateConfig:
 
 def shifted(metrics: Metrics, delta: float) -> Metrics:
     """``metrics`` with every overall quality metric raised by ``delta`` (a better baseline)."""
+    keys = ("accuracy", "precision", "recall", "f1", "roc_auc")
+    figures: dict[str, float | None] = {key: getattr(metrics.overall, key) for key in keys}
+    unmeasured = [key for key, value in figures.items() if value is None]
+    assert not unmeasured, (
+        f"{unmeasured} not measurable at the threshold {metrics.threshold} (no row flagged?): "
+        "set the project's threshold with `just calibrate` first"
+    )
     overall = metrics.overall.model_copy(
-        update={
-            key: getattr(metrics.overall, key) + delta
-            for key in ("accuracy", "precision", "recall", "f1", "roc_auc")
-        }
+        update={key: value + delta for key, value in figures.items() if value is not None}
     )
     return metrics.model_copy(update={"overall": overall})
 

@@ -127,7 +127,10 @@ def test_batch_matches_the_pipeline_row_for_row(
     assert probabilities == expected(trained[1], rows).tolist()
     labels = [p[PREDICTED] for p in response.json()["predictions"]]
     assert labels == [decided(p) for p in probabilities]
-    assert {LABEL.positive, LABEL.negative} == set(labels)  # both values occur in 50 rows
+    assert {LABEL.positive, LABEL.negative} == set(labels), (
+        f"the premise: both values occur in {len(labels)} rows, but at the threshold {THRESHOLD} "
+        f"only {set(labels)} does (set the project's threshold with `just calibrate` first)"
+    )
     nullable = [c.name for c in SCHEMA.features if c.nullable]
     assert all(any(r[name] is None for r in rows) for name in nullable)  # missing values covered
 

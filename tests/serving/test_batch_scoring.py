@@ -275,7 +275,10 @@ def test_the_predicted_value_is_the_labels_own(
     assert predict_file(source, output, trained[0], chunk_rows=CHUNK) == len(table)
     direct = trained[1].predict_proba(table[SCHEMA.feature_names()])[:, 1]
     wanted = [positive if p >= THRESHOLD else negative for p in direct]
-    assert {positive, negative} == set(wanted)  # both values are written
+    assert {positive, negative} == set(wanted), (
+        f"the premise: both values are written, but at the threshold {THRESHOLD} only "
+        f"{set(wanted)} is (set the project's threshold with `just calibrate` first)"
+    )
     if writer == "parquet":
         written = pq.read_table(output).column(PREDICTED)
         kinds = {bool: pa.bool_(), int: pa.int64(), str: pa.string()}
