@@ -166,6 +166,11 @@ def test_a_value_in_two_cases_must_be_given_exactly(tmp_path: Path) -> None:
             "values to the extract, for example 'b_is_y': yes where 'b' is 'y', no elsewhere, "
             "and pass it as --label",
         ),
+        (
+            "a,b\n1,p\n2,q\n3,r\n4,s\n5,t\n6,u\n7,u\n",
+            {"label": "b"},
+            "label 'b': a label has two values, this one has 6: 'p', 'q', 'r', 's', 't', ...; ",
+        ),
         ("a,b\n1,x\n2,y\n", {"label": "b", "positive": "z"}, "--positive 'z': label 'b' holds"),
         ("a,b\n1,\n2,\n", {"label": "b"}, "label 'b': no row has a label value"),
         ("a,b\n1,x\n2,\n", {"label": "b"}, "label 'b': a label has two values, this one has 1"),

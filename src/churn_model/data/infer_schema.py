@@ -337,7 +337,7 @@ def _label(
     counts = text.value_counts()
     values = sorted(counts.index.tolist())
     if len(values) != 2:
-        shown = ", ".join(repr(v) for v in values[:5])
+        shown = ", ".join(repr(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
         raise UserError(
             f"label {name!r}: a label has two values, this one has {len(values)}: {shown}"
             + ("" if len(values) < 2 else _two_valued_advice(name, str(counts.idxmax())))
@@ -379,8 +379,8 @@ def _two_valued_advice(name: str, value: str) -> str:
     column = re.sub(r"\W+", "_", f"{name}_is_{value}".lower()).strip("_")
     return (
         f"; add a column of two values to the extract, for example {column!r}: yes where "
-        f"{name!r} is {value!r}, no elsewhere, and pass it as --label (and leave {name!r} out "
-        "of the features: it restates the new label)"
+        f"{name!r} is {value!r}, no elsewhere, and pass it as --label (and delete {name!r}'s "
+        "Column from the draft: it restates the new label)"
     )
 
 
