@@ -98,7 +98,9 @@ WIDE = Table(
         features=(
             Column("tenure_years", "float", "Years employed.", ge=0, le=40),
             Column("salary", "int", "Yearly salary.", ge=12_000, le=240_000),
-            Column("department", "category", "The department.", categories=DEPARTMENTS),
+            Column(
+                "department", "category", "The department.", categories=DEPARTMENTS, nullable=True
+            ),
             Column("rating", "int", "Last review, 1 to 5.", ge=1, le=5),
             Column("overtime_hours", "float", "Monthly overtime.", ge=0, le=80),
         ),
@@ -108,9 +110,13 @@ WIDE = Table(
     rows=6_000,
     options=("--max-categories", "250"),
     objective='objective = "f1"\n',
-    slice_line='        Slice("new_staff", "tenure_years", "lt", 1),\n',
+    slice_line=(
+        '        Slice("new_staff", "tenure_years", "lt", 1),\n'
+        '        Slice("dept-007", "department", "eq", "dept-007"),\n'
+    ),
 )
-"""(a) No boolean column, and a 200-value category (over infer-schema's default limit)."""
+"""(a) No boolean column, and a 200-value category with missing values (over infer-schema's
+default limit), a slice on one of its values (a few held-out rows, often no positive)."""
 
 CREDIT = Table(
     name="credit",

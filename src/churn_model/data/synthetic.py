@@ -55,6 +55,23 @@ def _codes(count: int, rows: int, rng: np.random.Generator) -> npt.NDArray[np.in
     return rng.permutation(codes)
 
 
+def _categories(
+    column: Column, missing: npt.NDArray[np.bool_], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+    """A category column's values (``None`` where ``missing``) and their effect on the label."""
+    # Drawn for the present rows: a missing value never takes a category's only row.
+    codes = np.zeros(len(missing), dtype=np.int64)
+    codes[~missing] = _codes(len(column.categories), int((~missing).sum()), rng)
+    effects = rng.normal(0.0, 1.0, size=len(column.categories))
+    # A scale's levels push the label one way, step by step, each step at least half a standard
+    # deviation (sorted draws alone can sit as close as noise).
+    if column.ordered:
+        effects = np.sort(effects) + 0.5 * np.arange(len(effects))
+    values = np.asarray(column.categories, dtype=object)[codes]
+    values[missing] = None
+    return values, np.where(missing, 0.0, effects[codes])
+
+
 def _standardised(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Centre and scale ``values`` (NaN becomes 0: missingness gets its own effect)."""
     present = values[~np.isnan(values)]
@@ -113,9 +130,10 @@ def synthetic_frame(
     """Draw ``rows`` valid rows of ``schema``, deterministically from ``seed``.
 
     Columns come in schema order (id, features, label). Numbers are uniform within their bounds,
-    categories evenly spread (each appears once there are as many rows as categories; the levels
-    of an ordered one have effects on the label in their order), about :data:`MISSING_SHARE` of
-    each nullable column is missing (at least one value, from two rows on). The label is drawn
+    categories evenly spread (each appears once there are as many present values as categories;
+    the levels of an ordered one have effects on the label in their order), about
+    :data:`MISSING_SHARE` of each nullable column is missing (at least one value, from two rows
+    on). The label is drawn
     from a logistic model of the features with random weights, so it is learnable, and its
     positive rate sits in the middle of the schema's ``positive_rate`` range, its share of
     positives always within it (the frame passes the rule validation applies).
@@ -153,14 +171,7 @@ def synthetic_frame(
             else:
                 data[column.name] = flags
         else:
-            codes = _codes(len(column.categories), rows, rng)
-            effects = rng.normal(0.0, 1.0, size=len(column.categories))
-            # A scale's levels push the label one way, step by step.
-            effects = np.sort(effects) if column.ordered else effects
-            signal = np.where(missing, 0.0, effects[codes])
-            values = np.asarray(column.categories, dtype=object)[codes]
-            values[missing] = None
-            data[column.name] = values
+            data[column.name], signal = _categories(column, missing, rng)
         logit += rng.normal(0.0, 1.0) * signal + MISSING_EFFECT * missing
     frame = pd.DataFrame(data)
     if schema.id is not None:

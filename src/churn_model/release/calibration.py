@@ -109,7 +109,9 @@ TABLE_NOTES = {
 }
 """What each table of ``ci/gates.toml`` means: the comment :func:`gates_toml` writes under it."""
 
-NO_SLICE_FLOORS = "No slice was measurable on every seed."
+NO_SLICE_FLOORS = (
+    "No slice floor: the schema declares no slice, or none was measurable on every seed."
+)
 """The comment of an empty ``[slice_floors]`` table."""
 
 LATENCY_FACTOR = 2.5
