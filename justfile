@@ -121,7 +121,7 @@ check-manifests:
     uv run kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 # <<< kubernetes
 
-# Run the slow end-to-end tests (planted defects, a fresh clone, the real services they start, DVC refresh, adopting three other tables) and print their times.
+# Run the slow end-to-end tests (planted defects, a fresh clone, the real services they start, DVC refresh, adopting four other tables, the machinery's tests under four drawn schemas) and print their times.
 [group('check')]
 check-slow:
     # >>> tracking
