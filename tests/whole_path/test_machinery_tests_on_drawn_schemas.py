@@ -31,8 +31,9 @@ pytestmark = pytest.mark.slow
 def _adopted(dest: Path, table: DrawnTable) -> Path:
     """A copy of the repository whose domain is ``table``'s schema, set up as an adopter's."""
     copy_repository(dest)
-    (dest / "src/churn_model/domain/schema.py").write_text(table.source(), encoding="utf-8")
-    (dest / "src/churn_model/domain/example.py").write_text(EXAMPLE_SOURCE, encoding="utf-8")
+    domain = dest / "src/churn_model/domain"
+    (domain / "schema.py").write_text(table.source(), encoding="utf-8")
+    (domain / "example.py").write_text(EXAMPLE_SOURCE, encoding="utf-8")
     shutil.rmtree(dest / "tests/example")
     (dest / "ci/baseline.json").unlink()
     gates = load_gate_config(dest / "ci/gates.toml")
