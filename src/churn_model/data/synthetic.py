@@ -133,10 +133,9 @@ def synthetic_frame(
     categories evenly spread (each appears once there are as many present values as categories;
     the levels of an ordered one have effects on the label in their order), about
     :data:`MISSING_SHARE` of each nullable column is missing (at least one value, from two rows
-    on). The label is drawn
-    from a logistic model of the features with random weights, so it is learnable, and its
-    positive rate sits in the middle of the schema's ``positive_rate`` range, its share of
-    positives always within it (the frame passes the rule validation applies).
+    on). The label is drawn from a logistic model of the features with random weights, so it is
+    learnable, and its positive rate sits in the middle of the schema's ``positive_rate`` range,
+    its share of positives always within it (the frame passes the rule validation applies).
 
     Args:
         rows: How many rows to draw.

@@ -39,6 +39,10 @@ MEASURED_SHARE = 0.5
 """A metric the rows leave undefined in more than this share of resamples has no resolution (nor
 does one that never varies over them)."""
 
+CHANCE_ROC_AUC = 0.5
+"""The ROC AUC of a model that ranks rows at random, or scores every row alike: what a floor, a
+drop or a figure's noise is measured against for that metric (the other quality metrics' is 0)."""
+
 QUALITY = ("accuracy", "precision", "recall", "f1", "roc_auc")
 """The metrics given a resolution, as
 :class:`~churn_model.model.evaluation.ClassificationMetrics` names them."""

@@ -45,6 +45,7 @@ from churn_model.config import (
 from churn_model.data.pinning import load_dataset
 from churn_model.model.artifact import MODEL_FILE, save_model
 from churn_model.model.evaluation import evaluate, flatten
+from churn_model.model.resolution import CHANCE_ROC_AUC
 from churn_model.model.training import train
 from churn_model.records import Record
 from churn_model.release import decision_threshold
@@ -296,7 +297,7 @@ def draft_floor(spread: Spread, runs: int) -> float | None:
     if spread.runs < runs:
         return None
     floor = _round_down(min(spread.mean - 4 * spread.std, spread.min), 0.01)
-    useless = 0.5 if spread.metric.endswith("roc_auc") else 0.0
+    useless = CHANCE_ROC_AUC if spread.metric.endswith("roc_auc") else 0.0
     return floor if floor > useless else None
 
 
@@ -328,7 +329,7 @@ def lenient(spread: Spread, *, floor: float | None = None, drop: float | None = 
     AUC): a floor at or under that value passes it, and so does an allowed drop at least as large
     as the loss (a baseline at the mean, the model at half of it).
     """
-    chance = 0.5 if spread.metric.endswith("roc_auc") else 0.0
+    chance = CHANCE_ROC_AUC if spread.metric.endswith("roc_auc") else 0.0
     halved = chance + (spread.mean - chance) / 2
     if chance:
         model = f"a model at {halved:.2f}, half as far above chance as the mean {spread.mean:.2f}"
@@ -349,7 +350,7 @@ def chance_note(found: list[Spread]) -> str | None:
     threshold sits (flagging every row gives a recall of 1), and the rule drafts no ROC AUC floor.
     """
     auc = next((s for s in found if s.metric == "overall.roc_auc"), None)
-    if auc is None or auc.mean - 2 * auc.std > 0.5:
+    if auc is None or auc.mean - 2 * auc.std > CHANCE_ROC_AUC:
         return None
     return (
         f"overall.roc_auc: {auc.mean:.2f} ± {2 * auc.std:.2f} over {auc.runs} seeds (two "

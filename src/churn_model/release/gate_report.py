@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from churn_model.model.artifact import MODEL_FILE
+from churn_model.model.resolution import CHANCE_ROC_AUC
 from churn_model.release.gate_rows import (
     UNDETECTABLE,
     GateRow,
@@ -48,10 +49,6 @@ def undetectable_text(rows: list[GateRow]) -> str:
     )
 
 
-CHANCE = 0.5
-"""The ROC AUC of a model that ranks rows at random, or scores every row alike."""
-
-
 def chance_text(verdict: Verdict) -> str:
     """One sentence when the held-out figures do not show the model beats chance, else ``""``.
 
@@ -61,14 +58,15 @@ def chance_text(verdict: Verdict) -> str:
     """
     auc = verdict.metrics.overall.roc_auc
     found = verdict.resolution.get("overall.roc_auc")
-    if auc is None or auc - (found or 0.0) > CHANCE:
+    if auc is None or auc - (found or 0.0) > CHANCE_ROC_AUC:
         return ""
     spread = "" if found is None else f" ± {found:.3f}"
     return (
         f"Not shown to beat chance: overall ROC AUC {auc:.3f}{spread} on "
-        f"{verdict.metrics.overall.rows} held-out rows, where {CHANCE} ranks rows at random. "
-        "Whatever the rows above say, this model may have learned nothing: more labelled rows, "
-        "or features that carry the label, are needed before its figures mean anything."
+        f"{verdict.metrics.overall.rows} held-out rows, where {CHANCE_ROC_AUC} ranks rows at "
+        "random. Whatever the rows above say, this model may have learned nothing: more "
+        "labelled rows, or features that carry the label, are needed before its figures mean "
+        "anything."
     )
 
 
