@@ -117,11 +117,8 @@ def test_the_gates_limits_sit_beside_and_unknown_names_are_listed(
     auc = next(s for s in found if s.metric == "overall.roc_auc")
     assert (auc.floor, auc.max_drop) == (gates.floors["roc_auc"], gates.max_drop["roc_auc"])
     # A slice of one value among hundreds may hold no positive on any seed's held-out rows.
-    never = [
-        f"slices.{name}.recall"
-        for name in SCHEMA.slice_names()
-        if name not in _measured_slices(runs)
-    ]
+    measured = _measured_slices(runs)
+    never = [f"slices.{name}.recall" for name in SCHEMA.slice_names() if name not in measured]
     assert calibration.unmeasured(found, typo) == [*never, "slices.never_seen.recall"]
     assert calibration.unmeasured(found, gates) == never
 
