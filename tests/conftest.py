@@ -5,7 +5,8 @@ Every test process scores and trains with one OpenMP thread. The suite already r
 into tens of milliseconds; training is single-threaded for the same reason (see ``train.py``).
 Results do not depend on the thread count.
 
-The test files run slowest first (:mod:`slowest_first`), so the workers finish together, and each
+The test files run slowest first (:mod:`slowest_first`), so the workers finish together; the
+whole-path files go to one worker together, so one forkserver starts (:mod:`file_units`); and each
 worker ends without tearing its interpreter down (:mod:`quick_exit`).
 
 No test talks to a tracking server or a chat webhook the developer has configured: their variables
@@ -22,12 +23,14 @@ from collections.abc import Iterator
 import pytest
 from threadpoolctl import threadpool_limits
 
+import file_units
 import quick_exit
 import slowest_first
 
 
 def pytest_configure(config: pytest.Config) -> None:
     slowest_first.register(config)
+    file_units.register(config)
     quick_exit.register(config)
 
 

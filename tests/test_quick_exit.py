@@ -12,8 +12,15 @@ import atexit, sys
 sys.path.insert(0, {support!r})
 import quick_exit
 
+class Plugins:
+    def __init__(self):
+        self.registered = []
+
+    def register(self, plugin, name):
+        self.registered.append(plugin)
+
 class Config:
-    pass
+    pluginmanager = Plugins()
 
 config = Config()
 if {worker!r}:
@@ -27,6 +34,9 @@ class Freed:
 
 kept = Freed()  # a module's global: freed only when the interpreter tears down
 print("tests done", end="")  # not a whole line: left in the buffer unless flushed
+for plugin in config.pluginmanager.registered:  # as pytest's unconfigure calls them
+    plugin.pytest_unconfigure()
+print("unconfigured")  # what pytest does after the plugins' unconfigure
 """
 
 
@@ -54,4 +64,4 @@ def test_a_worker_runs_the_later_handlers_flushes_and_skips_tear_down() -> None:
 def test_a_process_that_is_not_a_worker_tears_down_as_usual() -> None:
     done = run(worker=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.endswith("torn down\n")
+    assert done.stdout.endswith("unconfigured\na handler a library added ran\ntorn down\n")
