@@ -21,7 +21,7 @@ def unit_of(nodeid: str) -> str:
     return ONE_UNIT if path.startswith(ONE_UNIT) else path
 
 
-class FileUnits(LoadFileScheduling):
+class FileUnits(LoadFileScheduling):  # type: ignore[misc]  # xdist ships no types: its class is Any
     """xdist's ``loadfile`` scheduling, with :func:`unit_of` for its units."""
 
     def _split_scope(self, nodeid: str) -> str:
