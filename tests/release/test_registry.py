@@ -1,5 +1,6 @@
 """Promotion, rollback and export: only the exact gated model moves, atomically, one at a time."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -9,18 +10,18 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from churn_model.config import GateConfig
+from churn_model.config import GateConfig, ModelConfig
 from churn_model.errors import UserError
 from churn_model.model.artifact import CARD_FILE, MODEL_FILE
 from churn_model.model.card import read_card
 from churn_model.model.report import REPORT_FILE, ROC_FILE
-from churn_model.release import registry
+from churn_model.release import registry, rejudge
 from churn_model.release.calibration import gates_toml
 from churn_model.release.gate import run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
-from churn_model.release.gate_rows import read_baseline
+from churn_model.release.gate_rows import Baseline, read_baseline
 from churn_model.release.rejudge import verdict_differences
-from churn_model.release.verdict import VERDICT_FILE, hash_files, read_verdict
+from churn_model.release.verdict import VERDICT_FILE, Verdict, hash_files, read_verdict
 
 from model_support import above, fast_config, fast_model_config, lenient_gates, small_candidate
 
@@ -37,6 +38,48 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 _VERDICT_FILES = (VERDICT_FILE, SUMMARY_FILE)
 _JUDGED: dict[tuple[str, str, str], dict[str, bytes]] = {}
+_JUDGED_AGAIN: dict[tuple[str, ...], Verdict] = {}
+
+
+def _judging(
+    candidate: Path, config: GateConfig, baseline: Baseline | None, model_config: ModelConfig | None
+) -> tuple[str, ...]:
+    """Everything a judgement depends on: the candidate's files and data, the gates, the baseline."""
+    data = Path(read_card(candidate / CARD_FILE).data.source)
+    return (
+        str(sorted(hash_files(candidate).items())),
+        hashlib.sha256(data.read_bytes()).hexdigest() if data.is_file() else "",
+        config.model_dump_json(),
+        baseline.model_dump_json(exclude={"promoted_at"}) if baseline else "",
+        model_config.model_dump_json() if model_config else "",
+    )
+
+
+@pytest.fixture
+def judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Promotion's judging again of the same bytes, under the same rules, is remembered here.
+
+    Promotion judges every model again (:mod:`churn_model.release.rejudge`), which
+    ``test_promotion_trust.py``, ``test_promotion_rederives.py`` and ``test_rejudge.py`` test.
+    These tests are about the registry's bookkeeping and promote the same three candidates again
+    and again: a judgement of files, data, gates, baseline and model config already judged in this
+    module returns the verdict computed then (its latency timing too), instead of scoring again.
+    A file changed, a gate moved or another baseline is judged for real.
+    """
+    judge = rejudge.judge
+
+    def remembered(
+        candidate: Path,
+        config: GateConfig,
+        baseline: Baseline | None,
+        model_config: ModelConfig | None = None,
+    ) -> Verdict:
+        key = _judging(candidate, config, baseline, model_config)
+        if key not in _JUDGED_AGAIN:
+            _JUDGED_AGAIN[key] = judge(candidate, config, baseline, model_config)
+        return _JUDGED_AGAIN[key]
+
+    monkeypatch.setattr(rejudge, "judge", remembered)
 
 
 class Env:
@@ -117,7 +160,7 @@ def lay_out(root: Path, built: list[Path]) -> Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, built: list[Path]) -> Env:
+def env(tmp_path: Path, built: list[Path], judged_once: None) -> Env:
     return lay_out(tmp_path / "env", built)
 
 
@@ -132,7 +175,7 @@ def crowned(tmp_path_factory: pytest.TempPathFactory, built: list[Path]) -> Path
 
 
 @pytest.fixture
-def crowned_env(tmp_path: Path, crowned: Path, built: list[Path]) -> Env:
+def crowned_env(tmp_path: Path, crowned: Path, built: list[Path], judged_once: None) -> Env:
     """A copy of :func:`crowned` for one test: candidate 0 is the champion, the rest ungated.
 
     For the tests about what follows a first promotion (``test_promote_then_promote_then_rollback``
