@@ -17,7 +17,7 @@ from churn_model.model.card import read_card
 from churn_model.model.report import REPORT_FILE, ROC_FILE
 from churn_model.release import registry, rejudge
 from churn_model.release.calibration import gates_toml
-from churn_model.release.gate import run_gate
+from churn_model.release.gate import judge, run_gate
 from churn_model.release.gate_report import SUMMARY_FILE, render_markdown
 from churn_model.release.gate_rows import Baseline, read_baseline
 from churn_model.release.rejudge import verdict_differences
@@ -44,7 +44,7 @@ _JUDGED_AGAIN: dict[tuple[str, ...], Verdict] = {}
 def _judging(
     candidate: Path, config: GateConfig, baseline: Baseline | None, model_config: ModelConfig | None
 ) -> tuple[str, ...]:
-    """Everything a judgement depends on: the candidate's files and data, the gates, the baseline."""
+    """What a judgement depends on: the candidate's files and data, gates, baseline, config."""
     data = Path(read_card(candidate / CARD_FILE).data.source)
     return (
         str(sorted(hash_files(candidate).items())),
@@ -66,7 +66,6 @@ def judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
     module returns the verdict computed then (its latency timing too), instead of scoring again.
     A file changed, a gate moved or another baseline is judged for real.
     """
-    judge = rejudge.judge
 
     def remembered(
         candidate: Path,

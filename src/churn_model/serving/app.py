@@ -53,7 +53,7 @@ from churn_model.serving.served_model import (
     CompiledModel,
     load_compiled_model,
 )
-from churn_model.serving.settings import Limits
+from churn_model.serving.settings import Limits, batch_that_fits
 
 
 def lifespan(
@@ -84,7 +84,7 @@ async def _on_http_error(_: Request, error: StarletteHTTPException) -> JSONRespo
 def create_app(
     model_dir: Path,
     *,
-    max_batch: int = 1_000,
+    max_batch: int | None = None,
     model: CompiledModel | None = None,
     limits: Limits | None = None,
 ) -> FastAPI:
@@ -94,12 +94,14 @@ def create_app(
         model_dir: Folder holding ``model.skops`` and ``card.json``.
         max_batch: Most records one ``POST /predict/batch`` may carry (more is a 413); its body
             may be that many records long
-            (:func:`churn_model.serving.request_limits.batch_bytes`).
+            (:func:`churn_model.serving.request_limits.batch_bytes`). Default: the
+            settings' default (:func:`~churn_model.serving.settings.batch_that_fits`).
         model: An already loaded model (the CLI loads it first to fail fast with a clear message).
         limits: What the service holds at once and how long it waits for a body (default:
             :class:`~churn_model.serving.settings.Limits`' defaults).
     """
     limits = limits or Limits()
+    max_batch = max_batch or batch_that_fits(limits.max_body_bytes_in_flight)
     # The interactive docs (/docs, Swagger UI) load their scripts and styles from this package's
     # fastapi-offline dependency, not from a CDN: nothing outside the image runs in a browser that
     # opens them. ReDoc is not served.

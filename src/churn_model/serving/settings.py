@@ -12,12 +12,30 @@ from typing import Self
 
 from pydantic import Field, ValidationError, model_validator
 
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.model.artifact import DEFAULT_MODEL_DIR
 from churn_model.records import Record
-from churn_model.serving.request_limits import batch_bytes
+from churn_model.serving.request_limits import batch_bytes, record_bytes
+from churn_model.table import Schema
 
 MIB = 1 << 20
+DEFAULT_MAX_BATCH = 1_000
+"""The most records a batch may carry unless ``MAX_BATCH`` says otherwise (or the schema's records
+are too wide for that many: :func:`batch_that_fits`)."""
+
+
+def batch_that_fits(bytes_in_flight: int, schema: Schema = SCHEMA) -> int:
+    """The default batch: :data:`DEFAULT_MAX_BATCH`, or as many records as fit the bytes in flight.
+
+    ``bytes_in_flight`` must hold one whole batch body of ``schema``'s records, and a wide schema's
+    records are large (a few hundred numeric columns make a legitimate batch of 1,000 larger than
+    the default 32 MiB): its default batch is smaller, so the service starts with its defaults.
+    When not even one record fits, the default stays and the settings refuse the pair, naming both
+    variables.
+    """
+    fits = (bytes_in_flight - batch_bytes(0, schema)) // (record_bytes(schema) + 2)
+    return DEFAULT_MAX_BATCH if fits < 1 else min(DEFAULT_MAX_BATCH, fits)
 
 
 class Limits(Record):
@@ -44,8 +62,20 @@ class ServeSettings(Record):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
     model_dir: Path = DEFAULT_MODEL_DIR
-    max_batch: int = Field(default=1_000, ge=1, le=100_000)
+    max_batch: int = Field(default=DEFAULT_MAX_BATCH, ge=1, le=100_000)
     limits: Limits = Limits()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_batch_fits(cls, data: object) -> object:
+        """Without a ``max_batch``, the default batch (:func:`batch_that_fits`)."""
+        if not isinstance(data, dict) or data.get("max_batch") is not None:
+            return data
+        try:
+            held = Limits.model_validate(data.get("limits", {})).max_body_bytes_in_flight
+        except ValidationError:
+            return data  # the limits' own validation names what is wrong with them
+        return {**data, "max_batch": batch_that_fits(held)}
 
     @model_validator(mode="after")
     def _one_batch_fits(self) -> Self:
