@@ -95,6 +95,59 @@ def test_the_label_its_positive_value_and_the_id_are_guessed_and_said(tmp_path: 
     assert "    # label: positive value guessed as 'yes'" in above_label
 
 
+def _numbered(tmp_path: Path, numbers: list[int]) -> Path:
+    """A table whose first column ``n`` holds ``numbers``, beside a text id, a feature, a label."""
+    path = tmp_path / "numbered.csv"
+    rows = len(numbers)
+    pd.DataFrame(
+        {
+            "n": numbers,
+            "code": [f"c{i:04d}" for i in range(rows)],
+            "x": [float(i % 7) for i in range(rows)],
+            "y": (["a", "b", "b"] * rows)[:rows],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_a_row_number_is_guessed_as_the_id_and_said(tmp_path: Path) -> None:
+    inferred = infer(_numbered(tmp_path, list(range(1, 301))), label="y", positive="a")
+    assert inferred.schema.id is not None
+    assert inferred.schema.id.name == "n"
+    assert "n" not in inferred.schema.feature_names()
+    assert "id: guessed 'n', numbered 1 to 300, a row number (pass --id to choose)" in (
+        inferred.notes
+    )
+
+
+def test_a_row_number_left_as_a_feature_is_questioned_beside_its_column(tmp_path: Path) -> None:
+    path = _numbered(tmp_path, list(range(300)))
+    inferred = infer(path, label="y", positive="a", id_column="code")
+    assert "n" in inferred.schema.feature_names()
+    assert inferred.remarks["n"].startswith("numbered 0 to 299, one per row: a row number?")
+    draft = render(inferred, path.name)
+    assert "# n: numbered 0 to 299, one per row: a row number?" in draft.split('"n",')[0]
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [2 * i for i in range(300)],
+        [i + (i > 150) for i in range(300)],
+        [i % 299 for i in range(300)],
+    ],
+    ids=["every-other", "a-gap", "one-repeated"],
+)
+def test_whole_numbers_with_a_gap_or_a_repeat_are_no_row_number(
+    tmp_path: Path, numbers: list[int]
+) -> None:
+    inferred = infer(_numbered(tmp_path, numbers), label="y", positive="a")
+    assert inferred.schema.id is not None
+    assert inferred.schema.id.name == "code"
+    assert "n" in inferred.schema.feature_names()
+    assert "n" not in inferred.remarks
+
+
 def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     pd.DataFrame(

@@ -384,17 +384,42 @@ def _two_valued_advice(name: str, value: str) -> str:
     )
 
 
+def _row_number(values: pd.Series) -> str | None:
+    """How ``values`` count the rows (``1 to 344``), if they do; else ``None``.
+
+    Whole numbers, one per row, with no gap: a row number, as a spreadsheet's export or a data
+    frame's index writes one.
+    """
+    if len(values) < 2 or values.isna().any():
+        return None
+    numbers = _numbers(_text(values))
+    if numbers is None or not numbers.is_unique or not (numbers % 1 == 0).all():
+        return None
+    first, last = int(numbers.min()), int(numbers.max())
+    return f"{first} to {last}" if last - first == len(values) - 1 else None
+
+
 def _guess_id(frame: pd.DataFrame, exclude: str, notes: list[str]) -> str | None:
-    """A column unique in every row (text, or numbers named like an id), if there is one."""
+    """A column unique in every row (text, numbers named like an id, or a row number), if any."""
     for name in frame.columns:
         values = frame[name]
         if name == exclude or values.isna().any() or not values.is_unique or len(values) < 2:
             continue
         numeric = _numbers(_text(values)) is not None
-        if not numeric or str(name).lower().endswith("id"):
-            notes.append(f"id: guessed {str(name)!r}, unique in every row (pass --id to choose)")
+        # A row number is the id only when some other column is left to be a feature.
+        counted = _row_number(values) if numeric and len(frame.columns) > 2 else None
+        if not numeric or str(name).lower().endswith("id") or counted:
+            why = f"numbered {counted}, a row number" if counted else "unique in every row"
+            notes.append(f"id: guessed {str(name)!r}, {why} (pass --id to choose)")
             return str(name)
     return None
+
+
+ROW_NUMBER = (
+    "numbered {counted}, one per row: a row number? A model learns the file's order from it "
+    "(the rows' dates, their source); delete this Column unless the number means something"
+)
+"""What a feature that counts the rows is told, when the id is another column."""
 
 
 def _rate_range(rate: float) -> tuple[float, float]:
@@ -605,6 +630,9 @@ def infer(
     )
     if not features:
         raise UserError(f"{path}: no column besides the label and the id can be a feature")
+    for column in features:
+        if column.kind == "int" and (counted := _row_number(frame[column.name])):
+            said.guess(column.name, ROW_NUMBER.format(counted=counted))
     positives = target.encode(_typed_labels(labelled[label], target)).astype(bool)
     leaks = label_leaks(labelled, features, positives, target)
     for name, remark in leaks.items():
