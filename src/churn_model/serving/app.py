@@ -101,7 +101,8 @@ def create_app(
             :class:`~churn_model.serving.settings.Limits`' defaults).
     """
     limits = limits or Limits()
-    max_batch = max_batch or batch_that_fits(limits.max_body_bytes_in_flight)
+    if max_batch is None:
+        max_batch = batch_that_fits(limits.max_body_bytes_in_flight)
     # The interactive docs (/docs, Swagger UI) load their scripts and styles from this package's
     # fastapi-offline dependency, not from a CDN: nothing outside the image runs in a browser that
     # opens them. ReDoc is not served.
