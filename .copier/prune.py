@@ -477,8 +477,11 @@ def main(argv: list[str]) -> int:
     except MarkerError as error:
         print(f"prune: {error}", file=sys.stderr)
         return 1
-    left_out = ", ".join(sorted(off)) or "nothing"
-    print(f"prune: left out {left_out}; {len(changed)} files pruned in {destination}")
+    left_out = ", ".join(sorted(off)) or "no optional part"
+    print(
+        f"prune: left out {left_out}; {len(changed)} files rewritten without their template"
+        f" markers in {destination}"
+    )
     if off and "pyproject.toml" in changed:  # with every part kept, only comment lines went
         return relock(destination)
     return 0

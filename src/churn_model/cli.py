@@ -250,7 +250,11 @@ def promote(
         tracker = tracking.connect()
         # <<< tracking
         pointer = registry.promote(candidate, allow_dirty=allow_dirty)
-        typer.echo(f"champion: {pointer.champion} (history: {len(pointer.history)} promotions)")
+        promotions = len(pointer.history)
+        typer.echo(
+            f"champion: {pointer.champion} (history: {promotions} "
+            f"promotion{'' if promotions == 1 else 's'})"
+        )
         # >>> tracking
         if tracker is not None:
             typer.echo(tracking.baseline_note(tracker, f"promoted {pointer.champion} locally"))

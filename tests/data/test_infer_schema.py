@@ -148,6 +148,48 @@ def test_whole_numbers_with_a_gap_or_a_repeat_are_no_row_number(
     assert "n" not in inferred.remarks
 
 
+def test_dates_and_times_are_left_out_and_said_never_guessed_as_the_id(tmp_path: Path) -> None:
+    rows = 300
+    path = tmp_path / "when.csv"
+    pd.DataFrame(
+        {
+            "clock": [f"{i // 60 % 24:02d}:{i % 60:02d}:07" for i in range(rows)],
+            "day": [f"2017/12/{22 + i % 7}" for i in range(rows)],
+            "stamp": [f"2019-03-{1 + i % 28:02d}T10:{i % 60:02d}:00Z" for i in range(rows)],
+            "x": [float(i % 7) for i in range(rows)],
+            "y": (["a", "b", "b"] * rows)[:rows],
+        }
+    ).to_csv(path, index=False)
+    inferred = infer(path, label="y", positive="a")
+    assert inferred.schema.feature_names() == ["x"]
+    assert inferred.schema.id is None
+    said = "\n".join(inferred.notes)
+    assert "clock: times of day (00:00:07, 00:01:07, 00:02:07, ...): not a kind of column" in said
+    assert "day: dates (2017/12/22, 2017/12/23, 2017/12/24, ...): not a kind of column" in said
+    assert "stamp: dates and times (2019-03-01T10:00:00Z" in said
+
+
+def test_a_missing_value_marker_is_said_and_among_numbers_drafted_as_missing(
+    tmp_path: Path,
+) -> None:
+    rows = 300
+    path = tmp_path / "marked.csv"
+    pd.DataFrame(
+        {
+            "score": [("?" if i % 30 == 0 else str(1 + i % 10)) for i in range(rows)],
+            "job": [("?" if i % 25 == 0 else ["clerk", "nurse"][i % 2]) for i in range(rows)],
+            "y": (["a", "b", "b"] * rows)[:rows],
+        }
+    ).to_csv(path, index=False)
+    inferred = infer(path, label="y", positive="a")
+    score, job = inferred.schema.features
+    assert (score.kind, score.nullable, score.ge, score.le) == ("int", True, 0, 11)
+    assert inferred.remarks["score"].startswith("'?' in 10 rows: a missing-value marker?")
+    assert inferred.remarks["score"].endswith("(drafted as missing here)")
+    assert (job.kind, set(job.categories)) == ("category", {"?", "clerk", "nurse"})
+    assert inferred.remarks["job"].endswith("or it stays a category value")
+
+
 def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     pd.DataFrame(

@@ -154,7 +154,14 @@ def test_the_draft_is_a_valid_gate_config_following_the_rule(
 
 @pytest.mark.parametrize(
     ("mean", "std", "low", "expected"),
-    [(0.9, 0.01, 0.88, 0.86), (0.62, 0.0165, 0.585, 0.55), (0.2, 0.1, 0.05, None)],
+    [
+        (0.9, 0.01, 0.88, 0.86),
+        (0.62, 0.0165, 0.585, 0.55),
+        (0.2, 0.1, 0.05, None),
+        # Every seed perfect (a slice never missed): one step under, not a floor one miss fails.
+        (1.0, 0.0, 1.0, 0.99),
+        (0.9, 0.0, 0.9, 0.89),
+    ],
 )
 def test_floors_are_four_deviations_under_the_mean_or_left_out(
     mean: float, std: float, low: float, expected: float | None

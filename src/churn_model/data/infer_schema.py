@@ -251,6 +251,20 @@ def _column(
 ) -> Column | None:
     """The drafted column for ``values``, or ``None`` (said) when it cannot be a feature."""
     text = _text(values)
+    markers = sorted(set(text.unique()) & MISSING_MARKERS)
+    if markers:
+        marked = text.isin(markers)
+        rest = text[~marked]
+        typed = not rest.empty and (_is_bool(rest) or _numbers(rest) is not None)
+        said.guess(
+            name,
+            f"{_shown([repr(m) for m in markers], ', ')} in {int(marked.sum()):,} rows: a "
+            "missing-value marker? A blank field is missing: write those fields blank in the "
+            "extract"
+            + (" (drafted as missing here)" if typed else ", or it stays a category value"),
+        )
+        if typed:
+            text = rest
     missing = len(values) - len(text)
     seen = f"{missing:,} missing" if missing else "never missing"
     if text.empty:
@@ -273,6 +287,14 @@ def _column(
             le=le,
             nullable=bool(missing),
         )
+    if when := _dates_or_times(text):
+        said.guess(
+            name,
+            f"{when} ({_shown(sorted(text.unique().tolist())[:3], ', ')}, ...): not a kind of "
+            "column; left out (derive what the model should read from it, an hour of the day, a "
+            "day of the week, days since an event, as a column of your extract)",
+        )
+        return None
     distinct = sorted(text.unique().tolist())
     if len(distinct) > max_categories:
         said.guess(
@@ -283,6 +305,26 @@ def _column(
         )
         return None
     return _category(name, distinct, missing, source, said)
+
+
+MISSING_MARKERS = frozenset(
+    {"?", "-", "--", "NA", "N/A", "n/a", "na", "NaN", "nan", "null", "NULL"}
+)
+"""Values real extracts write for "missing" (a blank field is what validation reads as missing)."""
+
+_DATE = r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+_TIME = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?"
+_WHEN = {
+    "dates and times": re.compile(rf"{_DATE}[ T]{_TIME}(Z|[+-]\d{{2}}:?\d{{2}})?"),
+    "dates": re.compile(_DATE),
+    "times of day": re.compile(_TIME),
+}
+"""How a column of dates, of times of day, or of both is written (ISO, slashes, dots)."""
+
+
+def _dates_or_times(text: pd.Series) -> str | None:
+    """What every value of ``text`` is, when they are all dates, times of day or both."""
+    return next((what for what, form in _WHEN.items() if text.str.fullmatch(form).all()), None)
 
 
 def _guess_label(frame: pd.DataFrame, notes: list[str]) -> str:
@@ -405,6 +447,8 @@ def _guess_id(frame: pd.DataFrame, exclude: str, notes: list[str]) -> str | None
         values = frame[name]
         if name == exclude or values.isna().any() or not values.is_unique or len(values) < 2:
             continue
+        if _dates_or_times(_text(values)):
+            continue  # a timestamp unique in this extract is no identity of the row
         numeric = _numbers(_text(values)) is not None
         # A row number is the id only when some other column is left to be a feature.
         counted = _row_number(values) if numeric and len(frame.columns) > 2 else None
@@ -612,12 +656,14 @@ def infer(
     source = path.name
     notes: list[str] = []
     said = _Said(notes, {})
+    named = [repr(str(name)) for name in frame.columns]
+    plural = "" if len(named) == 1 else "s"
+    header = f"its header names {len(named)} column{plural}: {_shown(named, ', ')}"
     for option, name in (("--label", label), ("--id", id_column)):
         if name is not None and name not in frame.columns:
-            raise UserError(f"{option} {name!r}: {path} has no such column")
+            raise UserError(f"{option} {name!r}: {path} has no such column ({header})")
     label = label or _guess_label(frame, notes)
     target = _label(frame, label, positive, source, notes)
-    labelled = frame[np.asarray(_stripped(frame[label]).fillna("") != "", dtype=bool)]
     id_name = id_column or _guess_id(frame, label, notes)
     identifier = None
     if id_name is not None:
@@ -628,8 +674,15 @@ def infer(
         if name not in {label, id_name}
         and (column := _column(str(name), frame[name], source, said, max_categories)) is not None
     )
+    for column in features:  # a marker drafted as missing reads as missing from here on
+        if column.kind != "category":
+            marked = _stripped(frame[column.name]).isin(MISSING_MARKERS)
+            frame[column.name] = frame[column.name].where(~marked)
+    labelled = frame[np.asarray(_stripped(frame[label]).fillna("") != "", dtype=bool)]
     if not features:
-        raise UserError(f"{path}: no column besides the label and the id can be a feature")
+        raise UserError(
+            f"{path}: no column besides the label and the id can be a feature ({header})"
+        )
     for column in features:
         if column.kind == "int" and (counted := _row_number(frame[column.name])):
             said.guess(column.name, ROW_NUMBER.format(counted=counted))

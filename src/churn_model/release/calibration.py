@@ -63,17 +63,18 @@ COUNTS = ("rows", "positives")
 """The held-out counts reported per slice: what its figures rest on, and what the minimum judges."""
 
 RULE = """\
-Floors sit 4 standard deviations under the mean, and under every seed's value, rounded down to
-0.01; a floor that could never fail (0 or less, 0.5 or less for ROC AUC) is left out, and so is a
-metric that some seed could not measure (a slice with a single class). A slice gets floors only if
-every seed's held-out split gave it the [slices] minimum of rows and positives (with fewer, its
-figures measure which rows the split drew). Allowed drops exceed both 3 x the standard deviation
-of the difference of two seeds (sqrt(2) x std) and the whole min-max range, rounded up to 0.005,
-so retraining under another seed never fails on noise alone. Latency is judged by a factor of 2.5
-over the baseline's CPU time; its floors, a quarter of the mean CPU time per call rounded up to 1,
-2 or 5 x 10^k ms, only absorb a tiny baseline's timer noise. The size ceiling is about three times
-the largest loaded model, rounded up the same way (growth 1.5 x the baseline). Re-run `just
-calibrate` and revisit these after changing the data, the features or the model."""
+Floors sit 4 standard deviations under the mean, and under every seed's value, rounded down to 0.01
+(0.01 more when that is a seed's value: 0.99 for a figure every seed measured at 1); a floor that
+could never fail (0 or less, 0.5 or less for ROC AUC) is left out, and so is a metric that some seed
+could not measure (a slice with a single class). A slice gets floors only if every seed's held-out
+split gave it the [slices] minimum of rows and positives (with fewer, its figures measure which rows
+the split drew). Allowed drops exceed both 3 x the standard deviation of the difference of two seeds
+(sqrt(2) x std) and the whole min-max range, rounded up to 0.005, so retraining under another seed
+never fails on noise alone. Latency is judged by a factor of 2.5 over the baseline's CPU time; its
+floors, a quarter of the mean CPU time per call rounded up to 1, 2 or 5 x 10^k ms, only absorb a
+tiny baseline's timer noise. The size ceiling is about three times the largest loaded model, rounded
+up the same way (growth 1.5 x the baseline). Re-run `just calibrate` and revisit these after
+changing the data, the features or the model."""
 
 LENIENT = """\
 A floor or allowed drop is too lenient when a model that lost half of what the seeds measured
@@ -293,10 +294,16 @@ def nice_ceiling(value: float) -> float:
 
 
 def draft_floor(spread: Spread, runs: int) -> float | None:
-    """The floor the rule gives ``spread``, or ``None`` when it would be useless or unsafe."""
+    """The floor the rule gives ``spread``, or ``None`` when it would be useless or unsafe.
+
+    Strictly under every seed's value: seeds that all measured a perfect figure (a slice the model
+    never misses) give a floor one step under it, not one a single miss fails.
+    """
     if spread.runs < runs:
         return None
     floor = _round_down(min(spread.mean - 4 * spread.std, spread.min), 0.01)
+    if floor >= spread.min:
+        floor = round(floor - 0.01, 6)
     useless = CHANCE_ROC_AUC if spread.metric.endswith("roc_auc") else 0.0
     return floor if floor > useless else None
 

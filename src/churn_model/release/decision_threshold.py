@@ -226,8 +226,9 @@ def advice(proposal: Proposal) -> str:
         )
     return (
         f'set threshold = {proposal.threshold:.2f} and calibrated_on = "{proposal.data_version}"'
-        f" in the [decision] table of {DEFAULT_MODEL_CONFIG}, then run `just calibrate --draft`"
-        " again: the quality figures above were measured at the configured threshold"
+        f" in the [decision] table of {DEFAULT_MODEL_CONFIG}, then run `just calibrate` again with"
+        " the same --draft path and --force (it replaces that draft): the quality figures above"
+        " were measured at the configured threshold"
     )
 
 
