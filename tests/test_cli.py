@@ -77,7 +77,8 @@ def test_a_schema_whose_column_clashes_with_the_answer_stops_every_command(
 def test_validate_names_the_columns_the_schema_leaves_out(tmp_path: Path) -> None:
     """Left out on purpose or by mistake, the user sees which columns were not checked."""
     frame = synthetic_frame(SCHEMA.min_rows, seed=5)
-    valid = f"valid, {len(frame)} rows, {len(SCHEMA.column_names())} columns"
+    columns = len(SCHEMA.column_names())
+    valid = f"valid, {len(frame)} rows, {columns} of {{}} columns"
     extras = [spare_name(f"extra_{number}") for number in range(40)]
     few, many = tmp_path / "few.csv", tmp_path / "many.csv"
     write_csv(frame.assign(**dict.fromkeys(extras[:3], "x")), few)
@@ -85,11 +86,13 @@ def test_validate_names_the_columns_the_schema_leaves_out(tmp_path: Path) -> Non
     result = runner.invoke(app, ["validate", str(few)])
     assert result.exit_code == 0, result.output
     ignored = ", ".join(extras[:3])
-    assert result.stdout == f"{few}: {valid} (not in the schema, ignored: {ignored})\n"
+    shown = valid.format(columns + 3)
+    assert result.stdout == f"{few}: {shown} (not in the schema, ignored: {ignored})\n"
     result = runner.invoke(app, ["validate", str(many)])
     assert result.exit_code == 0, result.output
     ignored = f"{', '.join(extras[:5])} and 35 more"
-    assert result.stdout == f"{many}: {valid} (not in the schema, ignored: {ignored})\n"
+    shown = valid.format(columns + 40)
+    assert result.stdout == f"{many}: {shown} (not in the schema, ignored: {ignored})\n"
 
 
 def test_validate_names_them_beside_a_column_spelt_otherwise(tmp_path: Path) -> None:

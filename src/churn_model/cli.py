@@ -141,8 +141,12 @@ def validate_file(
         valid = validate_file(path, require_label=not scoring)
     rows, columns = len(valid.frame), len(valid.frame.columns)
     # What the schema left out is named: a column dropped on purpose, or by a misspelling.
-    ignored = f" (not in the schema, ignored: {names_text(valid.ignored)})" if valid.ignored else ""
-    typer.echo(f"{path}: valid, {rows} rows, {columns} columns{ignored}")
+    if valid.ignored:  # "13 of 15 columns": the schema's, of the file's
+        read = f"{columns} of {columns + len(valid.ignored)} columns"
+        read += f" (not in the schema, ignored: {names_text(valid.ignored)})"
+    else:
+        read = f"{columns} columns"
+    typer.echo(f"{path}: valid, {rows} rows, {read}")
 
 
 # ---------------------------------------------------------------- the model path (train ... export)

@@ -190,6 +190,25 @@ def test_a_missing_value_marker_is_said_and_among_numbers_drafted_as_missing(
     assert inferred.remarks["job"].endswith("or it stays a category value")
 
 
+def test_an_id_that_repeats_is_refused_as_id_and_questioned_as_a_feature(tmp_path: Path) -> None:
+    rows = 300
+    path = tmp_path / "repeats.csv"
+    pd.DataFrame(
+        {
+            "sample_id": [13_454_400 + i % 250 for i in range(rows)],
+            "x": [float(i % 7) for i in range(rows)],
+            "y": (["a", "b", "b"] * rows)[:rows],
+        }
+    ).to_csv(path, index=False)
+    with pytest.raises(UserError, match=r"--id 'sample_id': 50 values repeat, e\.g\. '13454400'"):
+        infer(path, label="y", positive="a", id_column="sample_id")
+    inferred = infer(path, label="y", positive="a")
+    assert inferred.schema.id is None
+    assert inferred.remarks["sample_id"].startswith("named like an id, but 50 values repeat")
+    sample_id = inferred.schema.features[0]
+    assert "13454400 to 13454649" in sample_id.description  # a whole number, written whole
+
+
 def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     pd.DataFrame(

@@ -151,6 +151,13 @@ def test_a_figure_without_a_resolution_is_flagged_and_an_old_verdict_is_not(
     assert (row.metric, row.status, row.resolution) == ("overall.roc_auc", "warn", None)
     assert f"{UNDETECTABLE}: " in row.note
     assert "has no resolution" in row.note
+    assert "cannot measure its noise" in row.note
+    # A perfect figure has none either, and the note says why: no resample moves it.
+    perfect = verdict.metrics.overall.model_copy(update={"roc_auc": 1.0})
+    metrics = verdict.metrics.model_copy(update={"overall": perfect})
+    at_one = threshold_rows(metrics, lenient_gates(), None, unstable)[0]
+    assert "1.000 has no resolution: no resample of its " in at_one.note
+    assert at_one.note.endswith("moves a figure at 1")
     summary = render_markdown(verdict.model_copy(update={"rows": [row]}))
     assert "| n/a |" in summary
     assert "or the figure's noise cannot be measured there (n/a: it never varies)" in summary

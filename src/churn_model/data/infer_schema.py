@@ -278,7 +278,12 @@ def _column(
     if numbers is not None:
         whole = bool((numbers == np.floor(numbers)).all())
         ge, le = _bounds(numbers, whole)
-        observed = f"{numbers.min():g} to {numbers.max():g}, {seen}"
+        low, high = (
+            (f"{int(numbers.min())}", f"{int(numbers.max())}")  # 13454400, not 1.34544e+07
+            if whole
+            else (f"{numbers.min():g}", f"{numbers.max():g}")
+        )
+        observed = f"{low} to {high}, {seen}"
         return Column(
             name,
             "int" if whole else "float",
@@ -439,6 +444,19 @@ def _row_number(values: pd.Series) -> str | None:
         return None
     first, last = int(numbers.min()), int(numbers.max())
     return f"{first} to {last}" if last - first == len(values) - 1 else None
+
+
+def _repeats(values: pd.Series) -> str | None:
+    """How ``values`` fail to identify rows (``54 values repeat, e.g. '1017023'``), or ``None``."""
+    text = _stripped(values)
+    repeated = text[text.duplicated(keep=False) & text.notna()]
+    missing = int(text.isna().sum())
+    found = []
+    if not repeated.empty:
+        found.append(f"{repeated.nunique():,} values repeat, e.g. {repeated.iloc[0]!r}")
+    if missing:
+        found.append(f"{missing:,} rows have none")
+    return " and ".join(found) or None
 
 
 def _guess_id(frame: pd.DataFrame, exclude: str, notes: list[str]) -> str | None:
@@ -664,6 +682,11 @@ def infer(
             raise UserError(f"{option} {name!r}: {path} has no such column ({header})")
     label = label or _guess_label(frame, notes)
     target = _label(frame, label, positive, source, notes)
+    if id_column is not None and (repeats := _repeats(frame[id_column])):
+        raise UserError(
+            f"--id {id_column!r}: {repeats}; an id is unique in every row: pass another "
+            "column, or leave --id out"
+        )
     id_name = id_column or _guess_id(frame, label, notes)
     identifier = None
     if id_name is not None:
@@ -686,6 +709,12 @@ def infer(
     for column in features:
         if column.kind == "int" and (counted := _row_number(frame[column.name])):
             said.guess(column.name, ROW_NUMBER.format(counted=counted))
+        elif column.name.lower().endswith("id") and (repeats := _repeats(frame[column.name])):
+            said.guess(
+                column.name,
+                f"named like an id, but {repeats}: a code the model would learn rows by? Delete "
+                "this Column unless the value means something",
+            )
     positives = target.encode(_typed_labels(labelled[label], target)).astype(bool)
     leaks = label_leaks(labelled, features, positives, target)
     for name, remark in leaks.items():

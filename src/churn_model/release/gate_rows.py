@@ -146,7 +146,11 @@ def _with_noise(row: GateRow, metrics: Metrics, resolution: Resolution | None) -
     counts = f"{group.rows} held-out rows, {group.positives} positives"
     gap = round(abs(row.value - row.limit), 6)  # as limits and resolutions are rounded
     if found is None:
-        why = f"{row.value:.3f} has no resolution: resampling its {counts} cannot measure its noise"
+        why = f"{row.value:.3f} has no resolution: "
+        if row.value in {0.0, 1.0}:  # every resample of a perfect (or null) figure is the same
+            why += f"no resample of its {counts} moves a figure at {row.value:g}"
+        else:
+            why += f"resampling its {counts} cannot measure its noise"
     elif gap < found:
         side = "over" if row.value >= row.limit else "under"
         why = f"{row.value:.3f} is {gap:.3f} {side} its limit, inside the noise ±{found:.3f}"
