@@ -139,6 +139,21 @@ def test_the_configured_threshold_is_kept_when_chosen_on_this_data_within_the_sp
     assert decision_threshold.advice(unknown).startswith("set threshold")
 
 
+def test_seeds_that_disagree_on_their_best_threshold_are_said_to(
+    rare: list[decision_threshold.Scores],
+) -> None:
+    found = decision_threshold.propose(rare, F1, "sha256:this-table")
+    agreeing = replace(found, per_seed=(0.30, 0.32, 0.31))
+    assert not any("disagree" in line for line in decision_threshold.report(agreeing))
+    wide = replace(found, per_seed=(0.01, 0.14, 0.60))
+    said = [line for line in decision_threshold.report(wide) if "disagree" in line]
+    assert said == [
+        "  the seeds disagree: each one's own best lies anywhere in 0.01..0.60, so this table"
+        " does not pin the threshold down; compare what the proposed and the configured"
+        " threshold flag before you choose"
+    ]
+
+
 def _decision_block(tmp_path: Path, block: str) -> Path:
     """configs/model.toml with its [decision] table replaced by ``block``."""
     text = (ROOT / "configs/model.toml").read_text(encoding="utf-8")

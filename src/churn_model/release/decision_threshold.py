@@ -240,6 +240,11 @@ def _quality_text(quality: Quality) -> str:
     return text if quality.cost is None else f"{text}, cost {quality.cost:.4f} per row"
 
 
+LOOSE_SPREAD = 0.1
+"""A standard deviation of the seeds' own best thresholds beyond which calibrate says they disagree
+(the objective is flat, or noisy, over a wide range of thresholds)."""
+
+
 def _spread_text(proposal: Proposal) -> str:
     values = proposal.per_seed
     if not values:
@@ -265,6 +270,13 @@ def report(proposal: Proposal) -> list[str]:
             f"  proposed {proposal.threshold:.2f}, {_spread_text(proposal)}",
             f"  at the proposed {proposal.threshold:.2f}: {_quality_text(proposal.at_proposal)}",
         ]
+    if proposal.spread > LOOSE_SPREAD:
+        low, high = min(proposal.per_seed), max(proposal.per_seed)
+        lines.append(
+            f"  the seeds disagree: each one's own best lies anywhere in {low:.2f}..{high:.2f},"
+            " so this table does not pin the threshold down; compare what the proposed and the"
+            " configured threshold flag before you choose"
+        )
     lines += [
         f"  at the configured {decision.threshold:g}: {_quality_text(proposal.at_configured)}",
         f"  {provenance(proposal)}",
