@@ -196,6 +196,7 @@ def test_an_id_that_repeats_is_refused_as_id_and_questioned_as_a_feature(tmp_pat
     pd.DataFrame(
         {
             "sample_id": [13_454_400 + i % 250 for i in range(rows)],
+            "paid": [10 + i % 40 for i in range(rows)],  # ends in "id", says nothing of one
             "x": [float(i % 7) for i in range(rows)],
             "y": (["a", "b", "b"] * rows)[:rows],
         }
@@ -205,6 +206,7 @@ def test_an_id_that_repeats_is_refused_as_id_and_questioned_as_a_feature(tmp_pat
     inferred = infer(path, label="y", positive="a")
     assert inferred.schema.id is None
     assert inferred.remarks["sample_id"].startswith("named like an id, but 50 values repeat")
+    assert "paid" not in inferred.remarks
     sample_id = inferred.schema.features[0]
     assert "13454400 to 13454649" in sample_id.description  # a whole number, written whole
 

@@ -446,6 +446,10 @@ def _row_number(values: pd.Series) -> str | None:
     return f"{first} to {last}" if last - first == len(values) - 1 else None
 
 
+ID_NAME = re.compile(r"(?i:(^|[\W_])id)$|[a-z0-9](Id|ID)$")
+"""A name that says "id": ``id``, ``sample_id``, ``Record ID``, ``customerID`` (not ``paid``)."""
+
+
 def _repeats(values: pd.Series) -> str | None:
     """How ``values`` fail to identify rows (``54 values repeat, e.g. '1017023'``), or ``None``."""
     text = _stripped(values)
@@ -709,7 +713,7 @@ def infer(
     for column in features:
         if column.kind == "int" and (counted := _row_number(frame[column.name])):
             said.guess(column.name, ROW_NUMBER.format(counted=counted))
-        elif column.name.lower().endswith("id") and (repeats := _repeats(frame[column.name])):
+        elif ID_NAME.search(column.name) and (repeats := _repeats(frame[column.name])):
             said.guess(
                 column.name,
                 f"named like an id, but {repeats}: a code the model would learn rows by? Delete "
