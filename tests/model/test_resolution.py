@@ -31,7 +31,7 @@ def test_each_resample_is_scored_as_sklearn_scores_it() -> None:
         "f1": f1_score,
     }
     for draw in range(5):
-        rows = np.repeat(np.arange(len(y_true)), weights[draw].astype(np.int64))
+        rows = np.repeat(np.arange(len(y_true)), weights[:, draw].astype(np.int64))
         truth, score = y_true[rows], y_score[rows]
         predicted = (score >= 0.35).astype(np.int64)
         for name, metric in sklearn.items():

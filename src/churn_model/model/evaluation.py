@@ -116,7 +116,7 @@ def classification_metrics(
         np.asarray(y_true, dtype=np.int64),
         np.asarray(y_score, dtype=np.float64),
         threshold,
-        np.ones((1, rows)),
+        np.ones((rows, 1)),
     )
 
     def measured(defined: bool, metric: str) -> float | None:
