@@ -17,7 +17,6 @@ may fail where a frame did not. :func:`served_scores`, in process:
 """
 
 import asyncio
-import gc
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ from churn_model.serving import contract
 from churn_model.serving.app import create_app
 from churn_model.serving.compiled_model import score_records
 from churn_model.serving.request_limits import RecordValidator, parse_json
+from churn_model.serving.heap import frozen_heap
 from churn_model.serving.served_model import (
     CompiledModel,
     load_compiled_model,
@@ -86,18 +86,15 @@ async def _served_answers(
     app = create_app(folder, max_batch=len(records), model=model)
     transport = httpx.ASGITransport(app=app)
     # The service collects and freezes its whole heap at start-up. Here that heap is the gate's,
-    # and collecting it would cost more than the rest of the check: it is frozen first (out of
-    # the collector's reach), and unfrozen after, as the service's shut-down does too.
-    gc.freeze()
-    try:
+    # and collecting it would cost more than the rest of the check: it is frozen first, as it is
+    # (out of the collector's reach), which the service then leaves as it finds it.
+    with frozen_heap(collect=False):
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gate") as client,
         ):
             single = await client.post("/predict", json=records[0])
             batch = await client.post("/predict/batch", json={"records": list(records)})
-    finally:
-        gc.unfreeze()
     return {
         "POST /predict": _probabilities(folder, single, "/predict", 1),
         "POST /predict/batch": _probabilities(folder, batch, "/predict/batch", len(records)),

@@ -6,7 +6,6 @@ a thread team costs more than it saves, and concurrent requests are served by mi
 another thread, so the event loop (``/health`` above all) is never blocked.
 """
 
-import gc
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from pydantic import BaseModel
 
 from churn_model.serving import contract
 from churn_model.serving.compiled_model import score_records
+from churn_model.serving.heap import frozen_heap
 from churn_model.serving.micro_batching import MicroBatcher
 from churn_model.serving.served_model import CompiledModel
 from churn_model.threads import limit_this_thread
@@ -62,18 +62,15 @@ async def running(model: CompiledModel) -> AsyncIterator[Running]:
         initargs=(1,),
     )
     validation = ThreadPoolExecutor(VALIDATION_THREADS, thread_name_prefix="validate")
-    # The model and the imported libraries live as long as the process: out of the collector's
-    # reach, full collections stay short (fewer latency spikes under load).
-    gc.collect()
-    gc.freeze()
+    # The model and the imported libraries live as long as the process.
     try:
-        yield Running(
-            model=model,
-            scoring=scoring,
-            validation=validation,
-            batcher=MicroBatcher(partial(predictions, model), scoring, MICRO_BATCH_MAX),
-        )
+        with frozen_heap(collect=True):
+            yield Running(
+                model=model,
+                scoring=scoring,
+                validation=validation,
+                batcher=MicroBatcher(partial(predictions, model), scoring, MICRO_BATCH_MAX),
+            )
     finally:
         scoring.shutdown(wait=True)
         validation.shutdown(wait=True)
-        gc.unfreeze()
