@@ -35,8 +35,8 @@ from churn_model.release.serving_check import FOREIGN_TEXT, Scores, one_line
 from churn_model.serving import contract
 from churn_model.serving.app import create_app
 from churn_model.serving.compiled_model import score_records
-from churn_model.serving.request_limits import RecordValidator, parse_json
 from churn_model.serving.heap import frozen_heap
+from churn_model.serving.request_limits import RecordValidator, parse_json
 from churn_model.serving.served_model import (
     CompiledModel,
     load_compiled_model,
