@@ -9,11 +9,12 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.structure.files import Files
-from mkdocs.structure.pages import Page
+if TYPE_CHECKING:  # annotations only: the docs tests load these hooks without mkdocs' import
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
 
 MARKER = "<!-- recipes -->"
 PRIVATE = "private: the workflows' helpers"
@@ -81,7 +82,7 @@ def recipes_table(root: Path) -> str:
     return "\n\n".join(tables)
 
 
-def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files: "Files") -> str:
     """Replace the recipe marker with the table built from the justfile next to mkdocs.yml."""
     del page, files  # part of the signature MkDocs calls hooks with; not needed here
     if MARKER not in markdown:
