@@ -61,7 +61,7 @@ PARTS = {
             r"ghcr\.io",
             r"/predict\b",
             r"openapi",
-            r"serving[./](app|contract|smoke|compiled_model|request_limits)\b",
+            r"serving[./](app|contract|smoke|compiled_model|request_limits|heap)\b",
             r"micro_batching",
             r"http_check",
             r"running_service",
