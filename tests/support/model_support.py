@@ -42,7 +42,7 @@ from churn_model.model.candidate import StagedLog, create_candidate
 from churn_model.release.calibration import gates_toml
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_ITERATIONS = 20
+FAST_ITERATIONS = 40
 """Boosting rounds for tests that check machinery, not model quality (the default is 200)."""
 
 PROJECT_TIMING = load_model_config(ROOT / "configs/model.toml").timing
