@@ -24,7 +24,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 # >>> serving
-from churn_model.serving.heap import frozen_heap
+import collected_heap
 
 # <<< serving
 import file_units
@@ -36,23 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
     slowest_first.register(config)
     file_units.register(config)
     quick_exit.register(config)
+    # >>> serving
+    collected_heap.register(config)
+    # <<< serving
 
 
-# >>> serving
-@pytest.fixture(autouse=True, scope="session")
-def _frozen_heap() -> Iterator[None]:
-    """The heap the tests start on (libraries, collected tests), out of the collector's reach.
-
-    As the service freezes its own at start-up: full collections walk only what the tests made,
-    and a service a test starts in process finds the heap frozen and does not collect it again
-    (each such collection of a worker's heap cost ~0.2 s). Not collected first: the little garbage
-    collecting the tests leaves is kept for the session, a smaller cost than one more collection.
-    """
-    with frozen_heap(collect=False):
-        yield
-
-
-# <<< serving
 @pytest.fixture(autouse=True, scope="session")
 def _one_openmp_thread() -> Iterator[None]:
     with threadpool_limits(limits=1):

@@ -1,0 +1,41 @@
+"""Each test process's heap, frozen once its tests are collected, for the whole session.
+
+Collecting the tests imports the libraries every test file uses (scikit-learn, pandas, FastAPI,
+Hypothesis): millions of objects and little garbage, which the collector's automatic full
+collections walked again and again (~0.5 s a worker). So the collector is off while the tests are
+collected; then the heap collection leaves is frozen out of its reach
+(:func:`churn_model.serving.heap.frozen_heap`) and the collector turned back on: no collection
+walks that heap again, and a service a test starts in process finds a freeze holding it, so it
+neither collects it (~0.2 s a start) nor unfreezes it.
+"""
+
+import gc
+from contextlib import ExitStack
+
+import pytest
+
+from churn_model.serving.heap import frozen_heap
+
+
+class FreezeWhenCollected:
+    """A pytest plugin: freeze the heap once the tests are collected, until the session ends."""
+
+    def __init__(self) -> None:
+        """Nothing is frozen yet."""
+        self.frozen = ExitStack()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self) -> None:
+        """Freeze what collecting left (its little garbage too), then let the collector run."""
+        self.frozen.enter_context(frozen_heap(collect=False))
+        gc.enable()
+
+    def pytest_unconfigure(self) -> None:
+        """Unfreeze the heap (when nothing else holds a freeze on it)."""
+        self.frozen.close()
+
+
+def register(config: pytest.Config) -> None:
+    """Turn the collector off until the tests are collected, then freeze what they left."""
+    gc.disable()
+    config.pluginmanager.register(FreezeWhenCollected(), "collected-heap")
