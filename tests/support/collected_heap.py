@@ -10,6 +10,7 @@ neither collects it (~0.2 s a start) nor unfreezes it.
 """
 
 import gc
+from collections.abc import Generator
 from contextlib import ExitStack
 
 import pytest
@@ -18,17 +19,24 @@ from churn_model.serving.heap import frozen_heap
 
 
 class FreezeWhenCollected:
-    """A pytest plugin: freeze the heap once the tests are collected, until the session ends."""
+    """A pytest plugin: no collector while the tests are collected; then their heap frozen."""
 
     def __init__(self) -> None:
         """Nothing is frozen yet."""
         self.frozen = ExitStack()
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_finish(self) -> None:
-        """Freeze what collecting left (its little garbage too), then let the collector run."""
-        self.frozen.enter_context(frozen_heap(collect=False))
-        gc.enable()
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self) -> Generator[None, object, object]:
+        """Collect with the collector off; then freeze what collecting left and turn it back on.
+
+        Around the hook, not its parts: an xdist controller runs it too (and collects nothing).
+        """
+        gc.disable()
+        try:
+            return (yield)
+        finally:
+            self.frozen.enter_context(frozen_heap(collect=False))  # its little garbage too
+            gc.enable()
 
     def pytest_unconfigure(self) -> None:
         """Unfreeze the heap (when nothing else holds a freeze on it)."""
@@ -36,6 +44,5 @@ class FreezeWhenCollected:
 
 
 def register(config: pytest.Config) -> None:
-    """Turn the collector off until the tests are collected, then freeze what they left."""
-    gc.disable()
+    """Freeze the heap the tests are collected into, with no collection while they are."""
     config.pluginmanager.register(FreezeWhenCollected(), "collected-heap")
