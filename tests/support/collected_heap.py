@@ -3,10 +3,10 @@
 Collecting the tests imports the libraries every test file uses (scikit-learn, pandas, FastAPI,
 Hypothesis): millions of objects and little garbage, which the collector's automatic full
 collections walked again and again (~0.5 s a worker). So the collector is off while the tests are
-collected; then the heap collection leaves is frozen out of its reach
-(:func:`churn_model.serving.heap.frozen_heap`) and the collector turned back on: no collection
-walks that heap again, and a service a test starts in process finds a freeze holding it, so it
-neither collects it (~0.2 s a start) nor unfreezes it.
+collected; then the heap collection leaves is frozen out of its reach (the service's own
+:func:`~churn_model.serving.heap.frozen_heap`) and the collector turned back on: no
+collection walks that heap again, and a service a test starts in process finds a freeze holding
+it, so it neither collects it (~0.2 s a start) nor unfreezes it.
 """
 
 import gc
