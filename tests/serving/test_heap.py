@@ -50,7 +50,7 @@ OUTERMOST = textwrap.dedent(
 
 
 def test_the_outermost_block_collects_freezes_and_unfreezes() -> None:
-    # A fresh interpreter: in this one the session's own block is open (conftest.py).
+    # A fresh interpreter: in this one the session's own block is open (collected_heap.py).
     done = subprocess.run(
         [sys.executable, "-c", OUTERMOST], capture_output=True, text=True, check=False
     )
