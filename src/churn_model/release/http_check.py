@@ -86,8 +86,8 @@ async def _served_answers(
     app = create_app(folder, max_batch=len(records), model=model)
     transport = httpx.ASGITransport(app=app)
     # The service collects and freezes its whole heap at start-up. Here that heap is the gate's,
-    # and collecting it would cost more than the rest of the check: it is frozen first, as it is
-    # (out of the collector's reach), which the service then leaves as it finds it.
+    # and collecting it would cost more than the rest of the check: the check freezes it as it is,
+    # without a collection, and the service, started inside that freeze, leaves it so.
     with frozen_heap(collect=False):
         async with (
             app.router.lifespan_context(app),
