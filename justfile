@@ -47,8 +47,9 @@ clean:
 doc:
     uv run mkdocs build --strict
 
-# Run every check: those that only read files at once, then the tests (the Check workflow runs them one by one, in this order).
+# Run every check at once: those that only read files and the tests (the Check workflow runs them one by one).
 [group('check')]
+[parallel]
 check: check-static check-coverage
 
 # >>> kubernetes
