@@ -130,6 +130,24 @@ def test_a_regression_beyond_the_tolerance_fails_and_noise_does_not(card: ModelC
     assert failed(beyond) == {("regression", f"overall.{name}") for name in config.max_drop}
 
 
+def test_a_drop_against_a_baseline_at_another_threshold_says_so(card: ModelCard) -> None:
+    # The hard labels' figures move with the threshold: the row says the two were not measured
+    # alike. ROC AUC, of the scores, and a baseline at the same threshold say nothing of it.
+    config = lenient().model_copy(update={"max_drop": {"roc_auc": 0.05, "recall": 0.1}})
+    ours = card.metrics.threshold
+    other = round(ours / 2, 3)
+    elsewhere = baseline_of(card.metrics.model_copy(update={"threshold": other}))
+    notes = {row.metric: row.note for row in threshold_rows(card.metrics, config, elsewhere)}
+    assert notes["overall.recall"] == (
+        f"allowed drop 0.1; the baseline's labels are at threshold {other:g}, these at {ours:g}"
+    )
+    assert notes["overall.roc_auc"] == "allowed drop 0.05"
+    alike = {
+        r.metric: r.note for r in threshold_rows(card.metrics, config, baseline_of(card.metrics))
+    }
+    assert alike["overall.recall"] == "allowed drop 0.1"
+
+
 def test_without_a_baseline_regressions_and_latency_are_skipped(card: ModelCard) -> None:
     # Both budgets are relative to the promoted model: the first model of a project has none.
     tight = lenient().model_copy(

@@ -40,6 +40,10 @@ Status = Literal["pass", "warn", "fail", "skip"]
 Resolution = Mapping[str, float | None]
 """The resolution of each quality figure under its flattened name (``None``: unmeasurable)."""
 
+AT_THRESHOLD = frozenset({"accuracy", "precision", "recall", "f1"})
+"""The quality metrics of the hard labels, which the decision threshold moves (ROC AUC is of the
+scores: the threshold does not move it)."""
+
 UNDETECTABLE = "undetectable at this size"
 """How a row whose limit sits inside its metric's noise says so (in its note)."""
 
@@ -192,6 +196,8 @@ def threshold_rows(
         reference = base.get(key)
         limit = None if reference is None else round(reference - drop, 6)
         note = "no baseline" if reference is None else f"allowed drop {drop:g}"
+        if reference is not None and baseline is not None and name in AT_THRESHOLD:
+            note += _other_threshold(baseline.metrics.threshold, metrics.threshold)
         row = _row(
             "regression", key, metric_value(flat, key), limit, ">=", baseline=reference, note=note
         )
@@ -223,6 +229,17 @@ def threshold_rows(
         note = f"{config.size.max_growth:g} x baseline"
         rows.append(_row("size", key, size, limit, "<=", baseline=reference, note=note))
     return rows
+
+
+def _other_threshold(baseline: float, candidate: float) -> str:
+    """A note's clause when the baseline labelled its rows at another threshold ("" when not).
+
+    A figure of the hard labels moves with the threshold as much as with the model: a drop (or a
+    gain) against a baseline measured at another threshold is partly the threshold's.
+    """
+    if baseline == candidate:
+        return ""
+    return f"; the baseline's labels are at threshold {baseline:g}, these at {candidate:g}"
 
 
 def _slice_rows(
