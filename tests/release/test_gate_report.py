@@ -79,3 +79,16 @@ def test_a_model_not_shown_to_beat_chance_is_said_whatever_its_rows(
     else:
         assert f"Not shown to beat chance: {said}, where 0.5 ranks rows at random." in markdown
         assert "Not shown to beat chance" in table
+
+
+@pytest.mark.parametrize("auc", [1.0, 0.999])
+def test_a_perfect_ranking_of_the_held_out_rows_asks_about_leaks(auc: float) -> None:
+    verdict = verdict_with_a_long_slice()
+    overall = verdict.metrics.overall.model_copy(update={"roc_auc": auc})
+    verdict = verdict.model_copy(
+        update={"metrics": verdict.metrics.model_copy(update={"overall": overall})}
+    )
+    markdown, table = render_markdown(verdict), rendered(render_table(verdict), 200)
+    said = "Perfect on the held-out rows: overall ROC AUC 1 on 400 rows"
+    assert (said in markdown, "Perfect on the held-out rows" in table) == (auc == 1.0,) * 2
+    assert ("restates the label" in markdown) == (auc == 1.0)

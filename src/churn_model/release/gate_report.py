@@ -70,10 +70,32 @@ def chance_text(verdict: Verdict) -> str:
     )
 
 
+def perfect_text(verdict: Verdict) -> str:
+    """One sentence when the model ranks the held-out rows perfectly (ROC AUC 1), else ``""``.
+
+    Every row then passes: a leak (a feature that restates the label, or is known only after the
+    outcome) scores so, and ``infer-schema`` sees only a single column that does it alone. A
+    question, not a verdict: some tables are that easy.
+    """
+    if verdict.metrics.overall.roc_auc != 1.0:
+        return ""
+    return (
+        f"Perfect on the held-out rows: overall ROC AUC 1 on {verdict.metrics.overall.rows} "
+        "rows, every positive scored above every negative. Real tables rarely allow it: before "
+        "trusting it, check that no feature restates the label or is known only after the "
+        "outcome (docs/adapting.md, columns to leave out)."
+    )
+
+
 def _caption(verdict: Verdict) -> str:
-    """What the table leaves unsaid: chance, the rows it cannot see through, skipped slices."""
+    """What the table leaves unsaid: chance, perfection, noise, skipped slices."""
     rows = verdict.rows
-    texts = (chance_text(verdict), undetectable_text(rows), skipped_text(rows))
+    texts = (
+        chance_text(verdict),
+        perfect_text(verdict),
+        undetectable_text(rows),
+        skipped_text(rows),
+    )
     return "\n\n".join(text for text in texts if text)
 
 
