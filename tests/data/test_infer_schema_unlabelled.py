@@ -90,6 +90,21 @@ def test_the_features_come_from_every_row(inferred: Inferred) -> None:
     assert "island" in inferred.schema.feature("site").categories
 
 
+def test_a_feature_missing_only_in_rows_without_a_label_is_questioned(inferred: Inferred) -> None:
+    # Training never sees mass missing: the draft says so beside it, and of no other column.
+    said = (
+        "missing only in rows without a label (20 of the 40): training never sees it missing, so "
+        "the model never learns what its absence means"
+    )
+    assert said in inferred.remarks["mass"]
+    assert not [
+        remark
+        for name, remark in inferred.remarks.items()
+        if "missing only" in remark and name != "mass"
+    ]
+    assert any(note.startswith(f"mass: {said}") for note in inferred.notes)
+
+
 def test_the_notes_and_the_draft_say_what_was_read_and_what_to_do(inferred: Inferred) -> None:
     assert NOTE in inferred.notes
     draft = render(inferred, "extract.csv")

@@ -92,3 +92,14 @@ def test_a_perfect_ranking_of_the_held_out_rows_asks_about_leaks(auc: float) -> 
     said = "Perfect on the held-out rows: overall ROC AUC 1 on 400 rows"
     assert (said in markdown, "Perfect on the held-out rows" in table) == (auc == 1.0,) * 2
     assert ("restates the label" in markdown) == (auc == 1.0)
+
+
+@pytest.mark.parametrize("unseen", [[], ["a column", "another_one"]])
+def test_features_never_missing_in_the_training_rows_are_named_under_the_table(
+    unseen: list[str],
+) -> None:
+    verdict = verdict_with_a_long_slice().model_copy(update={"missing_unseen": unseen})
+    markdown, table = render_markdown(verdict), rendered(render_table(verdict), 200)
+    said = "Never missing in the training rows, though the schema lets them be: "
+    assert (said + "a column, another_one. " in markdown) == bool(unseen)
+    assert (said in " ".join(table.split())) == bool(unseen)

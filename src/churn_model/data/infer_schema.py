@@ -719,6 +719,7 @@ def infer(
                 f"named like an id, but {repeats}: a code the model would learn rows by? Delete "
                 "this Column unless the value means something",
             )
+    _missing_only_unlabelled(frame, labelled, features, said)
     positives = target.encode(_typed_labels(labelled[label], target)).astype(bool)
     leaks = label_leaks(labelled, features, positives, target)
     for name, remark in leaks.items():
@@ -741,6 +742,26 @@ def infer(
         positive_rate=_rate_range(rate),
     )
     return Inferred(schema=schema, rows=len(frame), notes=notes, remarks=said.remarks)
+
+
+def _missing_only_unlabelled(
+    frame: pd.DataFrame, labelled: pd.DataFrame, features: tuple[Column, ...], said: _Said
+) -> None:
+    """Question each nullable feature missing only in rows without a label.
+
+    Training reads the labelled rows only: it never sees such a feature missing, and the model
+    never learns what its absence means, yet the rows to score may miss it.
+    """
+    unlabelled = len(frame) - len(labelled)
+    for column in features:
+        if column.nullable and unlabelled and not labelled[column.name].isna().any():
+            said.guess(
+                column.name,
+                f"missing only in rows without a label ({frame[column.name].isna().sum():,} of "
+                f"the {unlabelled:,}): training never sees it missing, so the model never learns "
+                "what its absence means (the gate will say so). Make it not nullable if it is "
+                "always known when you score",
+            )
 
 
 def _typed_labels(values: pd.Series, label: Label) -> pd.Series:

@@ -74,6 +74,7 @@ def judge(
         rows=rows,
         serving=serving,
         resolution=measured.resolution,
+        missing_unseen=measured.missing_unseen,
     )
 
 

@@ -87,12 +87,31 @@ def perfect_text(verdict: Verdict) -> str:
     )
 
 
+def missing_unseen_text(verdict: Verdict) -> str:
+    """One sentence naming the features never missing in the training rows, though they may be.
+
+    Every row passes: the held-out rows miss them no more than the training rows do. Served, a
+    row missing one is scored on a gap the model never learned (``""`` when there is none).
+    """
+    if not verdict.missing_unseen:
+        return ""
+    names = ", ".join(verdict.missing_unseen)
+    return (
+        f"Never missing in the training rows, though the schema lets them be: {names}. The model "
+        "never learned what their absence means: a row missing one is scored on the value the "
+        "pipeline fills in, which this gate did not test. Train on rows that miss them (an "
+        "extract's blanks may all be in rows without a label), or make them not nullable so such "
+        "a row is refused."
+    )
+
+
 def _caption(verdict: Verdict) -> str:
     """What the table leaves unsaid: chance, perfection, noise, skipped slices."""
     rows = verdict.rows
     texts = (
         chance_text(verdict),
         perfect_text(verdict),
+        missing_unseen_text(verdict),
         undetectable_text(rows),
         skipped_text(rows),
     )

@@ -86,7 +86,15 @@ def verdict_differences(recorded: Verdict, found: Verdict) -> list[str]:
     """
     out = [
         f"{name}: recorded {getattr(recorded, name)!r}, found {getattr(found, name)!r}"
-        for name in ("candidate_id", "model_sha256", "data", "split", "baseline_id", "serving")
+        for name in (
+            "candidate_id",
+            "model_sha256",
+            "data",
+            "split",
+            "baseline_id",
+            "serving",
+            "missing_unseen",
+        )
         if getattr(recorded, name) != getattr(found, name)
     ]
     out += [

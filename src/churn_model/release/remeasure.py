@@ -38,6 +38,7 @@ from churn_model.data.pinning import (
     DataInfo,
     load_dataset,
 )
+from churn_model.domain.schema import SCHEMA
 from churn_model.errors import UserError
 from churn_model.files import sha256_of
 from churn_model.model.artifact import (
@@ -66,6 +67,8 @@ class Remeasured:
     card: ModelCard
     metrics: Metrics
     resolution: dict[str, float | None]
+    missing_unseen: list[str]
+    """The features the schema lets be missing that no training row has missing."""
 
 
 def _recipe_problems(card: ModelCard, config: ModelConfig) -> list[str]:
@@ -140,6 +143,7 @@ class _HeldOut:
     x_test: pd.DataFrame
     y_test: pd.Series
     data: DataInfo
+    missing_unseen: list[str]
 
 
 _HELD_OUT: dict[tuple[str, str, float, int], _HeldOut] = {}
@@ -159,26 +163,39 @@ def _fingerprint(source: Path) -> str | None:
     return " ".join(f"{path}={sha256_of(path)}" for path in files)
 
 
+def missing_unseen(x_train: pd.DataFrame) -> list[str]:
+    """The features the schema lets be missing (``nullable``) that no row of ``x_train`` misses.
+
+    The model never learned what their absence means: a row missing one is scored as the pipeline
+    fills the gap in (``features.py``), which no held-out row tested. It happens when the extract's
+    only missing values are in rows without a label, which training never reads.
+    """
+    nullable = [column.name for column in SCHEMA.features if column.nullable]
+    return [name for name in nullable if not x_train[name].isna().any()]
+
+
 def held_out_rows(
     source: Path, test_size: float, seed: int
-) -> tuple[pd.DataFrame, pd.Series, DataInfo]:
-    """Load, verify and validate ``source`` as training did, and return its held-out split.
+) -> tuple[pd.DataFrame, pd.Series, DataInfo, list[str]]:
+    """Load, verify and validate ``source`` as training did; its held-out split, and more.
 
-    Gating several candidates in one process (a test session, a notebook) reuses what was loaded:
-    the result is kept under the SHA-256 of every file the load depends on (:func:`_fingerprint`),
-    so other bytes are never served from it; hashing costs milliseconds where DVC's check and the
-    validation cost a second.
+    With the split: the data's version, and what the training rows never miss
+    (:func:`missing_unseen`). Gating several candidates in one process (a test session, a
+    notebook) reuses what was loaded: the result is kept under the SHA-256 of every file the load
+    depends on (:func:`_fingerprint`), so other bytes are never served from it; hashing costs
+    milliseconds where DVC's check and the validation cost a second.
     """
     fingerprint = _fingerprint(source)
     key = (str(source), fingerprint or "", test_size, seed)
     if fingerprint is None or key not in _HELD_OUT:
         frame, data = load_dataset(source)
-        _, x_test, _, y_test = split_table(frame, test_size, seed)
+        x_train, x_test, _, y_test = split_table(frame, test_size, seed)
+        unseen = missing_unseen(x_train)
         if fingerprint is None:
-            return x_test, y_test, data
-        _keep(_HELD_OUT, key, _HeldOut(x_test=x_test, y_test=y_test, data=data))
+            return x_test, y_test, data, unseen
+        _keep(_HELD_OUT, key, _HeldOut(x_test, y_test, data, unseen))
     kept = _HELD_OUT[key]
-    return kept.x_test, kept.y_test, kept.data
+    return kept.x_test, kept.y_test, kept.data, kept.missing_unseen
 
 
 def remeasure(
@@ -214,7 +231,7 @@ def remeasure(
     model = load_model(model_path)
     source = Path(card.data.source)
     try:
-        x_test, y_test, data = held_out_rows(source, card.split.test_size, card.split.seed)
+        x_test, y_test, data, unseen = held_out_rows(source, card.split.test_size, card.split.seed)
     except UserError as error:
         raise UserError(
             f"{card_path}: the gate re-scores the model on the data its card names, and cannot "
@@ -238,4 +255,6 @@ def remeasure(
             f"{card_path}: does not describe {model_path} (edited, or copied from another "
             f"model): re-scored on its {len(x_test)} held-out rows, {_listed(differ)}"
         )
-    return Remeasured(card=card, metrics=measured, resolution=evaluation.resolution())
+    return Remeasured(
+        card=card, metrics=measured, resolution=evaluation.resolution(), missing_unseen=unseen
+    )

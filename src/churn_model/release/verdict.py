@@ -61,6 +61,10 @@ class Verdict(Record):
     rows: list[GateRow]
     serving: ServingCheck | None = None
     resolution: dict[str, float | None] = Field(default_factory=dict)
+    missing_unseen: list[str] = Field(default_factory=list)
+    """The features the schema lets be missing that no training row misses: the model never
+    learned what their absence means (``missing_unseen`` of
+    :mod:`churn_model.release.remeasure`)."""
 
     @model_validator(mode="after")
     def _binds_every_file(self) -> Self:
