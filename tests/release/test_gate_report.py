@@ -103,3 +103,20 @@ def test_features_never_missing_in_the_training_rows_are_named_under_the_table(
     said = "Never missing in the training rows, though the schema lets them be: "
     assert (said + "a column, another_one. " in markdown) == bool(unseen)
     assert (said in " ".join(table.split())) == bool(unseen)
+
+
+def test_a_slice_measured_with_no_floor_is_named_under_the_table() -> None:
+    verdict = verdict_with_a_long_slice()
+    assert "No floor" not in render_markdown(verdict)  # its one slice has floors
+    small = ClassificationMetrics(
+        rows=4, positives=3, accuracy=1.0, precision=1.0, recall=1.0, f1=1.0, roc_auc=1.0
+    )
+    slices = {**verdict.metrics.slices, "decade=1980s": small}
+    verdict = verdict.model_copy(
+        update={"metrics": verdict.metrics.model_copy(update={"slices": slices})}
+    )
+    markdown, table = render_markdown(verdict), rendered(render_table(verdict), 200)
+    said = "No floor: decade=1980s (4 held-out rows, 3 positives): the schema declares"
+    assert said in markdown
+    assert said in " ".join(table.split())
+    assert LONG_SLICE not in markdown.split("No floor:")[1]

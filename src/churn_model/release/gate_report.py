@@ -13,7 +13,7 @@ from churn_model.model.resolution import CHANCE_ROC_AUC
 from churn_model.release.gate_rows import (
     UNDETECTABLE,
     GateRow,
-    skipped_slices,
+    floored_slices,
     undetectable,
 )
 from churn_model.release.verdict import Verdict
@@ -23,12 +23,33 @@ SUMMARY_FILE = "gate.md"
 
 def skipped_text(rows: list[GateRow]) -> str:
     """One sentence naming the slices the gate did not judge, or ``""`` when it judged them all."""
-    names = skipped_slices(rows)
+    names = floored_slices(rows, skipped=True)
     if not names:
         return ""
     return (
         f"Not judged: the floors of {', '.join(names)}: too few held-out rows or positives "
         "for the `[slices]` minimum of the gate config (each row's note gives the counts)."
+    )
+
+
+def unfloored_text(verdict: Verdict) -> str:
+    """One sentence naming the slices measured with no floor in the gate config, or ``""``.
+
+    ``just calibrate`` drafts no floor for a slice too small to measure: no row of the table
+    names it, and only the model report shows its figures.
+    """
+    floored = set(floored_slices(verdict.rows))
+    counts = verdict.metrics.slices
+    names = [name for name in counts if name not in floored]
+    if not names:
+        return ""
+    listed = ", ".join(
+        f"{name} ({counts[name].rows} held-out rows, {counts[name].positives} positives)"
+        for name in names
+    )
+    return (
+        f"No floor: {listed}: the schema declares these slices, the gate config puts no floor on "
+        "them (too small to judge, or left out); their figures are in the model report."
     )
 
 
@@ -114,6 +135,7 @@ def _caption(verdict: Verdict) -> str:
         missing_unseen_text(verdict),
         undetectable_text(rows),
         skipped_text(rows),
+        unfloored_text(verdict),
     )
     return "\n\n".join(text for text in texts if text)
 

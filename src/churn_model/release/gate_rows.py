@@ -268,9 +268,14 @@ def undetectable(rows: list[GateRow]) -> list[GateRow]:
     return [row for row in rows if UNDETECTABLE in row.note]
 
 
-def skipped_slices(rows: list[GateRow]) -> list[str]:
-    """The slices whose floors ``rows`` skip (under the minimum), in order, each named once."""
-    metrics = (r.metric for r in rows if r.check == "slice floor" and r.status == "skip")
+def floored_slices(rows: list[GateRow], *, skipped: bool = False) -> list[str]:
+    """The slices ``rows`` put a floor on, in order, each named once.
+
+    With ``skipped``, only those whose floors were skipped (under the slice minimum).
+    """
+    metrics = (
+        r.metric for r in rows if r.check == "slice floor" and (r.status == "skip" or not skipped)
+    )
     # ``slices.<name>.<metric>``: the name itself may hold dots.
     return list(dict.fromkeys(m.removeprefix("slices.").rpartition(".")[0] for m in metrics))
 
