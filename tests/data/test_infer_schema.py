@@ -227,6 +227,24 @@ def test_bounds_hold_the_extract_with_a_margin(tmp_path: Path) -> None:
     assert inferred.schema.label.positive == "a"
 
 
+@pytest.mark.parametrize("name", ["year", "model_year", "YearBuilt", "yr_built"])
+def test_a_year_gets_no_upper_bound_and_a_comment_saying_why(tmp_path: Path, name: str) -> None:
+    # A model scores the rows of years to come: an upper bound at the extract's last year would
+    # refuse them all.
+    path = tmp_path / "t.csv"
+    pd.DataFrame(
+        {name: [1989, 2001, 2014] * 10, "size": [1989, 2001, 2014] * 10, "label": ["a", "b"] * 15}
+    ).to_csv(path, index=False)
+    inferred = infer(path, positive="a")
+    year, size = inferred.schema.features
+    assert (year.kind, year.ge, year.le) == ("int", 1986, None)
+    assert (size.ge, size.le) == (1986, 2017)  # a number like a year, not named as one
+    said = "a year (1989 to 2014): no upper bound drafted, since the rows to score come later"
+    assert inferred.remarks[name].startswith(said)
+    assert "size" not in inferred.remarks
+    assert "le=" not in render(inferred, "t.csv").split(f'"{name}"')[1].split("Column(")[0]
+
+
 def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
     draft = tmp_path / "schema.py"
     draft.write_text(render(infer(_extract(tmp_path, OTHER), label="outcome"), "extract.csv"))

@@ -79,6 +79,15 @@ level. Values match a level loosely: case, ``_``, ``-`` and spaces do not matter
 MARGIN = 0.1
 """Bounds are widened by this share of the observed range (never below 0 if nothing was)."""
 
+YEAR_NAME = re.compile(r"(?i:year|(^|[\W_])yr([\W_]|$))|[a-z0-9]Year")
+"""A name that says "year": ``year``, ``model_year``, ``YearBuilt``, ``yr_built``."""
+YEARS = (1800, 2100)
+"""The whole numbers a column named like a year holds to be drafted as one."""
+YEAR_BOUND = (
+    "a year ({low} to {high}): no upper bound drafted, since the rows to score come later; add "
+    "`le=` if there is one"
+)
+
 LINE_LENGTH = 100
 """The project's line length (ruff): a slice that fits stays on one line, as ruff formats it."""
 
@@ -277,13 +286,17 @@ def _column(
     numbers = _numbers(text)
     if numbers is not None:
         whole = bool((numbers == np.floor(numbers)).all())
-        ge, le = _bounds(numbers, whole)
+        ge, drafted_le = _bounds(numbers, whole)
+        le: float | None = drafted_le
         low, high = (
             (f"{int(numbers.min())}", f"{int(numbers.max())}")  # 13454400, not 1.34544e+07
             if whole
             else (f"{numbers.min():g}", f"{numbers.max():g}")
         )
         observed = f"{low} to {high}, {seen}"
+        if whole and YEAR_NAME.search(name) and numbers.between(*YEARS).all():
+            le = None
+            said.guess(name, YEAR_BOUND.format(low=low, high=high))
         return Column(
             name,
             "int" if whole else "float",
