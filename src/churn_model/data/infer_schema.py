@@ -2,21 +2,22 @@
 
 This module is *machinery*. It reads a CSV or Parquet extract, decides each column's kind (a whole
 number, a number, a boolean, a category, an identifier), its bounds (what the extract holds, with a
-margin), its categories (in order, marked ``ordered``, when they are the levels of a scale it
-recognises) and whether it has missing values; it picks the label and its positive
-value (given, or guessed and said so), an id column if one is unique, and slices worth watching
-(each column's missing values, each category's values) that the held-out split can measure: a
-slice whose estimated held-out rows or positives fall under the minimum of ``ci/gates.toml`` is not
-drafted, a category's small values are measured together, and of slices selecting the same rows
-one is kept (:func:`draft_slices`, which says in the notes what it dropped or merged). Rows without
-a label value (still to be scored) are read for the features only: the label, its positive rate,
-``min_rows`` and the slices come from the labelled rows, the rows training reads. A feature that
-alone tells the label apart on them is asked about as a possible leak and gets no slice
-(:mod:`~churn_model.data.label_leaks`). The result is a
+margin; no upper one for a year, as the rows to score come later), its categories (in order, marked
+``ordered``, when they are the levels of a scale it recognises) and whether it has missing values;
+it picks the label and its positive value (given, or guessed and said so), an id column if one is
+unique, and slices worth watching (each column's missing values, each category's values) that the
+held-out split can measure: a slice whose estimated held-out rows or positives fall under the
+minimum of ``ci/gates.toml`` is not drafted, a category's small values are measured together, and of
+slices selecting the same rows one is kept (:func:`draft_slices`, which says in the notes what it
+dropped or merged). Rows without a label value (still to be scored) are read for the features only:
+the label, its positive rate, ``min_rows`` and the slices come from the labelled rows, the rows
+training reads (a feature missing only in the others is asked about: training never sees it
+missing). A feature that alone tells the label apart on them is asked about as a possible leak and
+gets no slice (:mod:`~churn_model.data.label_leaks`). The result is a
 :class:`~churn_model.table.Schema` (so the draft is checked like any schema)
 rendered as the Python source of ``schema.py``, for a human to review: the draft never replaces
-the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as a
-comment beside the drafted column.
+the domain's file by itself. Every guess is said twice: in the notes printed to the user, and as
+a comment beside the drafted column.
 """
 
 import math
@@ -79,7 +80,7 @@ level. Values match a level loosely: case, ``_``, ``-`` and spaces do not matter
 MARGIN = 0.1
 """Bounds are widened by this share of the observed range (never below 0 if nothing was)."""
 
-YEAR_NAME = re.compile(r"(?i:year|(^|[\W_])yr([\W_]|$))|[a-z0-9]Year")
+YEAR_NAME = re.compile(r"(?i)year|(^|[\W_])yr([\W_]|$)")
 """A name that says "year": ``year``, ``model_year``, ``YearBuilt``, ``yr_built``."""
 YEARS = (1800, 2100)
 """The whole numbers a column named like a year holds to be drafted as one."""

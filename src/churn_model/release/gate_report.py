@@ -127,7 +127,11 @@ def missing_unseen_text(verdict: Verdict) -> str:
 
 
 def _caption(verdict: Verdict) -> str:
-    """What the table leaves unsaid: chance, perfection, noise, skipped slices."""
+    """What the table leaves unsaid, a paragraph each.
+
+    Chance or perfection, features training never saw missing, noise, slices skipped or without
+    a floor.
+    """
     rows = verdict.rows
     texts = (
         chance_text(verdict),
