@@ -245,6 +245,20 @@ def test_a_year_gets_no_upper_bound_and_a_comment_saying_why(tmp_path: Path, nam
     assert "le=" not in render(inferred, "t.csv").split(f'"{name}"')[1].split("Column(")[0]
 
 
+def test_rows_repeating_another_field_for_field_are_said(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    frame = pd.DataFrame({"x": range(30), "label": ["a", "b", "b"] * 10})
+    frame.to_csv(path, index=False)
+    assert not [note for note in infer(path, positive="a").notes if note.startswith("rows:")]
+    pd.concat([frame, frame.iloc[[3, 3, 7]]]).to_csv(path, index=False)
+    notes = [note for note in infer(path, positive="a").notes if note.startswith("rows:")]
+    assert notes == [
+        "rows: 3 of 33 repeat an earlier row field for field: one in the training split and its "
+        "copy in the held-out one flatter the gate's figures. Drop the copies from the extract "
+        "unless each is an event of its own"
+    ]
+
+
 def test_the_draft_is_formatted_and_lint_clean(tmp_path: Path) -> None:
     draft = tmp_path / "schema.py"
     draft.write_text(render(infer(_extract(tmp_path, OTHER), label="outcome"), "extract.csv"))

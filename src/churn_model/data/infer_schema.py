@@ -657,6 +657,23 @@ def _grouped(pieces: list[Slice], features: tuple[Column, ...]) -> tuple[Slice, 
     return tuple(out)
 
 
+def _copies(frame: pd.DataFrame) -> list[str]:
+    """A note when rows repeat another row field for field, or none.
+
+    The split may put a row in the training part and its copy in the held-out one, where the model
+    is scored on a row it learned: the gate's figures flatter it. Copies may be distinct events
+    with the same fields, so this is a question, not a rule.
+    """
+    copies = int(frame.duplicated().sum())
+    if not copies:
+        return []
+    return [
+        f"rows: {copies:,} of {len(frame):,} repeat an earlier row field for field: one in the "
+        "training split and its copy in the held-out one flatter the gate's figures. Drop the "
+        "copies from the extract unless each is an event of its own"
+    ]
+
+
 def infer(
     path: Path,
     *,
@@ -690,7 +707,7 @@ def infer(
         raise UserError(f"--max-categories {max_categories}: a category has at least 1 value")
     frame = read_table(path, as_text=True)
     source = path.name
-    notes: list[str] = []
+    notes: list[str] = _copies(frame)
     said = _Said(notes, {})
     named = [repr(str(name)) for name in frame.columns]
     plural = "" if len(named) == 1 else "s"
