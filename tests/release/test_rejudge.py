@@ -65,6 +65,18 @@ def test_the_same_files_judged_again_agree(
     assert require_passes_now(folder, verdict, LENIENT, model_config).passed
 
 
+def test_a_verdict_silent_on_features_never_missing_in_training_differs(
+    gated: tuple[Path, Verdict],
+) -> None:
+    # What the gate writes under its table is judged again too: a verdict edited to drop (or add)
+    # a feature the training rows never miss is not the one these files get.
+    _, verdict = gated
+    edited = verdict.model_copy(update={"missing_unseen": ["a feature"]})
+    assert verdict_differences(edited, verdict) == [
+        f"missing_unseen: recorded ['a feature'], found {verdict.missing_unseen!r}"
+    ]
+
+
 def test_differences_name_rows_and_ignore_only_timings(gated: tuple[Path, Verdict]) -> None:
     _, verdict = gated
     rows = verdict.rows

@@ -139,14 +139,19 @@ def _keep[Value](cache: dict[Any, Value], key: object, value: Value) -> Value:
 
 
 @dataclass(frozen=True)
-class _HeldOut:
+class HeldOut:
+    """A verified table's held-out split, and what the gate reads beside it.
+
+    The table's version, and what its training rows never miss (:func:`missing_unseen`).
+    """
+
     x_test: pd.DataFrame
     y_test: pd.Series
     data: DataInfo
     missing_unseen: list[str]
 
 
-_HELD_OUT: dict[tuple[str, str, float, int], _HeldOut] = {}
+_HELD_OUT: dict[tuple[str, str, float, int], HeldOut] = {}
 
 
 def _fingerprint(source: Path) -> str | None:
@@ -174,28 +179,22 @@ def missing_unseen(x_train: pd.DataFrame) -> list[str]:
     return [name for name in nullable if not x_train[name].isna().any()]
 
 
-def held_out_rows(
-    source: Path, test_size: float, seed: int
-) -> tuple[pd.DataFrame, pd.Series, DataInfo, list[str]]:
-    """Load, verify and validate ``source`` as training did; its held-out split, and more.
+def held_out_rows(source: Path, test_size: float, seed: int) -> HeldOut:
+    """Load, verify and validate ``source`` as training did, and return its held-out split.
 
-    With the split: the data's version, and what the training rows never miss
-    (:func:`missing_unseen`). Gating several candidates in one process (a test session, a
-    notebook) reuses what was loaded: the result is kept under the SHA-256 of every file the load
-    depends on (:func:`_fingerprint`), so other bytes are never served from it; hashing costs
-    milliseconds where DVC's check and the validation cost a second.
+    Gating several candidates in one process (a test session, a notebook) reuses what was loaded:
+    the result is kept under the SHA-256 of every file the load depends on (:func:`_fingerprint`),
+    so other bytes are never served from it; hashing costs milliseconds where DVC's check and the
+    validation cost a second.
     """
     fingerprint = _fingerprint(source)
     key = (str(source), fingerprint or "", test_size, seed)
-    if fingerprint is None or key not in _HELD_OUT:
-        frame, data = load_dataset(source)
-        x_train, x_test, _, y_test = split_table(frame, test_size, seed)
-        unseen = missing_unseen(x_train)
-        if fingerprint is None:
-            return x_test, y_test, data, unseen
-        _keep(_HELD_OUT, key, _HeldOut(x_test, y_test, data, unseen))
-    kept = _HELD_OUT[key]
-    return kept.x_test, kept.y_test, kept.data, kept.missing_unseen
+    if fingerprint is not None and key in _HELD_OUT:
+        return _HELD_OUT[key]
+    frame, data = load_dataset(source)
+    x_train, x_test, _, y_test = split_table(frame, test_size, seed)
+    held_out = HeldOut(x_test, y_test, data, missing_unseen(x_train))
+    return held_out if fingerprint is None else _keep(_HELD_OUT, key, held_out)
 
 
 def remeasure(
@@ -231,12 +230,13 @@ def remeasure(
     model = load_model(model_path)
     source = Path(card.data.source)
     try:
-        x_test, y_test, data, unseen = held_out_rows(source, card.split.test_size, card.split.seed)
+        held_out = held_out_rows(source, card.split.test_size, card.split.seed)
     except UserError as error:
         raise UserError(
             f"{card_path}: the gate re-scores the model on the data its card names, and cannot "
             f"read it: {error}"
         ) from None
+    x_test, y_test, data = held_out.x_test, held_out.y_test, held_out.data
     if (data.version, data.rows) != (card.data.version, card.data.rows):
         raise UserError(
             f"{card_path}: the candidate was evaluated on {source} version {card.data.version} "
@@ -256,5 +256,8 @@ def remeasure(
             f"model): re-scored on its {len(x_test)} held-out rows, {_listed(differ)}"
         )
     return Remeasured(
-        card=card, metrics=measured, resolution=evaluation.resolution(), missing_unseen=unseen
+        card=card,
+        metrics=measured,
+        resolution=evaluation.resolution(),
+        missing_unseen=held_out.missing_unseen,
     )
